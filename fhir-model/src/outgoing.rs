@@ -1,0 +1,472 @@
+//! Builders for the resources the broker sends: OperationOutcome, the acknowledgement response message,
+//! the CapabilityStatement and the receipt `Parameters`.
+//!
+//! Every function takes plain borrowed inputs and returns compact JSON bytes. fhir-sdk's builders check
+//! that required elements are set, so a missing element is a `FhirError` here, not a malformed resource
+//! on the wire.
+
+use std::fmt;
+
+use fhir_sdk::r4b::codes::{
+    BundleType, CapabilityStatementKind, EventCapabilityMode, FHIRVersion, IssueSeverity,
+    IssueType, PublicationStatus, ResponseType, RestfulCapabilityMode,
+};
+use fhir_sdk::r4b::resources::{
+    Bundle, BundleEntry, CapabilityStatement, CapabilityStatementImplementation,
+    CapabilityStatementMessaging, CapabilityStatementMessagingEndpoint,
+    CapabilityStatementMessagingSupportedMessage, CapabilityStatementRest,
+    CapabilityStatementRestResourceOperation, CapabilityStatementRestSecurity,
+    CapabilityStatementSoftware, MessageHeader, MessageHeaderDestination, MessageHeaderEvent,
+    MessageHeaderResponse, MessageHeaderSource, OperationOutcome, OperationOutcomeIssue,
+    Parameters, ParametersParameter, ParametersParameterValue, Resource,
+};
+use fhir_sdk::r4b::types::{Coding, Extension, ExtensionValue, Identifier, Reference};
+use fhir_sdk::time::OffsetDateTime;
+use fhir_sdk::{BuilderError, DateTime, Instant};
+
+/// Canonical base of the broker's own conformance resources and extensions.
+const CANONICAL: &str = "https://fhir.handover-broker.eu";
+
+/// Why an outgoing resource could not be built. Always a programming error in the caller's input
+/// (an unknown issue-type code) or in this crate, never the fault of a client.
+#[derive(Debug)]
+pub enum FhirError {
+    /// A required element was not set.
+    Builder(String),
+    /// A code is not in the FHIR value set it is bound to.
+    UnknownCode(String),
+    /// JSON (de)serialisation failed.
+    Json(serde_json::Error),
+}
+
+impl fmt::Display for FhirError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Builder(e) => write!(f, "incomplete FHIR resource: {e}"),
+            Self::UnknownCode(c) => write!(f, "code not in its FHIR value set: {c}"),
+            Self::Json(e) => write!(f, "FHIR JSON: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FhirError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Json(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<BuilderError> for FhirError {
+    fn from(e: BuilderError) -> Self {
+        Self::Builder(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for FhirError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Json(e)
+    }
+}
+
+/// `OperationOutcome.issue.severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeSeverity {
+    Fatal,
+    Error,
+    Warning,
+    Information,
+}
+
+/// One `OperationOutcome.issue`.
+#[derive(Debug, Clone)]
+pub struct OutcomeIssue<'a> {
+    pub severity: OutcomeSeverity,
+    /// A code from http://hl7.org/fhir/issue-type (`invalid`, `structure`, `required`, `not-found`, ...).
+    pub code: &'a str,
+    pub diagnostics: &'a str,
+    /// FHIRPath of the offending element, when there is one.
+    pub expression: Option<&'a str>,
+}
+
+/// The acknowledgement the broker returns when it has committed a message.
+#[derive(Debug, Clone)]
+pub struct Acknowledgement<'a> {
+    /// `Bundle.id` of the acknowledgement itself.
+    pub bundle_id: &'a str,
+    /// `MessageHeader.id` of the acknowledgement.
+    pub header_id: &'a str,
+    /// `OperationOutcome.id` carried in the acknowledgement.
+    pub outcome_id: &'a str,
+    pub timestamp: OffsetDateTime,
+    /// `MessageHeader.id` of the message being acknowledged.
+    pub request_header_id: &'a str,
+    pub event_system: &'a str,
+    pub event_code: &'a str,
+    /// The original sender: identifier (system, value) and its `source.endpoint`.
+    pub sender_system: &'a str,
+    pub sender_value: &'a str,
+    pub sender_endpoint: &'a str,
+    /// Where the broker receives messages (`{base}/fhir`).
+    pub broker_endpoint: &'a str,
+    pub software_version: &'a str,
+    pub tracking_id: &'a str,
+    /// Absolute or relative URL of the receipt resource.
+    pub receipt_url: &'a str,
+    pub receivers: usize,
+}
+
+/// A handover kind the broker accepts, by its MessageDefinition.
+#[derive(Debug, Clone)]
+pub struct SupportedEvent<'a> {
+    pub definition_url: &'a str,
+}
+
+/// Inputs of `GET /fhir/metadata`.
+#[derive(Debug, Clone)]
+pub struct Capability<'a> {
+    pub software_version: &'a str,
+    pub date: OffsetDateTime,
+    /// `{base}/fhir`, absolute.
+    pub fhir_base: &'a str,
+    pub events: &'a [SupportedEvent<'a>],
+    /// Minutes for which duplicate messages are recognised (`messaging.reliableCache`).
+    pub reliable_cache_minutes: u32,
+}
+
+/// A state the message or delivery went through, with its time.
+#[derive(Debug, Clone)]
+pub struct DeliveryHistory<'a> {
+    pub event: &'a str,
+    pub at: OffsetDateTime,
+}
+
+/// One delivery (per receiver) in a receipt.
+#[derive(Debug, Clone)]
+pub struct DeliveryReceipt<'a> {
+    pub delivery_id: &'a str,
+    pub receiver_system: &'a str,
+    pub receiver_value: &'a str,
+    pub state: &'a str,
+    pub attempts: u32,
+    pub updated_at: OffsetDateTime,
+    pub history: Vec<DeliveryHistory<'a>>,
+}
+
+/// Inputs of `GET /fhir/receipts/{tracking-id}`.
+#[derive(Debug, Clone)]
+pub struct MessageReceipt<'a> {
+    pub tracking_id: &'a str,
+    pub message_header_id: &'a str,
+    pub event_system: &'a str,
+    pub event_code: &'a str,
+    pub state: &'a str,
+    pub received_at: OffsetDateTime,
+    pub history: Vec<DeliveryHistory<'a>>,
+    pub deliveries: Vec<DeliveryReceipt<'a>>,
+}
+
+fn issue(input: &OutcomeIssue<'_>) -> Result<OperationOutcomeIssue, FhirError> {
+    let severity = match input.severity {
+        OutcomeSeverity::Fatal => IssueSeverity::Fatal,
+        OutcomeSeverity::Error => IssueSeverity::Error,
+        OutcomeSeverity::Warning => IssueSeverity::Warning,
+        OutcomeSeverity::Information => IssueSeverity::Information,
+    };
+    let code: IssueType = input.code.parse().map_err(FhirError::UnknownCode)?;
+    let mut builder = OperationOutcomeIssue::builder()
+        .severity(severity)
+        .code(code)
+        .diagnostics(input.diagnostics.to_owned());
+    if let Some(expression) = input.expression {
+        builder = builder.expression(vec![Some(expression.to_owned())]);
+    }
+    Ok(builder.build()?)
+}
+
+fn outcome(id: Option<&str>, issues: &[OutcomeIssue<'_>]) -> Result<OperationOutcome, FhirError> {
+    let issues = issues
+        .iter()
+        .map(|i| issue(i).map(Some))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut builder = OperationOutcome::builder().issue(issues);
+    if let Some(id) = id {
+        builder = builder.id(id.to_owned());
+    }
+    Ok(builder.build()?)
+}
+
+/// An `OperationOutcome` with the given issues (at least one; FHIR requires `issue` 1..*).
+pub fn operation_outcome(issues: &[OutcomeIssue<'_>]) -> Result<Vec<u8>, FhirError> {
+    Ok(serde_json::to_vec(&outcome(None, issues)?)?)
+}
+
+fn identifier(system: &str, value: &str) -> Result<Identifier, FhirError> {
+    Ok(Identifier::builder()
+        .system(system.to_owned())
+        .value(value.to_owned())
+        .build()?)
+}
+
+fn coding(system: &str, code: &str) -> Result<Coding, FhirError> {
+    Ok(Coding::builder()
+        .system(system.to_owned())
+        .code(code.to_owned())
+        .build()?)
+}
+
+/// The response message (`Bundle` of type `message`) saying the broker accepted a message.
+///
+/// The tracking id is carried three ways, for three kinds of client: the extension
+/// `{CANONICAL}/StructureDefinition/tracking-id` on the MessageHeader, the OperationOutcome's
+/// diagnostics, and the HTTP `Location` header that the API sets to `receipt_url`.
+pub fn acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, FhirError> {
+    let outcome_url = format!("urn:uuid:{}", ack.outcome_id);
+    let diagnostics = format!(
+        "Accepted by the broker for delivery to {} receiver(s). Tracking id {}; receipts at {}.",
+        ack.receivers, ack.tracking_id, ack.receipt_url
+    );
+    let outcome = outcome(
+        Some(ack.outcome_id),
+        &[OutcomeIssue {
+            severity: OutcomeSeverity::Information,
+            code: "informational",
+            diagnostics: &diagnostics,
+            expression: None,
+        }],
+    )?;
+    let tracking = Extension::builder()
+        .url(format!("{CANONICAL}/StructureDefinition/tracking-id"))
+        .value(ExtensionValue::Id(ack.tracking_id.to_owned()))
+        .build()?;
+    let destination = MessageHeaderDestination::builder()
+        .endpoint(ack.sender_endpoint.to_owned())
+        .receiver(
+            Reference::builder()
+                .identifier(identifier(ack.sender_system, ack.sender_value)?)
+                .build()?,
+        )
+        .build()?;
+    let header = MessageHeader::builder()
+        .id(ack.header_id.to_owned())
+        .extension(vec![tracking])
+        .event(MessageHeaderEvent::Coding(coding(
+            ack.event_system,
+            ack.event_code,
+        )?))
+        .destination(vec![Some(destination)])
+        .source(
+            MessageHeaderSource::builder()
+                .name("handover-broker".to_owned())
+                .software("handover-broker".to_owned())
+                .version(ack.software_version.to_owned())
+                .endpoint(ack.broker_endpoint.to_owned())
+                .build()?,
+        )
+        .response(
+            MessageHeaderResponse::builder()
+                .identifier(ack.request_header_id.to_owned())
+                .code(ResponseType::Ok)
+                .details(
+                    Reference::builder()
+                        .reference(outcome_url.clone())
+                        .build()?,
+                )
+                .build()?,
+        )
+        .build()?;
+    let entries = vec![
+        Some(
+            BundleEntry::builder()
+                .full_url(format!("urn:uuid:{}", ack.header_id))
+                .resource(Resource::from(header))
+                .build()?,
+        ),
+        Some(
+            BundleEntry::builder()
+                .full_url(outcome_url)
+                .resource(Resource::from(outcome))
+                .build()?,
+        ),
+    ];
+    let bundle = Bundle::builder()
+        .id(ack.bundle_id.to_owned())
+        .r#type(BundleType::Message)
+        .timestamp(Instant(ack.timestamp))
+        .entry(entries)
+        .build()?;
+    Ok(serde_json::to_vec(&bundle)?)
+}
+
+/// The CapabilityStatement of `GET /fhir/metadata`.
+pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> {
+    let operation = |name: &str, definition: &str| {
+        CapabilityStatementRestResourceOperation::builder()
+            .name(name.to_owned())
+            .definition(definition.to_owned())
+            .build()
+    };
+    let rest = CapabilityStatementRest::builder()
+        .mode(RestfulCapabilityMode::Server)
+        .documentation(
+            "Message broker for patient handovers. Submit FHIR message Bundles to $process-message; \
+             follow each with GET receipts/{tracking-id}."
+                .to_owned(),
+        )
+        .security(
+            CapabilityStatementRestSecurity::builder()
+                .description(
+                    "Every request except metadata and health checks needs `Authorization: Bearer <token>`, \
+                     a token bound to one organisation and one role."
+                        .to_owned(),
+                )
+                .build()?,
+        )
+        .operation(vec![
+            Some(operation(
+                "process-message",
+                "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+            )?),
+            Some(operation("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate")?),
+        ])
+        .build()?;
+    let supported = cap
+        .events
+        .iter()
+        .map(|e| {
+            CapabilityStatementMessagingSupportedMessage::builder()
+                .mode(EventCapabilityMode::Receiver)
+                .definition(e.definition_url.to_owned())
+                .build()
+                .map(Some)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let messaging = CapabilityStatementMessaging::builder()
+        .endpoint(vec![Some(
+            CapabilityStatementMessagingEndpoint::builder()
+                .protocol(coding("http://terminology.hl7.org/CodeSystem/message-transport", "http")?)
+                .address(format!("{}/$process-message", cap.fhir_base))
+                .build()?,
+        )])
+        .reliable_cache(cap.reliable_cache_minutes)
+        .documentation(
+            "Duplicates are recognised by (sender, MessageHeader.id) for as long as the message is kept."
+                .to_owned(),
+        )
+        .supported_message(supported)
+        .build()?;
+    let statement = CapabilityStatement::builder()
+        .status(PublicationStatus::Active)
+        .date(DateTime::DateTime(Instant(cap.date)))
+        .publisher("handover-broker".to_owned())
+        .kind(CapabilityStatementKind::Instance)
+        .software(
+            CapabilityStatementSoftware::builder()
+                .name("handover-broker".to_owned())
+                .version(cap.software_version.to_owned())
+                .build()?,
+        )
+        .implementation(
+            CapabilityStatementImplementation::builder()
+                .description("handover-broker".to_owned())
+                .url(cap.fhir_base.to_owned())
+                .build()?,
+        )
+        .fhir_version(FHIRVersion::N401)
+        .format(vec![Some("application/fhir+json".to_owned())])
+        .rest(vec![Some(rest)])
+        .messaging(vec![Some(messaging)])
+        .build()?;
+    Ok(serde_json::to_vec(&statement)?)
+}
+
+fn param(
+    name: &str,
+    value: ParametersParameterValue,
+) -> Result<Option<ParametersParameter>, FhirError> {
+    Ok(Some(
+        ParametersParameter::builder()
+            .name(name.to_owned())
+            .value(value)
+            .build()?,
+    ))
+}
+
+fn part(
+    name: &str,
+    parts: Vec<Option<ParametersParameter>>,
+) -> Result<Option<ParametersParameter>, FhirError> {
+    Ok(Some(
+        ParametersParameter::builder()
+            .name(name.to_owned())
+            .part(parts)
+            .build()?,
+    ))
+}
+
+fn history(entries: &[DeliveryHistory<'_>]) -> Result<Vec<Option<ParametersParameter>>, FhirError> {
+    entries
+        .iter()
+        .map(|h| {
+            part(
+                "history",
+                vec![
+                    param("event", ParametersParameterValue::Code(h.event.to_owned()))?,
+                    param("at", ParametersParameterValue::Instant(Instant(h.at)))?,
+                ],
+            )
+        })
+        .collect()
+}
+
+/// The receipt of one message: its state and each delivery's, as a `Parameters` resource.
+pub fn receipt_parameters(receipt: &MessageReceipt<'_>) -> Result<Vec<u8>, FhirError> {
+    use ParametersParameterValue as V;
+    let mut params = vec![
+        param("trackingId", V::Id(receipt.tracking_id.to_owned()))?,
+        param(
+            "messageHeaderId",
+            V::Id(receipt.message_header_id.to_owned()),
+        )?,
+        param(
+            "event",
+            V::Coding(coding(receipt.event_system, receipt.event_code)?),
+        )?,
+        param("state", V::Code(receipt.state.to_owned()))?,
+        param("receivedAt", V::Instant(Instant(receipt.received_at)))?,
+    ];
+    params.extend(history(&receipt.history)?);
+    for d in &receipt.deliveries {
+        let attempts = i32::try_from(d.attempts).unwrap_or(i32::MAX);
+        let mut parts = vec![
+            param("deliveryId", V::Id(d.delivery_id.to_owned()))?,
+            param(
+                "receiver",
+                V::Identifier(identifier(d.receiver_system, d.receiver_value)?),
+            )?,
+            param("state", V::Code(d.state.to_owned()))?,
+            param("attempts", V::Integer(attempts))?,
+            param("updatedAt", V::Instant(Instant(d.updated_at)))?,
+        ];
+        parts.extend(history(&d.history)?);
+        params.push(part("delivery", parts)?);
+    }
+    let parameters = Parameters::builder()
+        .id(receipt.tracking_id.to_owned())
+        .parameter(params)
+        .build()?;
+    Ok(serde_json::to_vec(&parameters)?)
+}
+
+/// Parses `bytes` with fhir-sdk's R4B model and returns the resource type and, for a Bundle, its
+/// `type`. For tests and checks of the broker's own output; never used on received messages.
+pub fn parse_bundle_type(bytes: &[u8]) -> Result<(String, Option<String>), FhirError> {
+    let resource: Resource = serde_json::from_slice(bytes)?;
+    let kind = format!("{:?}", resource.resource_type());
+    let bundle_type = match &resource {
+        Resource::Bundle(b) => Some(b.r#type.to_string()),
+        _ => None,
+    };
+    Ok((kind, bundle_type))
+}

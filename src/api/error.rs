@@ -1,0 +1,185 @@
+//! The one place where errors become HTTP answers.
+//!
+//! | error                                   | status | issue code          |
+//! |-----------------------------------------|--------|---------------------|
+//! | no / bad / unknown token                | 401    | login               |
+//! | wrong role, sender is not the caller    | 403    | forbidden           |
+//! | unknown resource or someone else's      | 404    | not-found           |
+//! | wrong method on a known path            | 405    | not-supported       |
+//! | body too large                          | 413    | too-long            |
+//! | media type not FHIR JSON                | 415    | not-supported       |
+//! | not JSON / not a message Bundle / limit | 400    | structure, ...      |
+//! | incomplete or unroutable handover       | 422    | per issue           |
+//! | message id or Bundle id reused          | 409    | conflict            |
+//! | database unavailable                    | 503    | transient           |
+//! | anything else (a bug)                   | 500    | exception           |
+//!
+//! Every body is an `OperationOutcome`. Internal causes are logged with their chain and never sent.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::auth::AuthError;
+use crate::ingest::IngestError;
+use crate::outcome::{Issue, IssueCode, Severity};
+use crate::receipts::ReceiptError;
+use crate::store::StoreError;
+
+pub const FHIR_JSON: &str = "application/fhir+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("unauthenticated: {0}")]
+    Unauthorized(String),
+    #[error("forbidden")]
+    Forbidden(Vec<Issue>),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("body larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("unsupported media type")]
+    UnsupportedMediaType(String),
+    #[error("bad request")]
+    BadRequest(Vec<Issue>),
+    #[error("unprocessable")]
+    Unprocessable(Vec<Issue>),
+    #[error("conflict")]
+    Conflict(Issue),
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Store(e) => Self::from(e),
+            other => Self::Unauthorized(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Corrupt(_) => Self::Internal(e.into()),
+            other => Self::Unavailable(other.into()),
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Envelope(issues) => Self::BadRequest(issues),
+            IngestError::Incomplete(issues) | IngestError::Unroutable(issues) => {
+                Self::Unprocessable(issues)
+            }
+            IngestError::Forbidden(issues) => Self::Forbidden(issues),
+            IngestError::Conflict(issue) => Self::Conflict(issue),
+            IngestError::Store(e) => Self::from(e),
+            IngestError::Acknowledgement(e) => Self::Internal(e.into()),
+        }
+    }
+}
+
+impl From<ReceiptError> for ApiError {
+    fn from(e: ReceiptError) -> Self {
+        match e {
+            ReceiptError::NotFound => {
+                Self::NotFound("no receipt with this tracking id for this organisation".into())
+            }
+            ReceiptError::Store(e) => Self::from(e),
+            ReceiptError::Fhir(e) => Self::Internal(e.into()),
+        }
+    }
+}
+
+impl ApiError {
+    /// Status and the issues the client sees.
+    fn classify(&self) -> (StatusCode, Vec<Issue>) {
+        let one = |status, code, message: &str| (status, vec![Issue::error(code, message)]);
+        match self {
+            Self::Unauthorized(why) => one(StatusCode::UNAUTHORIZED, IssueCode::Login, why),
+            Self::Forbidden(issues) => (StatusCode::FORBIDDEN, issues.clone()),
+            Self::NotFound(what) => one(StatusCode::NOT_FOUND, IssueCode::NotFound, what),
+            Self::MethodNotAllowed => {
+                one(StatusCode::METHOD_NOT_ALLOWED, IssueCode::NotSupported, "this method is not allowed on this path")
+            }
+            Self::PayloadTooLarge(limit) => one(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                IssueCode::TooLong,
+                &format!("the request body is larger than the limit of {limit} bytes"),
+            ),
+            Self::UnsupportedMediaType(found) => one(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                IssueCode::NotSupported,
+                &format!("Content-Type {found} is not accepted; send application/fhir+json (or application/json), charset utf-8"),
+            ),
+            Self::BadRequest(issues) => (StatusCode::BAD_REQUEST, issues.clone()),
+            Self::Unprocessable(issues) => (StatusCode::UNPROCESSABLE_ENTITY, issues.clone()),
+            Self::Conflict(issue) => (StatusCode::CONFLICT, vec![issue.clone()]),
+            Self::Unavailable(_) => one(
+                StatusCode::SERVICE_UNAVAILABLE,
+                IssueCode::Transient,
+                "the broker cannot reach its database; nothing was stored, retry later",
+            ),
+            Self::Internal(_) => one(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                IssueCode::Exception,
+                "internal error; nothing was stored. The broker's log has the details",
+            ),
+        }
+    }
+}
+
+/// An `OperationOutcome` body for `issues`.
+pub fn outcome_body(issues: &[Issue]) -> Vec<u8> {
+    let issues: Vec<handover_fhir::OutcomeIssue<'_>> = issues
+        .iter()
+        .map(|i| handover_fhir::OutcomeIssue {
+            severity: match i.severity {
+                Severity::Fatal => handover_fhir::OutcomeSeverity::Fatal,
+                Severity::Error => handover_fhir::OutcomeSeverity::Error,
+                Severity::Warning => handover_fhir::OutcomeSeverity::Warning,
+                Severity::Information => handover_fhir::OutcomeSeverity::Information,
+            },
+            code: i.code.as_str(),
+            diagnostics: &i.message,
+            expression: i.expression.as_deref(),
+        })
+        .collect();
+    handover_fhir::operation_outcome(&issues).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot build an OperationOutcome");
+        br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}"#
+            .to_vec()
+    })
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.classify().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, issues) = self.classify();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, status = status.as_u16(), "request failed");
+        }
+        let mut response = HttpResponse::build(status);
+        response.content_type(FHIR_JSON);
+        match self {
+            Self::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
+        }
+        response.body(outcome_body(&issues))
+    }
+}

@@ -1,0 +1,76 @@
+//! Request handlers: one stage call each.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::body::{check_media_type, read_limited};
+use super::{ApiError, AppState, FHIR_JSON};
+use crate::auth::Role;
+
+/// `POST /fhir/$process-message[?async=true]`: submit a handover.
+///
+/// Always asynchronous in FHIR's sense: the answer is the broker's acknowledgement (202, or 200 for an
+/// identical resubmission); delivery follows, and its receipts at `Location`.
+pub async fn process_message(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = state.caller(&req, Role::Sender).await?;
+    check_media_type(&req)?;
+    let body = read_limited(&req, payload, state.ingestor.limits().max_body_bytes).await?;
+    let accepted = state.ingestor.submit(&caller, &body).await?;
+    let status = if accepted.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok(HttpResponse::build(status)
+        .content_type(FHIR_JSON)
+        .insert_header((
+            header::LOCATION,
+            format!("/fhir/receipts/{}", accepted.tracking_id),
+        ))
+        .body(accepted.ack))
+}
+
+/// `GET /fhir/receipts/{tracking-id}`: the sender's view of one message.
+pub async fn receipt(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = state.caller(&req, Role::Sender).await?;
+    let body = crate::receipts::receipt(&state.store, &caller, &path.into_inner()).await?;
+    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
+}
+
+/// `GET /fhir/metadata`: the CapabilityStatement.
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(FHIR_JSON)
+        .body(state.metadata.as_ref().clone())
+}
+
+/// `GET /healthz`: the process runs.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(r#"{"status":"ok"}"#)
+}
+
+/// `GET /readyz`: the database answers.
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.store.ping().await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(r#"{"status":"ready"}"#))
+}
+
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such endpoint".into()))
+}
+
+pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}

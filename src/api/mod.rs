@@ -1,0 +1,87 @@
+//! The HTTP edge: authenticates, reads bodies within limits, calls the stages and writes FHIR JSON.
+//!
+//! Architecture invariant: `api` holds no SQL and no business rules. It maps each request to one stage
+//! call and each error to one answer (see [`error`]). Stages never import `api`.
+
+mod body;
+pub mod error;
+mod handlers;
+mod telemetry;
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+pub use error::{ApiError, FHIR_JSON};
+pub use telemetry::QuietRootSpan;
+
+use crate::auth::{Authenticator, Principal, Role};
+use crate::ingest::Ingestor;
+use crate::store::Store;
+
+/// Everything handlers need; shared by all workers.
+pub struct AppState {
+    pub ingestor: Ingestor,
+    pub auth: Authenticator,
+    pub store: Store,
+    /// The CapabilityStatement, built once at start (profiles do not change while running).
+    pub metadata: Arc<Vec<u8>>,
+}
+
+impl AppState {
+    /// The caller, who must hold `role`.
+    pub(crate) async fn caller(
+        &self,
+        req: &actix_web::HttpRequest,
+        role: Role,
+    ) -> Result<Principal, ApiError> {
+        let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
+        let header = header.map(|h| {
+            h.to_str()
+                .map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into()))
+        });
+        let principal = self.auth.authenticate(header.transpose()?).await?;
+        if principal.role != role {
+            return Err(ApiError::Forbidden(vec![crate::outcome::Issue::error(
+                crate::outcome::IssueCode::Forbidden,
+                format!(
+                    "this needs a token with role {role}; this token has role {}",
+                    principal.role
+                ),
+            )]));
+        }
+        Ok(principal)
+    }
+}
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use handlers::*;
+    let not_allowed = || web::to(method_not_allowed);
+    cfg.service(
+        web::resource("/fhir/metadata")
+            .route(web::get().to(metadata))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/fhir/$process-message")
+            .route(web::post().to(process_message))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/fhir/receipts/{tracking_id}")
+            .route(web::get().to(receipt))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/healthz")
+            .route(web::get().to(healthz))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(readyz))
+            .default_service(not_allowed()),
+    )
+    .default_service(web::to(not_found));
+}

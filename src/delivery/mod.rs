@@ -1,0 +1,168 @@
+//! Delivery: the life of one message for one receiver.
+//!
+//! A delivery is created `queued` in the same transaction that accepts its message. The push workers
+//! and the mailbox move it on; every allowed move is in [`DeliveryState::transition`], so a state can
+//! only change in ways the protocol (DESIGN.md section 3) allows.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// States of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    Queued,
+    Delivered,
+    AcceptedByReceiver,
+    RejectedByReceiver,
+    Failed,
+    Expired,
+}
+
+/// What happened to a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryEvent {
+    /// The receiver's system has it (2xx on push, or acknowledged from the mailbox).
+    Delivered,
+    /// The receiver's business response: ok.
+    ReceiverAccepted,
+    /// The receiver's business response: fatal-error.
+    ReceiverRejected,
+    /// A permanent error from the receiver.
+    PermanentFailure,
+    /// Not delivered within its time to live.
+    TimeToLivePassed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Delivered => "delivered",
+            Self::AcceptedByReceiver => "accepted-by-receiver",
+            Self::RejectedByReceiver => "rejected-by-receiver",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// No further change is possible.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::AcceptedByReceiver | Self::RejectedByReceiver | Self::Failed | Self::Expired
+        )
+    }
+
+    /// The state after `event`, or `None` when the protocol does not allow it from this state.
+    pub fn transition(self, event: DeliveryEvent) -> Option<Self> {
+        use DeliveryEvent as E;
+        match (self, event) {
+            (Self::Queued, E::Delivered) => Some(Self::Delivered),
+            (Self::Queued, E::PermanentFailure) => Some(Self::Failed),
+            (Self::Queued, E::TimeToLivePassed) => Some(Self::Expired),
+            // A business response proves receipt, even if the delivery report was lost.
+            (Self::Queued | Self::Delivered, E::ReceiverAccepted) => Some(Self::AcceptedByReceiver),
+            (Self::Queued | Self::Delivered, E::ReceiverRejected) => Some(Self::RejectedByReceiver),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DeliveryState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Self::Queued,
+            Self::Delivered,
+            Self::AcceptedByReceiver,
+            Self::RejectedByReceiver,
+            Self::Failed,
+            Self::Expired,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+        .ok_or_else(|| s.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeliveryEvent as E;
+    use super::DeliveryState as S;
+
+    #[test]
+    fn queued_moves_to_delivered_failed_expired_or_a_business_response() {
+        assert_eq!(S::Queued.transition(E::Delivered), Some(S::Delivered));
+        assert_eq!(S::Queued.transition(E::PermanentFailure), Some(S::Failed));
+        assert_eq!(S::Queued.transition(E::TimeToLivePassed), Some(S::Expired));
+        assert_eq!(
+            S::Queued.transition(E::ReceiverAccepted),
+            Some(S::AcceptedByReceiver)
+        );
+        assert_eq!(
+            S::Queued.transition(E::ReceiverRejected),
+            Some(S::RejectedByReceiver)
+        );
+    }
+
+    #[test]
+    fn delivered_only_takes_a_business_response() {
+        assert_eq!(
+            S::Delivered.transition(E::ReceiverAccepted),
+            Some(S::AcceptedByReceiver)
+        );
+        assert_eq!(
+            S::Delivered.transition(E::ReceiverRejected),
+            Some(S::RejectedByReceiver)
+        );
+        assert_eq!(S::Delivered.transition(E::Delivered), None);
+        assert_eq!(S::Delivered.transition(E::TimeToLivePassed), None);
+        assert_eq!(S::Delivered.transition(E::PermanentFailure), None);
+    }
+
+    #[test]
+    fn terminal_states_never_change() {
+        for state in [
+            S::AcceptedByReceiver,
+            S::RejectedByReceiver,
+            S::Failed,
+            S::Expired,
+        ] {
+            assert!(state.is_terminal());
+            for event in [
+                E::Delivered,
+                E::ReceiverAccepted,
+                E::ReceiverRejected,
+                E::PermanentFailure,
+                E::TimeToLivePassed,
+            ] {
+                assert_eq!(
+                    state.transition(event),
+                    None,
+                    "{state} must not change on {event:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for state in [
+            S::Queued,
+            S::Delivered,
+            S::AcceptedByReceiver,
+            S::RejectedByReceiver,
+            S::Failed,
+            S::Expired,
+        ] {
+            assert_eq!(state.as_str().parse::<S>(), Ok(state));
+        }
+        assert!("lost".parse::<S>().is_err());
+    }
+}

@@ -1,0 +1,477 @@
+//! From request bytes to a [`Submission`]: limits, JSON, the message envelope and the hashes.
+//!
+//! Only the envelope is read here (Bundle type, MessageHeader, sender, destinations); what the message
+//! carries is the profiles' business. The parsed tree is kept for the validator; the bytes are kept
+//! exactly as received, because they, not a re-serialisation, are what is stored and forwarded.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::config::Limits;
+use crate::directory::OrgIdentifier;
+use crate::outcome::{Issue, IssueCode};
+
+/// Where the MessageHeader is, as a FHIRPath prefix.
+const HEADER: &str = "Bundle.entry[0].resource";
+
+/// `MessageHeader.eventCoding`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventCoding {
+    pub system: String,
+    pub code: String,
+}
+
+/// An organisation named by the message (sender or receiver): the identifiers it is known by, either
+/// given in the Reference itself or on the Organization resource the Reference points to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartyRef {
+    pub identifiers: Vec<OrgIdentifier>,
+    /// FHIRPath of the Reference, for issues.
+    pub expression: String,
+}
+
+/// One `MessageHeader.destination`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub receiver: Option<PartyRef>,
+    pub endpoint: Option<String>,
+    pub expression: String,
+}
+
+/// A message Bundle whose envelope is well-formed.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    header_id: String,
+    bundle_id: Option<String>,
+    event: EventCoding,
+    source_endpoint: String,
+    sender: Option<PartyRef>,
+    destinations: Vec<Destination>,
+    /// `MessageHeader.response.identifier` when this is a response message.
+    response_to: Option<String>,
+    entries_sha256: String,
+    payload_sha256: String,
+    document: Value,
+}
+
+impl Submission {
+    pub fn header_id(&self) -> &str {
+        &self.header_id
+    }
+    pub fn bundle_id(&self) -> Option<&str> {
+        self.bundle_id.as_deref()
+    }
+    pub fn event(&self) -> &EventCoding {
+        &self.event
+    }
+    pub fn source_endpoint(&self) -> &str {
+        &self.source_endpoint
+    }
+    pub fn sender(&self) -> Option<&PartyRef> {
+        self.sender.as_ref()
+    }
+    pub fn destinations(&self) -> &[Destination] {
+        &self.destinations
+    }
+    pub fn response_to(&self) -> Option<&str> {
+        self.response_to.as_deref()
+    }
+    /// Hex SHA-256 of the canonical `Bundle.entry`: equal for a resend of the same content whatever its
+    /// `Bundle.id`, `timestamp`, `meta`, key order or white space.
+    pub fn entries_sha256(&self) -> &str {
+        &self.entries_sha256
+    }
+    /// Hex SHA-256 of the exact bytes received.
+    pub fn payload_sha256(&self) -> &str {
+        &self.payload_sha256
+    }
+    /// The parsed Bundle, for the validator.
+    pub fn document(&self) -> &Value {
+        &self.document
+    }
+}
+
+/// Why bytes are not a message Bundle (HTTP 400). `payload_sha256` lets the ledger name what was refused.
+#[derive(Debug, Clone)]
+pub struct EnvelopeError {
+    pub issues: Vec<Issue>,
+    pub payload_sha256: String,
+    /// `MessageHeader.id`, when it could be read.
+    pub header_id: Option<String>,
+}
+
+/// Deepest nesting of arrays and objects in `bytes`, stopping early once past `limit`. A linear scan
+/// that needs no allocation, so a hostile 10,000-deep document is refused before the parser recurses.
+pub fn nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Writes `value` as canonical JSON (object keys sorted, no white space) into `out`.
+fn write_canonical(value: &Value, out: &mut impl Write) -> std::io::Result<()> {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_unstable();
+            out.write_all(b"{")?;
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, key)?;
+                out.write_all(b":")?;
+                write_canonical(&map[key], out)?;
+            }
+            out.write_all(b"}")
+        }
+        Value::Array(items) => {
+            out.write_all(b"[")?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                write_canonical(item, out)?;
+            }
+            out.write_all(b"]")
+        }
+        leaf => Ok(serde_json::to_writer(out, leaf)?),
+    }
+}
+
+fn canonical_sha256(value: &Value) -> String {
+    let mut hasher = Sha256::new();
+    // Writing into a hasher cannot fail; the error type is only io's.
+    let _ = write_canonical(value, &mut hasher);
+    hex::encode(hasher.finalize())
+}
+
+fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Parses and checks the envelope of a message Bundle.
+pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError> {
+    let payload_sha256 = hex::encode(Sha256::digest(bytes));
+    let fail = |issues: Vec<Issue>, header_id: Option<String>| EnvelopeError {
+        issues,
+        payload_sha256: payload_sha256.clone(),
+        header_id,
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(fail(
+            vec![Issue::error(
+                IssueCode::Required,
+                "the request body is empty; expected a FHIR message Bundle",
+            )],
+            None,
+        ));
+    }
+    if nesting_exceeds(bytes, limits.max_json_depth) {
+        return Err(fail(
+            vec![Issue::error(
+                IssueCode::TooCostly,
+                format!(
+                    "JSON nesting is deeper than the limit of {} levels",
+                    limits.max_json_depth
+                ),
+            )],
+            None,
+        ));
+    }
+    let document: Value = serde_json::from_slice(bytes).map_err(|e| {
+        // serde_json's messages name the position and the kind of error, never the content.
+        let problem = if e.is_eof() {
+            "the JSON ends too early"
+        } else {
+            "the body is not valid JSON (UTF-8)"
+        };
+        fail(
+            vec![Issue::error(
+                IssueCode::Structure,
+                format!("{problem} at line {} column {}", e.line(), e.column()),
+            )],
+            None,
+        )
+    })?;
+
+    let Some(root) = document.as_object() else {
+        return Err(fail(
+            vec![Issue::error(
+                IssueCode::Structure,
+                "expected a JSON object (a FHIR Bundle)",
+            )],
+            None,
+        ));
+    };
+    if root.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+        return Err(fail(
+            vec![Issue::error(
+                IssueCode::Structure,
+                "expected a FHIR resource of type Bundle",
+            )
+            .at("Bundle.resourceType")],
+            None,
+        ));
+    }
+    match root.get("type").and_then(Value::as_str) {
+        Some("message") => {}
+        Some(other) => {
+            let other: String = other.chars().take(40).collect();
+            return Err(fail(
+                vec![Issue::error(
+                    IssueCode::Value,
+                    format!(
+                        "Bundle.type is {other:?}; $process-message takes a Bundle of type message"
+                    ),
+                )
+                .at("Bundle.type")],
+                None,
+            ));
+        }
+        None => {
+            return Err(fail(
+                vec![Issue::error(
+                    IssueCode::Required,
+                    "Bundle.type is missing; expected message",
+                )
+                .at("Bundle.type")],
+                None,
+            ))
+        }
+    }
+    let entries = match root.get("entry").and_then(Value::as_array) {
+        Some(entries) if !entries.is_empty() => entries,
+        _ => {
+            return Err(fail(
+                vec![Issue::error(
+                    IssueCode::Required,
+                    "a message Bundle needs entries, the first a MessageHeader",
+                )
+                .at("Bundle.entry")],
+                None,
+            ))
+        }
+    };
+    if entries.len() > limits.max_entries {
+        return Err(fail(
+            vec![Issue::error(
+                IssueCode::TooCostly,
+                format!(
+                    "the Bundle has {} entries; the limit is {}",
+                    entries.len(),
+                    limits.max_entries
+                ),
+            )
+            .at("Bundle.entry")],
+            None,
+        ));
+    }
+    let header = entries[0]
+        .get("resource")
+        .filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("MessageHeader"));
+    let Some(header) = header else {
+        return Err(fail(
+            vec![Issue::error(
+                IssueCode::Structure,
+                "the first entry of a message Bundle must be a MessageHeader",
+            )
+            .at(HEADER)],
+            None,
+        ));
+    };
+
+    let mut issues = Vec::new();
+    let header_id = str_at(header, "id").map(str::to_owned);
+    if header_id.is_none() {
+        issues.push(
+            Issue::error(
+                IssueCode::Required,
+                "MessageHeader.id is required: it is the message's identity for deduplication",
+            )
+            .at(format!("{HEADER}.id")),
+        );
+    }
+    let event = header
+        .get("eventCoding")
+        .and_then(|c| Some((str_at(c, "system")?, str_at(c, "code")?)));
+    if event.is_none() {
+        let message = if header.get("eventUri").is_some() {
+            "events are identified by eventCoding (system and code); eventUri is not supported"
+        } else {
+            "MessageHeader.eventCoding with system and code is required"
+        };
+        issues.push(Issue::error(IssueCode::Required, message).at(format!("{HEADER}.eventCoding")));
+    }
+    let source_endpoint = header.get("source").and_then(|s| str_at(s, "endpoint"));
+    if source_endpoint.is_none() {
+        issues.push(
+            Issue::error(
+                IssueCode::Required,
+                "MessageHeader.source.endpoint is required",
+            )
+            .at(format!("{HEADER}.source.endpoint")),
+        );
+    }
+    let destinations = header
+        .get("destination")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if destinations.len() > limits.max_destinations {
+        issues.push(
+            Issue::error(
+                IssueCode::TooCostly,
+                format!(
+                    "the message has {} destinations; the limit is {}",
+                    destinations.len(),
+                    limits.max_destinations
+                ),
+            )
+            .at(format!("{HEADER}.destination")),
+        );
+    }
+    let (Some(header_id_value), Some((system, code)), Some(source_endpoint), true) =
+        (header_id.clone(), event, source_endpoint, issues.is_empty())
+    else {
+        return Err(fail(issues, header_id));
+    };
+
+    let resolver = Resolver::new(entries);
+    let sender = header
+        .get("sender")
+        .map(|r| resolver.party(r, format!("{HEADER}.sender")));
+    let destinations = destinations
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let expression = format!("{HEADER}.destination[{i}]");
+            Destination {
+                receiver: d
+                    .get("receiver")
+                    .map(|r| resolver.party(r, format!("{expression}.receiver"))),
+                endpoint: str_at(d, "endpoint").map(str::to_owned),
+                expression,
+            }
+        })
+        .collect();
+    let response_to = header
+        .get("response")
+        .and_then(|r| str_at(r, "identifier"))
+        .map(str::to_owned);
+    let entries_sha256 = canonical_sha256(&root["entry"]);
+    Ok(Submission {
+        header_id: header_id_value,
+        bundle_id: str_at(&document, "id").map(str::to_owned),
+        event: EventCoding {
+            system: system.to_owned(),
+            code: code.to_owned(),
+        },
+        source_endpoint: source_endpoint.to_owned(),
+        sender,
+        destinations,
+        response_to,
+        entries_sha256,
+        payload_sha256,
+        document,
+    })
+}
+
+/// Resolves References inside the Bundle: by `fullUrl` and by `Type/id`.
+struct Resolver<'a> {
+    by_reference: HashMap<String, &'a Value>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(entries: &'a [Value]) -> Self {
+        let mut by_reference = HashMap::new();
+        for entry in entries {
+            let Some(resource) = entry.get("resource") else {
+                continue;
+            };
+            if let Some(url) = str_at(entry, "fullUrl") {
+                by_reference.insert(url.to_owned(), resource);
+            }
+            if let (Some(kind), Some(id)) =
+                (str_at(resource, "resourceType"), str_at(resource, "id"))
+            {
+                by_reference.insert(format!("{kind}/{id}"), resource);
+            }
+        }
+        Self { by_reference }
+    }
+
+    /// The identifiers of the organisation a Reference names: its own `identifier`, else those of the
+    /// Organization (or PractitionerRole's organisation is not followed: senders name organisations).
+    fn party(&self, reference: &Value, expression: String) -> PartyRef {
+        let own = reference.get("identifier").and_then(identifier);
+        let identifiers = match own {
+            Some(own) => vec![own],
+            None => str_at(reference, "reference")
+                .and_then(|r| self.by_reference.get(r))
+                .filter(|res| str_at(res, "resourceType") == Some("Organization"))
+                .and_then(|org| org.get("identifier").and_then(Value::as_array))
+                .map(|ids| ids.iter().filter_map(identifier).collect())
+                .unwrap_or_default(),
+        };
+        PartyRef {
+            identifiers,
+            expression,
+        }
+    }
+}
+
+fn identifier(value: &Value) -> Option<OrgIdentifier> {
+    OrgIdentifier::new(str_at(value, "system")?, str_at(value, "value")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_counts_arrays_and_objects_but_not_brackets_in_strings() {
+        assert!(!nesting_exceeds(br#"{"a":[{"b":1}]}"#, 3));
+        assert!(nesting_exceeds(br#"{"a":[{"b":[1]}]}"#, 3));
+        assert!(!nesting_exceeds(br#"{"a":"[[[[{{{{\"[[["}"#, 1));
+        assert!(nesting_exceeds(&[b'['; 10_000], 64));
+    }
+
+    #[test]
+    fn canonical_hash_ignores_key_order_and_white_space_but_not_values() {
+        let a: Value = serde_json::from_str(r#"[{"a":1,"b":{"c":"x","d":[1,2]}}]"#).unwrap();
+        let b: Value =
+            serde_json::from_str("[ { \"b\" : { \"d\":[1, 2], \"c\":\"x\" }, \"a\": 1 } ]")
+                .unwrap();
+        let c: Value = serde_json::from_str(r#"[{"a":1,"b":{"c":"x","d":[2,1]}}]"#).unwrap();
+        assert_eq!(canonical_sha256(&a), canonical_sha256(&b));
+        assert_ne!(canonical_sha256(&a), canonical_sha256(&c));
+    }
+}

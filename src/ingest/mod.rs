@@ -1,0 +1,288 @@
+//! Ingest: a submitted message from bytes to a committed, acknowledged message.
+//!
+//! `submit` runs the stages in order and stops at the first that refuses:
+//! envelope ([`envelope::parse`], 400) → profiles (completeness, 422) → routing (sender 403,
+//! receivers 422) → one store transaction (message, one delivery per receiver, ledger entries) →
+//! acknowledgement. The acknowledgement is returned only after the commit; a refused submission
+//! leaves nothing behind but its ledger entries.
+//!
+//! Deduplication follows DESIGN.md section 3: the key is (sender, MessageHeader.id), content is compared
+//! by the hash of the canonical entries, and the database's UNIQUE keys decide between concurrent
+//! duplicates inside the commit.
+
+mod envelope;
+
+use std::sync::Arc;
+
+pub use envelope::{
+    nesting_exceeds, parse, Destination, EnvelopeError, EventCoding, PartyRef, Submission,
+};
+
+use crate::auth::Principal;
+use crate::config::Limits;
+use crate::ledger::{LedgerEvent, LedgerRecord};
+use crate::outcome::{Issue, IssueCode};
+use crate::profiles::Catalog;
+use crate::routing::{self, RoutingError};
+use crate::store::{CommitOutcome, NewDelivery, NewMessage, Store, StoreError};
+use crate::time::Millis;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("not a well-formed message Bundle")]
+    Envelope(Vec<Issue>),
+    #[error("the handover is incomplete")]
+    Incomplete(Vec<Issue>),
+    #[error("the message's sender is not the caller")]
+    Forbidden(Vec<Issue>),
+    #[error("the message cannot be routed")]
+    Unroutable(Vec<Issue>),
+    #[error("the message id or Bundle id was used before for other content")]
+    Conflict(Issue),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot build the acknowledgement: {0}")]
+    Acknowledgement(#[from] handover_fhir::FhirError),
+}
+
+impl IngestError {
+    /// The outcome written to the ledger for a refusal; `None` for the broker's own failures, which
+    /// are not a decision about the message.
+    fn ledger_outcome(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Envelope(_) => "400 invalid-envelope",
+            Self::Incomplete(_) => "422 incomplete",
+            Self::Forbidden(_) => "403 sender-mismatch",
+            Self::Unroutable(_) => "422 unroutable",
+            Self::Conflict(_) => "409 conflict",
+            Self::Store(_) | Self::Acknowledgement(_) => return None,
+        })
+    }
+}
+
+/// A committed message.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub tracking_id: String,
+    /// The acknowledgement response message, exactly as first returned.
+    pub ack: Vec<u8>,
+    /// An identical resubmission of a message accepted before.
+    pub duplicate: bool,
+}
+
+/// What the ledger learns about a submission as it goes through the stages.
+#[derive(Debug, Default)]
+struct Attempt {
+    payload_sha256: Option<String>,
+    header_id: Option<String>,
+    event_code: Option<String>,
+}
+
+/// Runs submissions through the stages. Cheap to clone.
+#[derive(Clone)]
+pub struct Ingestor {
+    store: Store,
+    catalog: Arc<Catalog>,
+    limits: Limits,
+    ttl_secs: u64,
+    base_url: String,
+}
+
+impl Ingestor {
+    pub fn new(
+        store: Store,
+        catalog: Arc<Catalog>,
+        limits: Limits,
+        ttl_secs: u64,
+        base_url: String,
+    ) -> Self {
+        Self {
+            store,
+            catalog,
+            limits,
+            ttl_secs,
+            base_url,
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Accepts, or refuses with the reasons, a message Bundle posted by `caller`.
+    #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org, message_id, tracking_id, payload_sha256))]
+    pub async fn submit(&self, caller: &Principal, body: &[u8]) -> Result<Accepted, IngestError> {
+        let mut attempt = Attempt::default();
+        let result = self.process(caller, body, &mut attempt).await;
+        match &result {
+            Ok(accepted) => {
+                tracing::Span::current().record("tracking_id", accepted.tracking_id.as_str());
+                tracing::info!(duplicate = accepted.duplicate, "message accepted");
+            }
+            Err(e) => match e.ledger_outcome() {
+                Some(outcome) => {
+                    tracing::info!(outcome, "message rejected");
+                    self.record_rejection(caller, attempt, outcome).await;
+                }
+                None => tracing::error!(error = ?e, "message not stored"),
+            },
+        }
+        result
+    }
+
+    async fn process(
+        &self,
+        caller: &Principal,
+        body: &[u8],
+        attempt: &mut Attempt,
+    ) -> Result<Accepted, IngestError> {
+        let span = tracing::Span::current();
+        let submission = envelope::parse(body, &self.limits).map_err(|e| {
+            attempt.payload_sha256 = Some(e.payload_sha256);
+            attempt.header_id = e.header_id;
+            IngestError::Envelope(e.issues)
+        })?;
+        span.record("message_id", submission.header_id());
+        span.record("payload_sha256", submission.payload_sha256());
+        attempt.payload_sha256 = Some(submission.payload_sha256().to_owned());
+        attempt.header_id = Some(submission.header_id().to_owned());
+        attempt.event_code = Some(submission.event().code.clone());
+
+        if submission.response_to().is_some() {
+            return Err(IngestError::Unroutable(vec![Issue::error(
+                IssueCode::NotSupported,
+                "business responses (MessageHeader.response) are not routed by this broker version",
+            )
+            .at("Bundle.entry[0].resource.response")]));
+        }
+        let issues = self.catalog.validate(&submission);
+        if issues.iter().any(Issue::is_error) {
+            return Err(IngestError::Incomplete(issues));
+        }
+        let plan = routing::plan(&self.store, caller, &submission)
+            .await
+            .map_err(|e| match e {
+                RoutingError::Forbidden(issues) => IngestError::Forbidden(issues),
+                RoutingError::Unroutable(issues) => IngestError::Unroutable(issues),
+                RoutingError::Store(e) => IngestError::Store(e),
+            })?;
+
+        let now = Millis::now();
+        let tracking_id = uuid::Uuid::now_v7().to_string();
+        let receipt_url = format!("{}/fhir/receipts/{tracking_id}", self.base_url);
+        let ack = handover_fhir::acknowledgement(&handover_fhir::Acknowledgement {
+            bundle_id: &uuid::Uuid::new_v4().to_string(),
+            header_id: &uuid::Uuid::new_v4().to_string(),
+            outcome_id: &uuid::Uuid::new_v4().to_string(),
+            timestamp: now.to_datetime(),
+            request_header_id: submission.header_id(),
+            event_system: &submission.event().system,
+            event_code: &submission.event().code,
+            sender_system: plan.sender_identifier.system(),
+            sender_value: plan.sender_identifier.value(),
+            sender_endpoint: submission.source_endpoint(),
+            broker_endpoint: &format!("{}/fhir", self.base_url),
+            software_version: env!("CARGO_PKG_VERSION"),
+            tracking_id: &tracking_id,
+            receipt_url: &receipt_url,
+            receivers: plan.routes.len(),
+        })?;
+
+        let entry = |event| {
+            let mut e = LedgerRecord::new(event, now);
+            e.tracking_id = Some(tracking_id.clone());
+            e.header_id = Some(submission.header_id().to_owned());
+            e.actor_org = Some(caller.org.to_string());
+            e.sender_org = Some(caller.org.to_string());
+            e.event_code = Some(submission.event().code.clone());
+            e
+        };
+        let mut received = entry(LedgerEvent::Received);
+        received.payload_sha256 = Some(submission.payload_sha256().to_owned());
+        let mut accepted = entry(LedgerEvent::Accepted);
+        accepted.outcome = Some("202".to_owned());
+        let mut ledger = vec![received, accepted];
+        let mut deliveries = Vec::with_capacity(plan.routes.len());
+        for route in &plan.routes {
+            let delivery_id = uuid::Uuid::now_v7().to_string();
+            let mut routed = entry(LedgerEvent::Routed);
+            routed.delivery_id = Some(delivery_id.clone());
+            routed.receiver_org = Some(route.receiver.to_string());
+            ledger.push(routed);
+            deliveries.push(NewDelivery {
+                delivery_id,
+                receiver_org: route.receiver.to_string(),
+                receiver_system: route.identifier.system().to_owned(),
+                receiver_value: route.identifier.value().to_owned(),
+                expires_at: now.plus_secs(self.ttl_secs),
+            });
+        }
+        let message = NewMessage {
+            tracking_id: tracking_id.clone(),
+            sender_org: caller.org.to_string(),
+            header_id: submission.header_id().to_owned(),
+            bundle_id: submission.bundle_id().map(str::to_owned),
+            event_system: submission.event().system.clone(),
+            event_code: submission.event().code.clone(),
+            entries_sha256: submission.entries_sha256().to_owned(),
+            payload_sha256: submission.payload_sha256().to_owned(),
+            payload: body.to_vec(),
+            ack: ack.clone(),
+            received_at: now,
+            deliveries,
+            ledger,
+        };
+        match self.store.writer().accept(message).await? {
+            CommitOutcome::Stored => Ok(Accepted { tracking_id, ack, duplicate: false }),
+            CommitOutcome::Duplicate { tracking_id, ack } => Ok(Accepted { tracking_id, ack, duplicate: true }),
+            CommitOutcome::HeaderIdReused => Err(IngestError::Conflict(
+                Issue::error(
+                    IssueCode::Conflict,
+                    format!(
+                        "MessageHeader.id {} was already used by this sender for a message with other content; \
+                         a changed message needs a new MessageHeader.id",
+                        submission.header_id()
+                    ),
+                )
+                .at("Bundle.entry[0].resource.id"),
+            )),
+            CommitOutcome::BundleIdReused => Err(IngestError::Conflict(
+                Issue::error(
+                    IssueCode::Conflict,
+                    "Bundle.id was already used by this sender for a message with another MessageHeader.id",
+                )
+                .at("Bundle.id"),
+            )),
+        }
+    }
+
+    /// Ledger entries for a refused submission. Failing to write them is logged, not returned: the
+    /// client's answer is the refusal either way.
+    async fn record_rejection(&self, caller: &Principal, attempt: Attempt, outcome: &str) {
+        let now = Millis::now();
+        let entry = |event| {
+            let mut e = LedgerRecord::new(event, now);
+            e.header_id = attempt.header_id.clone();
+            e.actor_org = Some(caller.org.to_string());
+            e.sender_org = Some(caller.org.to_string());
+            e.event_code = attempt.event_code.clone();
+            e
+        };
+        let mut received = entry(LedgerEvent::Received);
+        received.payload_sha256 = attempt.payload_sha256.clone();
+        let mut rejected = entry(LedgerEvent::Rejected);
+        rejected.outcome = Some(outcome.to_owned());
+        if let Err(e) = self
+            .store
+            .writer()
+            .append_ledger(vec![received, rejected])
+            .await
+        {
+            tracing::error!(error = ?e, "cannot write the ledger entry of a rejection");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The handover ledger: one append-only entry for every event in a message's life.
+//!
+//! Invariants:
+//! - Append-only: entries are inserted, never updated or deleted; no endpoint or CLI verb writes them
+//!   except through this module's records.
+//! - An entry is written in the same transaction as the state change it records (the store's writer
+//!   takes the message, its deliveries and its entries as one job).
+//! - No patient data in clear: an entry names organisations, message and delivery ids, the event code
+//!   and the SHA-256 of the payload. (`patient_key`, a keyed hash of the patient identifier, and the
+//!   hash chain `prev_hash`/`hash` are columns reserved for the tamper-evident ledger.)
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::time::Millis;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerEvent {
+    /// A submission arrived and was parsed far enough to be attributed.
+    Received,
+    /// The submission was refused; nothing was routed.
+    Rejected,
+    /// The message was committed.
+    Accepted,
+    /// A delivery to one receiver was created.
+    Routed,
+}
+
+impl LedgerEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Rejected => "rejected",
+            Self::Accepted => "accepted",
+            Self::Routed => "routed",
+        }
+    }
+}
+
+impl fmt::Display for LedgerEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LedgerEvent {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "received" => Self::Received,
+            "rejected" => Self::Rejected,
+            "accepted" => Self::Accepted,
+            "routed" => Self::Routed,
+            other => return Err(other.to_owned()),
+        })
+    }
+}
+
+/// One ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerRecord {
+    pub at: Millis,
+    pub event: LedgerEvent,
+    pub tracking_id: Option<String>,
+    /// `MessageHeader.id` of the message concerned, as the sender knows it.
+    pub header_id: Option<String>,
+    pub delivery_id: Option<String>,
+    /// The authenticated organisation that caused the event (`None` for the broker itself).
+    pub actor_org: Option<String>,
+    pub sender_org: Option<String>,
+    pub receiver_org: Option<String>,
+    pub event_code: Option<String>,
+    /// Free-form, non-identifying outcome, e.g. `202`, `422 incomplete`, `409 header-id-reused`.
+    pub outcome: Option<String>,
+    pub payload_sha256: Option<String>,
+}
+
+impl LedgerRecord {
+    /// An entry for `event` at `at`, with every optional field empty.
+    pub fn new(event: LedgerEvent, at: Millis) -> Self {
+        Self {
+            at,
+            event,
+            tracking_id: None,
+            header_id: None,
+            delivery_id: None,
+            actor_org: None,
+            sender_org: None,
+            receiver_org: None,
+            event_code: None,
+            outcome: None,
+            payload_sha256: None,
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! handover-broker: a FHIR R4 message broker for patient handovers between care organisations.
+//!
+//! The flow of a handover through the crate, one module per stage:
+//! `api` (HTTP edge) → `ingest` (envelope, dedup key) → `profiles` (completeness) → `routing`
+//! (receivers from the `directory`) → `store` (one transaction) → `delivery` / mailbox → `receipts`,
+//! with every state change appended to the `ledger`. See ARCHITECTURE.md.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod delivery;
+pub mod directory;
+pub mod ingest;
+pub mod ledger;
+pub mod loadgen;
+pub mod outcome;
+pub mod profiles;
+pub mod receipts;
+pub mod routing;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod time;

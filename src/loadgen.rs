@@ -1,0 +1,321 @@
+//! `handover-broker loadgen`: a load generator for `$process-message`.
+//!
+//! It posts unique messages (fresh `MessageHeader.id` and `Bundle.id` per request) built from one
+//! template Bundle, from `--concurrency` clients for `--duration` seconds, and reports accepted/s and
+//! latency percentiles. Each body is the template's bytes with the two ids overwritten in place, so the
+//! generator spends almost no CPU of its own on the machine it measures.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+
+/// Placeholders of the same length as a UUID, overwritten per request.
+const HEADER_ID_SLOT: &str = "00000000-0000-4000-8000-00000000aaaa";
+const BUNDLE_ID_SLOT: &str = "00000000-0000-4000-8000-00000000bbbb";
+
+#[derive(Debug, clap::Args)]
+pub struct LoadgenArgs {
+    /// Base URL of the broker, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub url: String,
+    /// Bearer token of the sending organisation.
+    #[arg(long)]
+    pub token: String,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Stop after this many requests in all (whichever comes first).
+    #[arg(long)]
+    pub max_requests: Option<u64>,
+    /// Template message Bundle.
+    #[arg(long, default_value = "fixtures/handovers/discharge-summary.json")]
+    pub bundle: PathBuf,
+    /// Replace MessageHeader.sender by this identifier (SYSTEM|VALUE).
+    #[arg(long)]
+    pub sender: Option<String>,
+    /// Replace the destinations by one receiver with this identifier (SYSTEM|VALUE).
+    #[arg(long)]
+    pub receiver: Option<String>,
+    /// Extra CA certificate (PEM) to trust, for an https broker with a private CA.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub requests: u64,
+    pub accepted: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub body_bytes: usize,
+    pub concurrency: usize,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub first_error: Option<String>,
+}
+
+impl Report {
+    pub fn accepted_per_sec(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.accepted as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "requests": self.requests, "accepted": self.accepted, "errors": self.errors,
+            "seconds": self.seconds, "accepted_per_sec": self.accepted_per_sec(),
+            "body_bytes": self.body_bytes, "concurrency": self.concurrency,
+            "latency_ms": {"p50": self.p50_ms, "p90": self.p90_ms, "p99": self.p99_ms, "max": self.max_ms},
+            "first_error": self.first_error,
+        })
+    }
+
+    pub fn to_table(&self) -> String {
+        format!(
+            "body_bytes  concurrency  requests  accepted  errors  seconds  accepted/s  p50_ms  p90_ms  p99_ms  max_ms\n\
+             {:>10}  {:>11}  {:>8}  {:>8}  {:>6}  {:>7.1}  {:>10.1}  {:>6.2}  {:>6.2}  {:>6.2}  {:>6.2}",
+            self.body_bytes,
+            self.concurrency,
+            self.requests,
+            self.accepted,
+            self.errors,
+            self.seconds,
+            self.accepted_per_sec(),
+            self.p50_ms,
+            self.p90_ms,
+            self.p99_ms,
+            self.max_ms
+        )
+    }
+}
+
+fn identifier(token: &str) -> anyhow::Result<Value> {
+    let (system, value) = token
+        .rsplit_once('|')
+        .context("identifiers are given as SYSTEM|VALUE")?;
+    Ok(json!({ "identifier": { "system": system, "value": value } }))
+}
+
+/// The template's bytes and the offsets of the two id slots in them.
+pub struct Template {
+    bytes: Vec<u8>,
+    header_at: usize,
+    bundle_at: usize,
+}
+
+impl Template {
+    pub fn new(
+        bundle: &[u8],
+        sender: Option<&str>,
+        receiver: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let mut doc: Value = serde_json::from_slice(bundle).context("the template is not JSON")?;
+        doc["id"] = json!(BUNDLE_ID_SLOT);
+        let header = doc
+            .get_mut("entry")
+            .and_then(|e| e.get_mut(0))
+            .and_then(|e| e.get_mut("resource"))
+            .context("the template has no first entry with a resource")?;
+        header["id"] = json!(HEADER_ID_SLOT);
+        if let Some(sender) = sender {
+            header["sender"] = identifier(sender)?;
+        }
+        if let Some(receiver) = receiver {
+            header["destination"] = json!([{ "receiver": identifier(receiver)? }]);
+        }
+        let bytes = serde_json::to_vec_pretty(&doc)?;
+        let find = |slot: &str| {
+            bytes
+                .windows(slot.len())
+                .position(|w| w == slot.as_bytes())
+                .context("id slot not found in the template")
+        };
+        let (header_at, bundle_at) = (find(HEADER_ID_SLOT)?, find(BUNDLE_ID_SLOT)?);
+        Ok(Self {
+            bytes,
+            header_at,
+            bundle_at,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// A copy of the template with fresh ids.
+    pub fn render(&self) -> Vec<u8> {
+        let mut body = self.bytes.clone();
+        for at in [self.header_at, self.bundle_at] {
+            let id = uuid::Uuid::new_v4().hyphenated().to_string();
+            body[at..at + id.len()].copy_from_slice(id.as_bytes());
+        }
+        body
+    }
+}
+
+/// Runs the load and returns what it measured.
+pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
+    crate::startup::install_crypto_provider();
+    let raw = std::fs::read(&args.bundle)
+        .with_context(|| format!("reading {}", args.bundle.display()))?;
+    let template = std::sync::Arc::new(Template::new(
+        &raw,
+        args.sender.as_deref(),
+        args.receiver.as_deref(),
+    )?);
+    let mut client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(60));
+    if let Some(ca) = &args.ca {
+        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        client = client.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
+    }
+    let client = client.build()?;
+    let url = format!("{}/fhir/$process-message", args.url.trim_end_matches('/'));
+    let auth = format!("Bearer {}", args.token);
+    let budget = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
+        args.max_requests.unwrap_or(u64::MAX),
+    ));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.duration);
+
+    let mut tasks = Vec::with_capacity(args.concurrency);
+    for _ in 0..args.concurrency.max(1) {
+        let (client, url, auth, template, budget) = (
+            client.clone(),
+            url.clone(),
+            auth.clone(),
+            template.clone(),
+            budget.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
+            let (mut requests, mut accepted, mut first_error) = (0u64, 0u64, None);
+            while Instant::now() < deadline {
+                let taken = budget.fetch_update(
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                    |n| n.checked_sub(1),
+                );
+                if taken.is_err() {
+                    break;
+                }
+                let body = template.render();
+                let sent = Instant::now();
+                let result = client
+                    .post(&url)
+                    .header("Authorization", &auth)
+                    .header("Content-Type", "application/fhir+json")
+                    .body(body)
+                    .send()
+                    .await;
+                requests += 1;
+                let outcome = match result {
+                    Ok(response) => {
+                        let status = response.status();
+                        let text = response.bytes().await.map(|b| b.len()).unwrap_or(0);
+                        if status.as_u16() == 202 {
+                            Ok(())
+                        } else {
+                            Err(format!("HTTP {status} ({text} bytes)"))
+                        }
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                let micros = u64::try_from(sent.elapsed().as_micros())
+                    .unwrap_or(u64::MAX)
+                    .max(1);
+                histogram.saturating_record(micros);
+                match outcome {
+                    Ok(()) => accepted += 1,
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            anyhow::Ok((histogram, requests, accepted, first_error))
+        }));
+    }
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
+    let (mut requests, mut accepted, mut first_error) = (0u64, 0u64, None);
+    for task in tasks {
+        let (h, r, a, e) = task.await??;
+        histogram.add(h)?;
+        requests += r;
+        accepted += a;
+        if first_error.is_none() {
+            first_error = e;
+        }
+    }
+    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    Ok(Report {
+        requests,
+        accepted,
+        errors: requests - accepted,
+        seconds: started.elapsed().as_secs_f64(),
+        body_bytes: template.len(),
+        concurrency: args.concurrency,
+        p50_ms: ms(0.50),
+        p90_ms: ms(0.90),
+        p99_ms: ms(0.99),
+        max_ms: histogram.max() as f64 / 1000.0,
+        first_error,
+    })
+}
+
+/// The CLI verb: measure, then print.
+pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
+    let report = measure(&args).await?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        println!("{}", report.to_table());
+        if let Some(e) = &report.first_error {
+            println!("first error: {e}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Template;
+
+    #[test]
+    fn rendered_bodies_differ_only_in_fresh_ids() {
+        let bundle = br#"{"resourceType":"Bundle","id":"x","type":"message","entry":[{"resource":{"resourceType":"MessageHeader","id":"y"}}]}"#;
+        let template = Template::new(bundle, Some("urn:s|1"), Some("urn:r|2")).unwrap();
+        let (a, b) = (template.render(), template.render());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), b.len());
+        let doc: serde_json::Value = serde_json::from_slice(&a).unwrap();
+        let header = &doc["entry"][0]["resource"];
+        assert!(uuid::Uuid::parse_str(header["id"].as_str().unwrap()).is_ok());
+        assert_ne!(header["id"], doc["id"]);
+        assert_eq!(header["sender"]["identifier"]["value"], "1");
+        assert_eq!(
+            header["destination"][0]["receiver"]["identifier"]["system"],
+            "urn:r"
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! The broker's own view of an `OperationOutcome.issue`: what every stage reports when it refuses
+//! something. Stages collect issues; only `api` turns them into FHIR JSON.
+
+use std::fmt;
+
+/// `OperationOutcome.issue.severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Fatal,
+    Error,
+    Warning,
+    Information,
+}
+
+/// The subset of http://hl7.org/fhir/issue-type the broker uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueCode {
+    Structure,
+    Required,
+    Value,
+    Invalid,
+    NotFound,
+    NotSupported,
+    BusinessRule,
+    Forbidden,
+    Conflict,
+    Duplicate,
+    TooCostly,
+    TooLong,
+    Login,
+    Exception,
+    Transient,
+    Informational,
+}
+
+impl IssueCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Structure => "structure",
+            Self::Required => "required",
+            Self::Value => "value",
+            Self::Invalid => "invalid",
+            Self::NotFound => "not-found",
+            Self::NotSupported => "not-supported",
+            Self::BusinessRule => "business-rule",
+            Self::Forbidden => "forbidden",
+            Self::Conflict => "conflict",
+            Self::Duplicate => "duplicate",
+            Self::TooCostly => "too-costly",
+            Self::TooLong => "too-long",
+            Self::Login => "login",
+            Self::Exception => "exception",
+            Self::Transient => "transient",
+            Self::Informational => "informational",
+        }
+    }
+}
+
+/// One problem with a request. `message` is shown to the client: it names elements and organisation
+/// identifiers, never patient data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub severity: Severity,
+    pub code: IssueCode,
+    pub message: String,
+    /// FHIRPath of the offending element, e.g. `Bundle.entry[0].resource.destination[1].receiver`.
+    pub expression: Option<String>,
+}
+
+impl Issue {
+    pub fn error(code: IssueCode, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            expression: None,
+        }
+    }
+
+    pub fn at(mut self, expression: impl Into<String>) -> Self {
+        self.expression = Some(expression.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self.severity, Severity::Error | Severity::Fatal)
+    }
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.expression {
+            Some(expr) => write!(f, "{} ({}): {}", expr, self.code.as_str(), self.message),
+            None => write!(f, "({}): {}", self.code.as_str(), self.message),
+        }
+    }
+}

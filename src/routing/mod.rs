@@ -1,0 +1,172 @@
+//! Routing: from the MessageHeader to the organisations that must receive the message.
+//!
+//! Architecture invariant: routing reads only the MessageHeader (sender, destinations, event), never
+//! the clinical content, and resolves every receiver through the directory. An address in the message
+//! is checked against the registered one and otherwise ignored: the broker never delivers to an address
+//! taken from message content.
+
+use crate::auth::Principal;
+use crate::directory::{OrgId, OrgIdentifier};
+use crate::ingest::{PartyRef, Submission};
+use crate::outcome::{Issue, IssueCode};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoutingError {
+    /// The message claims a sender other than the caller (HTTP 403).
+    #[error("the message's sender is not the authenticated organisation")]
+    Forbidden(Vec<Issue>),
+    /// Receivers unknown, not accepting this kind, or misaddressed (HTTP 422).
+    #[error("the message cannot be routed")]
+    Unroutable(Vec<Issue>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One receiver of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub receiver: OrgId,
+    /// The identifier the sender used for it.
+    pub identifier: OrgIdentifier,
+}
+
+/// Where a message goes, and which of the sender's identifiers it used.
+#[derive(Debug, Clone)]
+pub struct RoutePlan {
+    pub sender_identifier: OrgIdentifier,
+    pub routes: Vec<Route>,
+}
+
+/// The first identifier of `party` known to the directory, with its organisation.
+async fn resolve_party(
+    store: &Store,
+    party: &PartyRef,
+) -> Result<Option<(OrgId, OrgIdentifier)>, StoreError> {
+    for identifier in &party.identifiers {
+        if let Some(org) = store.organization_by_identifier(identifier).await? {
+            return Ok(Some((org, identifier.clone())));
+        }
+    }
+    Ok(None)
+}
+
+fn names(party: &PartyRef) -> String {
+    let shown: Vec<String> = party.identifiers.iter().map(ToString::to_string).collect();
+    if shown.is_empty() {
+        "a reference without an organisation identifier".to_owned()
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Checks the sender against the caller and resolves every destination. Collects all issues.
+pub async fn plan(
+    store: &Store,
+    caller: &Principal,
+    submission: &Submission,
+) -> Result<RoutePlan, RoutingError> {
+    const HEADER: &str = "Bundle.entry[0].resource";
+    let sender = match submission.sender() {
+        None => {
+            return Err(RoutingError::Unroutable(vec![Issue::error(
+                IssueCode::Required,
+                "MessageHeader.sender must identify the sending organisation (Reference.identifier)",
+            )
+            .at(format!("{HEADER}.sender"))]))
+        }
+        Some(party) => match resolve_party(store, party).await? {
+            Some((org, identifier)) if org == caller.org => identifier,
+            Some((org, _)) => {
+                return Err(RoutingError::Forbidden(vec![Issue::error(
+                    IssueCode::Forbidden,
+                    format!("the sender {} is organisation {org}; this token belongs to {}", names(party), caller.org),
+                )
+                .at(&party.expression)]))
+            }
+            None => {
+                return Err(RoutingError::Forbidden(vec![Issue::error(
+                    IssueCode::Forbidden,
+                    format!("the sender {} is not in the directory; a token may only send as its own organisation", names(party)),
+                )
+                .at(&party.expression)]))
+            }
+        },
+    };
+
+    let mut issues = Vec::new();
+    let mut routes: Vec<Route> = Vec::new();
+    if submission.destinations().is_empty() {
+        issues.push(
+            Issue::error(
+                IssueCode::Required,
+                "MessageHeader.destination must name at least one receiving organisation",
+            )
+            .at(format!("{HEADER}.destination")),
+        );
+    }
+    let event = &submission.event().code;
+    for destination in submission.destinations() {
+        let Some(receiver) = &destination.receiver else {
+            issues.push(
+                Issue::error(
+                    IssueCode::Required,
+                    "destination.receiver must identify the receiving organisation",
+                )
+                .at(format!("{}.receiver", destination.expression)),
+            );
+            continue;
+        };
+        let Some((org, identifier)) = resolve_party(store, receiver).await? else {
+            issues.push(
+                Issue::error(
+                    IssueCode::NotFound,
+                    format!("receiver {} is not in the directory", names(receiver)),
+                )
+                .at(&receiver.expression),
+            );
+            continue;
+        };
+        if !store.accepts_event(&org, event).await? {
+            issues.push(
+                Issue::error(
+                    IssueCode::BusinessRule,
+                    format!("receiver {identifier} does not accept {event} handovers"),
+                )
+                .at(&receiver.expression),
+            );
+            continue;
+        }
+        if let Some(endpoint) = &destination.endpoint {
+            let registered = store.organization_address(&org).await?;
+            if registered.as_deref() != Some(endpoint.trim_end_matches('/')) {
+                issues.push(
+                    Issue::error(
+                        IssueCode::Value,
+                        format!(
+                            "destination.endpoint is not the endpoint registered for receiver {identifier}; \
+                             the broker only delivers to registered endpoints"
+                        ),
+                    )
+                    .at(format!("{}.endpoint", destination.expression)),
+                );
+                continue;
+            }
+        }
+        // One delivery per receiving organisation, however often it is named.
+        if !routes.iter().any(|r| r.receiver == org) {
+            routes.push(Route {
+                receiver: org,
+                identifier,
+            });
+        }
+    }
+    if issues.is_empty() {
+        Ok(RoutePlan {
+            sender_identifier: sender,
+            routes,
+        })
+    } else {
+        Err(RoutingError::Unroutable(issues))
+    }
+}

@@ -1,0 +1,160 @@
+//! The directory tables.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+use crate::directory::{DeliveryMode, OrgId, OrgIdentifier, Organization};
+use crate::time::Millis;
+
+impl Store {
+    pub async fn organization_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM organizations")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
+    /// Inserts or replaces organisations by id, with their identifiers and accepted events, atomically.
+    pub async fn upsert_organizations(
+        &self,
+        organizations: &[Organization],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = Millis::now().as_i64();
+        for org in organizations {
+            sqlx::query(
+                "INSERT INTO organizations (org_id, name, delivery_mode, endpoint_url, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, delivery_mode = excluded.delivery_mode, \
+                 endpoint_url = excluded.endpoint_url",
+            )
+            .bind(org.id.as_str())
+            .bind(&org.name)
+            .bind(org.delivery.as_str())
+            .bind(&org.address)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            for table in ["organization_identifiers", "organization_events"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1"))
+                    .bind(org.id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for identifier in &org.identifiers {
+                sqlx::query("INSERT INTO organization_identifiers (system, value, org_id) VALUES ($1, $2, $3)")
+                    .bind(identifier.system())
+                    .bind(identifier.value())
+                    .bind(org.id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for event in &org.events {
+                sqlx::query("INSERT INTO organization_events (org_id, event_code) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(org.id.as_str())
+                    .bind(event)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The organisation that owns `identifier`.
+    pub async fn organization_by_identifier(
+        &self,
+        identifier: &OrgIdentifier,
+    ) -> Result<Option<OrgId>, StoreError> {
+        let row = sqlx::query(
+            "SELECT org_id FROM organization_identifiers WHERE system = $1 AND value = $2",
+        )
+        .bind(identifier.system())
+        .bind(identifier.value())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(row) => Some(OrgId::from_stored(row.try_get("org_id")?)),
+            None => None,
+        })
+    }
+
+    /// The registered endpoint address of `org`.
+    pub async fn organization_address(&self, org: &OrgId) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT endpoint_url FROM organizations WHERE org_id = $1")
+            .bind(org.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get("endpoint_url")?),
+            None => None,
+        })
+    }
+
+    /// Whether `org` accepts handovers of kind `event_code`.
+    pub async fn accepts_event(&self, org: &OrgId, event_code: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 AS yes FROM organization_events WHERE org_id = $1 AND event_code = $2",
+        )
+        .bind(org.as_str())
+        .bind(event_code)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// The whole directory, ordered by id.
+    pub async fn organizations(&self) -> Result<Vec<Organization>, StoreError> {
+        let orgs = sqlx::query(
+            "SELECT org_id, name, delivery_mode, endpoint_url FROM organizations ORDER BY org_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let identifiers = sqlx::query("SELECT org_id, system, value FROM organization_identifiers ORDER BY org_id, system, value")
+            .fetch_all(&self.pool)
+            .await?;
+        let events = sqlx::query(
+            "SELECT org_id, event_code FROM organization_events ORDER BY org_id, event_code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut result = Vec::with_capacity(orgs.len());
+        for row in &orgs {
+            let id: String = row.try_get("org_id")?;
+            let mode: String = row.try_get("delivery_mode")?;
+            let delivery = match mode.as_str() {
+                "push" => DeliveryMode::Push,
+                "mailbox" => DeliveryMode::Mailbox,
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "organisation {id} has delivery mode {mode}"
+                    )))
+                }
+            };
+            let mut org_identifiers = Vec::new();
+            for r in identifiers
+                .iter()
+                .filter(|r| r.try_get::<String, _>("org_id").is_ok_and(|o| o == id))
+            {
+                let system: String = r.try_get("system")?;
+                let value: String = r.try_get("value")?;
+                org_identifiers.extend(OrgIdentifier::new(&system, &value));
+            }
+            let mut org_events = Vec::new();
+            for r in events
+                .iter()
+                .filter(|r| r.try_get::<String, _>("org_id").is_ok_and(|o| o == id))
+            {
+                org_events.push(r.try_get("event_code")?);
+            }
+            result.push(Organization {
+                id: OrgId::from_stored(id),
+                name: row.try_get("name")?,
+                identifiers: org_identifiers,
+                events: org_events,
+                delivery,
+                address: row.try_get("endpoint_url")?,
+            });
+        }
+        Ok(result)
+    }
+}

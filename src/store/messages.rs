@@ -1,0 +1,289 @@
+//! Messages, deliveries and ledger rows.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::{Store, StoreError};
+use crate::ledger::LedgerRecord as LedgerEntry;
+use crate::time::Millis;
+
+pub use crate::ledger::LedgerRecord;
+
+/// An accepted message, ready to be stored with its deliveries and ledger entries.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub tracking_id: String,
+    pub sender_org: String,
+    pub header_id: String,
+    pub bundle_id: Option<String>,
+    pub event_system: String,
+    pub event_code: String,
+    /// Hex SHA-256 of the canonical form of `Bundle.entry`: the content that deduplication compares.
+    pub entries_sha256: String,
+    /// Hex SHA-256 of the exact bytes received.
+    pub payload_sha256: String,
+    pub payload: Vec<u8>,
+    /// The acknowledgement returned to the sender, replayed on an identical resubmission.
+    pub ack: Vec<u8>,
+    pub received_at: Millis,
+    pub deliveries: Vec<NewDelivery>,
+    pub ledger: Vec<LedgerEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub delivery_id: String,
+    pub receiver_org: String,
+    /// The identifier the sender used for this receiver, echoed in receipts.
+    pub receiver_system: String,
+    pub receiver_value: String,
+    pub expires_at: Millis,
+}
+
+/// What storing a message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// New: stored with its deliveries.
+    Stored,
+    /// The same (sender, MessageHeader.id) with the same entries was stored before: nothing new.
+    Duplicate { tracking_id: String, ack: Vec<u8> },
+    /// The same (sender, MessageHeader.id) with other entries.
+    HeaderIdReused,
+    /// The same (sender, Bundle.id) for another MessageHeader.id.
+    BundleIdReused,
+}
+
+/// A stored message, without its payload.
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    pub tracking_id: String,
+    pub sender_org: String,
+    pub header_id: String,
+    pub event_system: String,
+    pub event_code: String,
+    pub payload_sha256: String,
+    pub state: String,
+    pub received_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord {
+    pub delivery_id: String,
+    pub receiver_org: String,
+    pub receiver_system: String,
+    pub receiver_value: String,
+    pub state: String,
+    pub attempts: i64,
+    pub updated_at: Millis,
+}
+
+pub(super) async fn insert_message(
+    tx: &mut Transaction<'_, Any>,
+    m: &NewMessage,
+) -> Result<CommitOutcome, StoreError> {
+    // The write comes first, so that SQLite takes its write lock before any read (no lock upgrade),
+    // and the UNIQUE keys decide between concurrent duplicates.
+    let inserted = sqlx::query(
+        "INSERT INTO messages (tracking_id, sender_org, header_id, bundle_id, event_system, event_code, \
+         entries_sha256, payload_sha256, payload, ack, state, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'accepted', $11) ON CONFLICT DO NOTHING",
+    )
+    .bind(&m.tracking_id)
+    .bind(&m.sender_org)
+    .bind(&m.header_id)
+    .bind(m.bundle_id.as_deref())
+    .bind(&m.event_system)
+    .bind(&m.event_code)
+    .bind(&m.entries_sha256)
+    .bind(&m.payload_sha256)
+    .bind(m.payload.as_slice())
+    .bind(m.ack.as_slice())
+    .bind(m.received_at.as_i64())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+
+    if inserted == 0 {
+        let existing = sqlx::query("SELECT tracking_id, entries_sha256, ack FROM messages WHERE sender_org = $1 AND header_id = $2")
+            .bind(&m.sender_org)
+            .bind(&m.header_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        return Ok(match existing {
+            Some(row) => {
+                let entries: String = row.try_get("entries_sha256")?;
+                if entries == m.entries_sha256 {
+                    CommitOutcome::Duplicate {
+                        tracking_id: row.try_get("tracking_id")?,
+                        ack: row.try_get("ack")?,
+                    }
+                } else {
+                    CommitOutcome::HeaderIdReused
+                }
+            }
+            None => CommitOutcome::BundleIdReused,
+        });
+    }
+
+    for d in &m.deliveries {
+        sqlx::query(
+            "INSERT INTO deliveries (delivery_id, tracking_id, receiver_org, receiver_system, receiver_value, state, \
+             attempts, next_attempt_at, expires_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $6, $6)",
+        )
+        .bind(&d.delivery_id)
+        .bind(&m.tracking_id)
+        .bind(&d.receiver_org)
+        .bind(&d.receiver_system)
+        .bind(&d.receiver_value)
+        .bind(m.received_at.as_i64())
+        .bind(d.expires_at.as_i64())
+        .execute(&mut **tx)
+        .await?;
+    }
+    for entry in &m.ledger {
+        insert_ledger(tx, entry).await?;
+    }
+    Ok(CommitOutcome::Stored)
+}
+
+pub(super) async fn insert_ledger(
+    tx: &mut Transaction<'_, Any>,
+    e: &LedgerEntry,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO ledger (at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, \
+         event_code, outcome, payload_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(e.at.as_i64())
+    .bind(e.event.as_str())
+    .bind(e.tracking_id.as_deref())
+    .bind(e.header_id.as_deref())
+    .bind(e.delivery_id.as_deref())
+    .bind(e.actor_org.as_deref())
+    .bind(e.sender_org.as_deref())
+    .bind(e.receiver_org.as_deref())
+    .bind(e.event_code.as_deref())
+    .bind(e.outcome.as_deref())
+    .bind(e.payload_sha256.as_deref())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn message_from_row(row: &AnyRow) -> Result<MessageRecord, StoreError> {
+    Ok(MessageRecord {
+        tracking_id: row.try_get("tracking_id")?,
+        sender_org: row.try_get("sender_org")?,
+        header_id: row.try_get("header_id")?,
+        event_system: row.try_get("event_system")?,
+        event_code: row.try_get("event_code")?,
+        payload_sha256: row.try_get("payload_sha256")?,
+        state: row.try_get("state")?,
+        received_at: Millis::from_i64(row.try_get("received_at")?),
+    })
+}
+
+impl Store {
+    /// The message with this tracking id.
+    pub async fn message(&self, tracking_id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT tracking_id, sender_org, header_id, event_system, event_code, payload_sha256, state, received_at \
+             FROM messages WHERE tracking_id = $1",
+        )
+        .bind(tracking_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
+    /// The exact bytes received for this message (`None` once purged or when unknown).
+    pub async fn payload(&self, tracking_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT payload FROM messages WHERE tracking_id = $1")
+            .bind(tracking_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<Option<Vec<u8>>, _>("payload")?,
+            None => None,
+        })
+    }
+
+    /// The deliveries of a message, in receiver order of the message.
+    pub async fn deliveries(&self, tracking_id: &str) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT delivery_id, receiver_org, receiver_system, receiver_value, state, attempts, updated_at \
+             FROM deliveries WHERE tracking_id = $1 ORDER BY created_at, delivery_id",
+        )
+        .bind(tracking_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeliveryRecord {
+                    delivery_id: row.try_get("delivery_id")?,
+                    receiver_org: row.try_get("receiver_org")?,
+                    receiver_system: row.try_get("receiver_system")?,
+                    receiver_value: row.try_get("receiver_value")?,
+                    state: row.try_get("state")?,
+                    attempts: row.try_get("attempts")?,
+                    updated_at: Millis::from_i64(row.try_get("updated_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Number of stored messages (for tests and operators).
+    pub async fn message_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM messages")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
+    /// The ledger entries of one message, oldest first.
+    pub async fn ledger_for_message(
+        &self,
+        tracking_id: &str,
+    ) -> Result<Vec<LedgerRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, event_code, outcome, \
+             payload_sha256 FROM ledger WHERE tracking_id = $1 ORDER BY seq",
+        )
+        .bind(tracking_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ledger_from_row).collect()
+    }
+
+    /// The newest `limit` ledger entries, oldest first (for operators and tests).
+    pub async fn ledger_tail(&self, limit: i64) -> Result<Vec<LedgerRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, event_code, outcome, \
+             payload_sha256 FROM (SELECT * FROM ledger ORDER BY seq DESC LIMIT $1) AS tail ORDER BY seq",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ledger_from_row).collect()
+    }
+}
+
+fn ledger_from_row(row: &AnyRow) -> Result<LedgerRecord, StoreError> {
+    let event: String = row.try_get("event")?;
+    Ok(LedgerRecord {
+        at: Millis::from_i64(row.try_get("at")?),
+        event: event
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("unknown ledger event {event}")))?,
+        tracking_id: row.try_get("tracking_id")?,
+        header_id: row.try_get("header_id")?,
+        delivery_id: row.try_get("delivery_id")?,
+        actor_org: row.try_get("actor_org")?,
+        sender_org: row.try_get("sender_org")?,
+        receiver_org: row.try_get("receiver_org")?,
+        event_code: row.try_get("event_code")?,
+        outcome: row.try_get("outcome")?,
+        payload_sha256: row.try_get("payload_sha256")?,
+    })
+}

@@ -1,0 +1,144 @@
+//! Storage: every SQL statement of the broker lives in this module.
+//!
+//! One schema on two backends through sqlx's `Any` driver: SQLite (WAL, `synchronous=FULL`) as the
+//! embedded default and PostgreSQL for several broker nodes. The SQL is written once in the portable
+//! subset both accept (`$N` parameters, `ON CONFLICT`, `RETURNING`, BIGINT milliseconds for times);
+//! migrations are kept per backend in `migrations/{sqlite,postgres}` because DDL differs.
+//!
+//! Writes of accepted messages go through one [`writer`] task that commits them in groups (group
+//! commit): one fsync covers many messages, and the sender's acknowledgement is released only after
+//! that commit. This module must never decide *what* to store (that is `ingest`, `routing`, `ledger`);
+//! it only stores it atomically.
+
+mod directory;
+mod messages;
+mod tokens;
+mod writer;
+
+use std::str::FromStr;
+use std::sync::Once;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use messages::{
+    CommitOutcome, DeliveryRecord, LedgerRecord, MessageRecord, NewDelivery, NewMessage,
+};
+pub use tokens::TokenRecord;
+pub use writer::Writer;
+
+/// Why a storage operation failed. Never shown to clients in detail.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database url: expected sqlite://PATH or postgres://...")]
+    UnsupportedUrl,
+    #[error("cannot create the database directory")]
+    Io(#[from] std::io::Error),
+    #[error("the storage writer has stopped")]
+    WriterGone,
+    #[error("the batch commit failed; see the log for the cause")]
+    CommitFailed,
+    #[error("stored data is not in the expected form: {0}")]
+    Corrupt(String),
+}
+
+/// Which database the store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Connection pool plus the writer task. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    writer: Writer,
+}
+
+static DRIVERS: Once = Once::new();
+
+impl Store {
+    /// Connects (creating an SQLite file and its directory when missing) and applies migrations.
+    pub async fn open(
+        database_url: &str,
+        max_connections: u32,
+        max_batch: usize,
+    ) -> Result<Self, StoreError> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let (backend, url) = if let Some(path) = database_url.strip_prefix("sqlite://") {
+            let file = path.split('?').next().unwrap_or(path);
+            if let Some(dir) = std::path::Path::new(file).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)?;
+                }
+            }
+            let url = if database_url.contains('?') {
+                database_url.to_owned()
+            } else {
+                format!("{database_url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+        {
+            (Backend::Postgres, database_url.to_owned())
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; FULL makes every commit durable
+                        // (an acknowledged message survives power loss, not only a crash).
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        let writer = Writer::spawn(pool.clone(), max_batch);
+        Ok(Self {
+            pool,
+            backend,
+            writer,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Readiness: the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool after the writer has drained what it was given.
+    pub async fn close(self) {
+        let Self { pool, writer, .. } = self;
+        writer.shutdown().await;
+        pool.close().await;
+    }
+}

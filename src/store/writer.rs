@@ -1,0 +1,162 @@
+//! The single writer of accepted messages: group commit.
+//!
+//! Request handlers send a job and wait for its reply; the writer takes every job already queued (up to
+//! `max_batch`), applies them in one transaction and replies only after the commit. Under load one
+//! fsync then covers many messages; when idle, a job is committed alone without waiting.
+//!
+//! If a batch fails, each of its jobs is retried alone so that one bad job cannot fail the others.
+
+use sqlx::AnyPool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::messages::{self, CommitOutcome, LedgerRecord, NewMessage};
+use super::StoreError;
+
+enum Job {
+    Accept(
+        Box<NewMessage>,
+        oneshot::Sender<Result<CommitOutcome, StoreError>>,
+    ),
+    Append(Vec<LedgerRecord>, oneshot::Sender<Result<(), StoreError>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Handle to the writer task.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub(super) fn spawn(pool: AnyPool, max_batch: usize) -> Self {
+        // The queue holds a few batches; beyond that, senders wait (back-pressure on ingest).
+        let (jobs, rx) = mpsc::channel(max_batch.saturating_mul(4).max(16));
+        tokio::spawn(run(pool, rx, max_batch));
+        Self { jobs }
+    }
+
+    /// Stores an accepted message with its deliveries and ledger entries, atomically.
+    pub async fn accept(&self, message: NewMessage) -> Result<CommitOutcome, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Accept(Box::new(message), reply))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Appends ledger entries that belong to no stored message (e.g. a rejected submission).
+    pub async fn append_ledger(&self, entries: Vec<LedgerRecord>) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Append(entries, reply))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Commits everything queued so far, then stops the writer. Later jobs get `WriterGone`.
+    pub async fn shutdown(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.jobs.send(Job::Shutdown(reply)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+    let mut stop: Option<oneshot::Sender<()>> = None;
+    while let Some(first) = rx.recv().await {
+        let mut batch = Vec::with_capacity(max_batch);
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Shutdown(reply) => {
+                    // Refuse new jobs, but commit the ones already queued.
+                    rx.close();
+                    stop = Some(reply);
+                }
+                job => batch.push(job),
+            }
+            if batch.len() < max_batch {
+                next = rx.try_recv().ok();
+            }
+        }
+        commit_batch(&pool, batch).await;
+        if stop.is_some() && rx.is_empty() {
+            break;
+        }
+    }
+    tracing::info!(stage = "store", "writer stopped");
+    if let Some(reply) = stop {
+        let _ = reply.send(());
+    }
+}
+
+async fn commit_batch(pool: &AnyPool, batch: Vec<Job>) {
+    if batch.is_empty() {
+        return;
+    }
+    let size = batch.len();
+    match apply_all(pool, &batch).await {
+        Ok(results) => {
+            tracing::debug!(stage = "store", batch = size, "batch committed");
+            for (job, applied) in batch.into_iter().zip(results) {
+                reply(job, Ok(applied));
+            }
+        }
+        Err(e) if size > 1 => {
+            tracing::warn!(stage = "store", batch = size, error = %e, "batch commit failed; retrying jobs one by one");
+            for job in batch {
+                let result = apply_all(pool, std::slice::from_ref(&job)).await;
+                let result = result.map(|mut r| r.remove(0)).map_err(|e| {
+                    tracing::error!(stage = "store", error = ?e, "commit failed");
+                    StoreError::CommitFailed
+                });
+                reply(job, result);
+            }
+        }
+        Err(e) => {
+            tracing::error!(stage = "store", error = ?e, "commit failed");
+            for job in batch {
+                reply(job, Err(StoreError::CommitFailed));
+            }
+        }
+    }
+}
+
+/// Applies `batch` in one transaction: `Some(outcome)` for each accept job, `None` for the others.
+async fn apply_all(
+    pool: &AnyPool,
+    batch: &[Job],
+) -> Result<Vec<Option<CommitOutcome>>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        results.push(match job {
+            Job::Accept(message, _) => Some(messages::insert_message(&mut tx, message).await?),
+            Job::Append(entries, _) => {
+                for entry in entries {
+                    messages::insert_ledger(&mut tx, entry).await?;
+                }
+                None
+            }
+            Job::Shutdown(_) => None,
+        });
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+fn reply(job: Job, result: Result<Option<CommitOutcome>, StoreError>) {
+    // A dropped receiver means the client went away; the commit stands either way.
+    match job {
+        Job::Accept(_, tx) => {
+            let _ = tx.send(result.and_then(|outcome| outcome.ok_or(StoreError::CommitFailed)));
+        }
+        Job::Append(_, tx) => {
+            let _ = tx.send(result.map(|_| ()));
+        }
+        Job::Shutdown(_) => {}
+    }
+}

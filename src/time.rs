@@ -1,0 +1,38 @@
+//! Wall-clock time as the store keeps it: milliseconds since the Unix epoch, UTC.
+
+use ::time::OffsetDateTime;
+
+/// Milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Millis(i64);
+
+impl Millis {
+    pub fn now() -> Self {
+        Self::from_datetime(OffsetDateTime::now_utc())
+    }
+
+    pub fn from_datetime(t: OffsetDateTime) -> Self {
+        Self(i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
+    }
+
+    pub fn from_i64(ms: i64) -> Self {
+        Self(ms)
+    }
+
+    pub fn as_i64(self) -> i64 {
+        self.0
+    }
+
+    pub fn plus_secs(self, secs: u64) -> Self {
+        let add = i64::try_from(secs)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        Self(self.0.saturating_add(add))
+    }
+
+    /// As a UTC date-time; out-of-range values clamp to the epoch (they cannot come from `now`).
+    pub fn to_datetime(self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
