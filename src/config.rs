@@ -96,10 +96,7 @@ impl Settings {
         }
         let settings: Settings = builder
             .add_source(
-                config::Environment::with_prefix("HANDOVER")
-                    .prefix_separator("_")
-                    .separator("__")
-                    .try_parsing(true),
+                config::Environment::with_prefix("HANDOVER").prefix_separator("_").separator("__").try_parsing(true),
             )
             .build()?
             .try_deserialize()?;
@@ -108,12 +105,7 @@ impl Settings {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        let invalid = |key, problem: &str| {
-            Err(ConfigError::Invalid {
-                key,
-                problem: problem.to_owned(),
-            })
-        };
+        let invalid = |key, problem: &str| Err(ConfigError::Invalid { key, problem: problem.to_owned() });
         if !(1..=120).contains(&self.limits.max_json_depth) {
             return invalid("limits.max_json_depth", "must be between 1 and 120");
         }

@@ -42,6 +42,9 @@ pub struct LoadgenArgs {
     /// Replace the destinations by one receiver with this identifier (SYSTEM|VALUE).
     #[arg(long)]
     pub receiver: Option<String>,
+    /// Replace MessageHeader.eventCoding by this event (SYSTEM|CODE).
+    #[arg(long)]
+    pub event: Option<String>,
     /// Extra CA certificate (PEM) to trust, for an https broker with a private CA.
     #[arg(long)]
     pub ca: Option<PathBuf>,
@@ -105,10 +108,16 @@ impl Report {
 }
 
 fn identifier(token: &str) -> anyhow::Result<Value> {
-    let (system, value) = token
-        .rsplit_once('|')
-        .context("identifiers are given as SYSTEM|VALUE")?;
+    let (system, value) = token.rsplit_once('|').context("identifiers are given as SYSTEM|VALUE")?;
     Ok(json!({ "identifier": { "system": system, "value": value } }))
+}
+
+/// Replacements in the template's MessageHeader, each `SYSTEM|VALUE`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides<'a> {
+    pub sender: Option<&'a str>,
+    pub receiver: Option<&'a str>,
+    pub event: Option<&'a str>,
 }
 
 /// The template's bytes and the offsets of the two id slots in them.
@@ -119,11 +128,7 @@ pub struct Template {
 }
 
 impl Template {
-    pub fn new(
-        bundle: &[u8],
-        sender: Option<&str>,
-        receiver: Option<&str>,
-    ) -> anyhow::Result<Self> {
+    pub fn new(bundle: &[u8], overrides: Overrides<'_>) -> anyhow::Result<Self> {
         let mut doc: Value = serde_json::from_slice(bundle).context("the template is not JSON")?;
         doc["id"] = json!(BUNDLE_ID_SLOT);
         let header = doc
@@ -132,25 +137,22 @@ impl Template {
             .and_then(|e| e.get_mut("resource"))
             .context("the template has no first entry with a resource")?;
         header["id"] = json!(HEADER_ID_SLOT);
-        if let Some(sender) = sender {
+        if let Some(sender) = overrides.sender {
             header["sender"] = identifier(sender)?;
         }
-        if let Some(receiver) = receiver {
+        if let Some(receiver) = overrides.receiver {
             header["destination"] = json!([{ "receiver": identifier(receiver)? }]);
+        }
+        if let Some(event) = overrides.event {
+            let (system, code) = event.rsplit_once('|').context("events are given as SYSTEM|CODE")?;
+            header["eventCoding"] = json!({ "system": system, "code": code });
         }
         let bytes = serde_json::to_vec_pretty(&doc)?;
         let find = |slot: &str| {
-            bytes
-                .windows(slot.len())
-                .position(|w| w == slot.as_bytes())
-                .context("id slot not found in the template")
+            bytes.windows(slot.len()).position(|w| w == slot.as_bytes()).context("id slot not found in the template")
         };
         let (header_at, bundle_at) = (find(HEADER_ID_SLOT)?, find(BUNDLE_ID_SLOT)?);
-        Ok(Self {
-            bytes,
-            header_at,
-            bundle_at,
-        })
+        Ok(Self { bytes, header_at, bundle_at })
     }
 
     pub fn len(&self) -> usize {
@@ -175,13 +177,10 @@ impl Template {
 /// Runs the load and returns what it measured.
 pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
     crate::startup::install_crypto_provider();
-    let raw = std::fs::read(&args.bundle)
-        .with_context(|| format!("reading {}", args.bundle.display()))?;
-    let template = std::sync::Arc::new(Template::new(
-        &raw,
-        args.sender.as_deref(),
-        args.receiver.as_deref(),
-    )?);
+    let raw = std::fs::read(&args.bundle).with_context(|| format!("reading {}", args.bundle.display()))?;
+    let overrides =
+        Overrides { sender: args.sender.as_deref(), receiver: args.receiver.as_deref(), event: args.event.as_deref() };
+    let template = std::sync::Arc::new(Template::new(&raw, overrides)?);
     let mut client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .tcp_nodelay(true)
@@ -193,21 +192,14 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
     let client = client.build()?;
     let url = format!("{}/fhir/$process-message", args.url.trim_end_matches('/'));
     let auth = format!("Bearer {}", args.token);
-    let budget = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
-        args.max_requests.unwrap_or(u64::MAX),
-    ));
+    let budget = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(args.max_requests.unwrap_or(u64::MAX)));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration);
 
     let mut tasks = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency.max(1) {
-        let (client, url, auth, template, budget) = (
-            client.clone(),
-            url.clone(),
-            auth.clone(),
-            template.clone(),
-            budget.clone(),
-        );
+        let (client, url, auth, template, budget) =
+            (client.clone(), url.clone(), auth.clone(), template.clone(), budget.clone());
         tasks.push(tokio::spawn(async move {
             let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
             let (mut requests, mut accepted, mut first_error) = (0u64, 0u64, None);
@@ -242,9 +234,7 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
                     }
                     Err(e) => Err(e.to_string()),
                 };
-                let micros = u64::try_from(sent.elapsed().as_micros())
-                    .unwrap_or(u64::MAX)
-                    .max(1);
+                let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX).max(1);
                 histogram.saturating_record(micros);
                 match outcome {
                     Ok(()) => accepted += 1,
@@ -299,12 +289,13 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::Template;
+    use super::{Overrides, Template};
 
     #[test]
     fn rendered_bodies_differ_only_in_fresh_ids() {
         let bundle = br#"{"resourceType":"Bundle","id":"x","type":"message","entry":[{"resource":{"resourceType":"MessageHeader","id":"y"}}]}"#;
-        let template = Template::new(bundle, Some("urn:s|1"), Some("urn:r|2")).unwrap();
+        let overrides = Overrides { sender: Some("urn:s|1"), receiver: Some("urn:r|2"), event: Some("urn:e|go") };
+        let template = Template::new(bundle, overrides).unwrap();
         let (a, b) = (template.render(), template.render());
         assert_ne!(a, b);
         assert_eq!(a.len(), b.len());
@@ -313,9 +304,6 @@ mod tests {
         assert!(uuid::Uuid::parse_str(header["id"].as_str().unwrap()).is_ok());
         assert_ne!(header["id"], doc["id"]);
         assert_eq!(header["sender"]["identifier"]["value"], "1");
-        assert_eq!(
-            header["destination"][0]["receiver"]["identifier"]["system"],
-            "urn:r"
-        );
+        assert_eq!(header["destination"][0]["receiver"]["identifier"]["system"], "urn:r");
     }
 }

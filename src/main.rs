@@ -13,11 +13,7 @@ use handover_broker::store::Store;
 use handover_broker::telemetry::{get_subscriber, init_subscriber};
 
 #[derive(Parser)]
-#[command(
-    name = "handover-broker",
-    version,
-    about = "FHIR R4 message broker for patient handovers"
-)]
+#[command(name = "handover-broker", version, about = "FHIR R4 message broker for patient handovers")]
 struct Cli {
     /// Configuration file (TOML); every key can be overridden by HANDOVER_<KEY>.
     #[arg(long, global = true, env = "HANDOVER_CONFIG")]
@@ -77,20 +73,14 @@ fn main() -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
     // Logs go to stderr, so that stdout carries only what scripts read (the listening line, a token).
     init_subscriber(get_subscriber("info", settings.log_format, std::io::stderr))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(cli.command, settings))
 }
 
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    Store::open(
-        &settings.database_url,
-        settings.store.max_connections,
-        settings.store.max_batch,
-    )
-    .await
-    .context("opening the database")
+    Store::open(&settings.database_url, settings.store.max_connections, settings.store.max_batch)
+        .await
+        .context("opening the database")
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
@@ -107,49 +97,36 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             open_store(&settings).await?.close().await;
             eprintln!("migrations applied");
         }
-        Command::Token {
-            command: TokenCommand::Issue { org, role },
-        } => {
-            let identifier =
-                OrgIdentifier::parse_token(&org).context("--org takes SYSTEM|VALUE")?;
+        Command::Token { command: TokenCommand::Issue { org, role } } => {
+            let identifier = OrgIdentifier::parse_token(&org).context("--org takes SYSTEM|VALUE")?;
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let store = open_store(&settings).await?;
             let issued = auth::issue_token(&store, &identifier, role).await?;
             store.close().await;
-            eprintln!(
-                "token id {} for organisation {} (role {role})",
-                issued.token_id, issued.org
-            );
+            eprintln!("token id {} for organisation {} (role {role})", issued.token_id, issued.org);
             println!("{}", issued.token);
         }
-        Command::Token {
-            command: TokenCommand::Revoke { token_or_id },
-        } => {
+        Command::Token { command: TokenCommand::Revoke { token_or_id } } => {
             let store = open_store(&settings).await?;
-            let revoked = store.revoke_token(&token_or_id).await?
-                || store.revoke_token(&auth::hash_token(&token_or_id)).await?;
+            let revoked =
+                store.revoke_token(&token_or_id).await? || store.revoke_token(&auth::hash_token(&token_or_id)).await?;
             store.close().await;
             anyhow::ensure!(revoked, "no live token with that id");
             eprintln!("revoked");
         }
-        Command::Directory {
-            command: DirectoryCommand::Import { file },
-        } => {
+        Command::Directory { command: DirectoryCommand::Import { file } } => {
             let organizations = directory::read_bundle_file(&file)?;
             let store = open_store(&settings).await?;
             let n = directory::import(&store, &organizations).await?;
             store.close().await;
             eprintln!("imported {n} organisations");
         }
-        Command::Directory {
-            command: DirectoryCommand::List { json },
-        } => {
+        Command::Directory { command: DirectoryCommand::List { json } } => {
             let store = open_store(&settings).await?;
             let organizations = store.organizations().await?;
             store.close().await;
             for org in &organizations {
-                let identifiers: Vec<String> =
-                    org.identifiers.iter().map(ToString::to_string).collect();
+                let identifiers: Vec<String> = org.identifiers.iter().map(ToString::to_string).collect();
                 if json {
                     let line = serde_json::json!({
                         "id": org.id.as_str(), "name": org.name, "identifiers": identifiers,

@@ -69,12 +69,7 @@ pub struct Issue {
 
 impl Issue {
     pub fn error(code: IssueCode, message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Error,
-            code,
-            message: message.into(),
-            expression: None,
-        }
+        Self { severity: Severity::Error, code, message: message.into(), expression: None }
     }
 
     pub fn at(mut self, expression: impl Into<String>) -> Self {

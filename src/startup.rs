@@ -36,13 +36,9 @@ impl Application {
     /// the listener. Port 0 binds any free port; [`Application::port`] tells which.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         install_crypto_provider();
-        let store = Store::open(
-            &settings.database_url,
-            settings.store.max_connections,
-            settings.store.max_batch,
-        )
-        .await
-        .context("opening the database")?;
+        let store = Store::open(&settings.database_url, settings.store.max_connections, settings.store.max_batch)
+            .await
+            .context("opening the database")?;
         let demo = match settings.demo {
             Some(demo) => demo,
             None => store.organization_count().await? == 0,
@@ -53,8 +49,7 @@ impl Application {
         let catalog = Arc::new(Catalog::load(&settings.profiles_dir)?);
         tracing::info!(kinds = catalog.kinds().count(), "loaded handover profiles");
 
-        let listener = TcpListener::bind(settings.listen)
-            .with_context(|| format!("binding {}", settings.listen))?;
+        let listener = TcpListener::bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let addr = listener.local_addr()?;
         let base_url = settings.base_url(addr);
 
@@ -65,39 +60,21 @@ impl Application {
         let mut demo_tokens: Vec<String> = auth.demo_tokens().map(str::to_owned).collect();
         demo_tokens.sort();
 
-        let events: Vec<handover_fhir::SupportedEvent<'_>> = catalog
-            .kinds()
-            .map(|k| handover_fhir::SupportedEvent {
-                definition_url: &k.definition_url,
-            })
-            .collect();
+        let events: Vec<handover_fhir::SupportedEvent<'_>> =
+            catalog.kinds().map(|k| handover_fhir::SupportedEvent { definition_url: &k.definition_url }).collect();
         let metadata = handover_fhir::capability_statement(&handover_fhir::Capability {
             software_version: env!("CARGO_PKG_VERSION"),
             date: crate::time::Millis::now().to_datetime(),
             fhir_base: &format!("{base_url}/fhir"),
             events: &events,
-            reliable_cache_minutes: u32::try_from(settings.message_ttl_secs / 60)
-                .unwrap_or(u32::MAX),
+            reliable_cache_minutes: u32::try_from(settings.message_ttl_secs / 60).unwrap_or(u32::MAX),
         })?;
 
-        let ingestor = Ingestor::new(
-            store.clone(),
-            catalog,
-            settings.limits.clone(),
-            settings.message_ttl_secs,
-            base_url.clone(),
-        );
-        let state = web::Data::new(AppState {
-            ingestor,
-            auth,
-            store: store.clone(),
-            metadata: Arc::new(metadata),
-        });
+        let ingestor =
+            Ingestor::new(store.clone(), catalog, settings.limits.clone(), settings.message_ttl_secs, base_url.clone());
+        let state = web::Data::new(AppState { ingestor, auth, store: store.clone(), metadata: Arc::new(metadata) });
         let server = HttpServer::new(move || {
-            App::new()
-                .wrap(TracingLogger::<QuietRootSpan>::new())
-                .app_data(state.clone())
-                .configure(api::configure)
+            App::new().wrap(TracingLogger::<QuietRootSpan>::new()).app_data(state.clone()).configure(api::configure)
         })
         // In-flight requests get this long to finish on SIGTERM/SIGINT; each either commits and is
         // acknowledged, or is not acknowledged at all.
@@ -107,13 +84,7 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
-        Ok(Self {
-            addr,
-            base_url,
-            server,
-            store,
-            demo_tokens,
-        })
+        Ok(Self { addr, base_url, server, store, demo_tokens })
     }
 
     pub fn port(&self) -> u16 {
@@ -132,6 +103,11 @@ impl Application {
     /// The demo tokens in force (empty outside demo mode or off loopback).
     pub fn demo_tokens(&self) -> &[String] {
         &self.demo_tokens
+    }
+
+    /// The application's store (tests inspect what was committed).
+    pub fn store(&self) -> Store {
+        self.store.clone()
     }
 
     /// Stops the server gracefully when told to (tests use this to restart the broker).
@@ -154,9 +130,7 @@ fn tls_config(tls: &TlsSettings) -> anyhow::Result<rustls::ServerConfig> {
     let certs = CertificateDer::pem_file_iter(&tls.cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .with_context(|| format!("reading TLS certificates from {}", tls.cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(&tls.key)
-        .with_context(|| format!("reading the TLS key {}", tls.key.display()))?;
-    Ok(rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?)
+    let key =
+        PrivateKeyDer::from_pem_file(&tls.key).with_context(|| format!("reading the TLS key {}", tls.key.display()))?;
+    Ok(rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key)?)
 }

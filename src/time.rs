@@ -24,15 +24,12 @@ impl Millis {
     }
 
     pub fn plus_secs(self, secs: u64) -> Self {
-        let add = i64::try_from(secs)
-            .unwrap_or(i64::MAX / 1000)
-            .saturating_mul(1000);
+        let add = i64::try_from(secs).unwrap_or(i64::MAX / 1000).saturating_mul(1000);
         Self(self.0.saturating_add(add))
     }
 
     /// As a UTC date-time; out-of-range values clamp to the epoch (they cannot come from `now`).
     pub fn to_datetime(self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 }

@@ -8,17 +8,15 @@
 use std::fmt;
 
 use fhir_sdk::r4b::codes::{
-    BundleType, CapabilityStatementKind, EventCapabilityMode, FHIRVersion, IssueSeverity,
-    IssueType, PublicationStatus, ResponseType, RestfulCapabilityMode,
+    BundleType, CapabilityStatementKind, EventCapabilityMode, FHIRVersion, IssueSeverity, IssueType, PublicationStatus,
+    ResponseType, RestfulCapabilityMode,
 };
 use fhir_sdk::r4b::resources::{
-    Bundle, BundleEntry, CapabilityStatement, CapabilityStatementImplementation,
-    CapabilityStatementMessaging, CapabilityStatementMessagingEndpoint,
-    CapabilityStatementMessagingSupportedMessage, CapabilityStatementRest,
-    CapabilityStatementRestResourceOperation, CapabilityStatementRestSecurity,
-    CapabilityStatementSoftware, MessageHeader, MessageHeaderDestination, MessageHeaderEvent,
-    MessageHeaderResponse, MessageHeaderSource, OperationOutcome, OperationOutcomeIssue,
-    Parameters, ParametersParameter, ParametersParameterValue, Resource,
+    Bundle, BundleEntry, CapabilityStatement, CapabilityStatementImplementation, CapabilityStatementMessaging,
+    CapabilityStatementMessagingEndpoint, CapabilityStatementMessagingSupportedMessage, CapabilityStatementRest,
+    CapabilityStatementRestResourceOperation, CapabilityStatementRestSecurity, CapabilityStatementSoftware,
+    MessageHeader, MessageHeaderDestination, MessageHeaderEvent, MessageHeaderResponse, MessageHeaderSource,
+    OperationOutcome, OperationOutcomeIssue, Parameters, ParametersParameter, ParametersParameterValue, Resource,
 };
 use fhir_sdk::r4b::types::{Coding, Extension, ExtensionValue, Identifier, Reference};
 use fhir_sdk::time::OffsetDateTime;
@@ -175,10 +173,8 @@ fn issue(input: &OutcomeIssue<'_>) -> Result<OperationOutcomeIssue, FhirError> {
         OutcomeSeverity::Information => IssueSeverity::Information,
     };
     let code: IssueType = input.code.parse().map_err(FhirError::UnknownCode)?;
-    let mut builder = OperationOutcomeIssue::builder()
-        .severity(severity)
-        .code(code)
-        .diagnostics(input.diagnostics.to_owned());
+    let mut builder =
+        OperationOutcomeIssue::builder().severity(severity).code(code).diagnostics(input.diagnostics.to_owned());
     if let Some(expression) = input.expression {
         builder = builder.expression(vec![Some(expression.to_owned())]);
     }
@@ -186,10 +182,7 @@ fn issue(input: &OutcomeIssue<'_>) -> Result<OperationOutcomeIssue, FhirError> {
 }
 
 fn outcome(id: Option<&str>, issues: &[OutcomeIssue<'_>]) -> Result<OperationOutcome, FhirError> {
-    let issues = issues
-        .iter()
-        .map(|i| issue(i).map(Some))
-        .collect::<Result<Vec<_>, _>>()?;
+    let issues = issues.iter().map(|i| issue(i).map(Some)).collect::<Result<Vec<_>, _>>()?;
     let mut builder = OperationOutcome::builder().issue(issues);
     if let Some(id) = id {
         builder = builder.id(id.to_owned());
@@ -203,17 +196,11 @@ pub fn operation_outcome(issues: &[OutcomeIssue<'_>]) -> Result<Vec<u8>, FhirErr
 }
 
 fn identifier(system: &str, value: &str) -> Result<Identifier, FhirError> {
-    Ok(Identifier::builder()
-        .system(system.to_owned())
-        .value(value.to_owned())
-        .build()?)
+    Ok(Identifier::builder().system(system.to_owned()).value(value.to_owned()).build()?)
 }
 
 fn coding(system: &str, code: &str) -> Result<Coding, FhirError> {
-    Ok(Coding::builder()
-        .system(system.to_owned())
-        .code(code.to_owned())
-        .build()?)
+    Ok(Coding::builder().system(system.to_owned()).code(code.to_owned()).build()?)
 }
 
 /// The response message (`Bundle` of type `message`) saying the broker accepted a message.
@@ -242,19 +229,12 @@ pub fn acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, FhirError> 
         .build()?;
     let destination = MessageHeaderDestination::builder()
         .endpoint(ack.sender_endpoint.to_owned())
-        .receiver(
-            Reference::builder()
-                .identifier(identifier(ack.sender_system, ack.sender_value)?)
-                .build()?,
-        )
+        .receiver(Reference::builder().identifier(identifier(ack.sender_system, ack.sender_value)?).build()?)
         .build()?;
     let header = MessageHeader::builder()
         .id(ack.header_id.to_owned())
         .extension(vec![tracking])
-        .event(MessageHeaderEvent::Coding(coding(
-            ack.event_system,
-            ack.event_code,
-        )?))
+        .event(MessageHeaderEvent::Coding(coding(ack.event_system, ack.event_code)?))
         .destination(vec![Some(destination)])
         .source(
             MessageHeaderSource::builder()
@@ -268,11 +248,7 @@ pub fn acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, FhirError> 
             MessageHeaderResponse::builder()
                 .identifier(ack.request_header_id.to_owned())
                 .code(ResponseType::Ok)
-                .details(
-                    Reference::builder()
-                        .reference(outcome_url.clone())
-                        .build()?,
-                )
+                .details(Reference::builder().reference(outcome_url.clone()).build()?)
                 .build()?,
         )
         .build()?;
@@ -283,12 +259,7 @@ pub fn acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, FhirError> 
                 .resource(Resource::from(header))
                 .build()?,
         ),
-        Some(
-            BundleEntry::builder()
-                .full_url(outcome_url)
-                .resource(Resource::from(outcome))
-                .build()?,
-        ),
+        Some(BundleEntry::builder().full_url(outcome_url).resource(Resource::from(outcome)).build()?),
     ];
     let bundle = Bundle::builder()
         .id(ack.bundle_id.to_owned())
@@ -351,8 +322,7 @@ pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> 
         )])
         .reliable_cache(cap.reliable_cache_minutes)
         .documentation(
-            "Duplicates are recognised by (sender, MessageHeader.id) for as long as the message is kept."
-                .to_owned(),
+            "Duplicates are recognised by (sender, MessageHeader.id) for as long as the message is kept.".to_owned(),
         )
         .supported_message(supported)
         .build()?;
@@ -381,28 +351,12 @@ pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> 
     Ok(serde_json::to_vec(&statement)?)
 }
 
-fn param(
-    name: &str,
-    value: ParametersParameterValue,
-) -> Result<Option<ParametersParameter>, FhirError> {
-    Ok(Some(
-        ParametersParameter::builder()
-            .name(name.to_owned())
-            .value(value)
-            .build()?,
-    ))
+fn param(name: &str, value: ParametersParameterValue) -> Result<Option<ParametersParameter>, FhirError> {
+    Ok(Some(ParametersParameter::builder().name(name.to_owned()).value(value).build()?))
 }
 
-fn part(
-    name: &str,
-    parts: Vec<Option<ParametersParameter>>,
-) -> Result<Option<ParametersParameter>, FhirError> {
-    Ok(Some(
-        ParametersParameter::builder()
-            .name(name.to_owned())
-            .part(parts)
-            .build()?,
-    ))
+fn part(name: &str, parts: Vec<Option<ParametersParameter>>) -> Result<Option<ParametersParameter>, FhirError> {
+    Ok(Some(ParametersParameter::builder().name(name.to_owned()).part(parts).build()?))
 }
 
 fn history(entries: &[DeliveryHistory<'_>]) -> Result<Vec<Option<ParametersParameter>>, FhirError> {
@@ -425,14 +379,8 @@ pub fn receipt_parameters(receipt: &MessageReceipt<'_>) -> Result<Vec<u8>, FhirE
     use ParametersParameterValue as V;
     let mut params = vec![
         param("trackingId", V::Id(receipt.tracking_id.to_owned()))?,
-        param(
-            "messageHeaderId",
-            V::Id(receipt.message_header_id.to_owned()),
-        )?,
-        param(
-            "event",
-            V::Coding(coding(receipt.event_system, receipt.event_code)?),
-        )?,
+        param("messageHeaderId", V::Id(receipt.message_header_id.to_owned()))?,
+        param("event", V::Coding(coding(receipt.event_system, receipt.event_code)?))?,
         param("state", V::Code(receipt.state.to_owned()))?,
         param("receivedAt", V::Instant(Instant(receipt.received_at)))?,
     ];
@@ -441,10 +389,7 @@ pub fn receipt_parameters(receipt: &MessageReceipt<'_>) -> Result<Vec<u8>, FhirE
         let attempts = i32::try_from(d.attempts).unwrap_or(i32::MAX);
         let mut parts = vec![
             param("deliveryId", V::Id(d.delivery_id.to_owned()))?,
-            param(
-                "receiver",
-                V::Identifier(identifier(d.receiver_system, d.receiver_value)?),
-            )?,
+            param("receiver", V::Identifier(identifier(d.receiver_system, d.receiver_value)?))?,
             param("state", V::Code(d.state.to_owned()))?,
             param("attempts", V::Integer(attempts))?,
             param("updatedAt", V::Instant(Instant(d.updated_at)))?,
@@ -452,10 +397,7 @@ pub fn receipt_parameters(receipt: &MessageReceipt<'_>) -> Result<Vec<u8>, FhirE
         parts.extend(history(&d.history)?);
         params.push(part("delivery", parts)?);
     }
-    let parameters = Parameters::builder()
-        .id(receipt.tracking_id.to_owned())
-        .parameter(params)
-        .build()?;
+    let parameters = Parameters::builder().id(receipt.tracking_id.to_owned()).parameter(params).build()?;
     Ok(serde_json::to_vec(&parameters)?)
 }
 

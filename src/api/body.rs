@@ -16,9 +16,7 @@ pub fn check_media_type(req: &HttpRequest) -> Result<(), ApiError> {
     let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
         return Err(ApiError::UnsupportedMediaType("(none)".into()));
     };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::UnsupportedMediaType("(not ASCII)".into()))?;
+    let value = value.to_str().map_err(|_| ApiError::UnsupportedMediaType("(not ASCII)".into()))?;
     let shown = || value.chars().take(80).collect::<String>();
     let mut parts = value.split(';');
     let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
@@ -27,10 +25,7 @@ pub fn check_media_type(req: &HttpRequest) -> Result<(), ApiError> {
     }
     for param in parts {
         let (name, val) = param.split_once('=').unwrap_or((param, ""));
-        let (name, val) = (
-            name.trim().to_ascii_lowercase(),
-            val.trim().trim_matches('"').to_ascii_lowercase(),
-        );
+        let (name, val) = (name.trim().to_ascii_lowercase(), val.trim().trim_matches('"').to_ascii_lowercase());
         let ok = match name.as_str() {
             "charset" => val == "utf-8" || val == "utf8",
             // `fhirVersion` is the FHIR mime-type parameter; this broker speaks R4 only.
@@ -46,16 +41,9 @@ pub fn check_media_type(req: &HttpRequest) -> Result<(), ApiError> {
 }
 
 /// Reads the whole body, refusing more than `limit` bytes.
-pub async fn read_limited(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         drain(payload).await;
         return Err(ApiError::PayloadTooLarge(limit));

@@ -75,9 +75,7 @@ impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> Self {
         match e {
             IngestError::Envelope(issues) => Self::BadRequest(issues),
-            IngestError::Incomplete(issues) | IngestError::Unroutable(issues) => {
-                Self::Unprocessable(issues)
-            }
+            IngestError::Incomplete(issues) | IngestError::Unroutable(issues) => Self::Unprocessable(issues),
             IngestError::Forbidden(issues) => Self::Forbidden(issues),
             IngestError::Conflict(issue) => Self::Conflict(issue),
             IngestError::Store(e) => Self::from(e),
@@ -89,9 +87,7 @@ impl From<IngestError> for ApiError {
 impl From<ReceiptError> for ApiError {
     fn from(e: ReceiptError) -> Self {
         match e {
-            ReceiptError::NotFound => {
-                Self::NotFound("no receipt with this tracking id for this organisation".into())
-            }
+            ReceiptError::NotFound => Self::NotFound("no receipt with this tracking id for this organisation".into()),
             ReceiptError::Store(e) => Self::from(e),
             ReceiptError::Fhir(e) => Self::Internal(e.into()),
         }
@@ -154,8 +150,7 @@ pub fn outcome_body(issues: &[Issue]) -> Vec<u8> {
         .collect();
     handover_fhir::operation_outcome(&issues).unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot build an OperationOutcome");
-        br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}"#
-            .to_vec()
+        br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}"#.to_vec()
     })
 }
 

@@ -20,17 +20,10 @@ pub async fn process_message(
     check_media_type(&req)?;
     let body = read_limited(&req, payload, state.ingestor.limits().max_body_bytes).await?;
     let accepted = state.ingestor.submit(&caller, &body).await?;
-    let status = if accepted.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::ACCEPTED
-    };
+    let status = if accepted.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok(HttpResponse::build(status)
         .content_type(FHIR_JSON)
-        .insert_header((
-            header::LOCATION,
-            format!("/fhir/receipts/{}", accepted.tracking_id),
-        ))
+        .insert_header((header::LOCATION, format!("/fhir/receipts/{}", accepted.tracking_id)))
         .body(accepted.ack))
 }
 
@@ -47,24 +40,18 @@ pub async fn receipt(
 
 /// `GET /fhir/metadata`: the CapabilityStatement.
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(FHIR_JSON)
-        .body(state.metadata.as_ref().clone())
+    HttpResponse::Ok().content_type(FHIR_JSON).body(state.metadata.as_ref().clone())
 }
 
 /// `GET /healthz`: the process runs.
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(r#"{"status":"ok"}"#)
+    HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#)
 }
 
 /// `GET /readyz`: the database answers.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.store.ping().await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(r#"{"status":"ready"}"#))
+    Ok(HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ready"}"#))
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

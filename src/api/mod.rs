@@ -30,24 +30,15 @@ pub struct AppState {
 
 impl AppState {
     /// The caller, who must hold `role`.
-    pub(crate) async fn caller(
-        &self,
-        req: &actix_web::HttpRequest,
-        role: Role,
-    ) -> Result<Principal, ApiError> {
+    pub(crate) async fn caller(&self, req: &actix_web::HttpRequest, role: Role) -> Result<Principal, ApiError> {
         let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
-        let header = header.map(|h| {
-            h.to_str()
-                .map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into()))
-        });
+        let header = header
+            .map(|h| h.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into())));
         let principal = self.auth.authenticate(header.transpose()?).await?;
         if principal.role != role {
             return Err(ApiError::Forbidden(vec![crate::outcome::Issue::error(
                 crate::outcome::IssueCode::Forbidden,
-                format!(
-                    "this needs a token with role {role}; this token has role {}",
-                    principal.role
-                ),
+                format!("this needs a token with role {role}; this token has role {}", principal.role),
             )]));
         }
         Ok(principal)
@@ -58,30 +49,16 @@ impl AppState {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use handlers::*;
     let not_allowed = || web::to(method_not_allowed);
-    cfg.service(
-        web::resource("/fhir/metadata")
-            .route(web::get().to(metadata))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/fhir/$process-message")
-            .route(web::post().to(process_message))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/fhir/receipts/{tracking_id}")
-            .route(web::get().to(receipt))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/healthz")
-            .route(web::get().to(healthz))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(readyz))
-            .default_service(not_allowed()),
-    )
-    .default_service(web::to(not_found));
+    cfg.service(web::resource("/fhir/metadata").route(web::get().to(metadata)).default_service(not_allowed()))
+        .service(
+            web::resource("/fhir/$process-message")
+                .route(web::post().to(process_message))
+                .default_service(not_allowed()),
+        )
+        .service(
+            web::resource("/fhir/receipts/{tracking_id}").route(web::get().to(receipt)).default_service(not_allowed()),
+        )
+        .service(web::resource("/healthz").route(web::get().to(healthz)).default_service(not_allowed()))
+        .service(web::resource("/readyz").route(web::get().to(readyz)).default_service(not_allowed()))
+        .default_service(web::to(not_found));
 }

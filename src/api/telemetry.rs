@@ -10,9 +10,7 @@ pub struct QuietRootSpan;
 
 impl RootSpanBuilder for QuietRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "(unmatched)".to_owned());
+        let route = request.match_pattern().unwrap_or_else(|| "(unmatched)".to_owned());
         tracing::info_span!(
             "http",
             method = %request.method(),
@@ -22,10 +20,7 @@ impl RootSpanBuilder for QuietRootSpan {
         )
     }
 
-    fn on_request_end<B: MessageBody>(
-        span: Span,
-        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
-    ) {
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
         let status = match outcome {
             Ok(response) => response.status(),
             Err(e) => e.as_response_error().status_code(),

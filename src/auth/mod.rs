@@ -91,30 +91,17 @@ pub struct IssuedToken {
 }
 
 /// Issues a token for the organisation that owns `identifier`.
-pub async fn issue_token(
-    store: &Store,
-    identifier: &OrgIdentifier,
-    role: Role,
-) -> Result<IssuedToken, AuthError> {
+pub async fn issue_token(store: &Store, identifier: &OrgIdentifier, role: Role) -> Result<IssuedToken, AuthError> {
     let org = store
         .organization_by_identifier(identifier)
         .await?
         .ok_or_else(|| AuthError::UnknownOrganization(identifier.to_string()))?;
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| AuthError::Random(e.to_string()))?;
-    let token = format!(
-        "hbt_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-    );
+    let token = format!("hbt_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
     let token_id = uuid::Uuid::new_v4().to_string();
-    store
-        .insert_token(&token_id, &hash_token(&token), org.as_str(), role.as_str())
-        .await?;
-    Ok(IssuedToken {
-        token_id,
-        token,
-        org,
-    })
+    store.insert_token(&token_id, &hash_token(&token), org.as_str(), role.as_str()).await?;
+    Ok(IssuedToken { token_id, token, org })
 }
 
 /// Checks bearer tokens against the store (and the demo tokens, when enabled).
@@ -126,25 +113,14 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(store: Store) -> Self {
-        Self {
-            store,
-            demo: HashMap::new(),
-        }
+        Self { store, demo: HashMap::new() }
     }
 
     /// Enables `demo-<org-id>` sender tokens for `organizations`. Call only in demo mode on loopback.
     pub fn with_demo_tokens(mut self, organizations: &[Organization]) -> Self {
         self.demo = organizations
             .iter()
-            .map(|o| {
-                (
-                    format!("demo-{}", o.id),
-                    Principal {
-                        org: o.id.clone(),
-                        role: Role::Sender,
-                    },
-                )
-            })
+            .map(|o| (format!("demo-{}", o.id), Principal { org: o.id.clone(), role: Role::Sender }))
             .collect();
         self
     }
@@ -167,16 +143,9 @@ impl Authenticator {
         if let Some(principal) = self.demo.get(token) {
             return Ok(principal.clone());
         }
-        let record = self
-            .store
-            .token_by_hash(&hash_token(token))
-            .await?
-            .ok_or(AuthError::Unknown)?;
+        let record = self.store.token_by_hash(&hash_token(token)).await?.ok_or(AuthError::Unknown)?;
         let role = record.role.parse().map_err(|_| AuthError::Unknown)?;
-        Ok(Principal {
-            org: OrgId::from_stored(record.org_id),
-            role,
-        })
+        Ok(Principal { org: OrgId::from_stored(record.org_id), role })
     }
 }
 
@@ -194,9 +163,6 @@ mod tests {
 
     #[test]
     fn token_hash_is_hex_sha256() {
-        assert_eq!(
-            hash_token("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -47,10 +47,7 @@ impl DeliveryState {
 
     /// No further change is possible.
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Self::AcceptedByReceiver | Self::RejectedByReceiver | Self::Failed | Self::Expired
-        )
+        matches!(self, Self::AcceptedByReceiver | Self::RejectedByReceiver | Self::Failed | Self::Expired)
     }
 
     /// The state after `event`, or `None` when the protocol does not allow it from this state.
@@ -77,17 +74,10 @@ impl fmt::Display for DeliveryState {
 impl FromStr for DeliveryState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            Self::Queued,
-            Self::Delivered,
-            Self::AcceptedByReceiver,
-            Self::RejectedByReceiver,
-            Self::Failed,
-            Self::Expired,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == s)
-        .ok_or_else(|| s.to_owned())
+        [Self::Queued, Self::Delivered, Self::AcceptedByReceiver, Self::RejectedByReceiver, Self::Failed, Self::Expired]
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| s.to_owned())
     }
 }
 
@@ -101,26 +91,14 @@ mod tests {
         assert_eq!(S::Queued.transition(E::Delivered), Some(S::Delivered));
         assert_eq!(S::Queued.transition(E::PermanentFailure), Some(S::Failed));
         assert_eq!(S::Queued.transition(E::TimeToLivePassed), Some(S::Expired));
-        assert_eq!(
-            S::Queued.transition(E::ReceiverAccepted),
-            Some(S::AcceptedByReceiver)
-        );
-        assert_eq!(
-            S::Queued.transition(E::ReceiverRejected),
-            Some(S::RejectedByReceiver)
-        );
+        assert_eq!(S::Queued.transition(E::ReceiverAccepted), Some(S::AcceptedByReceiver));
+        assert_eq!(S::Queued.transition(E::ReceiverRejected), Some(S::RejectedByReceiver));
     }
 
     #[test]
     fn delivered_only_takes_a_business_response() {
-        assert_eq!(
-            S::Delivered.transition(E::ReceiverAccepted),
-            Some(S::AcceptedByReceiver)
-        );
-        assert_eq!(
-            S::Delivered.transition(E::ReceiverRejected),
-            Some(S::RejectedByReceiver)
-        );
+        assert_eq!(S::Delivered.transition(E::ReceiverAccepted), Some(S::AcceptedByReceiver));
+        assert_eq!(S::Delivered.transition(E::ReceiverRejected), Some(S::RejectedByReceiver));
         assert_eq!(S::Delivered.transition(E::Delivered), None);
         assert_eq!(S::Delivered.transition(E::TimeToLivePassed), None);
         assert_eq!(S::Delivered.transition(E::PermanentFailure), None);
@@ -128,39 +106,19 @@ mod tests {
 
     #[test]
     fn terminal_states_never_change() {
-        for state in [
-            S::AcceptedByReceiver,
-            S::RejectedByReceiver,
-            S::Failed,
-            S::Expired,
-        ] {
+        for state in [S::AcceptedByReceiver, S::RejectedByReceiver, S::Failed, S::Expired] {
             assert!(state.is_terminal());
-            for event in [
-                E::Delivered,
-                E::ReceiverAccepted,
-                E::ReceiverRejected,
-                E::PermanentFailure,
-                E::TimeToLivePassed,
-            ] {
-                assert_eq!(
-                    state.transition(event),
-                    None,
-                    "{state} must not change on {event:?}"
-                );
+            for event in
+                [E::Delivered, E::ReceiverAccepted, E::ReceiverRejected, E::PermanentFailure, E::TimeToLivePassed]
+            {
+                assert_eq!(state.transition(event), None, "{state} must not change on {event:?}");
             }
         }
     }
 
     #[test]
     fn states_round_trip_through_their_names() {
-        for state in [
-            S::Queued,
-            S::Delivered,
-            S::AcceptedByReceiver,
-            S::RejectedByReceiver,
-            S::Failed,
-            S::Expired,
-        ] {
+        for state in [S::Queued, S::Delivered, S::AcceptedByReceiver, S::RejectedByReceiver, S::Failed, S::Expired] {
             assert_eq!(state.as_str().parse::<S>(), Ok(state));
         }
         assert!("lost".parse::<S>().is_err());

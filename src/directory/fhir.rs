@@ -9,24 +9,16 @@ use super::{MAILBOX_CODE, MAILBOX_SYSTEM, PUSH_CODE, PUSH_SYSTEM};
 use crate::profiles::EVENT_SYSTEM;
 
 fn invalid(expression: String, problem: &str) -> DirectoryError {
-    DirectoryError::Invalid {
-        expression,
-        problem: problem.to_owned(),
-    }
+    DirectoryError::Invalid { expression, problem: problem.to_owned() }
 }
 
 /// Parses a `Bundle` (type `collection`) of Organizations, each with exactly one Endpoint.
 pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, DirectoryError> {
-    let bundle: Value =
-        serde_json::from_slice(bytes).map_err(|e| DirectoryError::NotJson(e.to_string()))?;
+    let bundle: Value = serde_json::from_slice(bytes).map_err(|e| DirectoryError::NotJson(e.to_string()))?;
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(invalid("Bundle".into(), "not a Bundle"));
     }
-    let entries = bundle
-        .get("entry")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let entries = bundle.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     // Endpoints by every name a reference may use: fullUrl and Endpoint/{id}.
     let mut endpoints: HashMap<String, (usize, &Value)> = HashMap::new();
     for (i, entry) in entries.iter().enumerate() {
@@ -59,23 +51,14 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
             .and_then(Value::as_str)
             .and_then(OrgId::parse)
             .ok_or_else(|| invalid(format!("{at}.id"), "an Organization needs a valid id"))?;
-        let name = org
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or(id.as_str())
-            .to_owned();
+        let name = org.get("name").and_then(Value::as_str).unwrap_or(id.as_str()).to_owned();
         let identifiers: Vec<OrgIdentifier> = org
             .get("identifier")
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
-            .filter_map(|ident| {
-                OrgIdentifier::new(
-                    ident.get("system")?.as_str()?,
-                    ident.get("value")?.as_str()?,
-                )
-            })
+            .filter_map(|ident| OrgIdentifier::new(ident.get("system")?.as_str()?, ident.get("value")?.as_str()?))
             .collect();
         if identifiers.is_empty() {
             return Err(invalid(
@@ -92,42 +75,21 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
             .filter_map(|r| r.get("reference").and_then(Value::as_str))
             .collect();
         let [reference] = references.as_slice() else {
-            return Err(invalid(
-                format!("{at}.endpoint"),
-                "an Organization needs exactly one Endpoint",
-            ));
+            return Err(invalid(format!("{at}.endpoint"), "an Organization needs exactly one Endpoint"));
         };
         let &(ei, endpoint) = endpoints.get(*reference).ok_or_else(|| {
-            invalid(
-                format!("{at}.endpoint[0]"),
-                "the Endpoint reference does not resolve in the Bundle",
-            )
+            invalid(format!("{at}.endpoint[0]"), "the Endpoint reference does not resolve in the Bundle")
         })?;
-        let (delivery, address, events) =
-            read_endpoint(endpoint, &format!("Bundle.entry[{ei}].resource"))?;
-        organizations.push(Organization {
-            id,
-            name,
-            identifiers,
-            events,
-            delivery,
-            address,
-        });
+        let (delivery, address, events) = read_endpoint(endpoint, &format!("Bundle.entry[{ei}].resource"))?;
+        organizations.push(Organization { id, name, identifiers, events, delivery, address });
     }
     Ok(organizations)
 }
 
-fn read_endpoint(
-    endpoint: &Value,
-    at: &str,
-) -> Result<(DeliveryMode, String, Vec<String>), DirectoryError> {
+fn read_endpoint(endpoint: &Value, at: &str) -> Result<(DeliveryMode, String, Vec<String>), DirectoryError> {
     let connection = endpoint.get("connectionType");
-    let system = connection
-        .and_then(|c| c.get("system"))
-        .and_then(Value::as_str);
-    let code = connection
-        .and_then(|c| c.get("code"))
-        .and_then(Value::as_str);
+    let system = connection.and_then(|c| c.get("system")).and_then(Value::as_str);
+    let code = connection.and_then(|c| c.get("code")).and_then(Value::as_str);
     let address = endpoint
         .get("address")
         .and_then(Value::as_str)
@@ -135,8 +97,7 @@ fn read_endpoint(
         .ok_or_else(|| invalid(format!("{at}.address"), "an Endpoint needs an address"))?;
     let delivery = match (system, code) {
         (Some(PUSH_SYSTEM), Some(PUSH_CODE)) => {
-            check_push_address(&address)
-                .map_err(|problem| invalid(format!("{at}.address"), problem))?;
+            check_push_address(&address).map_err(|problem| invalid(format!("{at}.address"), problem))?;
             DeliveryMode::Push
         }
         (Some(MAILBOX_SYSTEM), Some(MAILBOX_CODE)) => DeliveryMode::Mailbox,
@@ -153,20 +114,9 @@ fn read_endpoint(
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
-        .flat_map(|concept| {
-            concept
-                .get("coding")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-        })
+        .flat_map(|concept| concept.get("coding").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default())
         .filter(|coding| coding.get("system").and_then(Value::as_str) == Some(EVENT_SYSTEM))
-        .filter_map(|coding| {
-            coding
-                .get("code")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        .filter_map(|coding| coding.get("code").and_then(Value::as_str).map(str::to_owned))
         .collect();
     Ok((delivery, address, events))
 }

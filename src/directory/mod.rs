@@ -18,18 +18,14 @@ use crate::store::{Store, StoreError};
 pub const PUSH_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/endpoint-connection-type";
 pub const PUSH_CODE: &str = "hl7-fhir-msg";
 /// The broker's own connection type for organisations that pull from their mailbox.
-pub const MAILBOX_SYSTEM: &str =
-    "https://fhir.handover-broker.eu/CodeSystem/endpoint-connection-type";
+pub const MAILBOX_SYSTEM: &str = "https://fhir.handover-broker.eu/CodeSystem/endpoint-connection-type";
 pub const MAILBOX_CODE: &str = "mailbox";
 
 /// Why a directory could not be read or stored.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("not a FHIR JSON Bundle: {0}")]
     NotJson(String),
     #[error("{expression}: {problem}")]
@@ -47,10 +43,8 @@ pub struct OrgId(String);
 impl OrgId {
     /// A FHIR id: 1-64 of `A-Z a-z 0-9 - .`.
     pub fn parse(s: &str) -> Option<Self> {
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        let ok =
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
         ok.then(|| Self(s.to_owned()))
     }
 
@@ -80,10 +74,7 @@ pub struct OrgIdentifier {
 impl OrgIdentifier {
     pub fn new(system: &str, value: &str) -> Option<Self> {
         let (system, value) = (system.trim(), value.trim());
-        (!system.is_empty() && !value.is_empty()).then(|| Self {
-            system: system.to_owned(),
-            value: value.to_owned(),
-        })
+        (!system.is_empty() && !value.is_empty()).then(|| Self { system: system.to_owned(), value: value.to_owned() })
     }
 
     /// Parses `SYSTEM|VALUE` (the FHIR search token form).
@@ -141,18 +132,13 @@ pub struct Organization {
 
 /// Reads a directory Bundle from `path`.
 pub fn read_bundle_file(path: &Path) -> Result<Vec<Organization>, DirectoryError> {
-    let bytes = std::fs::read(path).map_err(|source| DirectoryError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let bytes =
+        std::fs::read(path).map_err(|source| DirectoryError::Read { path: path.display().to_string(), source })?;
     organizations_from_bundle(&bytes)
 }
 
 /// Imports `organizations` (insert or replace by `Organization.id`); returns how many.
-pub async fn import(
-    store: &Store,
-    organizations: &[Organization],
-) -> Result<usize, DirectoryError> {
+pub async fn import(store: &Store, organizations: &[Organization]) -> Result<usize, DirectoryError> {
     let mut seen = std::collections::HashSet::new();
     for org in organizations {
         for identifier in &org.identifiers {
@@ -166,10 +152,7 @@ pub async fn import(
 }
 
 /// Loads `fixtures/demo-directory.json` when the directory is empty. Returns whether it did.
-pub async fn load_demo_if_empty(
-    store: &Store,
-    fixtures_dir: &Path,
-) -> Result<bool, DirectoryError> {
+pub async fn load_demo_if_empty(store: &Store, fixtures_dir: &Path) -> Result<bool, DirectoryError> {
     if store.organization_count().await? > 0 {
         return Ok(false);
     }

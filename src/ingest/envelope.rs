@@ -171,10 +171,7 @@ fn canonical_sha256(value: &Value) -> String {
 }
 
 fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
-    value
-        .get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
+    value.get(key).and_then(Value::as_str).filter(|s| !s.trim().is_empty())
 }
 
 /// Parses and checks the envelope of a message Bundle.
@@ -187,10 +184,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(fail(
-            vec![Issue::error(
-                IssueCode::Required,
-                "the request body is empty; expected a FHIR message Bundle",
-            )],
+            vec![Issue::error(IssueCode::Required, "the request body is empty; expected a FHIR message Bundle")],
             None,
         ));
     }
@@ -198,46 +192,28 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
         return Err(fail(
             vec![Issue::error(
                 IssueCode::TooCostly,
-                format!(
-                    "JSON nesting is deeper than the limit of {} levels",
-                    limits.max_json_depth
-                ),
+                format!("JSON nesting is deeper than the limit of {} levels", limits.max_json_depth),
             )],
             None,
         ));
     }
     let document: Value = serde_json::from_slice(bytes).map_err(|e| {
         // serde_json's messages name the position and the kind of error, never the content.
-        let problem = if e.is_eof() {
-            "the JSON ends too early"
-        } else {
-            "the body is not valid JSON (UTF-8)"
-        };
+        let problem = if e.is_eof() { "the JSON ends too early" } else { "the body is not valid JSON (UTF-8)" };
         fail(
-            vec![Issue::error(
-                IssueCode::Structure,
-                format!("{problem} at line {} column {}", e.line(), e.column()),
-            )],
+            vec![Issue::error(IssueCode::Structure, format!("{problem} at line {} column {}", e.line(), e.column()))],
             None,
         )
     })?;
 
     let Some(root) = document.as_object() else {
-        return Err(fail(
-            vec![Issue::error(
-                IssueCode::Structure,
-                "expected a JSON object (a FHIR Bundle)",
-            )],
-            None,
-        ));
+        return Err(fail(vec![Issue::error(IssueCode::Structure, "expected a JSON object (a FHIR Bundle)")], None));
     };
     if root.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(fail(
-            vec![Issue::error(
-                IssueCode::Structure,
-                "expected a FHIR resource of type Bundle",
-            )
-            .at("Bundle.resourceType")],
+            vec![
+                Issue::error(IssueCode::Structure, "expected a FHIR resource of type Bundle").at("Bundle.resourceType")
+            ],
             None,
         ));
     }
@@ -248,9 +224,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
             return Err(fail(
                 vec![Issue::error(
                     IssueCode::Value,
-                    format!(
-                        "Bundle.type is {other:?}; $process-message takes a Bundle of type message"
-                    ),
+                    format!("Bundle.type is {other:?}; $process-message takes a Bundle of type message"),
                 )
                 .at("Bundle.type")],
                 None,
@@ -258,11 +232,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
         }
         None => {
             return Err(fail(
-                vec![Issue::error(
-                    IssueCode::Required,
-                    "Bundle.type is missing; expected message",
-                )
-                .at("Bundle.type")],
+                vec![Issue::error(IssueCode::Required, "Bundle.type is missing; expected message").at("Bundle.type")],
                 None,
             ))
         }
@@ -271,11 +241,8 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
         Some(entries) if !entries.is_empty() => entries,
         _ => {
             return Err(fail(
-                vec![Issue::error(
-                    IssueCode::Required,
-                    "a message Bundle needs entries, the first a MessageHeader",
-                )
-                .at("Bundle.entry")],
+                vec![Issue::error(IssueCode::Required, "a message Bundle needs entries, the first a MessageHeader")
+                    .at("Bundle.entry")],
                 None,
             ))
         }
@@ -284,26 +251,18 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
         return Err(fail(
             vec![Issue::error(
                 IssueCode::TooCostly,
-                format!(
-                    "the Bundle has {} entries; the limit is {}",
-                    entries.len(),
-                    limits.max_entries
-                ),
+                format!("the Bundle has {} entries; the limit is {}", entries.len(), limits.max_entries),
             )
             .at("Bundle.entry")],
             None,
         ));
     }
-    let header = entries[0]
-        .get("resource")
-        .filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("MessageHeader"));
+    let header =
+        entries[0].get("resource").filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("MessageHeader"));
     let Some(header) = header else {
         return Err(fail(
-            vec![Issue::error(
-                IssueCode::Structure,
-                "the first entry of a message Bundle must be a MessageHeader",
-            )
-            .at(HEADER)],
+            vec![Issue::error(IssueCode::Structure, "the first entry of a message Bundle must be a MessageHeader")
+                .at(HEADER)],
             None,
         ));
     };
@@ -319,9 +278,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
             .at(format!("{HEADER}.id")),
         );
     }
-    let event = header
-        .get("eventCoding")
-        .and_then(|c| Some((str_at(c, "system")?, str_at(c, "code")?)));
+    let event = header.get("eventCoding").and_then(|c| Some((str_at(c, "system")?, str_at(c, "code")?)));
     if event.is_none() {
         let message = if header.get("eventUri").is_some() {
             "events are identified by eventCoding (system and code); eventUri is not supported"
@@ -333,18 +290,11 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
     let source_endpoint = header.get("source").and_then(|s| str_at(s, "endpoint"));
     if source_endpoint.is_none() {
         issues.push(
-            Issue::error(
-                IssueCode::Required,
-                "MessageHeader.source.endpoint is required",
-            )
-            .at(format!("{HEADER}.source.endpoint")),
+            Issue::error(IssueCode::Required, "MessageHeader.source.endpoint is required")
+                .at(format!("{HEADER}.source.endpoint")),
         );
     }
-    let destinations = header
-        .get("destination")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let destinations = header.get("destination").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     if destinations.len() > limits.max_destinations {
         issues.push(
             Issue::error(
@@ -365,35 +315,25 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
     };
 
     let resolver = Resolver::new(entries);
-    let sender = header
-        .get("sender")
-        .map(|r| resolver.party(r, format!("{HEADER}.sender")));
+    let sender = header.get("sender").map(|r| resolver.party(r, format!("{HEADER}.sender")));
     let destinations = destinations
         .iter()
         .enumerate()
         .map(|(i, d)| {
             let expression = format!("{HEADER}.destination[{i}]");
             Destination {
-                receiver: d
-                    .get("receiver")
-                    .map(|r| resolver.party(r, format!("{expression}.receiver"))),
+                receiver: d.get("receiver").map(|r| resolver.party(r, format!("{expression}.receiver"))),
                 endpoint: str_at(d, "endpoint").map(str::to_owned),
                 expression,
             }
         })
         .collect();
-    let response_to = header
-        .get("response")
-        .and_then(|r| str_at(r, "identifier"))
-        .map(str::to_owned);
+    let response_to = header.get("response").and_then(|r| str_at(r, "identifier")).map(str::to_owned);
     let entries_sha256 = canonical_sha256(&root["entry"]);
     Ok(Submission {
         header_id: header_id_value,
         bundle_id: str_at(&document, "id").map(str::to_owned),
-        event: EventCoding {
-            system: system.to_owned(),
-            code: code.to_owned(),
-        },
+        event: EventCoding { system: system.to_owned(), code: code.to_owned() },
         source_endpoint: source_endpoint.to_owned(),
         sender,
         destinations,
@@ -419,9 +359,7 @@ impl<'a> Resolver<'a> {
             if let Some(url) = str_at(entry, "fullUrl") {
                 by_reference.insert(url.to_owned(), resource);
             }
-            if let (Some(kind), Some(id)) =
-                (str_at(resource, "resourceType"), str_at(resource, "id"))
-            {
+            if let (Some(kind), Some(id)) = (str_at(resource, "resourceType"), str_at(resource, "id")) {
                 by_reference.insert(format!("{kind}/{id}"), resource);
             }
         }
@@ -441,10 +379,7 @@ impl<'a> Resolver<'a> {
                 .map(|ids| ids.iter().filter_map(identifier).collect())
                 .unwrap_or_default(),
         };
-        PartyRef {
-            identifiers,
-            expression,
-        }
+        PartyRef { identifiers, expression }
     }
 }
 
@@ -467,9 +402,7 @@ mod tests {
     #[test]
     fn canonical_hash_ignores_key_order_and_white_space_but_not_values() {
         let a: Value = serde_json::from_str(r#"[{"a":1,"b":{"c":"x","d":[1,2]}}]"#).unwrap();
-        let b: Value =
-            serde_json::from_str("[ { \"b\" : { \"d\":[1, 2], \"c\":\"x\" }, \"a\": 1 } ]")
-                .unwrap();
+        let b: Value = serde_json::from_str("[ { \"b\" : { \"d\":[1, 2], \"c\":\"x\" }, \"a\": 1 } ]").unwrap();
         let c: Value = serde_json::from_str(r#"[{"a":1,"b":{"c":"x","d":[2,1]}}]"#).unwrap();
         assert_eq!(canonical_sha256(&a), canonical_sha256(&b));
         assert_ne!(canonical_sha256(&a), canonical_sha256(&c));

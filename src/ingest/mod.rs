@@ -14,9 +14,7 @@ mod envelope;
 
 use std::sync::Arc;
 
-pub use envelope::{
-    nesting_exceeds, parse, Destination, EnvelopeError, EventCoding, PartyRef, Submission,
-};
+pub use envelope::{nesting_exceeds, parse, Destination, EnvelopeError, EventCoding, PartyRef, Submission};
 
 use crate::auth::Principal;
 use crate::config::Limits;
@@ -89,20 +87,8 @@ pub struct Ingestor {
 }
 
 impl Ingestor {
-    pub fn new(
-        store: Store,
-        catalog: Arc<Catalog>,
-        limits: Limits,
-        ttl_secs: u64,
-        base_url: String,
-    ) -> Self {
-        Self {
-            store,
-            catalog,
-            limits,
-            ttl_secs,
-            base_url,
-        }
+    pub fn new(store: Store, catalog: Arc<Catalog>, limits: Limits, ttl_secs: u64, base_url: String) -> Self {
+        Self { store, catalog, limits, ttl_secs, base_url }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -134,12 +120,7 @@ impl Ingestor {
         result
     }
 
-    async fn process(
-        &self,
-        caller: &Principal,
-        body: &[u8],
-        attempt: &mut Attempt,
-    ) -> Result<Accepted, IngestError> {
+    async fn process(&self, caller: &Principal, body: &[u8], attempt: &mut Attempt) -> Result<Accepted, IngestError> {
         let span = tracing::Span::current();
         let submission = envelope::parse(body, &self.limits).map_err(|e| {
             attempt.payload_sha256 = Some(e.payload_sha256);
@@ -163,13 +144,11 @@ impl Ingestor {
         if issues.iter().any(Issue::is_error) {
             return Err(IngestError::Incomplete(issues));
         }
-        let plan = routing::plan(&self.store, caller, &submission)
-            .await
-            .map_err(|e| match e {
-                RoutingError::Forbidden(issues) => IngestError::Forbidden(issues),
-                RoutingError::Unroutable(issues) => IngestError::Unroutable(issues),
-                RoutingError::Store(e) => IngestError::Store(e),
-            })?;
+        let plan = routing::plan(&self.store, caller, &submission).await.map_err(|e| match e {
+            RoutingError::Forbidden(issues) => IngestError::Forbidden(issues),
+            RoutingError::Unroutable(issues) => IngestError::Unroutable(issues),
+            RoutingError::Store(e) => IngestError::Store(e),
+        })?;
 
         let now = Millis::now();
         let tracking_id = uuid::Uuid::now_v7().to_string();
@@ -276,12 +255,7 @@ impl Ingestor {
         received.payload_sha256 = attempt.payload_sha256.clone();
         let mut rejected = entry(LedgerEvent::Rejected);
         rejected.outcome = Some(outcome.to_owned());
-        if let Err(e) = self
-            .store
-            .writer()
-            .append_ledger(vec![received, rejected])
-            .await
-        {
+        if let Err(e) = self.store.writer().append_ledger(vec![received, rejected]).await {
             tracing::error!(error = ?e, "cannot write the ledger entry of a rejection");
         }
     }

@@ -23,10 +23,7 @@ pub const EVENT_SYSTEM: &str = "https://fhir.handover-broker.eu/CodeSystem/hando
 #[derive(Debug, thiserror::Error)]
 pub enum ProfilesError {
     #[error("cannot read profiles folder {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{path} is not FHIR JSON: {problem}")]
     NotJson { path: String, problem: String },
     #[error("{path}: MessageDefinition needs url and eventCoding (system and code)")]
@@ -54,10 +51,7 @@ pub struct Catalog {
 impl Catalog {
     /// Loads every `*.json` conformance resource in `dir` (not recursive).
     pub fn load(dir: &Path) -> Result<Self, ProfilesError> {
-        let read_err = |source| ProfilesError::Read {
-            path: dir.display().to_string(),
-            source,
-        };
+        let read_err = |source| ProfilesError::Read { path: dir.display().to_string(), source };
         let mut paths: Vec<_> = std::fs::read_dir(dir)
             .map_err(read_err)?
             .filter_map(Result::ok)
@@ -68,15 +62,9 @@ impl Catalog {
         let mut catalog = Self::default();
         for path in paths {
             let shown = path.display().to_string();
-            let bytes = std::fs::read(&path).map_err(|source| ProfilesError::Read {
-                path: shown.clone(),
-                source,
-            })?;
-            let resource: Value =
-                serde_json::from_slice(&bytes).map_err(|e| ProfilesError::NotJson {
-                    path: shown.clone(),
-                    problem: e.to_string(),
-                })?;
+            let bytes = std::fs::read(&path).map_err(|source| ProfilesError::Read { path: shown.clone(), source })?;
+            let resource: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| ProfilesError::NotJson { path: shown.clone(), problem: e.to_string() })?;
             if resource.get("resourceType").and_then(Value::as_str) == Some("MessageDefinition") {
                 catalog.add_message_definition(&resource, &shown)?;
             }
@@ -87,29 +75,17 @@ impl Catalog {
     fn add_message_definition(&mut self, md: &Value, path: &str) -> Result<(), ProfilesError> {
         let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
         let coding = md.get("eventCoding");
-        let (Some(url), Some(system), Some(code)) = (
-            text(md.get("url")),
-            text(coding.and_then(|c| c.get("system"))),
-            text(coding.and_then(|c| c.get("code"))),
-        ) else {
-            return Err(ProfilesError::Incomplete {
-                path: path.to_owned(),
-            });
+        let (Some(url), Some(system), Some(code)) =
+            (text(md.get("url")), text(coding.and_then(|c| c.get("system"))), text(coding.and_then(|c| c.get("code"))))
+        else {
+            return Err(ProfilesError::Incomplete { path: path.to_owned() });
         };
         let title = text(md.get("title")).unwrap_or_else(|| code.clone());
         let key = (system.clone(), code.clone());
         if self.kinds.contains_key(&key) {
             return Err(ProfilesError::DuplicateEvent(format!("{system}|{code}")));
         }
-        self.kinds.insert(
-            key,
-            HandoverKind {
-                definition_url: url,
-                event_system: system,
-                event_code: code,
-                title,
-            },
-        );
+        self.kinds.insert(key, HandoverKind { definition_url: url, event_system: system, event_code: code, title });
         Ok(())
     }
 

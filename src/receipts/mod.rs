@@ -19,19 +19,12 @@ pub enum ReceiptError {
 
 /// The receipt of `tracking_id` as FHIR JSON, for `caller` if it sent the message.
 #[tracing::instrument(skip_all, fields(stage = "receipts", org = %caller.org, tracking_id))]
-pub async fn receipt(
-    store: &Store,
-    caller: &Principal,
-    tracking_id: &str,
-) -> Result<Vec<u8>, ReceiptError> {
+pub async fn receipt(store: &Store, caller: &Principal, tracking_id: &str) -> Result<Vec<u8>, ReceiptError> {
     // Tracking ids are UUIDs; anything else cannot exist and is not worth a query.
     if uuid::Uuid::parse_str(tracking_id).is_err() {
         return Err(ReceiptError::NotFound);
     }
-    let message = store
-        .message(tracking_id)
-        .await?
-        .ok_or(ReceiptError::NotFound)?;
+    let message = store.message(tracking_id).await?.ok_or(ReceiptError::NotFound)?;
     if message.sender_org != caller.org.as_str() {
         return Err(ReceiptError::NotFound);
     }
@@ -41,10 +34,7 @@ pub async fn receipt(
         ledger
             .iter()
             .filter(|e| e.delivery_id.as_deref() == delivery)
-            .map(|e| handover_fhir::DeliveryHistory {
-                event: e.event.as_str(),
-                at: e.at.to_datetime(),
-            })
+            .map(|e| handover_fhir::DeliveryHistory { event: e.event.as_str(), at: e.at.to_datetime() })
             .collect::<Vec<_>>()
     };
     let receipt = handover_fhir::MessageReceipt {

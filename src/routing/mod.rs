@@ -39,10 +39,7 @@ pub struct RoutePlan {
 }
 
 /// The first identifier of `party` known to the directory, with its organisation.
-async fn resolve_party(
-    store: &Store,
-    party: &PartyRef,
-) -> Result<Option<(OrgId, OrgIdentifier)>, StoreError> {
+async fn resolve_party(store: &Store, party: &PartyRef) -> Result<Option<(OrgId, OrgIdentifier)>, StoreError> {
     for identifier in &party.identifiers {
         if let Some(org) = store.organization_by_identifier(identifier).await? {
             return Ok(Some((org, identifier.clone())));
@@ -61,11 +58,7 @@ fn names(party: &PartyRef) -> String {
 }
 
 /// Checks the sender against the caller and resolves every destination. Collects all issues.
-pub async fn plan(
-    store: &Store,
-    caller: &Principal,
-    submission: &Submission,
-) -> Result<RoutePlan, RoutingError> {
+pub async fn plan(store: &Store, caller: &Principal, submission: &Submission) -> Result<RoutePlan, RoutingError> {
     const HEADER: &str = "Bundle.entry[0].resource";
     let sender = match submission.sender() {
         None => {
@@ -87,7 +80,10 @@ pub async fn plan(
             None => {
                 return Err(RoutingError::Forbidden(vec![Issue::error(
                     IssueCode::Forbidden,
-                    format!("the sender {} is not in the directory; a token may only send as its own organisation", names(party)),
+                    format!(
+                        "the sender {} is not in the directory; a token may only send as its own organisation",
+                        names(party)
+                    ),
                 )
                 .at(&party.expression)]))
             }
@@ -109,21 +105,15 @@ pub async fn plan(
     for destination in submission.destinations() {
         let Some(receiver) = &destination.receiver else {
             issues.push(
-                Issue::error(
-                    IssueCode::Required,
-                    "destination.receiver must identify the receiving organisation",
-                )
-                .at(format!("{}.receiver", destination.expression)),
+                Issue::error(IssueCode::Required, "destination.receiver must identify the receiving organisation")
+                    .at(format!("{}.receiver", destination.expression)),
             );
             continue;
         };
         let Some((org, identifier)) = resolve_party(store, receiver).await? else {
             issues.push(
-                Issue::error(
-                    IssueCode::NotFound,
-                    format!("receiver {} is not in the directory", names(receiver)),
-                )
-                .at(&receiver.expression),
+                Issue::error(IssueCode::NotFound, format!("receiver {} is not in the directory", names(receiver)))
+                    .at(&receiver.expression),
             );
             continue;
         };
@@ -155,17 +145,11 @@ pub async fn plan(
         }
         // One delivery per receiving organisation, however often it is named.
         if !routes.iter().any(|r| r.receiver == org) {
-            routes.push(Route {
-                receiver: org,
-                identifier,
-            });
+            routes.push(Route { receiver: org, identifier });
         }
     }
     if issues.is_empty() {
-        Ok(RoutePlan {
-            sender_identifier: sender,
-            routes,
-        })
+        Ok(RoutePlan { sender_identifier: sender, routes })
     } else {
         Err(RoutingError::Unroutable(issues))
     }

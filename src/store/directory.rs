@@ -8,17 +8,11 @@ use crate::time::Millis;
 
 impl Store {
     pub async fn organization_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM organizations")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?)
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM organizations").fetch_one(&self.pool).await?.try_get("n")?)
     }
 
     /// Inserts or replaces organisations by id, with their identifiers and accepted events, atomically.
-    pub async fn upsert_organizations(
-        &self,
-        organizations: &[Organization],
-    ) -> Result<(), StoreError> {
+    pub async fn upsert_organizations(&self, organizations: &[Organization]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let now = Millis::now().as_i64();
         for org in organizations {
@@ -49,11 +43,13 @@ impl Store {
                     .await?;
             }
             for event in &org.events {
-                sqlx::query("INSERT INTO organization_events (org_id, event_code) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(org.id.as_str())
-                    .bind(event)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO organization_events (org_id, event_code) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(org.id.as_str())
+                .bind(event)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         tx.commit().await?;
@@ -61,17 +57,12 @@ impl Store {
     }
 
     /// The organisation that owns `identifier`.
-    pub async fn organization_by_identifier(
-        &self,
-        identifier: &OrgIdentifier,
-    ) -> Result<Option<OrgId>, StoreError> {
-        let row = sqlx::query(
-            "SELECT org_id FROM organization_identifiers WHERE system = $1 AND value = $2",
-        )
-        .bind(identifier.system())
-        .bind(identifier.value())
-        .fetch_optional(&self.pool)
-        .await?;
+    pub async fn organization_by_identifier(&self, identifier: &OrgIdentifier) -> Result<Option<OrgId>, StoreError> {
+        let row = sqlx::query("SELECT org_id FROM organization_identifiers WHERE system = $1 AND value = $2")
+            .bind(identifier.system())
+            .bind(identifier.value())
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(match row {
             Some(row) => Some(OrgId::from_stored(row.try_get("org_id")?)),
             None => None,
@@ -92,31 +83,26 @@ impl Store {
 
     /// Whether `org` accepts handovers of kind `event_code`.
     pub async fn accepts_event(&self, org: &OrgId, event_code: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query(
-            "SELECT 1 AS yes FROM organization_events WHERE org_id = $1 AND event_code = $2",
-        )
-        .bind(org.as_str())
-        .bind(event_code)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query("SELECT 1 AS yes FROM organization_events WHERE org_id = $1 AND event_code = $2")
+            .bind(org.as_str())
+            .bind(event_code)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.is_some())
     }
 
     /// The whole directory, ordered by id.
     pub async fn organizations(&self) -> Result<Vec<Organization>, StoreError> {
-        let orgs = sqlx::query(
-            "SELECT org_id, name, delivery_mode, endpoint_url FROM organizations ORDER BY org_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let identifiers = sqlx::query("SELECT org_id, system, value FROM organization_identifiers ORDER BY org_id, system, value")
+        let orgs = sqlx::query("SELECT org_id, name, delivery_mode, endpoint_url FROM organizations ORDER BY org_id")
             .fetch_all(&self.pool)
             .await?;
-        let events = sqlx::query(
-            "SELECT org_id, event_code FROM organization_events ORDER BY org_id, event_code",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let identifiers =
+            sqlx::query("SELECT org_id, system, value FROM organization_identifiers ORDER BY org_id, system, value")
+                .fetch_all(&self.pool)
+                .await?;
+        let events = sqlx::query("SELECT org_id, event_code FROM organization_events ORDER BY org_id, event_code")
+            .fetch_all(&self.pool)
+            .await?;
         let mut result = Vec::with_capacity(orgs.len());
         for row in &orgs {
             let id: String = row.try_get("org_id")?;
@@ -124,26 +110,16 @@ impl Store {
             let delivery = match mode.as_str() {
                 "push" => DeliveryMode::Push,
                 "mailbox" => DeliveryMode::Mailbox,
-                _ => {
-                    return Err(StoreError::Corrupt(format!(
-                        "organisation {id} has delivery mode {mode}"
-                    )))
-                }
+                _ => return Err(StoreError::Corrupt(format!("organisation {id} has delivery mode {mode}"))),
             };
             let mut org_identifiers = Vec::new();
-            for r in identifiers
-                .iter()
-                .filter(|r| r.try_get::<String, _>("org_id").is_ok_and(|o| o == id))
-            {
+            for r in identifiers.iter().filter(|r| r.try_get::<String, _>("org_id").is_ok_and(|o| o == id)) {
                 let system: String = r.try_get("system")?;
                 let value: String = r.try_get("value")?;
                 org_identifiers.extend(OrgIdentifier::new(&system, &value));
             }
             let mut org_events = Vec::new();
-            for r in events
-                .iter()
-                .filter(|r| r.try_get::<String, _>("org_id").is_ok_and(|o| o == id))
-            {
+            for r in events.iter().filter(|r| r.try_get::<String, _>("org_id").is_ok_and(|o| o == id)) {
                 org_events.push(r.try_get("event_code")?);
             }
             result.push(Organization {

@@ -77,10 +77,7 @@ pub struct DeliveryRecord {
     pub updated_at: Millis,
 }
 
-pub(super) async fn insert_message(
-    tx: &mut Transaction<'_, Any>,
-    m: &NewMessage,
-) -> Result<CommitOutcome, StoreError> {
+pub(super) async fn insert_message(tx: &mut Transaction<'_, Any>, m: &NewMessage) -> Result<CommitOutcome, StoreError> {
     // The write comes first, so that SQLite takes its write lock before any read (no lock upgrade),
     // and the UNIQUE keys decide between concurrent duplicates.
     let inserted = sqlx::query(
@@ -104,19 +101,18 @@ pub(super) async fn insert_message(
     .rows_affected();
 
     if inserted == 0 {
-        let existing = sqlx::query("SELECT tracking_id, entries_sha256, ack FROM messages WHERE sender_org = $1 AND header_id = $2")
-            .bind(&m.sender_org)
-            .bind(&m.header_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let existing = sqlx::query(
+            "SELECT tracking_id, entries_sha256, ack FROM messages WHERE sender_org = $1 AND header_id = $2",
+        )
+        .bind(&m.sender_org)
+        .bind(&m.header_id)
+        .fetch_optional(&mut **tx)
+        .await?;
         return Ok(match existing {
             Some(row) => {
                 let entries: String = row.try_get("entries_sha256")?;
                 if entries == m.entries_sha256 {
-                    CommitOutcome::Duplicate {
-                        tracking_id: row.try_get("tracking_id")?,
-                        ack: row.try_get("ack")?,
-                    }
+                    CommitOutcome::Duplicate { tracking_id: row.try_get("tracking_id")?, ack: row.try_get("ack")? }
                 } else {
                     CommitOutcome::HeaderIdReused
                 }
@@ -147,10 +143,7 @@ pub(super) async fn insert_message(
     Ok(CommitOutcome::Stored)
 }
 
-pub(super) async fn insert_ledger(
-    tx: &mut Transaction<'_, Any>,
-    e: &LedgerEntry,
-) -> Result<(), StoreError> {
+pub(super) async fn insert_ledger(tx: &mut Transaction<'_, Any>, e: &LedgerEntry) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO ledger (at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, \
          event_code, outcome, payload_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -235,17 +228,11 @@ impl Store {
 
     /// Number of stored messages (for tests and operators).
     pub async fn message_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM messages")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?)
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM messages").fetch_one(&self.pool).await?.try_get("n")?)
     }
 
     /// The ledger entries of one message, oldest first.
-    pub async fn ledger_for_message(
-        &self,
-        tracking_id: &str,
-    ) -> Result<Vec<LedgerRecord>, StoreError> {
+    pub async fn ledger_for_message(&self, tracking_id: &str) -> Result<Vec<LedgerRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, event_code, outcome, \
              payload_sha256 FROM ledger WHERE tracking_id = $1 ORDER BY seq",
@@ -273,9 +260,7 @@ fn ledger_from_row(row: &AnyRow) -> Result<LedgerRecord, StoreError> {
     let event: String = row.try_get("event")?;
     Ok(LedgerRecord {
         at: Millis::from_i64(row.try_get("at")?),
-        event: event
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("unknown ledger event {event}")))?,
+        event: event.parse().map_err(|_| StoreError::Corrupt(format!("unknown ledger event {event}")))?,
         tracking_id: row.try_get("tracking_id")?,
         header_id: row.try_get("header_id")?,
         delivery_id: row.try_get("delivery_id")?,

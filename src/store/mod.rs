@@ -21,9 +21,7 @@ use std::sync::Once;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use messages::{
-    CommitOutcome, DeliveryRecord, LedgerRecord, MessageRecord, NewDelivery, NewMessage,
-};
+pub use messages::{CommitOutcome, DeliveryRecord, LedgerRecord, MessageRecord, NewDelivery, NewMessage};
 pub use tokens::TokenRecord;
 pub use writer::Writer;
 
@@ -65,11 +63,7 @@ static DRIVERS: Once = Once::new();
 
 impl Store {
     /// Connects (creating an SQLite file and its directory when missing) and applies migrations.
-    pub async fn open(
-        database_url: &str,
-        max_connections: u32,
-        max_batch: usize,
-    ) -> Result<Self, StoreError> {
+    pub async fn open(database_url: &str, max_connections: u32, max_batch: usize) -> Result<Self, StoreError> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let (backend, url) = if let Some(path) = database_url.strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or(path);
@@ -78,15 +72,10 @@ impl Store {
                     std::fs::create_dir_all(dir)?;
                 }
             }
-            let url = if database_url.contains('?') {
-                database_url.to_owned()
-            } else {
-                format!("{database_url}?mode=rwc")
-            };
+            let url =
+                if database_url.contains('?') { database_url.to_owned() } else { format!("{database_url}?mode=rwc") };
             (Backend::Sqlite, url)
-        } else if database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://")
-        {
+        } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
             (Backend::Postgres, database_url.to_owned())
         } else {
             return Err(StoreError::UnsupportedUrl);
@@ -114,11 +103,7 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
         let writer = Writer::spawn(pool.clone(), max_batch);
-        Ok(Self {
-            pool,
-            backend,
-            writer,
-        })
+        Ok(Self { pool, backend, writer })
     }
 
     pub fn backend(&self) -> Backend {

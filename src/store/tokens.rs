@@ -21,23 +21,26 @@ impl Store {
         org_id: &str,
         role: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO api_tokens (token_id, token_hash, org_id, role, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(token_id)
-            .bind(token_hash)
-            .bind(org_id)
-            .bind(role)
-            .bind(Millis::now().as_i64())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (token_id, token_hash, org_id, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_id)
+        .bind(token_hash)
+        .bind(org_id)
+        .bind(role)
+        .bind(Millis::now().as_i64())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// The live (not revoked) token with this hash.
     pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row = sqlx::query("SELECT token_id, org_id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT token_id, org_id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(match row {
             Some(row) => Some(TokenRecord {
                 token_id: row.try_get("token_id")?,

@@ -13,10 +13,7 @@ use super::messages::{self, CommitOutcome, LedgerRecord, NewMessage};
 use super::StoreError;
 
 enum Job {
-    Accept(
-        Box<NewMessage>,
-        oneshot::Sender<Result<CommitOutcome, StoreError>>,
-    ),
+    Accept(Box<NewMessage>, oneshot::Sender<Result<CommitOutcome, StoreError>>),
     Append(Vec<LedgerRecord>, oneshot::Sender<Result<(), StoreError>>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -38,20 +35,14 @@ impl Writer {
     /// Stores an accepted message with its deliveries and ledger entries, atomically.
     pub async fn accept(&self, message: NewMessage) -> Result<CommitOutcome, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job::Accept(Box::new(message), reply))
-            .await
-            .map_err(|_| StoreError::WriterGone)?;
+        self.jobs.send(Job::Accept(Box::new(message), reply)).await.map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
     /// Appends ledger entries that belong to no stored message (e.g. a rejected submission).
     pub async fn append_ledger(&self, entries: Vec<LedgerRecord>) -> Result<(), StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job::Append(entries, reply))
-            .await
-            .map_err(|_| StoreError::WriterGone)?;
+        self.jobs.send(Job::Append(entries, reply)).await.map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -126,10 +117,7 @@ async fn commit_batch(pool: &AnyPool, batch: Vec<Job>) {
 }
 
 /// Applies `batch` in one transaction: `Some(outcome)` for each accept job, `None` for the others.
-async fn apply_all(
-    pool: &AnyPool,
-    batch: &[Job],
-) -> Result<Vec<Option<CommitOutcome>>, StoreError> {
+async fn apply_all(pool: &AnyPool, batch: &[Job]) -> Result<Vec<Option<CommitOutcome>>, StoreError> {
     let mut tx = pool.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {

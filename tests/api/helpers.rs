@@ -1,0 +1,158 @@
+//! `spawn_app()` and the `TestApp` client: one method per endpoint.
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use handover_broker::config::Settings;
+use handover_broker::startup::Application;
+use handover_broker::store::Store;
+use handover_broker::telemetry::{get_subscriber, init_subscriber};
+use serde_json::{json, Value};
+
+pub const HOSPITAL: &str = "demo-zzl-hospital";
+pub const GP_HEERLEN: &str = "demo-gp-heerlen";
+pub const HOME_CARE: &str = "demo-thuiszorg-parkstad";
+pub const URA: &str = "http://fhir.nl/fhir/NamingSystem/ura";
+pub const NIHDI: &str = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/nihdi-organization";
+pub const FHIR_JSON: &str = "application/fhir+json";
+
+/// Logs go to a sink unless TEST_LOG is set.
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    let format = handover_broker::config::LogFormat::Pretty;
+    if std::env::var("TEST_LOG").is_ok() {
+        let _ = init_subscriber(get_subscriber("debug", format, std::io::stdout));
+    } else {
+        let _ = init_subscriber(get_subscriber("debug", format, std::io::sink));
+    }
+});
+
+pub fn project_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared corpus next to the project, if present.
+pub fn shared_corpus() -> Option<PathBuf> {
+    let dir = project_dir().join("../shared/corpus");
+    dir.is_dir().then_some(dir)
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub db_dir: std::sync::Arc<tempfile::TempDir>,
+    handle: actix_web::dev::ServerHandle,
+    join: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+pub fn test_settings(db_dir: &Path) -> Settings {
+    let mut settings = Settings::load(None).expect("default settings load");
+    settings.listen = "127.0.0.1:0".parse().expect("address");
+    settings.database_url = format!("sqlite://{}/broker.db", db_dir.display());
+    settings.profiles_dir = project_dir().join("profiles");
+    settings.fixtures_dir = project_dir().join("fixtures");
+    settings.demo = Some(true);
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_with(test_settings(dir.path()), dir).await
+}
+
+pub async fn spawn_with(settings: Settings, db_dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+    LazyLock::force(&TRACING);
+    let app = Application::build(settings).await.expect("the broker builds");
+    let base = app.base_url().to_owned();
+    let store = app.store();
+    let handle = app.handle();
+    let join = tokio::spawn(app.run_until_stopped());
+    TestApp { base, client: reqwest::Client::new(), store, db_dir, handle, join }
+}
+
+impl TestApp {
+    /// Stops the broker gracefully and waits until its writer has closed the database.
+    pub async fn stop(self) -> std::sync::Arc<tempfile::TempDir> {
+        self.handle.stop(true).await;
+        self.join.await.expect("server task").expect("server ran");
+        self.db_dir
+    }
+
+    pub async fn post_raw(&self, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> reqwest::Response {
+        let mut request = self.client.post(format!("{}/fhir/$process-message", self.base)).body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    pub async fn post_message(&self, token: &str, bundle: &Value) -> reqwest::Response {
+        self.post_raw(Some(token), Some(FHIR_JSON), serde_json::to_vec(bundle).expect("json")).await
+    }
+
+    pub async fn get(&self, token: Option<&str>, path: &str) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    pub async fn receipt(&self, token: &str, tracking_id: &str) -> reqwest::Response {
+        self.get(Some(token), &format!("/fhir/receipts/{tracking_id}")).await
+    }
+}
+
+pub fn fixture(name: &str) -> Value {
+    let path = project_dir().join("fixtures/handovers").join(name);
+    serde_json::from_slice(&std::fs::read(&path).expect("fixture readable")).expect("fixture is JSON")
+}
+
+/// The discharge fixture with fresh MessageHeader.id and Bundle.id: a new, valid message.
+pub fn discharge() -> Value {
+    fresh(fixture("discharge-summary.json"))
+}
+
+pub fn fresh(mut bundle: Value) -> Value {
+    bundle["id"] = json!(uuid::Uuid::new_v4().to_string());
+    bundle["entry"][0]["resource"]["id"] = json!(uuid::Uuid::new_v4().to_string());
+    bundle
+}
+
+pub fn header(bundle: &mut Value) -> &mut Value {
+    &mut bundle["entry"][0]["resource"]
+}
+
+pub fn identifier_ref(system: &str, value: &str) -> Value {
+    json!({ "identifier": { "system": system, "value": value } })
+}
+
+/// Asserts the response is an OperationOutcome with this status, and returns it.
+pub async fn outcome(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert!(content_type.starts_with(FHIR_JSON), "content type {content_type}");
+    let body: Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["resourceType"], "OperationOutcome", "body: {body}");
+    assert!(!body["issue"].as_array().expect("issues").is_empty());
+    body
+}
+
+/// All issue diagnostics and expressions, for assertions.
+pub fn issues_text(outcome: &Value) -> String {
+    outcome["issue"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| format!("{} {} {}", i["code"], i["diagnostics"], i["expression"]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The tracking id in an acknowledgement.
+pub fn tracking_id(ack: &Value) -> String {
+    ack["entry"][0]["resource"]["extension"][0]["valueId"].as_str().expect("tracking id extension").to_owned()
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real broker on a random loopback port with a fresh SQLite file.
+
+mod helpers;
+
+mod auth;
+mod corpus;
+mod dedup;
+mod limits;
+mod process_message;
+mod receipts;
+mod restart;
+mod service;
+mod tls;
