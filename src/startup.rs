@@ -41,7 +41,7 @@ impl Application {
             .context("opening the database")?;
         let demo = match settings.demo {
             Some(demo) => demo,
-            None => store.organization_count().await? == 0,
+            None => directory::demo_by_default(&store).await?,
         };
         if demo && directory::load_demo_if_empty(&store, &settings.fixtures_dir).await? {
             tracing::info!(fixtures = %settings.fixtures_dir.display(), "loaded the demo directory");

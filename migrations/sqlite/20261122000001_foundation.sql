@@ -96,3 +96,10 @@ CREATE TABLE ledger (
     hash           TEXT
 );
 CREATE INDEX ledger_tracking ON ledger (tracking_id, seq);
+
+-- Facts about this broker's data, e.g. `directory_source` = `demo` once the demo directory was loaded
+-- (so that demo mode survives a restart) or `import` after an operator's import (which ends it).
+CREATE TABLE broker_state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -137,8 +137,15 @@ pub fn read_bundle_file(path: &Path) -> Result<Vec<Organization>, DirectoryError
     organizations_from_bundle(&bytes)
 }
 
-/// Imports `organizations` (insert or replace by `Organization.id`); returns how many.
+/// Imports `organizations` (insert or replace by `Organization.id`); returns how many. An operator's
+/// import ends demo mode: from then on the directory is real.
 pub async fn import(store: &Store, organizations: &[Organization]) -> Result<usize, DirectoryError> {
+    let n = upsert(store, organizations).await?;
+    store.set_directory_source("import").await?;
+    Ok(n)
+}
+
+async fn upsert(store: &Store, organizations: &[Organization]) -> Result<usize, DirectoryError> {
     let mut seen = std::collections::HashSet::new();
     for org in organizations {
         for identifier in &org.identifiers {
@@ -151,12 +158,19 @@ pub async fn import(store: &Store, organizations: &[Organization]) -> Result<usi
     Ok(organizations.len())
 }
 
+/// Whether the broker runs in demo mode when the configuration does not say: when the directory is
+/// empty, or holds the demo directory loaded earlier (so a restarted demo keeps its demo tokens).
+pub async fn demo_by_default(store: &Store) -> Result<bool, DirectoryError> {
+    Ok(store.organization_count().await? == 0 || store.directory_source().await?.as_deref() == Some("demo"))
+}
+
 /// Loads `fixtures/demo-directory.json` when the directory is empty. Returns whether it did.
 pub async fn load_demo_if_empty(store: &Store, fixtures_dir: &Path) -> Result<bool, DirectoryError> {
     if store.organization_count().await? > 0 {
         return Ok(false);
     }
     let organizations = read_bundle_file(&fixtures_dir.join("demo-directory.json"))?;
-    import(store, &organizations).await?;
+    upsert(store, &organizations).await?;
+    store.set_directory_source("demo").await?;
     Ok(true)
 }

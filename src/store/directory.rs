@@ -56,6 +56,29 @@ impl Store {
         Ok(())
     }
 
+    /// Records where the directory came from (`demo` or `import`).
+    pub async fn set_directory_source(&self, source: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO broker_state (key, value) VALUES ('directory_source', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(source)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Where the directory came from, if recorded.
+    pub async fn directory_source(&self) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT value FROM broker_state WHERE key = 'directory_source'")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get("value")?),
+            None => None,
+        })
+    }
+
     /// The organisation that owns `identifier`.
     pub async fn organization_by_identifier(&self, identifier: &OrgIdentifier) -> Result<Option<OrgId>, StoreError> {
         let row = sqlx::query("SELECT org_id FROM organization_identifiers WHERE system = $1 AND value = $2")

@@ -22,3 +22,23 @@ async fn an_acknowledged_message_and_its_receipt_survive_a_restart() {
     assert_eq!(app.post_message(HOSPITAL, &bundle).await.status().as_u16(), 200);
     assert_eq!(app.store.message_count().await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_restarted_demo_keeps_its_demo_tokens_until_a_real_directory_is_imported() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path());
+    settings.demo = None;
+    let app = spawn_with(settings.clone(), dir).await;
+    assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202);
+
+    let dir = app.stop().await;
+    let app = spawn_with(settings.clone(), dir).await;
+    assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202, "demo survives a restart");
+
+    let organizations =
+        handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
+    handover_broker::directory::import(&app.store, &organizations).await.unwrap();
+    let dir = app.stop().await;
+    let app = spawn_with(settings, dir).await;
+    outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
+}
