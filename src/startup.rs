@@ -11,7 +11,7 @@ use tracing_actix_web::TracingLogger;
 use crate::api::{self, AppState, QuietRootSpan};
 use crate::auth::Authenticator;
 use crate::config::{Settings, TlsSettings};
-use crate::directory;
+use crate::directory::{self, Directory};
 use crate::ingest::Ingestor;
 use crate::profiles::Catalog;
 use crate::store::Store;
@@ -29,6 +29,7 @@ pub struct Application {
     server: Server,
     store: Store,
     demo_tokens: Vec<String>,
+    refresher: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -70,8 +71,16 @@ impl Application {
             reliable_cache_minutes: u32::try_from(settings.message_ttl_secs / 60).unwrap_or(u32::MAX),
         })?;
 
-        let ingestor =
-            Ingestor::new(store.clone(), catalog, settings.limits.clone(), settings.message_ttl_secs, base_url.clone());
+        let directory = Directory::load(store.clone()).await?;
+        let refresher = directory.spawn_refresh();
+        let ingestor = Ingestor::new(
+            store.clone(),
+            directory,
+            catalog,
+            settings.limits.clone(),
+            settings.message_ttl_secs,
+            base_url.clone(),
+        );
         let state = web::Data::new(AppState { ingestor, auth, store: store.clone(), metadata: Arc::new(metadata) });
         let server = HttpServer::new(move || {
             App::new().wrap(TracingLogger::<QuietRootSpan>::new()).app_data(state.clone()).configure(api::configure)
@@ -84,7 +93,7 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
-        Ok(Self { addr, base_url, server, store, demo_tokens })
+        Ok(Self { addr, base_url, server, store, demo_tokens, refresher })
     }
 
     pub fn port(&self) -> u16 {
@@ -119,6 +128,7 @@ impl Application {
     /// was given before closing the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.refresher.abort();
         self.store.close().await;
         result
     }

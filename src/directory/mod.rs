@@ -7,8 +7,11 @@
 
 mod fhir;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 pub use fhir::organizations_from_bundle;
 
@@ -173,4 +176,85 @@ pub async fn load_demo_if_empty(store: &Store, fixtures_dir: &Path) -> Result<bo
     upsert(store, &organizations).await?;
     store.set_directory_source("demo").await?;
     Ok(true)
+}
+
+/// The directory as routing reads it: an in-memory snapshot, so that resolving a message's sender and
+/// receivers costs no database round trip.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    organizations: Vec<Organization>,
+    by_identifier: HashMap<OrgIdentifier, usize>,
+}
+
+impl Snapshot {
+    pub fn new(organizations: Vec<Organization>) -> Self {
+        let by_identifier = organizations
+            .iter()
+            .enumerate()
+            .flat_map(|(i, org)| org.identifiers.iter().map(move |id| (id.clone(), i)))
+            .collect();
+        Self { organizations, by_identifier }
+    }
+
+    /// The organisation that owns `identifier`.
+    pub fn by_identifier(&self, identifier: &OrgIdentifier) -> Option<&Organization> {
+        self.by_identifier.get(identifier).map(|&i| &self.organizations[i])
+    }
+
+    pub fn organizations(&self) -> &[Organization] {
+        &self.organizations
+    }
+}
+
+/// How often a running broker re-reads the directory, to see changes made by other processes (the
+/// `directory import` CLI, other broker nodes). Changes made through this process apply at once.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(5);
+
+/// The current directory snapshot, shared by all request handlers. Cheap to clone.
+#[derive(Clone)]
+pub struct Directory {
+    store: Store,
+    current: Arc<RwLock<Arc<Snapshot>>>,
+}
+
+impl Directory {
+    /// Reads the directory from the store.
+    pub async fn load(store: Store) -> Result<Self, DirectoryError> {
+        let snapshot = Snapshot::new(store.organizations().await?);
+        Ok(Self { store, current: Arc::new(RwLock::new(Arc::new(snapshot))) })
+    }
+
+    /// The directory as it is now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the directory from the store.
+    pub async fn refresh(&self) -> Result<(), DirectoryError> {
+        let snapshot = Arc::new(Snapshot::new(self.store.organizations().await?));
+        match self.current.write() {
+            Ok(mut guard) => *guard = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+        Ok(())
+    }
+
+    /// Refreshes every [`REFRESH_EVERY`] until the process ends. A failed refresh keeps the last
+    /// snapshot and is logged.
+    pub fn spawn_refresh(&self) -> tokio::task::JoinHandle<()> {
+        let directory = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REFRESH_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = directory.refresh().await {
+                    tracing::warn!(stage = "directory", error = %e, "directory refresh failed; keeping the last snapshot");
+                }
+            }
+        })
+    }
 }

@@ -5,7 +5,6 @@
 //! exactly as received, because they, not a re-serialisation, are what is stored and forwarded.
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -132,41 +131,15 @@ pub fn nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
     false
 }
 
-/// Writes `value` as canonical JSON (object keys sorted, no white space) into `out`.
-fn write_canonical(value: &Value, out: &mut impl Write) -> std::io::Result<()> {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_unstable();
-            out.write_all(b"{")?;
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                serde_json::to_writer(&mut *out, key)?;
-                out.write_all(b":")?;
-                write_canonical(&map[key], out)?;
-            }
-            out.write_all(b"}")
-        }
-        Value::Array(items) => {
-            out.write_all(b"[")?;
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                write_canonical(item, out)?;
-            }
-            out.write_all(b"]")
-        }
-        leaf => Ok(serde_json::to_writer(out, leaf)?),
-    }
-}
-
+/// SHA-256 of `value` as canonical JSON: object keys sorted, no white space.
+///
+/// serde_json's `Map` is a `BTreeMap` (the `preserve_order` feature is off in this build), so its
+/// compact serialisation already sorts keys; `canonical_hash_ignores_key_order_and_white_space_but_not_values`
+/// fails if a dependency ever turns that feature on.
 fn canonical_sha256(value: &Value) -> String {
     let mut hasher = Sha256::new();
     // Writing into a hasher cannot fail; the error type is only io's.
-    let _ = write_canonical(value, &mut hasher);
+    let _ = serde_json::to_writer(&mut hasher, value);
     hex::encode(hasher.finalize())
 }
 

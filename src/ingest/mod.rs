@@ -18,6 +18,7 @@ pub use envelope::{nesting_exceeds, parse, Destination, EnvelopeError, EventCodi
 
 use crate::auth::Principal;
 use crate::config::Limits;
+use crate::directory::Directory;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::outcome::{Issue, IssueCode};
 use crate::profiles::Catalog;
@@ -80,6 +81,7 @@ struct Attempt {
 #[derive(Clone)]
 pub struct Ingestor {
     store: Store,
+    directory: Directory,
     catalog: Arc<Catalog>,
     limits: Limits,
     ttl_secs: u64,
@@ -87,8 +89,15 @@ pub struct Ingestor {
 }
 
 impl Ingestor {
-    pub fn new(store: Store, catalog: Arc<Catalog>, limits: Limits, ttl_secs: u64, base_url: String) -> Self {
-        Self { store, catalog, limits, ttl_secs, base_url }
+    pub fn new(
+        store: Store,
+        directory: Directory,
+        catalog: Arc<Catalog>,
+        limits: Limits,
+        ttl_secs: u64,
+        base_url: String,
+    ) -> Self {
+        Self { store, directory, catalog, limits, ttl_secs, base_url }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -144,10 +153,9 @@ impl Ingestor {
         if issues.iter().any(Issue::is_error) {
             return Err(IngestError::Incomplete(issues));
         }
-        let plan = routing::plan(&self.store, caller, &submission).await.map_err(|e| match e {
+        let plan = routing::plan(&self.directory.snapshot(), caller, &submission).map_err(|e| match e {
             RoutingError::Forbidden(issues) => IngestError::Forbidden(issues),
             RoutingError::Unroutable(issues) => IngestError::Unroutable(issues),
-            RoutingError::Store(e) => IngestError::Store(e),
         })?;
 
         let now = Millis::now();

@@ -6,10 +6,9 @@
 //! taken from message content.
 
 use crate::auth::Principal;
-use crate::directory::{OrgId, OrgIdentifier};
+use crate::directory::{OrgId, OrgIdentifier, Organization, Snapshot};
 use crate::ingest::{PartyRef, Submission};
 use crate::outcome::{Issue, IssueCode};
-use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoutingError {
@@ -19,8 +18,6 @@ pub enum RoutingError {
     /// Receivers unknown, not accepting this kind, or misaddressed (HTTP 422).
     #[error("the message cannot be routed")]
     Unroutable(Vec<Issue>),
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// One receiver of a message.
@@ -39,13 +36,8 @@ pub struct RoutePlan {
 }
 
 /// The first identifier of `party` known to the directory, with its organisation.
-async fn resolve_party(store: &Store, party: &PartyRef) -> Result<Option<(OrgId, OrgIdentifier)>, StoreError> {
-    for identifier in &party.identifiers {
-        if let Some(org) = store.organization_by_identifier(identifier).await? {
-            return Ok(Some((org, identifier.clone())));
-        }
-    }
-    Ok(None)
+fn resolve_party<'a>(directory: &'a Snapshot, party: &PartyRef) -> Option<(&'a Organization, OrgIdentifier)> {
+    party.identifiers.iter().find_map(|identifier| Some((directory.by_identifier(identifier)?, identifier.clone())))
 }
 
 fn names(party: &PartyRef) -> String {
@@ -58,7 +50,7 @@ fn names(party: &PartyRef) -> String {
 }
 
 /// Checks the sender against the caller and resolves every destination. Collects all issues.
-pub async fn plan(store: &Store, caller: &Principal, submission: &Submission) -> Result<RoutePlan, RoutingError> {
+pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -> Result<RoutePlan, RoutingError> {
     const HEADER: &str = "Bundle.entry[0].resource";
     let sender = match submission.sender() {
         None => {
@@ -68,12 +60,17 @@ pub async fn plan(store: &Store, caller: &Principal, submission: &Submission) ->
             )
             .at(format!("{HEADER}.sender"))]))
         }
-        Some(party) => match resolve_party(store, party).await? {
-            Some((org, identifier)) if org == caller.org => identifier,
+        Some(party) => match resolve_party(directory, party) {
+            Some((org, identifier)) if org.id == caller.org => identifier,
             Some((org, _)) => {
                 return Err(RoutingError::Forbidden(vec![Issue::error(
                     IssueCode::Forbidden,
-                    format!("the sender {} is organisation {org}; this token belongs to {}", names(party), caller.org),
+                    format!(
+                        "the sender {} is organisation {}; this token belongs to {}",
+                        names(party),
+                        org.id,
+                        caller.org
+                    ),
                 )
                 .at(&party.expression)]))
             }
@@ -110,14 +107,14 @@ pub async fn plan(store: &Store, caller: &Principal, submission: &Submission) ->
             );
             continue;
         };
-        let Some((org, identifier)) = resolve_party(store, receiver).await? else {
+        let Some((org, identifier)) = resolve_party(directory, receiver) else {
             issues.push(
                 Issue::error(IssueCode::NotFound, format!("receiver {} is not in the directory", names(receiver)))
                     .at(&receiver.expression),
             );
             continue;
         };
-        if !store.accepts_event(&org, event).await? {
+        if !org.events.iter().any(|e| e == event) {
             issues.push(
                 Issue::error(
                     IssueCode::BusinessRule,
@@ -128,8 +125,7 @@ pub async fn plan(store: &Store, caller: &Principal, submission: &Submission) ->
             continue;
         }
         if let Some(endpoint) = &destination.endpoint {
-            let registered = store.organization_address(&org).await?;
-            if registered.as_deref() != Some(endpoint.trim_end_matches('/')) {
+            if org.address != endpoint.trim_end_matches('/') {
                 issues.push(
                     Issue::error(
                         IssueCode::Value,
@@ -144,8 +140,8 @@ pub async fn plan(store: &Store, caller: &Principal, submission: &Submission) ->
             }
         }
         // One delivery per receiving organisation, however often it is named.
-        if !routes.iter().any(|r| r.receiver == org) {
-            routes.push(Route { receiver: org, identifier });
+        if !routes.iter().any(|r| r.receiver == org.id) {
+            routes.push(Route { receiver: org.id.clone(), identifier });
         }
     }
     if issues.is_empty() {

@@ -92,28 +92,6 @@ impl Store {
         })
     }
 
-    /// The registered endpoint address of `org`.
-    pub async fn organization_address(&self, org: &OrgId) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT endpoint_url FROM organizations WHERE org_id = $1")
-            .bind(org.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            Some(row) => Some(row.try_get("endpoint_url")?),
-            None => None,
-        })
-    }
-
-    /// Whether `org` accepts handovers of kind `event_code`.
-    pub async fn accepts_event(&self, org: &OrgId, event_code: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 AS yes FROM organization_events WHERE org_id = $1 AND event_code = $2")
-            .bind(org.as_str())
-            .bind(event_code)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
-    }
-
     /// The whole directory, ordered by id.
     pub async fn organizations(&self) -> Result<Vec<Organization>, StoreError> {
         let orgs = sqlx::query("SELECT org_id, name, delivery_mode, endpoint_url FROM organizations ORDER BY org_id")

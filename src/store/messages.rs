@@ -1,5 +1,7 @@
 //! Messages, deliveries and ledger rows.
 
+use std::collections::HashSet;
+
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -77,90 +79,152 @@ pub struct DeliveryRecord {
     pub updated_at: Millis,
 }
 
-pub(super) async fn insert_message(tx: &mut Transaction<'_, Any>, m: &NewMessage) -> Result<CommitOutcome, StoreError> {
-    // The write comes first, so that SQLite takes its write lock before any read (no lock upgrade),
-    // and the UNIQUE keys decide between concurrent duplicates.
-    let inserted = sqlx::query(
-        "INSERT INTO messages (tracking_id, sender_org, header_id, bundle_id, event_system, event_code, \
-         entries_sha256, payload_sha256, payload, ack, state, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'accepted', $11) ON CONFLICT DO NOTHING",
-    )
-    .bind(&m.tracking_id)
-    .bind(&m.sender_org)
-    .bind(&m.header_id)
-    .bind(m.bundle_id.as_deref())
-    .bind(&m.event_system)
-    .bind(&m.event_code)
-    .bind(&m.entries_sha256)
-    .bind(&m.payload_sha256)
-    .bind(m.payload.as_slice())
-    .bind(m.ack.as_slice())
-    .bind(m.received_at.as_i64())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+/// Most bind parameters in one statement: under SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMS: usize = 30_000;
 
-    if inserted == 0 {
-        let existing = sqlx::query(
-            "SELECT tracking_id, entries_sha256, ack FROM messages WHERE sender_org = $1 AND header_id = $2",
-        )
-        .bind(&m.sender_org)
-        .bind(&m.header_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        return Ok(match existing {
-            Some(row) => {
-                let entries: String = row.try_get("entries_sha256")?;
-                if entries == m.entries_sha256 {
-                    CommitOutcome::Duplicate { tracking_id: row.try_get("tracking_id")?, ack: row.try_get("ack")? }
-                } else {
-                    CommitOutcome::HeaderIdReused
-                }
+/// `($1, $2), ($3, $4)` for `rows` rows of `cols` columns.
+fn values_sql(rows: usize, cols: usize) -> String {
+    let mut sql = String::with_capacity(rows * cols * 5);
+    let mut n = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..cols {
+            n += 1;
+            if col > 0 {
+                sql.push_str(", ");
             }
-            None => CommitOutcome::BundleIdReused,
-        });
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        }
+        sql.push(')');
     }
-
-    for d in &m.deliveries {
-        sqlx::query(
-            "INSERT INTO deliveries (delivery_id, tracking_id, receiver_org, receiver_system, receiver_value, state, \
-             attempts, next_attempt_at, expires_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $6, $6)",
-        )
-        .bind(&d.delivery_id)
-        .bind(&m.tracking_id)
-        .bind(&d.receiver_org)
-        .bind(&d.receiver_system)
-        .bind(&d.receiver_value)
-        .bind(m.received_at.as_i64())
-        .bind(d.expires_at.as_i64())
-        .execute(&mut **tx)
-        .await?;
-    }
-    for entry in &m.ledger {
-        insert_ledger(tx, entry).await?;
-    }
-    Ok(CommitOutcome::Stored)
+    sql
 }
 
-pub(super) async fn insert_ledger(tx: &mut Transaction<'_, Any>, e: &LedgerEntry) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO ledger (at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, \
-         event_code, outcome, payload_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(e.at.as_i64())
-    .bind(e.event.as_str())
-    .bind(e.tracking_id.as_deref())
-    .bind(e.header_id.as_deref())
-    .bind(e.delivery_id.as_deref())
-    .bind(e.actor_org.as_deref())
-    .bind(e.sender_org.as_deref())
-    .bind(e.receiver_org.as_deref())
-    .bind(e.event_code.as_deref())
-    .bind(e.outcome.as_deref())
-    .bind(e.payload_sha256.as_deref())
-    .execute(&mut **tx)
-    .await?;
+/// Inserts the messages that are new; returns the tracking ids of those inserted. One multi-row
+/// statement per chunk: the batch costs a few round trips to the database, not a few per message.
+///
+/// The write comes first in the transaction, so that SQLite takes its write lock before any read (no
+/// lock upgrade), and the UNIQUE keys decide between duplicates, even within one statement.
+pub(super) async fn insert_messages(
+    tx: &mut Transaction<'_, Any>,
+    messages: &[&NewMessage],
+) -> Result<HashSet<String>, StoreError> {
+    const COLS: usize = 12;
+    let mut inserted = HashSet::with_capacity(messages.len());
+    for chunk in messages.chunks(MAX_PARAMS / COLS) {
+        let sql = format!(
+            "INSERT INTO messages (tracking_id, sender_org, header_id, bundle_id, event_system, event_code, \
+             entries_sha256, payload_sha256, payload, ack, state, received_at) VALUES {} \
+             ON CONFLICT DO NOTHING RETURNING tracking_id",
+            values_sql(chunk.len(), COLS)
+        );
+        let mut query = sqlx::query(&sql);
+        for m in chunk {
+            query = query
+                .bind(&m.tracking_id)
+                .bind(&m.sender_org)
+                .bind(&m.header_id)
+                .bind(m.bundle_id.as_deref())
+                .bind(&m.event_system)
+                .bind(&m.event_code)
+                .bind(&m.entries_sha256)
+                .bind(&m.payload_sha256)
+                .bind(m.payload.as_slice())
+                .bind(m.ack.as_slice())
+                .bind("accepted")
+                .bind(m.received_at.as_i64());
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            inserted.insert(row.try_get("tracking_id")?);
+        }
+    }
+    Ok(inserted)
+}
+
+/// Why a message was not inserted: an identical resubmission, or a conflict.
+pub(super) async fn classify_existing(
+    tx: &mut Transaction<'_, Any>,
+    m: &NewMessage,
+) -> Result<CommitOutcome, StoreError> {
+    let existing =
+        sqlx::query("SELECT tracking_id, entries_sha256, ack FROM messages WHERE sender_org = $1 AND header_id = $2")
+            .bind(&m.sender_org)
+            .bind(&m.header_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(match existing {
+        Some(row) => {
+            let entries: String = row.try_get("entries_sha256")?;
+            if entries == m.entries_sha256 {
+                CommitOutcome::Duplicate { tracking_id: row.try_get("tracking_id")?, ack: row.try_get("ack")? }
+            } else {
+                CommitOutcome::HeaderIdReused
+            }
+        }
+        None => CommitOutcome::BundleIdReused,
+    })
+}
+
+/// Inserts deliveries, `queued`, each with its message.
+pub(super) async fn insert_deliveries(
+    tx: &mut Transaction<'_, Any>,
+    deliveries: &[(&NewMessage, &NewDelivery)],
+) -> Result<(), StoreError> {
+    const COLS: usize = 11;
+    for chunk in deliveries.chunks(MAX_PARAMS / COLS) {
+        let sql = format!(
+            "INSERT INTO deliveries (delivery_id, tracking_id, receiver_org, receiver_system, receiver_value, state, \
+             attempts, next_attempt_at, expires_at, created_at, updated_at) VALUES {}",
+            values_sql(chunk.len(), COLS)
+        );
+        let mut query = sqlx::query(&sql);
+        for (m, d) in chunk {
+            let now = m.received_at.as_i64();
+            query = query
+                .bind(&d.delivery_id)
+                .bind(&m.tracking_id)
+                .bind(&d.receiver_org)
+                .bind(&d.receiver_system)
+                .bind(&d.receiver_value)
+                .bind("queued")
+                .bind(0_i64)
+                .bind(now)
+                .bind(d.expires_at.as_i64())
+                .bind(now)
+                .bind(now);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Appends ledger entries in the order given.
+pub(super) async fn insert_ledger(tx: &mut Transaction<'_, Any>, entries: &[&LedgerEntry]) -> Result<(), StoreError> {
+    const COLS: usize = 11;
+    for chunk in entries.chunks(MAX_PARAMS / COLS) {
+        let sql = format!(
+            "INSERT INTO ledger (at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, \
+             event_code, outcome, payload_sha256) VALUES {}",
+            values_sql(chunk.len(), COLS)
+        );
+        let mut query = sqlx::query(&sql);
+        for e in chunk {
+            query = query
+                .bind(e.at.as_i64())
+                .bind(e.event.as_str())
+                .bind(e.tracking_id.as_deref())
+                .bind(e.header_id.as_deref())
+                .bind(e.delivery_id.as_deref())
+                .bind(e.actor_org.as_deref())
+                .bind(e.sender_org.as_deref())
+                .bind(e.receiver_org.as_deref())
+                .bind(e.event_code.as_deref())
+                .bind(e.outcome.as_deref())
+                .bind(e.payload_sha256.as_deref());
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -271,4 +335,15 @@ fn ledger_from_row(row: &AnyRow) -> Result<LedgerRecord, StoreError> {
         outcome: row.try_get("outcome")?,
         payload_sha256: row.try_get("payload_sha256")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_sql;
+
+    #[test]
+    fn values_are_numbered_row_by_row() {
+        assert_eq!(values_sql(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_sql(1, 1), "($1)");
+    }
 }

@@ -117,21 +117,35 @@ async fn commit_batch(pool: &AnyPool, batch: Vec<Job>) {
 }
 
 /// Applies `batch` in one transaction: `Some(outcome)` for each accept job, `None` for the others.
+/// Ledger entries are appended in job order.
 async fn apply_all(pool: &AnyPool, batch: &[Job]) -> Result<Vec<Option<CommitOutcome>>, StoreError> {
     let mut tx = pool.begin().await?;
-    let mut results = Vec::with_capacity(batch.len());
+    let new: Vec<&NewMessage> = batch
+        .iter()
+        .filter_map(|job| match job {
+            Job::Accept(message, _) => Some(&**message),
+            _ => None,
+        })
+        .collect();
+    let inserted = messages::insert_messages(&mut tx, &new).await?;
+    let (mut results, mut deliveries, mut ledger) = (Vec::with_capacity(batch.len()), Vec::new(), Vec::new());
     for job in batch {
         results.push(match job {
-            Job::Accept(message, _) => Some(messages::insert_message(&mut tx, message).await?),
+            Job::Accept(message, _) if inserted.contains(&message.tracking_id) => {
+                deliveries.extend(message.deliveries.iter().map(|d| (&**message, d)));
+                ledger.extend(message.ledger.iter());
+                Some(CommitOutcome::Stored)
+            }
+            Job::Accept(message, _) => Some(messages::classify_existing(&mut tx, message).await?),
             Job::Append(entries, _) => {
-                for entry in entries {
-                    messages::insert_ledger(&mut tx, entry).await?;
-                }
+                ledger.extend(entries.iter());
                 None
             }
             Job::Shutdown(_) => None,
         });
     }
+    messages::insert_deliveries(&mut tx, &deliveries).await?;
+    messages::insert_ledger(&mut tx, &ledger).await?;
     tx.commit().await?;
     Ok(results)
 }
