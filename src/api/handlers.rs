@@ -19,7 +19,7 @@ pub async fn process_message(
     let caller = state.caller(&req, Role::Sender).await?;
     check_media_type(&req)?;
     let body = read_limited(&req, payload, state.ingestor.limits().max_body_bytes).await?;
-    let accepted = state.ingestor.submit(&caller, &body).await?;
+    let accepted = state.ingestor.submit(&caller, body).await?;
     let status = if accepted.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok(HttpResponse::build(status)
         .content_type(FHIR_JSON)

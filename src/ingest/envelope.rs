@@ -102,22 +102,27 @@ pub struct EnvelopeError {
     pub header_id: Option<String>,
 }
 
-/// Deepest nesting of arrays and objects in `bytes`, stopping early once past `limit`. A linear scan
-/// that needs no allocation, so a hostile 10,000-deep document is refused before the parser recurses.
+/// Whether arrays and objects in `bytes` nest deeper than `limit`. A linear scan that needs no
+/// allocation, so a hostile 10,000-deep document is refused before the parser recurses. Inside strings
+/// (most of a FHIR message's bytes: narratives, notes) it jumps from quote to backslash with memchr.
 pub fn nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Skip the string: to the next unescaped quote.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', bytes.get(i..).unwrap_or_default()) {
+                        Some(at) if bytes[i + at] == b'\\' => i += at + 2,
+                        Some(at) => {
+                            i += at;
+                            break;
+                        }
+                        None => return false,
+                    }
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 if depth > limit {
@@ -127,6 +132,7 @@ pub fn nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     false
 }
@@ -370,6 +376,11 @@ mod tests {
         assert!(nesting_exceeds(br#"{"a":[{"b":[1]}]}"#, 3));
         assert!(!nesting_exceeds(br#"{"a":"[[[[{{{{\"[[["}"#, 1));
         assert!(nesting_exceeds(&[b'['; 10_000], 64));
+        // Escapes at the very end, and unterminated strings, end the scan without panicking.
+        assert!(!nesting_exceeds(br#"["abc\"#, 1));
+        assert!(!nesting_exceeds(br#"["abc\\"#, 1));
+        assert!(!nesting_exceeds(br#"[["\"[[[["#, 2));
+        assert!(nesting_exceeds(br#"[["\\"[[[["#, 2));
     }
 
     #[test]

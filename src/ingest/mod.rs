@@ -14,6 +14,8 @@ mod envelope;
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 pub use envelope::{nesting_exceeds, parse, Destination, EnvelopeError, EventCoding, PartyRef, Submission};
 
 use crate::auth::Principal;
@@ -110,7 +112,7 @@ impl Ingestor {
 
     /// Accepts, or refuses with the reasons, a message Bundle posted by `caller`.
     #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org, message_id, tracking_id, payload_sha256))]
-    pub async fn submit(&self, caller: &Principal, body: &[u8]) -> Result<Accepted, IngestError> {
+    pub async fn submit(&self, caller: &Principal, body: Bytes) -> Result<Accepted, IngestError> {
         let mut attempt = Attempt::default();
         let result = self.process(caller, body, &mut attempt).await;
         match &result {
@@ -129,9 +131,9 @@ impl Ingestor {
         result
     }
 
-    async fn process(&self, caller: &Principal, body: &[u8], attempt: &mut Attempt) -> Result<Accepted, IngestError> {
+    async fn process(&self, caller: &Principal, body: Bytes, attempt: &mut Attempt) -> Result<Accepted, IngestError> {
         let span = tracing::Span::current();
-        let submission = envelope::parse(body, &self.limits).map_err(|e| {
+        let submission = envelope::parse(&body, &self.limits).map_err(|e| {
             attempt.payload_sha256 = Some(e.payload_sha256);
             attempt.header_id = e.header_id;
             IngestError::Envelope(e.issues)
@@ -217,7 +219,7 @@ impl Ingestor {
             event_code: submission.event().code.clone(),
             entries_sha256: submission.entries_sha256().to_owned(),
             payload_sha256: submission.payload_sha256().to_owned(),
-            payload: body.to_vec(),
+            payload: body,
             ack: ack.clone(),
             received_at: now,
             deliveries,

@@ -24,7 +24,7 @@ pub struct NewMessage {
     pub entries_sha256: String,
     /// Hex SHA-256 of the exact bytes received.
     pub payload_sha256: String,
-    pub payload: Vec<u8>,
+    pub payload: bytes::Bytes,
     /// The acknowledgement returned to the sender, replayed on an identical resubmission.
     pub ack: Vec<u8>,
     pub received_at: Millis,
@@ -130,7 +130,7 @@ pub(super) async fn insert_messages(
                 .bind(&m.event_code)
                 .bind(&m.entries_sha256)
                 .bind(&m.payload_sha256)
-                .bind(m.payload.as_slice())
+                .bind(m.payload.as_ref())
                 .bind(m.ack.as_slice())
                 .bind("accepted")
                 .bind(m.received_at.as_i64());

@@ -66,3 +66,15 @@ async fn demo_tokens_do_not_exist_outside_demo_mode() {
     handover_broker::directory::import(&app.store, &organizations).await.unwrap();
     outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
 }
+
+#[tokio::test]
+async fn demo_tokens_do_not_exist_off_loopback() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path());
+    // Listening on every interface: the demo directory loads, its well-known tokens do not.
+    settings.listen = "0.0.0.0:0".parse().unwrap();
+    let mut app = spawn_with(settings, dir).await;
+    app.base = app.base.replace("0.0.0.0", "127.0.0.1");
+    outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
+    assert!(app.store.organization_count().await.unwrap() > 0);
+}

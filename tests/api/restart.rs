@@ -42,3 +42,71 @@ async fn a_restarted_demo_keeps_its_demo_tokens_until_a_real_directory_is_import
     let app = spawn_with(settings, dir).await;
     outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
 }
+
+/// The real binary under load gets SIGTERM: it stops accepting, finishes what it acknowledged, and exits
+/// cleanly; every message it acknowledged is in the database afterwards.
+#[tokio::test]
+async fn sigterm_under_load_loses_no_acknowledged_message() {
+    use std::io::BufRead;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_handover-broker"))
+        .arg("serve")
+        .env("HANDOVER_LISTEN", "127.0.0.1:0")
+        .env("HANDOVER_DATABASE_URL", format!("sqlite://{}/broker.db", dir.path().display()))
+        .env("HANDOVER_PROFILES_DIR", project_dir().join("profiles"))
+        .env("HANDOVER_FIXTURES_DIR", project_dir().join("fixtures"))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").expect("the listening line").to_owned();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for _ in 0..8 {
+        let (base, stop) = (base.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut acknowledged = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let sent = client
+                    .post(format!("{base}/fhir/$process-message"))
+                    .bearer_auth(HOSPITAL)
+                    .header("Content-Type", FHIR_JSON)
+                    .body(serde_json::to_vec(&discharge()).unwrap())
+                    .send()
+                    .await;
+                let Ok(response) = sent else { break };
+                if response.status().as_u16() != 202 {
+                    break;
+                }
+                let Ok(ack) = response.json::<serde_json::Value>().await else { break };
+                acknowledged.push(tracking_id(&ack));
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(status.success(), "the broker exits cleanly on SIGTERM: {status}");
+
+    let mut acknowledged = Vec::new();
+    for sender in senders {
+        acknowledged.extend(sender.await.unwrap());
+    }
+    assert!(!acknowledged.is_empty(), "the load ran before the signal");
+    let store = handover_broker::store::Store::open(&format!("sqlite://{}/broker.db", dir.path().display()), 2, 8)
+        .await
+        .unwrap();
+    for tracking in &acknowledged {
+        assert!(store.message(tracking).await.unwrap().is_some(), "acknowledged {tracking} was lost");
+    }
+    assert!(store.message_count().await.unwrap() >= acknowledged.len() as i64);
+}
