@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 use crate::ledger::LedgerRecord as LedgerEntry;
 use crate::time::Millis;
 
@@ -79,11 +79,16 @@ pub struct DeliveryRecord {
     pub updated_at: Millis,
 }
 
-/// Most bind parameters in one statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
+/// Rows per multi-row INSERT. A fixed size keeps the number of distinct statement texts small, so the
+/// prepared-statement cache keeps them; 32 rows of at most 12 columns stay far below the parameter
+/// limits of both backends.
+const ROWS_PER_STATEMENT: usize = 32;
 
-/// `($1, $2), ($3, $4)` for `rows` rows of `cols` columns.
-fn values_sql(rows: usize, cols: usize) -> String {
+/// `($1, $2), ($3, $4)` (PostgreSQL) or `(?, ?), (?, ?)` (SQLite) for `rows` rows of `cols` columns.
+///
+/// SQLite gets anonymous `?` because sqlx resolves every named `$N` through
+/// `sqlite3_bind_parameter_name`, a linear search: quadratic in a statement of hundreds of parameters.
+fn values_sql(backend: Backend, rows: usize, cols: usize) -> String {
     let mut sql = String::with_capacity(rows * cols * 5);
     let mut n = 0;
     for row in 0..rows {
@@ -93,8 +98,13 @@ fn values_sql(rows: usize, cols: usize) -> String {
             if col > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&n.to_string());
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+            }
         }
         sql.push(')');
     }
@@ -108,16 +118,17 @@ fn values_sql(rows: usize, cols: usize) -> String {
 /// lock upgrade), and the UNIQUE keys decide between duplicates, even within one statement.
 pub(super) async fn insert_messages(
     tx: &mut Transaction<'_, Any>,
+    backend: Backend,
     messages: &[&NewMessage],
 ) -> Result<HashSet<String>, StoreError> {
     const COLS: usize = 12;
     let mut inserted = HashSet::with_capacity(messages.len());
-    for chunk in messages.chunks(MAX_PARAMS / COLS) {
+    for chunk in messages.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO messages (tracking_id, sender_org, header_id, bundle_id, event_system, event_code, \
              entries_sha256, payload_sha256, payload, ack, state, received_at) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING tracking_id",
-            values_sql(chunk.len(), COLS)
+            values_sql(backend, chunk.len(), COLS)
         );
         let mut query = sqlx::query(&sql);
         for m in chunk {
@@ -169,14 +180,15 @@ pub(super) async fn classify_existing(
 /// Inserts deliveries, `queued`, each with its message.
 pub(super) async fn insert_deliveries(
     tx: &mut Transaction<'_, Any>,
+    backend: Backend,
     deliveries: &[(&NewMessage, &NewDelivery)],
 ) -> Result<(), StoreError> {
     const COLS: usize = 11;
-    for chunk in deliveries.chunks(MAX_PARAMS / COLS) {
+    for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO deliveries (delivery_id, tracking_id, receiver_org, receiver_system, receiver_value, state, \
              attempts, next_attempt_at, expires_at, created_at, updated_at) VALUES {}",
-            values_sql(chunk.len(), COLS)
+            values_sql(backend, chunk.len(), COLS)
         );
         let mut query = sqlx::query(&sql);
         for (m, d) in chunk {
@@ -200,13 +212,17 @@ pub(super) async fn insert_deliveries(
 }
 
 /// Appends ledger entries in the order given.
-pub(super) async fn insert_ledger(tx: &mut Transaction<'_, Any>, entries: &[&LedgerEntry]) -> Result<(), StoreError> {
+pub(super) async fn insert_ledger(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    entries: &[&LedgerEntry],
+) -> Result<(), StoreError> {
     const COLS: usize = 11;
-    for chunk in entries.chunks(MAX_PARAMS / COLS) {
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO ledger (at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, \
              event_code, outcome, payload_sha256) VALUES {}",
-            values_sql(chunk.len(), COLS)
+            values_sql(backend, chunk.len(), COLS)
         );
         let mut query = sqlx::query(&sql);
         for e in chunk {
@@ -339,11 +355,12 @@ fn ledger_from_row(row: &AnyRow) -> Result<LedgerRecord, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::values_sql;
+    use super::{values_sql, Backend};
 
     #[test]
-    fn values_are_numbered_row_by_row() {
-        assert_eq!(values_sql(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(values_sql(1, 1), "($1)");
+    fn values_are_numbered_row_by_row_for_postgres_and_anonymous_for_sqlite() {
+        assert_eq!(values_sql(Backend::Postgres, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_sql(Backend::Postgres, 1, 1), "($1)");
+        assert_eq!(values_sql(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
     }
 }

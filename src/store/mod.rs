@@ -102,7 +102,7 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        let writer = Writer::spawn(pool.clone(), max_batch);
+        let writer = Writer::spawn(pool.clone(), backend, max_batch);
         Ok(Self { pool, backend, writer })
     }
 

@@ -10,7 +10,7 @@ use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::messages::{self, CommitOutcome, LedgerRecord, NewMessage};
-use super::StoreError;
+use super::{Backend, StoreError};
 
 enum Job {
     Accept(Box<NewMessage>, oneshot::Sender<Result<CommitOutcome, StoreError>>),
@@ -25,10 +25,10 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub(super) fn spawn(pool: AnyPool, max_batch: usize) -> Self {
+    pub(super) fn spawn(pool: AnyPool, backend: Backend, max_batch: usize) -> Self {
         // The queue holds a few batches; beyond that, senders wait (back-pressure on ingest).
         let (jobs, rx) = mpsc::channel(max_batch.saturating_mul(4).max(16));
-        tokio::spawn(run(pool, rx, max_batch));
+        tokio::spawn(run(pool, backend, rx, max_batch));
         Self { jobs }
     }
 
@@ -55,7 +55,7 @@ impl Writer {
     }
 }
 
-async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+async fn run(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     let mut stop: Option<oneshot::Sender<()>> = None;
     while let Some(first) = rx.recv().await {
         let mut batch = Vec::with_capacity(max_batch);
@@ -73,7 +73,7 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
                 next = rx.try_recv().ok();
             }
         }
-        commit_batch(&pool, batch).await;
+        commit_batch(&pool, backend, batch).await;
         if stop.is_some() && rx.is_empty() {
             break;
         }
@@ -84,12 +84,12 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     }
 }
 
-async fn commit_batch(pool: &AnyPool, batch: Vec<Job>) {
+async fn commit_batch(pool: &AnyPool, backend: Backend, batch: Vec<Job>) {
     if batch.is_empty() {
         return;
     }
     let size = batch.len();
-    match apply_all(pool, &batch).await {
+    match apply_all(pool, backend, &batch).await {
         Ok(results) => {
             tracing::debug!(stage = "store", batch = size, "batch committed");
             for (job, applied) in batch.into_iter().zip(results) {
@@ -99,7 +99,7 @@ async fn commit_batch(pool: &AnyPool, batch: Vec<Job>) {
         Err(e) if size > 1 => {
             tracing::warn!(stage = "store", batch = size, error = %e, "batch commit failed; retrying jobs one by one");
             for job in batch {
-                let result = apply_all(pool, std::slice::from_ref(&job)).await;
+                let result = apply_all(pool, backend, std::slice::from_ref(&job)).await;
                 let result = result.map(|mut r| r.remove(0)).map_err(|e| {
                     tracing::error!(stage = "store", error = ?e, "commit failed");
                     StoreError::CommitFailed
@@ -118,7 +118,7 @@ async fn commit_batch(pool: &AnyPool, batch: Vec<Job>) {
 
 /// Applies `batch` in one transaction: `Some(outcome)` for each accept job, `None` for the others.
 /// Ledger entries are appended in job order.
-async fn apply_all(pool: &AnyPool, batch: &[Job]) -> Result<Vec<Option<CommitOutcome>>, StoreError> {
+async fn apply_all(pool: &AnyPool, backend: Backend, batch: &[Job]) -> Result<Vec<Option<CommitOutcome>>, StoreError> {
     let mut tx = pool.begin().await?;
     let new: Vec<&NewMessage> = batch
         .iter()
@@ -127,7 +127,7 @@ async fn apply_all(pool: &AnyPool, batch: &[Job]) -> Result<Vec<Option<CommitOut
             _ => None,
         })
         .collect();
-    let inserted = messages::insert_messages(&mut tx, &new).await?;
+    let inserted = messages::insert_messages(&mut tx, backend, &new).await?;
     let (mut results, mut deliveries, mut ledger) = (Vec::with_capacity(batch.len()), Vec::new(), Vec::new());
     for job in batch {
         results.push(match job {
@@ -144,8 +144,8 @@ async fn apply_all(pool: &AnyPool, batch: &[Job]) -> Result<Vec<Option<CommitOut
             Job::Shutdown(_) => None,
         });
     }
-    messages::insert_deliveries(&mut tx, &deliveries).await?;
-    messages::insert_ledger(&mut tx, &ledger).await?;
+    messages::insert_deliveries(&mut tx, backend, &deliveries).await?;
+    messages::insert_ledger(&mut tx, backend, &ledger).await?;
     tx.commit().await?;
     Ok(results)
 }
