@@ -308,7 +308,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
         })
         .collect();
     let response_to = header.get("response").and_then(|r| str_at(r, "identifier")).map(str::to_owned);
-    let entries_sha256 = canonical_sha256(&root["entry"]);
+    let entries_sha256 = canonical_sha256(&document["entry"]);
     Ok(Submission {
         header_id: header_id_value,
         bundle_id: str_at(&document, "id").map(str::to_owned),
