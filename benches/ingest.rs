@@ -37,5 +37,30 @@ fn envelope(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, envelope);
+/// Bytes to a fully checked message (envelope, references, one patient, the kind's profiles) on the
+/// complete fixtures, against a bare parse of the same bytes.
+fn validation(c: &mut Criterion) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let limits = Settings::load(None).unwrap().limits;
+    let catalog = handover_broker::profiles::Catalog::load(&root.join("profiles")).unwrap();
+    let mut group = c.benchmark_group("validation");
+    for name in ["discharge-summary", "nursing-handover", "referral", "admission-handover"] {
+        let bytes = std::fs::read(root.join(format!("fixtures/handovers/{name}.json"))).unwrap();
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_with_input(BenchmarkId::new("serde_json_value", name), &bytes, |b, bytes| {
+            b.iter(|| serde_json::from_slice::<serde_json::Value>(bytes).unwrap())
+        });
+        group.bench_with_input(BenchmarkId::new("parse_and_validate", name), &bytes, |b, bytes| {
+            b.iter(|| {
+                let submission = handover_broker::ingest::parse(bytes, &limits).unwrap();
+                let issues = catalog.validate(&submission);
+                assert!(issues.iter().all(|i| !i.is_error()));
+                issues
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, envelope, validation);
 criterion_main!(benches);

@@ -39,9 +39,12 @@ pub struct LoadgenArgs {
     /// Replace MessageHeader.sender by this identifier (SYSTEM|VALUE).
     #[arg(long)]
     pub sender: Option<String>,
-    /// Replace the destinations by one receiver with this identifier (SYSTEM|VALUE).
-    #[arg(long)]
+    /// Replace the destinations by one receiver with this identifier (SYSTEM|VALUE)...
+    #[arg(long, requires = "receiver_endpoint")]
     pub receiver: Option<String>,
+    /// ...and its registered endpoint (MessageHeader.destination.endpoint).
+    #[arg(long, requires = "receiver")]
+    pub receiver_endpoint: Option<String>,
     /// Replace MessageHeader.eventCoding by this event (SYSTEM|CODE).
     #[arg(long)]
     pub event: Option<String>,
@@ -117,6 +120,7 @@ fn identifier(token: &str) -> anyhow::Result<Value> {
 pub struct Overrides<'a> {
     pub sender: Option<&'a str>,
     pub receiver: Option<&'a str>,
+    pub receiver_endpoint: Option<&'a str>,
     pub event: Option<&'a str>,
 }
 
@@ -141,7 +145,8 @@ impl Template {
             header["sender"] = identifier(sender)?;
         }
         if let Some(receiver) = overrides.receiver {
-            header["destination"] = json!([{ "receiver": identifier(receiver)? }]);
+            let endpoint = overrides.receiver_endpoint.context("a replaced receiver needs its endpoint")?;
+            header["destination"] = json!([{ "endpoint": endpoint, "receiver": identifier(receiver)? }]);
         }
         if let Some(event) = overrides.event {
             let (system, code) = event.rsplit_once('|').context("events are given as SYSTEM|CODE")?;
@@ -178,8 +183,12 @@ impl Template {
 pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
     crate::startup::install_crypto_provider();
     let raw = std::fs::read(&args.bundle).with_context(|| format!("reading {}", args.bundle.display()))?;
-    let overrides =
-        Overrides { sender: args.sender.as_deref(), receiver: args.receiver.as_deref(), event: args.event.as_deref() };
+    let overrides = Overrides {
+        sender: args.sender.as_deref(),
+        receiver: args.receiver.as_deref(),
+        receiver_endpoint: args.receiver_endpoint.as_deref(),
+        event: args.event.as_deref(),
+    };
     let template = std::sync::Arc::new(Template::new(&raw, overrides)?);
     let mut client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
@@ -294,7 +303,12 @@ mod tests {
     #[test]
     fn rendered_bodies_differ_only_in_fresh_ids() {
         let bundle = br#"{"resourceType":"Bundle","id":"x","type":"message","entry":[{"resource":{"resourceType":"MessageHeader","id":"y"}}]}"#;
-        let overrides = Overrides { sender: Some("urn:s|1"), receiver: Some("urn:r|2"), event: Some("urn:e|go") };
+        let overrides = Overrides {
+            sender: Some("urn:s|1"),
+            receiver: Some("urn:r|2"),
+            receiver_endpoint: Some("https://r.example/fhir"),
+            event: Some("urn:e|go"),
+        };
         let template = Template::new(bundle, overrides).unwrap();
         let (a, b) = (template.render(), template.render());
         assert_ne!(a, b);

@@ -5,9 +5,13 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use handover_broker::api::outcome_body;
 use handover_broker::auth::{self, Role};
 use handover_broker::config::Settings;
 use handover_broker::directory::{self, OrgIdentifier};
+use handover_broker::ingest;
+use handover_broker::outcome::{Issue, IssueCode};
+use handover_broker::profiles::{validate, Catalog};
 use handover_broker::startup::Application;
 use handover_broker::store::Store;
 use handover_broker::telemetry::{get_subscriber, init_subscriber};
@@ -42,6 +46,21 @@ enum Command {
     Directory {
         #[command(subcommand)]
         command: DirectoryCommand,
+    },
+    /// Validate message Bundles offline against the profiles (exit 1 when any has an error).
+    Validate {
+        /// Check each file (a resource, or the first resource of the profile's type in a Bundle)
+        /// against this profile instead of as a message.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Extra folders of conformance resources to load besides `profiles_dir`.
+        #[arg(long = "profiles")]
+        profiles: Vec<PathBuf>,
+        /// Print each file's OperationOutcome as one JSON line.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Post unique message Bundles as fast as possible and report throughput and latency.
     Loadgen(handover_broker::loadgen::LoadgenArgs),
@@ -80,6 +99,21 @@ fn main() -> anyhow::Result<()> {
     init_subscriber(get_subscriber("info", settings.log_format, std::io::stderr))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(cli.command, settings))
+}
+
+fn print_summary(file: &std::path::Path, issues: &[Issue]) {
+    let errors = issues.iter().filter(|i| i.is_error()).count();
+    let warnings = issues.len() - errors;
+    if issues.is_empty() {
+        println!("{}: complete", file.display());
+    } else {
+        println!("{}: {errors} error(s), {warnings} warning(s)", file.display());
+    }
+    for issue in issues {
+        let severity = if issue.is_error() { "error" } else { "warning" };
+        println!("  {severity:<7} {:<13} {}", issue.code.as_str(), issue.expression.as_deref().unwrap_or("-"));
+        println!("          {}", issue.message);
+    }
 }
 
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
@@ -151,6 +185,38 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
         }
         Command::Loadgen(args) => handover_broker::loadgen::run(args).await?,
+        Command::Validate { profile, profiles, json, files } => {
+            let mut dirs = vec![settings.profiles_dir.as_path()];
+            dirs.extend(profiles.iter().map(PathBuf::as_path));
+            let catalog = Catalog::load_all(&dirs)?;
+            let profile = match &profile {
+                Some(url) => Some(catalog.profile(url).with_context(|| format!("profile {url} is not loaded"))?),
+                None => None,
+            };
+            let mut failed = false;
+            for file in &files {
+                let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+                let issues = match profile {
+                    Some(profile) => match serde_json::from_slice(&bytes) {
+                        Ok(document) => validate::against_profile(&catalog, &document, profile),
+                        Err(e) => vec![Issue::error(IssueCode::Structure, format!("not JSON: {e}"))],
+                    },
+                    None => match ingest::parse(&bytes, &settings.limits) {
+                        Ok(submission) => catalog.validate(&submission),
+                        Err(e) => e.issues,
+                    },
+                };
+                failed |= issues.iter().any(Issue::is_error);
+                if json {
+                    println!("{}", String::from_utf8_lossy(&outcome_body(&issues)));
+                } else {
+                    print_summary(file, &issues);
+                }
+            }
+            if failed {
+                std::process::exit(1);
+            }
+        }
     }
     Ok(())
 }

@@ -27,6 +27,28 @@ pub async fn process_message(
         .body(accepted.ack))
 }
 
+/// `POST /fhir/$validate`: the checks of `$process-message` as a dry run. 200 with an OperationOutcome
+/// listing every issue (or one informational issue when there is none); nothing is stored.
+pub async fn validate(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = state.caller(&req, Role::Sender).await?;
+    check_media_type(&req)?;
+    let body = read_limited(&req, payload, state.ingestor.limits().max_body_bytes).await?;
+    let mut issues = state.ingestor.check(&caller, &body);
+    if issues.is_empty() {
+        issues.push(crate::outcome::Issue {
+            severity: crate::outcome::Severity::Information,
+            code: crate::outcome::IssueCode::Informational,
+            message: "the message is complete: no issues found".into(),
+            expression: None,
+        });
+    }
+    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(super::error::outcome_body(&issues)))
+}
+
 /// `GET /fhir/receipts/{tracking-id}`: the sender's view of one message.
 pub async fn receipt(
     req: HttpRequest,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-pub use error::{ApiError, FHIR_JSON};
+pub use error::{outcome_body, ApiError, FHIR_JSON};
 pub use telemetry::QuietRootSpan;
 
 use crate::auth::{Authenticator, Principal, Role};
@@ -55,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(process_message))
                 .default_service(not_allowed()),
         )
+        .service(web::resource("/fhir/$validate").route(web::post().to(validate)).default_service(not_allowed()))
         .service(
             web::resource("/fhir/receipts/{tracking_id}").route(web::get().to(receipt)).default_service(not_allowed()),
         )

@@ -131,6 +131,22 @@ impl Ingestor {
         result
     }
 
+    /// A dry run for `$validate`: every check `submit` makes, nothing stored, the issues returned.
+    #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org))]
+    pub fn check(&self, caller: &Principal, body: &[u8]) -> Vec<Issue> {
+        let submission = match envelope::parse(body, &self.limits) {
+            Ok(submission) => submission,
+            Err(e) => return e.issues,
+        };
+        let mut issues = self.catalog.validate(&submission);
+        if let Err(RoutingError::Forbidden(more) | RoutingError::Unroutable(more)) =
+            routing::plan(&self.directory.snapshot(), caller, &submission)
+        {
+            issues.extend(more);
+        }
+        issues
+    }
+
     async fn process(&self, caller: &Principal, body: Bytes, attempt: &mut Attempt) -> Result<Accepted, IngestError> {
         let span = tracing::Span::current();
         let submission = envelope::parse(&body, &self.limits).map_err(|e| {

@@ -4,18 +4,26 @@
 //! kinds by dropping conformance resources there, without a code change. This stage loads them once at
 //! start into a [`Catalog`] and checks each submission against it.
 //!
-//! Today the validation is the seam the profile validator plugs into: it checks that the message's event
-//! is a known kind. Full structural and profile validation (StructureDefinitions, slicing, bindings,
-//! invariants) fills [`Catalog::validate`] without changing its callers. This stage never stores or
-//! routes anything; it only reports issues.
+//! [`Catalog::validate`] checks a message: its event is a known kind, every reference resolves inside
+//! the Bundle, it concerns one patient, and its focus conforms to the kind's profile, following the
+//! profiles' `targetProfile`s into the resources the focus refers to (see [`validate`]). Profiles are
+//! StructureDefinition differentials compiled at load ([`structure`]); constraints use a FHIRPath
+//! subset ([`fhirpath`]). This stage never stores or routes anything; it only reports issues.
+
+pub mod base;
+pub mod fhirpath;
+pub mod structure;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::ingest::Submission;
 use crate::outcome::{Issue, IssueCode};
+use structure::{Profile, StructureError, ValueSets};
 
 /// The broker's event CodeSystem (`MessageHeader.eventCoding.system` of every handover kind).
 pub const EVENT_SYSTEM: &str = "https://fhir.handover-broker.eu/CodeSystem/handover-event";
@@ -30,6 +38,12 @@ pub enum ProfilesError {
     Incomplete { path: String },
     #[error("two MessageDefinitions define event {0}")]
     DuplicateEvent(String),
+    #[error(transparent)]
+    Structure(#[from] StructureError),
+    #[error(transparent)]
+    Base(#[from] base::BaseError),
+    #[error("{from} names {what} {url}, which is not in the profiles folder")]
+    Missing { from: String, what: &'static str, url: String },
 }
 
 /// One handover kind.
@@ -39,18 +53,47 @@ pub struct HandoverKind {
     pub event_system: String,
     pub event_code: String,
     pub title: String,
+    /// Resource type of the focus (`Composition`, `ServiceRequest`).
+    pub focus_type: String,
+    /// Profile the focus must conform to.
+    pub focus_profile: Option<String>,
 }
 
 /// The loaded conformance resources.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Catalog {
+    /// The base R4 element model every resource is checked against.
+    base: Arc<base::BaseModel>,
     /// Handover kinds by (event system, event code).
     kinds: BTreeMap<(String, String), HandoverKind>,
+    /// Compiled profiles by canonical URL.
+    profiles: BTreeMap<String, Profile>,
+    value_sets: ValueSets,
 }
 
 impl Catalog {
-    /// Loads every `*.json` conformance resource in `dir` (not recursive).
+    /// Loads every `*.json` conformance resource in `dirs` (not recursive), then checks that every
+    /// profile and value set they name is there.
+    pub fn load_all(dirs: &[&Path]) -> Result<Self, ProfilesError> {
+        let mut catalog = Self {
+            base: Arc::new(base::BaseModel::load()?),
+            kinds: BTreeMap::new(),
+            profiles: BTreeMap::new(),
+            value_sets: ValueSets::default(),
+        };
+        for dir in dirs {
+            catalog.add_dir(dir)?;
+        }
+        catalog.check_links()?;
+        Ok(catalog)
+    }
+
+    /// Loads one folder: [`Catalog::load_all`] with one entry.
     pub fn load(dir: &Path) -> Result<Self, ProfilesError> {
+        Self::load_all(&[dir])
+    }
+
+    fn add_dir(&mut self, dir: &Path) -> Result<(), ProfilesError> {
         let read_err = |source| ProfilesError::Read { path: dir.display().to_string(), source };
         let mut paths: Vec<_> = std::fs::read_dir(dir)
             .map_err(read_err)?
@@ -59,17 +102,62 @@ impl Catalog {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         paths.sort();
-        let mut catalog = Self::default();
         for path in paths {
             let shown = path.display().to_string();
             let bytes = std::fs::read(&path).map_err(|source| ProfilesError::Read { path: shown.clone(), source })?;
             let resource: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| ProfilesError::NotJson { path: shown.clone(), problem: e.to_string() })?;
-            if resource.get("resourceType").and_then(Value::as_str) == Some("MessageDefinition") {
-                catalog.add_message_definition(&resource, &shown)?;
+            match resource.get("resourceType").and_then(Value::as_str) {
+                Some("MessageDefinition") => self.add_message_definition(&resource, &shown)?,
+                Some("StructureDefinition") => {
+                    let profile = structure::compile(&resource)?;
+                    self.profiles.insert(profile.url.clone(), profile);
+                }
+                Some("ValueSet") => self.value_sets.add(&resource),
+                _ => {}
             }
         }
-        Ok(catalog)
+        Ok(())
+    }
+
+    /// Every profile and required value set named by a kind or a profile is loaded.
+    fn check_links(&self) -> Result<(), ProfilesError> {
+        let missing =
+            |from: &str, what, url: &str| ProfilesError::Missing { from: from.to_owned(), what, url: url.to_owned() };
+        for kind in self.kinds.values() {
+            if let Some(url) = &kind.focus_profile {
+                if self.profile(url).is_none() {
+                    return Err(missing(&kind.definition_url, "profile", url));
+                }
+            }
+        }
+        for profile in self.profiles.values() {
+            let mut stack = vec![&profile.root];
+            while let Some(node) = stack.pop() {
+                for url in &node.target_profiles {
+                    if self.profile(url).is_none() {
+                        return Err(missing(&profile.url, "target profile", url));
+                    }
+                }
+                if let Some(url) = &node.required_value_set {
+                    if !self.value_sets.knows(url) {
+                        return Err(missing(&profile.url, "value set", url));
+                    }
+                }
+                stack.extend(node.children.iter().chain(&node.slices));
+            }
+        }
+        Ok(())
+    }
+
+    /// The base R4 model.
+    pub fn base(&self) -> &base::BaseModel {
+        &self.base
+    }
+
+    /// The compiled profile with this canonical URL (a `|version` suffix is ignored).
+    pub fn profile(&self, url: &str) -> Option<&Profile> {
+        self.profiles.get(url.split('|').next().unwrap_or(url))
     }
 
     fn add_message_definition(&mut self, md: &Value, path: &str) -> Result<(), ProfilesError> {
@@ -81,11 +169,24 @@ impl Catalog {
             return Err(ProfilesError::Incomplete { path: path.to_owned() });
         };
         let title = text(md.get("title")).unwrap_or_else(|| code.clone());
+        let focus = md.pointer("/focus/0");
+        let focus_type = text(focus.and_then(|f| f.get("code"))).unwrap_or_default();
+        let focus_profile = text(focus.and_then(|f| f.get("profile")));
         let key = (system.clone(), code.clone());
         if self.kinds.contains_key(&key) {
             return Err(ProfilesError::DuplicateEvent(format!("{system}|{code}")));
         }
-        self.kinds.insert(key, HandoverKind { definition_url: url, event_system: system, event_code: code, title });
+        self.kinds.insert(
+            key,
+            HandoverKind {
+                definition_url: url,
+                event_system: system,
+                event_code: code,
+                title,
+                focus_type,
+                focus_profile,
+            },
+        );
         Ok(())
     }
 
@@ -100,23 +201,20 @@ impl Catalog {
 
     /// Checks a parsed submission; returns every issue found (empty when complete).
     pub fn validate(&self, submission: &Submission) -> Vec<Issue> {
-        let mut issues = Vec::new();
         let event = submission.event();
         if self.kind(&event.system, &event.code).is_none() {
             let known: Vec<&str> = self.kinds.values().map(|k| k.event_code.as_str()).collect();
-            issues.push(
-                Issue::error(
-                    IssueCode::NotSupported,
-                    format!(
-                        "event {}|{} is not a handover kind of this broker (known: {} from {EVENT_SYSTEM})",
-                        event.system,
-                        event.code,
-                        known.join(", ")
-                    ),
-                )
-                .at("Bundle.entry[0].resource.eventCoding"),
-            );
+            return vec![Issue::error(
+                IssueCode::NotSupported,
+                format!(
+                    "event {}|{} is not a handover kind of this broker (known: {} from {EVENT_SYSTEM})",
+                    event.system,
+                    event.code,
+                    known.join(", ")
+                ),
+            )
+            .at("Bundle.entry[0].resource.eventCoding")];
         }
-        issues
+        validate::message(self, submission.document(), &event.system, &event.code)
     }
 }

@@ -130,6 +130,13 @@ pub fn identifier_ref(system: &str, value: &str) -> Value {
     json!({ "identifier": { "system": system, "value": value } })
 }
 
+/// A `MessageHeader.destination` (R4 requires its endpoint).
+pub fn destination(system: &str, value: &str, endpoint: &str) -> Value {
+    json!({ "endpoint": endpoint, "receiver": identifier_ref(system, value) })
+}
+
+pub const GP_HEERLEN_MAILBOX: &str = "https://fhir.handover-broker.eu/mailbox/gp-heerlen";
+
 /// Asserts the response is an OperationOutcome with this status, and returns it.
 pub async fn outcome(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status, "unexpected status");

@@ -11,3 +11,4 @@ mod receipts;
 mod restart;
 mod service;
 mod tls;
+

@@ -51,10 +51,10 @@ async fn every_receiver_gets_one_delivery_and_the_ledger_records_each_step() {
     let app = spawn_app().await;
     let mut bundle = discharge();
     header(&mut bundle)["destination"] = json!([
-        { "receiver": identifier_ref(URA, "90000012") },
-        { "receiver": identifier_ref(URA, "90000013") },
-        { "receiver": identifier_ref(NIHDI, "10000000200") },
-        { "receiver": identifier_ref(URA, "90000012") },
+        destination(URA, "90000012", GP_HEERLEN_MAILBOX),
+        destination(URA, "90000013", "http://127.0.0.1:9103/fhir"),
+        destination(NIHDI, "10000000200", "http://127.0.0.1:9104/fhir"),
+        destination(URA, "90000012", GP_HEERLEN_MAILBOX),
     ]);
     let response = app.post_message(HOSPITAL, &bundle).await;
     assert_eq!(response.status().as_u16(), 202);
@@ -83,7 +83,7 @@ async fn assert_refused(app: &TestApp, token: &str, bundle: &Value, status: u16,
 async fn an_unknown_receiver_is_refused_naming_it() {
     let app = spawn_app().await;
     let mut bundle = discharge();
-    header(&mut bundle)["destination"] = json!([{ "receiver": identifier_ref(URA, "12345678") }]);
+    header(&mut bundle)["destination"] = json!([destination(URA, "12345678", "https://unknown.example/fhir")]);
     assert_refused(&app, HOSPITAL, &bundle, 422, &["not-found", "12345678", "destination[0].receiver"]).await;
 }
 
@@ -92,7 +92,7 @@ async fn a_receiver_that_does_not_accept_the_kind_is_refused() {
     let app = spawn_app().await;
     let mut bundle = discharge();
     // The hospital takes referrals and admissions, not discharge summaries.
-    header(&mut bundle)["destination"] = json!([{ "receiver": identifier_ref(URA, "90000011") }]);
+    header(&mut bundle)["destination"] = json!([destination(URA, "90000011", "http://127.0.0.1:9101/fhir")]);
     assert_refused(&app, HOSPITAL, &bundle, 422, &["business-rule", "does not accept discharge-summary"]).await;
 }
 
@@ -101,8 +101,8 @@ async fn all_unroutable_destinations_are_reported_at_once() {
     let app = spawn_app().await;
     let mut bundle = discharge();
     header(&mut bundle)["destination"] = json!([
-        { "receiver": identifier_ref(URA, "00000001") },
-        { "receiver": identifier_ref(URA, "90000012") },
+        destination(URA, "00000001", "https://unknown.example/fhir"),
+        destination(URA, "90000012", GP_HEERLEN_MAILBOX),
         { "endpoint": "https://x.example" },
     ]);
     let body =
@@ -200,7 +200,7 @@ async fn a_refusal_is_in_the_ledger_without_patient_data() {
     let app = spawn_app().await;
     let mut bundle = discharge();
     let header_id = header(&mut bundle)["id"].as_str().unwrap().to_owned();
-    header(&mut bundle)["destination"] = json!([{ "receiver": identifier_ref(URA, "12345678") }]);
+    header(&mut bundle)["destination"] = json!([destination(URA, "12345678", "https://unknown.example/fhir")]);
     let sent = serde_json::to_vec(&bundle).unwrap();
     let response = app.post_raw(Some(HOSPITAL), Some(FHIR_JSON), sent.clone()).await;
     assert_eq!(response.status().as_u16(), 422);

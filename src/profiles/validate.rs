@@ -1,0 +1,426 @@
+//! Checking a message Bundle: the Bundle's integrity, then the focus resource against its kind's
+//! profile, following `targetProfile`s into the resources it references.
+//!
+//! One pass over the parsed JSON: references are resolved through an index built once (no quadratic
+//! search), each (resource, profile) pair is checked at most once (so reference cycles terminate), and
+//! FHIRPath constraints run on the element they belong to, not on the whole Bundle.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::structure::{matches_pattern, Node, Profile};
+use super::Catalog;
+use crate::outcome::{Issue, IssueCode, Severity};
+
+struct Walk<'a> {
+    catalog: &'a Catalog,
+    entries: &'a [Value],
+    /// Entry index by every name a reference may use: fullUrl, and `Type/id`.
+    index: HashMap<&'a str, usize>,
+    by_type_id: HashMap<(&'a str, &'a str), usize>,
+    checked: HashSet<(usize, &'a str)>,
+    issues: Vec<Issue>,
+}
+
+fn entry_expr(i: usize) -> String {
+    format!("Bundle.entry[{i}].resource")
+}
+
+fn issue(severity: Severity, code: IssueCode, message: String, expression: String) -> Issue {
+    Issue { severity, code, message, expression: Some(expression) }
+}
+
+/// A short, non-identifying description of a pattern (codes from the profile, never instance data).
+fn describe(pattern: &Value) -> String {
+    let coding = pattern.pointer("/coding/0").unwrap_or(pattern);
+    match (coding.get("system").and_then(Value::as_str), coding.get("code").and_then(Value::as_str)) {
+        (Some(system), Some(code)) => match coding.get("display").and_then(Value::as_str) {
+            Some(display) => format!("{system}|{code} ({display})"),
+            None => format!("{system}|{code}"),
+        },
+        (None, Some(code)) => code.to_owned(),
+        _ => pattern.to_string(),
+    }
+}
+
+impl<'a> Walk<'a> {
+    fn new(catalog: &'a Catalog, entries: &'a [Value]) -> Self {
+        let mut index = HashMap::with_capacity(entries.len() * 2);
+        let mut by_type_id = HashMap::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            if let Some(url) = entry.get("fullUrl").and_then(Value::as_str) {
+                index.insert(url, i);
+            }
+            let resource = entry.get("resource");
+            let kind = resource.and_then(|r| r.get("resourceType")).and_then(Value::as_str);
+            let id = resource.and_then(|r| r.get("id")).and_then(Value::as_str);
+            if let (Some(kind), Some(id)) = (kind, id) {
+                by_type_id.insert((kind, id), i);
+            }
+        }
+        Self { catalog, entries, index, by_type_id, checked: HashSet::new(), issues: Vec::new() }
+    }
+
+    fn resource(&self, i: usize) -> Option<&'a Value> {
+        self.entries.get(i).and_then(|e| e.get("resource"))
+    }
+
+    /// The entry a reference string points to, if it is inside the Bundle.
+    fn resolve(&self, reference: &str) -> Option<usize> {
+        if let Some(&i) = self.index.get(reference) {
+            return Some(i);
+        }
+        // `Type/id`, or an absolute URL ending in `Type/id[/_history/v]`.
+        let path = reference.split("/_history/").next().unwrap_or(reference);
+        let mut parts = path.rsplit('/');
+        let (id, kind) = (parts.next()?, parts.next()?);
+        self.by_type_id.get(&(kind, id)).copied()
+    }
+
+    /// Every `reference` inside every resource resolves in the Bundle (or in the resource's contained).
+    fn check_references(&mut self) {
+        let mut path = String::with_capacity(128);
+        for i in 0..self.entries.len() {
+            let Some(resource) = self.resource(i) else { continue };
+            let contained: HashSet<&str> = resource
+                .get("contained")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.get("id").and_then(Value::as_str))
+                .collect();
+            path.clear();
+            path.push_str(&entry_expr(i));
+            self.references_in(resource, &contained, &mut path);
+        }
+    }
+
+    /// One path buffer, extended and truncated: no allocation per visited element.
+    fn references_in(&mut self, value: &'a Value, contained: &HashSet<&str>, path: &mut String) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("reference") {
+                    let ok = match reference.strip_prefix('#') {
+                        Some("") => true,
+                        Some(local) => contained.contains(local),
+                        None => self.resolve(reference).is_some(),
+                    };
+                    if !ok {
+                        self.issues.push(issue(
+                            Severity::Error,
+                            IssueCode::NotFound,
+                            "the reference does not resolve to a resource in this Bundle; a handover must carry \
+                             every resource it refers to"
+                                .into(),
+                            path.clone(),
+                        ));
+                    }
+                }
+                let base = path.len();
+                for (key, child) in map {
+                    if key == "contained" || key == "text" || !(child.is_object() || child.is_array()) {
+                        continue;
+                    }
+                    path.push('.');
+                    path.push_str(key);
+                    self.references_in(child, contained, path);
+                    path.truncate(base);
+                }
+            }
+            Value::Array(items) => {
+                let base = path.len();
+                for (k, item) in items.iter().enumerate() {
+                    path.push('[');
+                    path.push_str(itoa::Buffer::new().format(k));
+                    path.push(']');
+                    self.references_in(item, contained, path);
+                    path.truncate(base);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A handover is about one patient.
+    fn check_one_patient(&mut self) {
+        let patients: Vec<usize> = (0..self.entries.len())
+            .filter(|&i| {
+                self.resource(i).and_then(|r| r.get("resourceType")).and_then(Value::as_str) == Some("Patient")
+            })
+            .collect();
+        for &second in patients.iter().skip(1) {
+            self.issues.push(issue(
+                Severity::Error,
+                IssueCode::BusinessRule,
+                format!(
+                    "a handover concerns one patient, but this Bundle holds another Patient (the first is entry {})",
+                    patients[0]
+                ),
+                entry_expr(second),
+            ));
+        }
+    }
+
+    fn check_resource(&mut self, i: usize, profile: &'a Profile) {
+        if !self.checked.insert((i, profile.url.as_str())) {
+            return;
+        }
+        let Some(resource) = self.resource(i) else { return };
+        let kind = resource.get("resourceType").and_then(Value::as_str).unwrap_or_default();
+        if kind != profile.resource_type {
+            self.issues.push(issue(
+                Severity::Error,
+                IssueCode::Structure,
+                format!("expected a {} (profile {}), found a {kind}", profile.resource_type, profile.url),
+                entry_expr(i),
+            ));
+            return;
+        }
+        self.check_element(&profile.root, resource, entry_expr(i));
+    }
+
+    fn check_element(&mut self, node: &'a Node, item: &'a Value, at: String) {
+        if let Some(pattern) = &node.pattern {
+            let ok = if node.fixed { item == pattern } else { matches_pattern(item, pattern) };
+            if !ok {
+                self.issues.push(issue(
+                    Severity::Error,
+                    IssueCode::Value,
+                    format!("the profile requires {}", describe(pattern)),
+                    at.clone(),
+                ));
+            }
+        }
+        if let Some(value_set) = &node.required_value_set {
+            self.check_binding(value_set, item, &at);
+        }
+        if !node.target_profiles.is_empty() {
+            if let Some(target) = item.get("reference").and_then(Value::as_str).and_then(|r| self.resolve(r)) {
+                let kind = self.resource(target).and_then(|r| r.get("resourceType")).and_then(Value::as_str);
+                let profiles: Vec<&'a Profile> = node
+                    .target_profiles
+                    .iter()
+                    .filter_map(|url| self.catalog.profile(url))
+                    .filter(|p| Some(p.resource_type.as_str()) == kind)
+                    .collect();
+                for profile in profiles {
+                    self.check_resource(target, profile);
+                }
+            }
+        }
+        for constraint in &node.constraints {
+            if !constraint.expr.holds(item) {
+                let severity = if constraint.error { Severity::Error } else { Severity::Warning };
+                self.issues.push(issue(
+                    severity,
+                    IssueCode::Invariant,
+                    format!("{}: {}", constraint.key, constraint.human),
+                    at.clone(),
+                ));
+            }
+        }
+        if item.is_object() {
+            self.check_children(node, item, &at);
+        }
+    }
+
+    fn check_binding(&mut self, value_set: &str, item: &Value, at: &str) {
+        let codes: Vec<(Option<&str>, &str)> = match item {
+            Value::String(code) => vec![(None, code.as_str())],
+            Value::Object(map) => {
+                let codings: Vec<&Value> = match map.get("coding").and_then(Value::as_array) {
+                    Some(codings) => codings.iter().collect(),
+                    None => vec![item],
+                };
+                codings
+                    .into_iter()
+                    .filter_map(|c| {
+                        Some((c.get("system").and_then(Value::as_str), c.get("code").and_then(Value::as_str)?))
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let values = &self.catalog.value_sets;
+        if !codes.iter().any(|(system, code)| values.contains(value_set, *system, code)) {
+            let shown: Vec<&str> = codes.iter().map(|(_, c)| *c).collect();
+            self.issues.push(issue(
+                Severity::Error,
+                IssueCode::CodeInvalid,
+                format!("code {} is not in the required value set {value_set}", shown.join(", ")),
+                at.to_owned(),
+            ));
+        }
+    }
+
+    fn check_children(&mut self, node: &'a Node, object: &'a Value, at: &str) {
+        let Some(map) = object.as_object() else { return };
+        for child in &node.children {
+            let name = child.name.trim_end_matches("[x]");
+            let found = map.get_key_value(name).or_else(|| {
+                child.name.ends_with("[x]").then(|| {
+                    map.iter().find(|(k, _)| {
+                        k.strip_prefix(name).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+                    })
+                })?
+            });
+            let items: Vec<(&'a Value, String)> = match found {
+                Some((key, Value::Array(items))) => {
+                    items.iter().enumerate().map(|(k, v)| (v, format!("{at}.{key}[{k}]"))).collect()
+                }
+                Some((_, Value::Null)) | None => Vec::new(),
+                Some((key, value)) => vec![(value, format!("{at}.{key}"))],
+            };
+            let count = u32::try_from(items.len()).unwrap_or(u32::MAX);
+            if let Some(min) = child.min.filter(|&min| count < min) {
+                self.issues.push(issue(
+                    Severity::Error,
+                    IssueCode::Required,
+                    format!("{name} is required by the profile (at least {min}, found {count})"),
+                    format!("{at}.{name}"),
+                ));
+            }
+            if let Some(max) = child.max_count().filter(|&max| count > max) {
+                self.issues.push(issue(
+                    Severity::Error,
+                    IssueCode::Structure,
+                    format!("{name} may occur at most {max} time(s), found {count}"),
+                    format!("{at}.{name}"),
+                ));
+            }
+            if !child.slices.is_empty() {
+                self.check_slices(child, &items, &format!("{at}.{name}"));
+            }
+            for (item, item_at) in items {
+                self.check_element(child, item, item_at);
+            }
+        }
+    }
+
+    fn check_slices(&mut self, sliced: &'a Node, items: &[(&'a Value, String)], at: &str) {
+        let mut counts = vec![0u32; sliced.slices.len()];
+        for (item, item_at) in items {
+            let Some(s) = sliced.slices.iter().position(|slice| slice_matches(sliced, slice, item)) else { continue };
+            counts[s] += 1;
+            self.check_element(&sliced.slices[s], item, item_at.clone());
+        }
+        for (slice, count) in sliced.slices.iter().zip(counts) {
+            let what = slice_description(sliced, slice);
+            if let Some(min) = slice.min.filter(|&min| count < min) {
+                self.issues.push(issue(
+                    Severity::Error,
+                    IssueCode::Required,
+                    format!(
+                        "{} '{}'{what} is required by the profile (at least {min}, found {count})",
+                        sliced.name, slice.name
+                    ),
+                    format!("{at}:{}", slice.name),
+                ));
+            }
+            if let Some(max) = slice.max_count().filter(|&max| count > max) {
+                self.issues.push(issue(
+                    Severity::Error,
+                    IssueCode::Structure,
+                    format!("{} '{}'{what} may occur at most {max} time(s), found {count}", sliced.name, slice.name),
+                    format!("{at}:{}", slice.name),
+                ));
+            }
+        }
+    }
+}
+
+/// The slice's rule at a discriminator path: the node reached by following `path` from the slice.
+fn rule_at<'n>(slice: &'n Node, path: &[String]) -> Option<&'n Node> {
+    path.iter().try_fold(slice, |node, name| node.children.iter().find(|c| &c.name == name))
+}
+
+fn value_at<'v>(item: &'v Value, path: &[String]) -> Vec<&'v Value> {
+    let mut current = vec![item];
+    for name in path {
+        current = current
+            .into_iter()
+            .filter_map(|v| v.get(name))
+            .flat_map(|v| match v {
+                Value::Array(items) => items.iter().collect::<Vec<_>>(),
+                other => vec![other],
+            })
+            .collect();
+    }
+    current
+}
+
+/// Whether `item` belongs to `slice`: at every discriminator path, the item matches the slice's pattern.
+fn slice_matches(sliced: &Node, slice: &Node, item: &Value) -> bool {
+    !sliced.discriminators.is_empty()
+        && sliced.discriminators.iter().all(|d| {
+            let Some(pattern) = rule_at(slice, &d.path).and_then(|rule| rule.pattern.as_ref()) else { return false };
+            value_at(item, &d.path).iter().any(|v| matches_pattern(v, pattern))
+        })
+}
+
+fn slice_description(sliced: &Node, slice: &Node) -> String {
+    sliced
+        .discriminators
+        .first()
+        .and_then(|d| rule_at(slice, &d.path))
+        .and_then(|rule| rule.pattern.as_ref())
+        .map(|p| format!(" ({})", describe(p)))
+        .unwrap_or_default()
+}
+
+/// Validates a message Bundle: integrity, then the focus against the kind's profile.
+pub fn message(catalog: &Catalog, bundle: &Value, event_system: &str, event_code: &str) -> Vec<Issue> {
+    let entries = bundle.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let mut walk = Walk::new(catalog, entries);
+    catalog.base().check_resource(bundle, "Bundle", &mut walk.issues);
+    walk.check_references();
+    walk.check_one_patient();
+    let header = entries.first().and_then(|e| e.get("resource"));
+    let focus = header.and_then(|h| h.pointer("/focus/0/reference")).and_then(Value::as_str);
+    if let Some(kind) = catalog.kind(event_system, event_code) {
+        match focus {
+            None => walk.issues.push(issue(
+                Severity::Error,
+                IssueCode::Required,
+                format!("MessageHeader.focus must point at the {} of the handover", kind.focus_type),
+                "Bundle.entry[0].resource.focus".into(),
+            )),
+            Some(reference) => {
+                // An unresolved focus is already reported as an unresolved reference.
+                if let Some(target) = walk.resolve(reference) {
+                    if let Some(profile) = kind.focus_profile.as_deref().and_then(|url| catalog.profile(url)) {
+                        walk.check_resource(target, profile);
+                    }
+                }
+            }
+        }
+    }
+    walk.issues
+}
+
+/// Validates one resource (or the first resource of the profile's type in a Bundle) against a profile.
+pub fn against_profile(catalog: &Catalog, document: &Value, profile: &Profile) -> Vec<Issue> {
+    let single;
+    let entries: &[Value] = match document.get("entry").and_then(Value::as_array) {
+        Some(entries) if document.get("resourceType").and_then(Value::as_str) == Some("Bundle") => entries,
+        _ => {
+            single = [serde_json::json!({ "resource": document })];
+            &single
+        }
+    };
+    let mut walk = Walk::new(catalog, entries);
+    match (0..entries.len()).find(|&i| {
+        walk.resource(i).and_then(|r| r.get("resourceType")).and_then(Value::as_str)
+            == Some(profile.resource_type.as_str())
+    }) {
+        Some(i) => walk.check_resource(i, profile),
+        None => walk.issues.push(issue(
+            Severity::Error,
+            IssueCode::NotFound,
+            format!("no {} to check against {}", profile.resource_type, profile.url),
+            "Bundle.entry".into(),
+        )),
+    }
+    walk.issues
+}

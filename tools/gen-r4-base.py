@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Generate spec/r4-base.json: the base FHIR R4 (4.0.1) element model the broker checks every resource
+against, as data stripped of the specification's prose.
+
+Sources (official HL7 definitions, as kept in ../shared/corpus, see its SOURCES.md):
+  - hl7-r4-examples/json-schema/fhir.schema.json  (the R4 JSON schema: every type's elements, their
+    types, arrays, primitive patterns, required-binding code lists)
+  - hl7-r4-examples/structuredefinitions/*.json   (core StructureDefinition snapshots: min cardinality
+    of the elements the schema cannot require)
+
+Usage:  python3 tools/gen-r4-base.py ../shared/corpus/hl7-r4-examples > spec/r4-base.json
+"""
+import json
+import os
+import sys
+
+PRIMITIVE_JSON = {"boolean": "boolean", "decimal": "number", "integer": "integer", "positiveInt": "integer",
+                  "unsignedInt": "integer"}
+
+
+def element(key, prop, primitives):
+    """One property of the schema -> {"t": type, "a": 1 if array, "enum": [...]}."""
+    out = {}
+    if prop.get("type") == "array" and "items" in prop:
+        out["a"] = 1
+        prop = prop["items"]
+    if "$ref" in prop:
+        out["t"] = prop["$ref"].rsplit("/", 1)[1]
+    elif "enum" in prop:
+        out["t"] = "code"
+        out["enum"] = prop["enum"]
+    elif "const" in prop:
+        out["t"] = "const"
+    elif "pattern" in prop or "type" in prop:
+        # An inlined primitive (choice-type variants): find it by its pattern.
+        # Several primitives share a pattern (string, markdown); the variant's name says which:
+        # valueString, valueMarkdown.
+        pattern = prop.get("pattern")
+        matches = [name for name, p in primitives.items() if p.get("pattern") == pattern]
+        named = [name for name in matches if key.endswith(name[0].upper() + name[1:])]
+        out["t"] = (named or matches or ["string"])[0]
+    else:
+        out["t"] = "Element"
+    return out
+
+
+def main():
+    corpus = sys.argv[1]
+    schema = json.load(open(os.path.join(corpus, "json-schema/fhir.schema.json")))
+    defs = schema["definitions"]
+    primitives = {name: d for name, d in defs.items() if name[0].islower()}
+    resources = [r["$ref"].rsplit("/", 1)[1] for r in defs["ResourceList"]["oneOf"]]
+
+    types = {}
+    for name, d in defs.items():
+        if name == "ResourceList" or name[0].islower() or "properties" not in d:
+            continue
+        elements = {key: element(key, prop, primitives) for key, prop in d["properties"].items()}
+        required = sorted(r for r in d.get("required", []) if r != "resourceType")
+        types[name] = {"e": elements, "req": required}
+
+    # Minimum cardinalities from the core StructureDefinition snapshots: `Composition.section.title`
+    # lives on schema type `Composition_Section`.
+    sd_dir = os.path.join(corpus, "structuredefinitions")
+    for file in sorted(os.listdir(sd_dir)):
+        sd = json.load(open(os.path.join(sd_dir, file)))
+        for el in sd.get("snapshot", {}).get("element", []):
+            parts = el["path"].split(".")
+            if len(parts) < 2 or el.get("min", 0) < 1 or el["path"].endswith("[x]"):
+                continue
+            owner = parts[0] + "".join("_" + p[0].upper() + p[1:] for p in parts[1:-1])
+            if owner in types and parts[-1] in types[owner]["e"] and parts[-1] not in types[owner]["req"]:
+                types[owner]["req"].append(parts[-1])
+                types[owner]["req"].sort()
+
+    out = {
+        "fhirVersion": "4.0.1",
+        "generatedBy": "tools/gen-r4-base.py",
+        "resources": sorted(resources),
+        "primitives": {name: {"json": PRIMITIVE_JSON.get(name, "string"), "pattern": p.get("pattern")}
+                       for name, p in sorted(primitives.items())},
+        "types": types,
+    }
+    json.dump(out, sys.stdout, separators=(",", ":"), sort_keys=True)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
