@@ -13,7 +13,7 @@ pub enum Severity {
 }
 
 /// The subset of http://hl7.org/fhir/issue-type the broker uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IssueCode {
     Structure,
     Required,

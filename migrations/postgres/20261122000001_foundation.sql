@@ -37,7 +37,8 @@ CREATE TABLE api_tokens (
 
 -- Accepted messages. The two UNIQUE keys are the deduplication rules of DESIGN.md section 3:
 -- (sender, MessageHeader.id) and (sender, Bundle.id). `ack` is the exact acknowledgement returned,
--- replayed for an identical resubmission. `payload` is the exact bytes received (NULL once purged).
+-- replayed for an identical resubmission. `payload` is the exact bytes received (NULL once purged); a
+-- resubmission's entries are compared with it only when its key is taken.
 CREATE TABLE messages (
     tracking_id    TEXT PRIMARY KEY,
     sender_org     TEXT NOT NULL REFERENCES organizations (org_id),
@@ -45,7 +46,6 @@ CREATE TABLE messages (
     bundle_id      TEXT,
     event_system   TEXT NOT NULL,
     event_code     TEXT NOT NULL,
-    entries_sha256 TEXT NOT NULL,
     payload_sha256 TEXT NOT NULL,
     payload        BYTEA,
     ack            BYTEA NOT NULL,

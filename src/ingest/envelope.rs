@@ -51,7 +51,6 @@ pub struct Submission {
     destinations: Vec<Destination>,
     /// `MessageHeader.response.identifier` when this is a response message.
     response_to: Option<String>,
-    entries_sha256: String,
     payload_sha256: String,
     document: Value,
 }
@@ -79,9 +78,10 @@ impl Submission {
         self.response_to.as_deref()
     }
     /// Hex SHA-256 of the canonical `Bundle.entry`: equal for a resend of the same content whatever its
-    /// `Bundle.id`, `timestamp`, `meta`, key order or white space.
-    pub fn entries_sha256(&self) -> &str {
-        &self.entries_sha256
+    /// `Bundle.id`, `timestamp`, `meta`, key order or white space. Computed on demand: only a
+    /// resubmission under a known key needs it.
+    pub fn entries_sha256(&self) -> String {
+        entries_sha256(&self.document)
     }
     /// Hex SHA-256 of the exact bytes received.
     pub fn payload_sha256(&self) -> &str {
@@ -147,6 +147,11 @@ fn canonical_sha256(value: &Value) -> String {
     // Writing into a hasher cannot fail; the error type is only io's.
     let _ = serde_json::to_writer(&mut hasher, value);
     hex::encode(hasher.finalize())
+}
+
+/// Hex SHA-256 of the canonical `entry` of a parsed Bundle.
+pub fn entries_sha256(bundle: &Value) -> String {
+    canonical_sha256(&bundle["entry"])
 }
 
 fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
@@ -308,7 +313,6 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
         })
         .collect();
     let response_to = header.get("response").and_then(|r| str_at(r, "identifier")).map(str::to_owned);
-    let entries_sha256 = canonical_sha256(&document["entry"]);
     Ok(Submission {
         header_id: header_id_value,
         bundle_id: str_at(&document, "id").map(str::to_owned),
@@ -317,7 +321,6 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
         sender,
         destinations,
         response_to,
-        entries_sha256,
         payload_sha256,
         document,
     })

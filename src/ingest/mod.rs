@@ -233,7 +233,6 @@ impl Ingestor {
             bundle_id: submission.bundle_id().map(str::to_owned),
             event_system: submission.event().system.clone(),
             event_code: submission.event().code.clone(),
-            entries_sha256: submission.entries_sha256().to_owned(),
             payload_sha256: submission.payload_sha256().to_owned(),
             payload: body,
             ack: ack.clone(),
@@ -243,8 +242,10 @@ impl Ingestor {
         };
         match self.store.writer().accept(message).await? {
             CommitOutcome::Stored => Ok(Accepted { tracking_id, ack, duplicate: false }),
-            CommitOutcome::Duplicate { tracking_id, ack } => Ok(Accepted { tracking_id, ack, duplicate: true }),
-            CommitOutcome::HeaderIdReused => Err(IngestError::Conflict(
+            CommitOutcome::KeyTaken { tracking_id, ack, payload } if same_entries(&submission, payload.as_deref()) => {
+                Ok(Accepted { tracking_id, ack, duplicate: true })
+            }
+            CommitOutcome::KeyTaken { .. } => Err(IngestError::Conflict(
                 Issue::error(
                     IssueCode::Conflict,
                     format!(
@@ -284,5 +285,16 @@ impl Ingestor {
         if let Err(e) = self.store.writer().append_ledger(vec![received, rejected]).await {
             tracing::error!(error = ?e, "cannot write the ledger entry of a rejection");
         }
+    }
+}
+
+/// Whether a resubmission carries the entries of the stored original (compared by canonical hash, so
+/// a resend with a new Bundle.id, timestamp, meta, key order or white space is the same message).
+/// A purged original cannot be compared, and a changed message must not pass for it: not the same.
+fn same_entries(submission: &Submission, stored: Option<&[u8]>) -> bool {
+    let Some(stored) = stored else { return false };
+    match serde_json::from_slice::<serde_json::Value>(stored) {
+        Ok(original) => envelope::entries_sha256(&original) == submission.entries_sha256(),
+        Err(_) => false,
     }
 }

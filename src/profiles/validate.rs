@@ -20,6 +20,8 @@ struct Walk<'a> {
     index: HashMap<&'a str, usize>,
     by_type_id: HashMap<(&'a str, &'a str), usize>,
     checked: HashSet<(usize, &'a str)>,
+    /// The entry of the handover's patient: the first Patient in the Bundle.
+    patient: Option<usize>,
     issues: Vec<Issue>,
 }
 
@@ -59,7 +61,9 @@ impl<'a> Walk<'a> {
                 by_type_id.insert((kind, id), i);
             }
         }
-        Self { catalog, entries, index, by_type_id, checked: HashSet::new(), issues: Vec::new() }
+        let patient =
+            entries.iter().position(|e| e.pointer("/resource/resourceType").and_then(Value::as_str) == Some("Patient"));
+        Self { catalog, entries, index, by_type_id, checked: HashSet::new(), patient, issues: Vec::new() }
     }
 
     fn resource(&self, i: usize) -> Option<&'a Value> {
@@ -101,12 +105,28 @@ impl<'a> Walk<'a> {
         match value {
             Value::Object(map) => {
                 if let Some(Value::String(reference)) = map.get("reference") {
-                    let ok = match reference.strip_prefix('#') {
-                        Some("") => true,
-                        Some(local) => contained.contains(local),
-                        None => self.resolve(reference).is_some(),
+                    let target = match reference.strip_prefix('#') {
+                        Some(local) => (local.is_empty() || contained.contains(local)).then_some(None),
+                        None => self.resolve(reference).map(Some),
                     };
-                    if !ok {
+                    // A reference to another Patient than the handover's: point the sender at it.
+                    if let (Some(Some(target)), Some(patient)) = (target, self.patient) {
+                        let is_patient =
+                            self.resource(target).and_then(|r| r.get("resourceType")).and_then(Value::as_str)
+                                == Some("Patient");
+                        if is_patient && target != patient {
+                            self.issues.push(issue(
+                                Severity::Error,
+                                IssueCode::BusinessRule,
+                                format!(
+                                    "this refers to another patient than the handover's (entry {patient}); a handover \
+                                     concerns one patient"
+                                ),
+                                path.clone(),
+                            ));
+                        }
+                    }
+                    if target.is_none() {
                         self.issues.push(issue(
                             Severity::Error,
                             IssueCode::NotFound,
@@ -396,7 +416,13 @@ pub fn message(catalog: &Catalog, bundle: &Value, event_system: &str, event_code
             }
         }
     }
-    walk.issues
+    dedup(walk.issues)
+}
+
+/// One issue per (code, place): the base model and a profile may both require the same element.
+fn dedup(issues: Vec<Issue>) -> Vec<Issue> {
+    let mut seen = HashSet::new();
+    issues.into_iter().filter(|i| seen.insert((i.code, i.expression.clone()))).collect()
 }
 
 /// Validates one resource (or the first resource of the profile's type in a Bundle) against a profile.
@@ -422,5 +448,5 @@ pub fn against_profile(catalog: &Catalog, document: &Value, profile: &Profile) -
             "Bundle.entry".into(),
         )),
     }
-    walk.issues
+    dedup(walk.issues)
 }

@@ -20,8 +20,6 @@ pub struct NewMessage {
     pub bundle_id: Option<String>,
     pub event_system: String,
     pub event_code: String,
-    /// Hex SHA-256 of the canonical form of `Bundle.entry`: the content that deduplication compares.
-    pub entries_sha256: String,
     /// Hex SHA-256 of the exact bytes received.
     pub payload_sha256: String,
     pub payload: bytes::Bytes,
@@ -47,10 +45,9 @@ pub struct NewDelivery {
 pub enum CommitOutcome {
     /// New: stored with its deliveries.
     Stored,
-    /// The same (sender, MessageHeader.id) with the same entries was stored before: nothing new.
-    Duplicate { tracking_id: String, ack: Vec<u8> },
-    /// The same (sender, MessageHeader.id) with other entries.
-    HeaderIdReused,
+    /// The (sender, MessageHeader.id) key is taken: the caller compares the entries with the stored
+    /// `payload` (`None` once purged) to tell an identical resubmission from a conflict.
+    KeyTaken { tracking_id: String, ack: Vec<u8>, payload: Option<Vec<u8>> },
     /// The same (sender, Bundle.id) for another MessageHeader.id.
     BundleIdReused,
 }
@@ -121,12 +118,12 @@ pub(super) async fn insert_messages(
     backend: Backend,
     messages: &[&NewMessage],
 ) -> Result<HashSet<String>, StoreError> {
-    const COLS: usize = 12;
+    const COLS: usize = 11;
     let mut inserted = HashSet::with_capacity(messages.len());
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO messages (tracking_id, sender_org, header_id, bundle_id, event_system, event_code, \
-             entries_sha256, payload_sha256, payload, ack, state, received_at) VALUES {} \
+             payload_sha256, payload, ack, state, received_at) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING tracking_id",
             values_sql(backend, chunk.len(), COLS)
         );
@@ -139,7 +136,6 @@ pub(super) async fn insert_messages(
                 .bind(m.bundle_id.as_deref())
                 .bind(&m.event_system)
                 .bind(&m.event_code)
-                .bind(&m.entries_sha256)
                 .bind(&m.payload_sha256)
                 .bind(m.payload.as_ref())
                 .bind(m.ack.as_slice())
@@ -159,20 +155,17 @@ pub(super) async fn classify_existing(
     m: &NewMessage,
 ) -> Result<CommitOutcome, StoreError> {
     let existing =
-        sqlx::query("SELECT tracking_id, entries_sha256, ack FROM messages WHERE sender_org = $1 AND header_id = $2")
+        sqlx::query("SELECT tracking_id, ack, payload FROM messages WHERE sender_org = $1 AND header_id = $2")
             .bind(&m.sender_org)
             .bind(&m.header_id)
             .fetch_optional(&mut **tx)
             .await?;
     Ok(match existing {
-        Some(row) => {
-            let entries: String = row.try_get("entries_sha256")?;
-            if entries == m.entries_sha256 {
-                CommitOutcome::Duplicate { tracking_id: row.try_get("tracking_id")?, ack: row.try_get("ack")? }
-            } else {
-                CommitOutcome::HeaderIdReused
-            }
-        }
+        Some(row) => CommitOutcome::KeyTaken {
+            tracking_id: row.try_get("tracking_id")?,
+            ack: row.try_get("ack")?,
+            payload: row.try_get("payload")?,
+        },
         None => CommitOutcome::BundleIdReused,
     })
 }

@@ -11,4 +11,4 @@ mod receipts;
 mod restart;
 mod service;
 mod tls;
-
+mod validation;
