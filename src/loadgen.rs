@@ -48,6 +48,9 @@ pub struct LoadgenArgs {
     /// Replace MessageHeader.eventCoding by this event (SYSTEM|CODE).
     #[arg(long)]
     pub event: Option<String>,
+    /// Send compact JSON (default: pretty-printed, as the template is on disk).
+    #[arg(long)]
+    pub compact: bool,
     /// Extra CA certificate (PEM) to trust, for an https broker with a private CA.
     #[arg(long)]
     pub ca: Option<PathBuf>,
@@ -122,6 +125,7 @@ pub struct Overrides<'a> {
     pub receiver: Option<&'a str>,
     pub receiver_endpoint: Option<&'a str>,
     pub event: Option<&'a str>,
+    pub compact: bool,
 }
 
 /// The template's bytes and the offsets of the two id slots in them.
@@ -152,7 +156,7 @@ impl Template {
             let (system, code) = event.rsplit_once('|').context("events are given as SYSTEM|CODE")?;
             header["eventCoding"] = json!({ "system": system, "code": code });
         }
-        let bytes = serde_json::to_vec_pretty(&doc)?;
+        let bytes = if overrides.compact { serde_json::to_vec(&doc)? } else { serde_json::to_vec_pretty(&doc)? };
         let find = |slot: &str| {
             bytes.windows(slot.len()).position(|w| w == slot.as_bytes()).context("id slot not found in the template")
         };
@@ -188,6 +192,7 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
         receiver: args.receiver.as_deref(),
         receiver_endpoint: args.receiver_endpoint.as_deref(),
         event: args.event.as_deref(),
+        compact: args.compact,
     };
     let template = std::sync::Arc::new(Template::new(&raw, overrides)?);
     let mut client = reqwest::Client::builder()
@@ -308,6 +313,7 @@ mod tests {
             receiver: Some("urn:r|2"),
             receiver_endpoint: Some("https://r.example/fhir"),
             event: Some("urn:e|go"),
+            compact: true,
         };
         let template = Template::new(bundle, overrides).unwrap();
         let (a, b) = (template.render(), template.render());

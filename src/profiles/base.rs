@@ -264,10 +264,21 @@ fn check_primitive(name: &str, primitive: &Primitive, value: &Value, at: &str, i
         },
         JsonKind::String => match value.as_str() {
             Some("") => false,
-            Some(text) => {
-                primitive.pattern.as_ref().is_none_or(|p| p.is_match(text))
-                    && (!matches!(name, "date" | "dateTime" | "instant") || real_calendar_date(text))
-            }
+            Some(text) => match name {
+                // The spec's patterns for these are simple; a byte loop beats the regex on every string.
+                "uri" | "url" | "canonical" => !text.bytes().any(|b| b.is_ascii_whitespace()),
+                "id" => text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'),
+                "code" => {
+                    !text.starts_with(char::is_whitespace)
+                        && !text.ends_with(char::is_whitespace)
+                        && !text.contains("  ")
+                        && !text.contains(['\t', '\n', '\r'])
+                }
+                _ => {
+                    primitive.pattern.as_ref().is_none_or(|p| p.is_match(text))
+                        && (!matches!(name, "date" | "dateTime" | "instant") || real_calendar_date(text))
+                }
+            },
             None => false,
         },
     };
@@ -371,6 +382,19 @@ mod tests {
     fn schema_type_names_are_shown_as_fhir_paths() {
         assert_eq!(display("MessageHeader_Destination"), "MessageHeader.destination");
         assert_eq!(display("Patient"), "Patient");
+    }
+
+    #[test]
+    fn simple_primitives_are_checked_without_regex() {
+        let model = BaseModel::load().unwrap();
+        let mut issues = Vec::new();
+        let coding = json!({ "resourceType": "Patient", "id": "a b",
+            "identifier": [{ "system": "urn:oid:1 2", "value": "x" }],
+            "gender": "male", "language": " nl" });
+        model.check_resource(&coding, "Patient", &mut issues);
+        let mut at = expressions(&issues);
+        at.sort();
+        assert_eq!(at, ["Patient.id", "Patient.identifier[0].system", "Patient.language"]);
     }
 
     #[test]

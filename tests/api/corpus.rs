@@ -58,6 +58,7 @@ async fn the_benchmark_bundles_are_refused_for_their_unresolved_references() {
             receiver: Some(&format!("{URA}|90000012")),
             receiver_endpoint: Some(GP_HEERLEN_MAILBOX),
             event: Some(&format!("{}|discharge-summary", handover_broker::profiles::EVENT_SYSTEM)),
+            compact: false,
         };
         let template = handover_broker::loadgen::Template::new(&raw, overrides).unwrap();
         let response = app.post_raw(Some(HOSPITAL), Some(FHIR_JSON), template.render()).await;

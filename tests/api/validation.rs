@@ -141,3 +141,40 @@ async fn outcome_is_401_without_token(app: &TestApp) {
     let response = app.client.post(format!("{}/fhir/$validate", app.base)).body("{}").send().await.unwrap();
     outcome(response, 401).await;
 }
+
+/// Hostile but well-formed content: cycles, a huge string, many entries within the limit. Each is
+/// answered with an OperationOutcome (never a panic, never a 500).
+#[tokio::test]
+async fn hostile_content_is_answered_within_limits() {
+    let app = spawn_app().await;
+
+    // A reference cycle: two Observations that refer to each other (hasMember), both in the Bundle.
+    let mut cyclic = discharge();
+    let entries = cyclic["entry"].as_array_mut().unwrap();
+    let patient_url = entries.iter().find(|e| e["resource"]["resourceType"] == "Patient").unwrap()["fullUrl"].clone();
+    for (me, other) in [("urn:uuid:c1", "urn:uuid:c2"), ("urn:uuid:c2", "urn:uuid:c1")] {
+        entries.push(serde_json::json!({ "fullUrl": me, "resource": {
+            "resourceType": "Observation", "status": "final", "code": { "text": "cycle" },
+            "subject": { "reference": patient_url }, "hasMember": [{ "reference": other }] } }));
+    }
+    let checked = validate(&app, HOSPITAL, &cyclic).await;
+    assert!(errors(&checked).is_empty(), "{}", issues_text(&checked));
+
+    // A 9 MB narrative string (under the 10 MiB body limit).
+    let mut huge = discharge();
+    huge["entry"][1]["resource"]["text"]["div"] =
+        serde_json::json!(format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{}</div>", "x".repeat(9 * 1024 * 1024)));
+    assert_eq!(app.post_message(HOSPITAL, &huge).await.status().as_u16(), 202);
+
+    // 4,000 unresolved references: every one reported, in one answer.
+    let mut many = discharge();
+    let entries = many["entry"].as_array_mut().unwrap();
+    for k in 0..4_000 {
+        entries.push(serde_json::json!({ "fullUrl": format!("urn:uuid:m{k}"), "resource": {
+            "resourceType": "Basic", "code": { "text": "filler" }, "subject": { "reference": format!("urn:uuid:missing{k}") } } }));
+    }
+    let body = outcome(app.post_message(HOSPITAL, &many).await, 422).await;
+    let unresolved = body["issue"].as_array().unwrap().iter().filter(|i| i["code"] == "not-found").count();
+    assert_eq!(unresolved, 4_000);
+    assert_eq!(app.store.message_count().await.unwrap(), 1);
+}
