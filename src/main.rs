@@ -189,6 +189,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let mut dirs = vec![settings.profiles_dir.as_path()];
             dirs.extend(profiles.iter().map(PathBuf::as_path));
             let catalog = Catalog::load_all(&dirs)?;
+            for (url, feature) in catalog.not_checked() {
+                eprintln!("not checked: {url}: {feature}");
+            }
             let profile = match &profile {
                 Some(url) => Some(catalog.profile(url).with_context(|| format!("profile {url} is not loaded"))?),
                 None => None,

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::ingest::Submission;
 use crate::outcome::{Issue, IssueCode};
-use structure::{Profile, StructureError, ValueSets};
+use structure::{Profile, StructureError, Unsupported, ValueSets};
 
 /// The broker's event CodeSystem (`MessageHeader.eventCoding.system` of every handover kind).
 pub const EVENT_SYSTEM: &str = "https://fhir.handover-broker.eu/CodeSystem/handover-event";
@@ -73,7 +73,9 @@ pub struct Catalog {
 
 impl Catalog {
     /// Loads every `*.json` conformance resource in `dirs` (not recursive), then checks that every
-    /// profile and value set they name is there.
+    /// profile and value set they name is there. The first folder holds the broker's own handover
+    /// profiles and must be fully supported; later folders hold adopted profiles (e.g. the HL7 IPS),
+    /// whose unsupported features are listed by [`Catalog::not_checked`] instead of failing the load.
     pub fn load_all(dirs: &[&Path]) -> Result<Self, ProfilesError> {
         let mut catalog = Self {
             base: Arc::new(base::BaseModel::load()?),
@@ -81,8 +83,8 @@ impl Catalog {
             profiles: BTreeMap::new(),
             value_sets: ValueSets::default(),
         };
-        for dir in dirs {
-            catalog.add_dir(dir)?;
+        for (i, dir) in dirs.iter().enumerate() {
+            catalog.add_dir(dir, if i == 0 { Unsupported::Refuse } else { Unsupported::Skip })?;
         }
         catalog.check_links()?;
         Ok(catalog)
@@ -93,7 +95,7 @@ impl Catalog {
         Self::load_all(&[dir])
     }
 
-    fn add_dir(&mut self, dir: &Path) -> Result<(), ProfilesError> {
+    fn add_dir(&mut self, dir: &Path, unsupported: Unsupported) -> Result<(), ProfilesError> {
         let read_err = |source| ProfilesError::Read { path: dir.display().to_string(), source };
         let mut paths: Vec<_> = std::fs::read_dir(dir)
             .map_err(read_err)?
@@ -109,8 +111,10 @@ impl Catalog {
                 .map_err(|e| ProfilesError::NotJson { path: shown.clone(), problem: e.to_string() })?;
             match resource.get("resourceType").and_then(Value::as_str) {
                 Some("MessageDefinition") => self.add_message_definition(&resource, &shown)?,
+                // Logical models describe content, not instances: nothing to validate against.
+                Some("StructureDefinition") if resource.get("kind").and_then(Value::as_str) == Some("logical") => {}
                 Some("StructureDefinition") => {
-                    let profile = structure::compile(&resource)?;
+                    let profile = structure::compile(&resource, unsupported)?;
                     self.profiles.insert(profile.url.clone(), profile);
                 }
                 Some("ValueSet") => self.value_sets.add(&resource),
@@ -131,7 +135,7 @@ impl Catalog {
                 }
             }
         }
-        for profile in self.profiles.values() {
+        for profile in self.profiles.values().filter(|p| p.strict) {
             let mut stack = vec![&profile.root];
             while let Some(node) = stack.pop() {
                 for url in &node.target_profiles {
@@ -148,6 +152,11 @@ impl Catalog {
             }
         }
         Ok(())
+    }
+
+    /// What adopted profiles say that is not checked: (profile URL, feature).
+    pub fn not_checked(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.profiles.values().flat_map(|p| p.not_checked.iter().map(move |n| (p.url.as_str(), n.as_str())))
     }
 
     /// The base R4 model.

@@ -9,14 +9,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::fhirpath::{Expr, FhirPathError};
+use super::fhirpath::Expr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StructureError {
     #[error("StructureDefinition {url}: {problem}")]
     Invalid { url: String, problem: String },
-    #[error("StructureDefinition {url}, constraint {key}: {source}")]
-    FhirPath { url: String, key: String, source: FhirPathError },
 }
 
 /// A `constraint` of an element.
@@ -50,6 +48,8 @@ pub struct Node {
     pub required_value_set: Option<String>,
     pub constraints: Vec<Constraint>,
     pub discriminators: Vec<Discriminator>,
+    /// The slicing uses discriminators this validator does not evaluate: its slices are not checked.
+    pub slicing_unchecked: bool,
     pub slices: Vec<Node>,
     pub children: Vec<Node>,
 }
@@ -83,6 +83,21 @@ pub struct Profile {
     pub url: String,
     pub resource_type: String,
     pub root: Node,
+    /// Compiled with [`Unsupported::Refuse`]: everything it says is checked.
+    pub strict: bool,
+    /// What an adopted profile says that this validator does not check (see [`Unsupported::Skip`]).
+    pub not_checked: Vec<String>,
+}
+
+/// What to do with a profile feature outside the supported subset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsupported {
+    /// Fail to load: for the broker's own handover profiles, where a rule that is not checked would be
+    /// a silent hole.
+    Refuse,
+    /// Load what is supported and list the rest in `Profile::not_checked`: for adopted published
+    /// profiles (e.g. the HL7 IPS), whose full feature set this validator does not cover yet.
+    Skip,
 }
 
 fn pattern_of(element: &Value) -> Option<(Value, bool)> {
@@ -99,9 +114,20 @@ fn pattern_of(element: &Value) -> Option<(Value, bool)> {
 }
 
 /// Compiles a StructureDefinition's differential.
-pub fn compile(sd: &Value) -> Result<Profile, StructureError> {
+pub fn compile(sd: &Value, unsupported: Unsupported) -> Result<Profile, StructureError> {
     let url = sd.get("url").and_then(Value::as_str).unwrap_or("(no url)").to_owned();
     let invalid = |problem: String| StructureError::Invalid { url: url.clone(), problem };
+    let mut not_checked = Vec::new();
+    // Refuse, or note and go on.
+    let mut unsupported_here = |problem: String| -> Result<(), StructureError> {
+        match unsupported {
+            Unsupported::Refuse => Err(StructureError::Invalid { url: url.clone(), problem }),
+            Unsupported::Skip => {
+                not_checked.push(problem);
+                Ok(())
+            }
+        }
+    };
     let resource_type = sd.get("type").and_then(Value::as_str).ok_or_else(|| invalid("no type".into()))?.to_owned();
     let elements = sd
         .get("differential")
@@ -117,7 +143,8 @@ pub fn compile(sd: &Value) -> Result<Profile, StructureError> {
             .ok_or_else(|| invalid("an element without id or path".into()))?;
         let mut segments = id.split('.');
         if segments.next().map(|s| s.split(':').next()) != Some(Some(resource_type.as_str())) {
-            return Err(invalid(format!("element {id} is not on {resource_type}")));
+            unsupported_here(format!("element {id} is not on {resource_type}"))?;
+            continue;
         }
         let mut node = &mut root;
         for segment in segments {
@@ -153,23 +180,31 @@ pub fn compile(sd: &Value) -> Result<Profile, StructureError> {
                 node.required_value_set = binding.get("valueSet").and_then(Value::as_str).map(str::to_owned);
             }
         }
+        let mut discriminators = Vec::new();
         for discriminator in element.pointer("/slicing/discriminator").and_then(Value::as_array).into_iter().flatten() {
             let path = discriminator.get("path").and_then(Value::as_str).unwrap_or("$this");
             let kind = discriminator.get("type").and_then(Value::as_str).unwrap_or("value");
-            if kind != "pattern" && kind != "value" {
-                return Err(invalid(format!("{id}: discriminator type {kind} is not supported")));
+            if (kind != "pattern" && kind != "value") || path.contains('(') {
+                // All or nothing: a slicing checked on some of its discriminators would mis-assign items.
+                unsupported_here(format!("{id}: slicing by {kind} discriminator at {path}"))?;
+                discriminators.clear();
+                node.slicing_unchecked = true;
+                break;
             }
             let path = if path == "$this" { Vec::new() } else { path.split('.').map(str::to_owned).collect() };
-            node.discriminators.push(Discriminator { path });
+            discriminators.push(Discriminator { path });
         }
+        node.discriminators.extend(discriminators);
         for constraint in element.get("constraint").and_then(Value::as_array).into_iter().flatten() {
             let key = constraint.get("key").and_then(Value::as_str).unwrap_or("(no key)").to_owned();
             let expression = constraint.get("expression").and_then(Value::as_str).unwrap_or_default();
-            let expr = Expr::parse(expression).map_err(|source| StructureError::FhirPath {
-                url: url.clone(),
-                key: key.clone(),
-                source,
-            })?;
+            let expr = match Expr::parse(expression) {
+                Ok(expr) => expr,
+                Err(e) => {
+                    unsupported_here(format!("constraint {key}: {e}"))?;
+                    continue;
+                }
+            };
             node.constraints.push(Constraint {
                 error: constraint.get("severity").and_then(Value::as_str) != Some("warning"),
                 human: constraint.get("human").and_then(Value::as_str).unwrap_or(&key).to_owned(),
@@ -178,7 +213,16 @@ pub fn compile(sd: &Value) -> Result<Profile, StructureError> {
             });
         }
     }
-    Ok(Profile { url, resource_type, root })
+    if unsupported == Unsupported::Refuse {
+        let mut stack = vec![&root];
+        while let Some(node) = stack.pop() {
+            if !node.slices.is_empty() && node.discriminators.is_empty() {
+                return Err(invalid(format!("{}: slices without slicing.discriminator", node.name)));
+            }
+            stack.extend(node.children.iter().chain(&node.slices));
+        }
+    }
+    Ok(Profile { url, resource_type, root, strict: unsupported == Unsupported::Refuse, not_checked })
 }
 
 /// Required-binding ValueSets: canonical → allowed (system, code) pairs.
@@ -264,7 +308,7 @@ mod tests {
                   "type": [{ "code": "Reference", "targetProfile": ["urn:patient"] }] }
             ] }
         });
-        let profile = compile(&sd).unwrap();
+        let profile = compile(&sd, Unsupported::Refuse).unwrap();
         assert_eq!(profile.resource_type, "Composition");
         let section = &profile.root.children[0];
         assert_eq!(section.discriminators[0].path, ["code"]);
@@ -278,6 +322,9 @@ mod tests {
     fn unsupported_constraints_fail_to_load() {
         let sd = json!({ "url": "urn:p", "type": "Patient", "differential": { "element": [
             { "id": "Patient", "constraint": [{ "key": "x", "expression": "name.resolve()" }] } ] } });
-        assert!(compile(&sd).is_err());
+        assert!(compile(&sd, Unsupported::Refuse).is_err());
+        let lenient = compile(&sd, Unsupported::Skip).unwrap();
+        assert!(lenient.root.constraints.is_empty());
+        assert_eq!(lenient.not_checked.len(), 1);
     }
 }

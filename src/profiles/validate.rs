@@ -319,6 +319,9 @@ impl<'a> Walk<'a> {
     }
 
     fn check_slices(&mut self, sliced: &'a Node, items: &[(&'a Value, String)], at: &str) {
+        if sliced.slicing_unchecked {
+            return;
+        }
         let mut counts = vec![0u32; sliced.slices.len()];
         for (item, item_at) in items {
             let Some(s) = sliced.slices.iter().position(|slice| slice_matches(sliced, slice, item)) else { continue };

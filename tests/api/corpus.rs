@@ -95,3 +95,46 @@ fn the_corpus_examples_pass_the_base_r4_checks() {
     assert!(checked > 350, "checked {checked} files");
     assert!(failures.is_empty(), "{} false errors:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// The HL7 IPS documents pass the IPS Composition profile loaded from the corpus (an adopted profile:
+/// no code change), and the same documents with a required section removed fail it.
+#[test]
+fn the_ips_documents_pass_the_ips_composition_profile_and_fail_without_a_required_section() {
+    let Some(corpus) = shared_corpus() else {
+        eprintln!("skipped: ../shared/corpus is absent");
+        return;
+    };
+    use handover_broker::profiles::{validate, Catalog};
+    let ips = corpus.join("hl7-uv-ips-2.0.0");
+    let catalog = Catalog::load_all(&[&project_dir().join("profiles"), &ips.join("profiles")]).unwrap();
+    let profile = catalog.profile("http://hl7.org/fhir/uv/ips/StructureDefinition/Composition-uv-ips").unwrap();
+    let mut documents = 0;
+    for file in std::fs::read_dir(ips.join("examples")).unwrap().flatten() {
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(file.path()).unwrap()).unwrap();
+        if doc["resourceType"] != "Bundle" || doc["type"] != "document" {
+            continue;
+        }
+        documents += 1;
+        let name = file.file_name().to_string_lossy().into_owned();
+        let issues = validate::against_profile(&catalog, &doc, profile);
+        assert!(issues.iter().all(|i| !i.is_error()), "{name}: {issues:?}");
+
+        // Remove the medication summary section (LOINC 10160-0), required by the IPS.
+        let mut broken = doc.clone();
+        let composition = broken["entry"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .position(|e| e["resource"]["resourceType"] == "Composition")
+            .unwrap();
+        let sections = broken["entry"][composition]["resource"]["section"].as_array_mut().unwrap();
+        sections.retain(|s| s["code"]["coding"][0]["code"] != "10160-0");
+        let issues = validate::against_profile(&catalog, &broken, profile);
+        let expected = format!("Bundle.entry[{composition}].resource.section:sectionMedications");
+        assert!(
+            issues.iter().any(|i| i.is_error() && i.expression.as_deref() == Some(expected.as_str())),
+            "{name}: {issues:?}"
+        );
+    }
+    assert_eq!(documents, 5);
+}
