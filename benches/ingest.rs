@@ -37,6 +37,39 @@ fn envelope(c: &mut Criterion) {
     group.finish();
 }
 
+/// The discharge fixture grown to ten times its size with more Observations, each referenced from the
+/// results section, so that the larger bundle is just as complete: a check that cost is linear in size.
+fn ten_times(bytes: &[u8]) -> Vec<u8> {
+    let mut doc: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    let entries = doc["entry"].as_array().unwrap().clone();
+    let observations: Vec<&serde_json::Value> =
+        entries.iter().filter(|e| e["resource"]["resourceType"] == "Observation").collect();
+    let composition = entries.iter().position(|e| e["resource"]["resourceType"] == "Composition").unwrap();
+    let mut grown = entries.clone();
+    let mut refs = Vec::new();
+    let mut n = 0u32;
+    while serde_json::to_vec_pretty(&grown).unwrap().len() < bytes.len() * 10 {
+        for observation in &observations {
+            let mut copy = (*observation).clone();
+            let id = format!("00000000-0000-4000-8000-{n:012}");
+            copy["fullUrl"] = serde_json::json!(format!("urn:uuid:{id}"));
+            copy["resource"]["id"] = serde_json::json!(id);
+            refs.push(serde_json::json!({ "reference": format!("urn:uuid:{id}") }));
+            grown.push(copy);
+            n += 1;
+        }
+    }
+    let section = grown[composition]["resource"]["section"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["entry"].as_array().is_some_and(|e| !e.is_empty()))
+        .unwrap();
+    section["entry"].as_array_mut().unwrap().extend(refs);
+    doc["entry"] = serde_json::Value::Array(grown);
+    serde_json::to_vec_pretty(&doc).unwrap()
+}
+
 /// Bytes to a fully checked message (envelope, references, one patient, the kind's profiles) on the
 /// complete fixtures, against a bare parse of the same bytes.
 fn validation(c: &mut Criterion) {
@@ -44,17 +77,23 @@ fn validation(c: &mut Criterion) {
     let limits = Settings::load(None).unwrap().limits;
     let catalog = handover_broker::profiles::Catalog::load(&root.join("profiles")).unwrap();
     let mut group = c.benchmark_group("validation");
-    for name in ["discharge-summary", "nursing-handover", "referral", "admission-handover"] {
-        let bytes = std::fs::read(root.join(format!("fixtures/handovers/{name}.json"))).unwrap();
+    let mut inputs: Vec<(String, Vec<u8>)> =
+        ["discharge-summary", "nursing-handover", "referral", "admission-handover"]
+            .into_iter()
+            .map(|name| (name.to_owned(), std::fs::read(root.join(format!("fixtures/handovers/{name}.json"))).unwrap()))
+            .collect();
+    inputs.push(("discharge-summary-x10".to_owned(), ten_times(&inputs[0].1)));
+    for (name, bytes) in &inputs {
+        let name = name.as_str();
         group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_with_input(BenchmarkId::new("serde_json_value", name), &bytes, |b, bytes| {
+        group.bench_with_input(BenchmarkId::new("serde_json_value", name), bytes, |b, bytes| {
             b.iter(|| serde_json::from_slice::<serde_json::Value>(bytes).unwrap())
         });
-        group.bench_with_input(BenchmarkId::new("parse_and_validate", name), &bytes, |b, bytes| {
+        group.bench_with_input(BenchmarkId::new("parse_and_validate", name), bytes, |b, bytes| {
             b.iter(|| {
                 let submission = handover_broker::ingest::parse(bytes, &limits).unwrap();
                 let issues = catalog.validate(&submission);
-                assert!(issues.iter().all(|i| !i.is_error()));
+                assert!(issues.iter().all(|i| !i.is_error()), "{issues:?}");
                 issues
             })
         });

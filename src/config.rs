@@ -23,6 +23,10 @@ pub struct Settings {
     pub database_url: String,
     /// Conformance resources (MessageDefinitions, StructureDefinitions, ...) to load.
     pub profiles_dir: PathBuf,
+    /// Further folders of conformance resources, e.g. a published implementation guide's profiles
+    /// (adopted profiles: their unsupported features are logged as not checked at start).
+    #[serde(default)]
+    pub extra_profile_dirs: Vec<PathBuf>,
     /// Demo directory and example handovers.
     pub fixtures_dir: PathBuf,
     /// Load the demo directory when the directory is empty, and accept the demo tokens on loopback.

@@ -1,6 +1,7 @@
 //! Building and running the application: used by `main` and by the integration tests alike.
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -47,7 +48,12 @@ impl Application {
         if demo && directory::load_demo_if_empty(&store, &settings.fixtures_dir).await? {
             tracing::info!(fixtures = %settings.fixtures_dir.display(), "loaded the demo directory");
         }
-        let catalog = Arc::new(Catalog::load(&settings.profiles_dir)?);
+        let mut dirs = vec![settings.profiles_dir.as_path()];
+        dirs.extend(settings.extra_profile_dirs.iter().map(PathBuf::as_path));
+        let catalog = Arc::new(Catalog::load_all(&dirs)?);
+        for (url, feature) in catalog.not_checked() {
+            tracing::warn!(profile = url, feature, "adopted profile: not checked");
+        }
         tracing::info!(kinds = catalog.kinds().count(), "loaded handover profiles");
 
         let listener = TcpListener::bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
