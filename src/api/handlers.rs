@@ -5,7 +5,20 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{check_media_type, read_limited};
 use super::{ApiError, AppState, FHIR_JSON};
-use crate::auth::Role;
+use crate::auth::{Principal, Role};
+use crate::outcome::{Issue, IssueCode, Severity};
+
+/// The caller and the body of a message post: authenticated first, then media type, then size.
+async fn message_post(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<(Principal, web::Bytes), ApiError> {
+    let caller = state.caller(req, Role::Sender).await?;
+    check_media_type(req)?;
+    let body = read_limited(req, payload, state.ingestor.limits().max_body_bytes).await?;
+    Ok((caller, body))
+}
 
 /// `POST /fhir/$process-message[?async=true]`: submit a handover.
 ///
@@ -16,9 +29,7 @@ pub async fn process_message(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Sender).await?;
-    check_media_type(&req)?;
-    let body = read_limited(&req, payload, state.ingestor.limits().max_body_bytes).await?;
+    let (caller, body) = message_post(&req, payload, &state).await?;
     let accepted = state.ingestor.submit(&caller, body).await?;
     let status = if accepted.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok(HttpResponse::build(status)
@@ -34,14 +45,12 @@ pub async fn validate(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Sender).await?;
-    check_media_type(&req)?;
-    let body = read_limited(&req, payload, state.ingestor.limits().max_body_bytes).await?;
+    let (caller, body) = message_post(&req, payload, &state).await?;
     let mut issues = state.ingestor.check(&caller, &body);
     if issues.is_empty() {
-        issues.push(crate::outcome::Issue {
-            severity: crate::outcome::Severity::Information,
-            code: crate::outcome::IssueCode::Informational,
+        issues.push(Issue {
+            severity: Severity::Information,
+            code: IssueCode::Informational,
             message: "the message is complete: no issues found".into(),
             expression: None,
         });
