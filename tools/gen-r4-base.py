@@ -51,11 +51,33 @@ def main():
     primitives = {name: d for name, d in defs.items() if name[0].islower()}
     resources = [r["$ref"].rsplit("/", 1)[1] for r in defs["ResourceList"]["oneOf"]]
 
+    # Choice elements (value[x]) appear in the schema as one property per type: valueQuantity,
+    # valueString, ... Group them by their base so that the broker can refuse two variants at once.
+    type_names = sorted({n[0].upper() + n[1:] for n in defs if n != "ResourceList" and "_" not in n}, key=len)
+
+    def choice_base(key):
+        for t in reversed(type_names):  # longest suffix first: valueCodeableConcept, not ...Concept
+            if key.endswith(t) and len(key) > len(t) and key[0].islower():
+                return key[: -len(t)]
+        return None
+
     types = {}
     for name, d in defs.items():
         if name == "ResourceList" or name[0].islower() or "properties" not in d:
             continue
         elements = {key: element(key, prop, primitives) for key, prop in d["properties"].items()}
+        # A choice's variants are never arrays and share one definition text (valueQuantity and
+        # valueString both say "The information determined as a result..."); siblings that merely end
+        # in a type name (CarePlan.activity.outcomeCodeableConcept / outcomeReference) do not.
+        bases = {}
+        for key, prop in d["properties"].items():
+            base = choice_base(key)
+            if base and "a" not in elements[key]:
+                bases.setdefault((base, prop.get("description")), []).append(key)
+        for (base, _), keys in bases.items():
+            if len(keys) >= 2:
+                for key in keys:
+                    elements[key]["c"] = base
         required = sorted(r for r in d.get("required", []) if r != "resourceType")
         types[name] = {"e": elements, "req": required}
 

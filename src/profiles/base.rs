@@ -52,6 +52,9 @@ struct ElementDef {
     a: u8,
     #[serde(default, rename = "enum")]
     codes: Option<Vec<String>>,
+    /// The base of a choice element (`value` for `valueQuantity`): at most one variant per object.
+    #[serde(default)]
+    c: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,12 +172,24 @@ impl BaseModel {
             return;
         };
         let base = path.len();
+        let mut choices: Vec<&str> = Vec::new();
         for (key, item) in map {
             if key == "resourceType" {
                 continue;
             }
             path.push('.');
             path.push_str(key);
+            if let Some(choice) = def.e.get(key).and_then(|e| e.c.as_deref()) {
+                if choices.contains(&choice) {
+                    issues.push(issue(
+                        IssueCode::Structure,
+                        format!("only one of {choice}[x] may be present; this is a second one"),
+                        path.clone(),
+                    ));
+                } else {
+                    choices.push(choice);
+                }
+            }
             match def.e.get(key) {
                 None => issues.push(issue(
                     IssueCode::Structure,
@@ -376,6 +391,16 @@ mod tests {
         at.sort();
         assert_eq!(at, ["Encounter.period", "Encounter.status"]);
         assert!(issues.iter().any(|i| i.code == IssueCode::Invariant));
+    }
+
+    #[test]
+    fn a_choice_element_takes_one_type_only() {
+        let model = BaseModel::load().unwrap();
+        let mut issues = Vec::new();
+        let observation = json!({ "resourceType": "Observation", "status": "final", "code": { "text": "x" },
+            "valueQuantity": { "value": 1 }, "valueString": "one", "effectiveDateTime": "2026-01-01" });
+        model.check_resource(&observation, "Observation", &mut issues);
+        assert_eq!(expressions(&issues), ["Observation.valueString"]);
     }
 
     #[test]
