@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+// The same allocator as the broker binary, so that the figures match what the service does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use handover_broker::config::Settings;
 
