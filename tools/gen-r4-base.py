@@ -81,13 +81,21 @@ def main():
         required = sorted(r for r in d.get("required", []) if r != "resourceType")
         types[name] = {"e": elements, "req": required}
 
-    # Minimum cardinalities from the core StructureDefinition snapshots: `Composition.section.title`
-    # lives on schema type `Composition_Section`.
+    # From the core StructureDefinition snapshots: minimum cardinalities, and the resource types a
+    # Reference may point to. `Composition.section.title` lives on schema type `Composition_Section`.
     sd_dir = os.path.join(corpus, "structuredefinitions")
     for file in sorted(os.listdir(sd_dir)):
         sd = json.load(open(os.path.join(sd_dir, file)))
         for el in sd.get("snapshot", {}).get("element", []):
             parts = el["path"].split(".")
+            if len(parts) >= 2:
+                owner = parts[0] + "".join("_" + p[0].upper() + p[1:] for p in parts[1:-1])
+                name = parts[-1][:-3] + "Reference" if parts[-1].endswith("[x]") else parts[-1]
+                for t in el.get("type", []):
+                    targets = [p.rsplit("/", 1)[1] for p in t.get("targetProfile", [])]
+                    if t.get("code") == "Reference" and targets and "Resource" not in targets:
+                        if owner in types and name in types[owner]["e"]:
+                            types[owner]["e"][name]["r"] = sorted(targets)
             if len(parts) < 2 or el.get("min", 0) < 1 or el["path"].endswith("[x]"):
                 continue
             owner = parts[0] + "".join("_" + p[0].upper() + p[1:] for p in parts[1:-1])

@@ -55,6 +55,9 @@ struct ElementDef {
     /// The base of a choice element (`value` for `valueQuantity`): at most one variant per object.
     #[serde(default)]
     c: Option<String>,
+    /// For a Reference: the resource types it may point to (absent: any).
+    #[serde(default)]
+    r: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,128 +141,183 @@ impl BaseModel {
 
     /// Checks a resource (a Bundle checks every resource inside it), adding issues to `issues`.
     pub fn check_resource(&self, value: &Value, at: &str, issues: &mut Vec<Issue>) {
-        let mut path = String::with_capacity(128);
-        path.push_str(at);
-        self.resource(value, &mut path, issues);
+        self.walk(value, at, issues, &mut |_, _| {});
     }
 
-    // The walk keeps one path buffer, extended and truncated as it goes: the happy path allocates no
-    // strings; an issue copies the path it needs.
-    fn resource(&self, value: &Value, path: &mut String, issues: &mut Vec<Issue>) {
+    /// [`BaseModel::check_resource`], also handing every Reference it meets to `on_reference`, so that
+    /// a caller can resolve references without a second walk over the tree.
+    pub fn walk(
+        &self,
+        value: &Value,
+        at: &str,
+        issues: &mut Vec<Issue>,
+        on_reference: &mut dyn FnMut(ReferenceSite<'_>, &mut Vec<Issue>),
+    ) {
+        let mut walk = Walk {
+            model: self,
+            issues,
+            path: String::with_capacity(128),
+            contained: Vec::new(),
+            in_contained: false,
+            on_reference,
+        };
+        walk.path.push_str(at);
+        walk.resource(value);
+    }
+}
+
+/// A Reference met by the walk.
+pub struct ReferenceSite<'a> {
+    /// `Reference.reference`.
+    pub reference: &'a str,
+    /// The resource types the element may refer to (`None`: any).
+    pub allowed: Option<&'a [String]>,
+    /// FHIRPath of the Reference.
+    pub path: &'a str,
+    /// Ids of the resources contained in the enclosing resource (for `#id` references).
+    pub contained: &'a [&'a str],
+}
+
+struct Walk<'m, 'v, 'f> {
+    model: &'m BaseModel,
+    issues: &'f mut Vec<Issue>,
+    /// One path buffer, extended and truncated as the walk goes: the happy path allocates no strings;
+    /// an issue copies the path it needs.
+    path: String,
+    /// Contained-resource ids of each enclosing resource.
+    contained: Vec<Vec<&'v str>>,
+    /// The walk is inside a `contained` element: its resources share their container's ids.
+    in_contained: bool,
+    on_reference: &'f mut dyn FnMut(ReferenceSite<'_>, &mut Vec<Issue>),
+}
+
+impl<'v> Walk<'_, 'v, '_> {
+    fn resource(&mut self, value: &'v Value) {
         let Some(kind) = value.get("resourceType").and_then(Value::as_str) else {
-            issues.push(issue(IssueCode::Structure, "a resource needs resourceType", path.clone()));
+            self.issues.push(issue(IssueCode::Structure, "a resource needs resourceType", self.path.clone()));
             return;
         };
-        if !self.resources.contains(kind) {
-            issues.push(issue(
-                IssueCode::Structure,
-                format!("{kind} is not an R4 resource type"),
-                format!("{path}.resourceType"),
-            ));
+        if !self.model.resources.contains(kind) {
+            let at = format!("{}.resourceType", self.path);
+            self.issues.push(issue(IssueCode::Structure, format!("{kind} is not an R4 resource type"), at));
             return;
         }
-        self.check_type(kind, value, path, issues);
+        let ids = if self.in_contained {
+            self.contained.last().cloned().unwrap_or_default()
+        } else {
+            let contained = value.get("contained").and_then(Value::as_array).into_iter().flatten();
+            contained.filter_map(|c| c.get("id").and_then(Value::as_str)).collect()
+        };
+        let was_contained = std::mem::replace(&mut self.in_contained, false);
+        self.contained.push(ids);
+        self.check_type(kind, value);
+        self.contained.pop();
+        self.in_contained = was_contained;
     }
 
-    fn check_type(&self, name: &str, value: &Value, path: &mut String, issues: &mut Vec<Issue>) {
-        let Some(def) = self.types.get(name) else { return };
+    fn check_type(&mut self, name: &str, value: &'v Value) {
+        let model = self.model;
+        let Some(def) = model.types.get(name) else { return };
         let Some(map) = value.as_object() else {
-            issues.push(issue(
-                IssueCode::Structure,
-                format!("expected a JSON object ({})", display(name)),
-                path.clone(),
-            ));
+            let message = format!("expected a JSON object ({})", display(name));
+            self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
             return;
         };
-        let base = path.len();
+        let base = self.path.len();
         let mut choices: Vec<&str> = Vec::new();
         for (key, item) in map {
             if key == "resourceType" {
                 continue;
             }
-            path.push('.');
-            path.push_str(key);
-            if let Some(choice) = def.e.get(key).and_then(|e| e.c.as_deref()) {
+            self.path.push('.');
+            self.path.push_str(key);
+            let element = def.e.get(key);
+            if let Some(choice) = element.and_then(|e| e.c.as_deref()) {
                 if choices.contains(&choice) {
-                    issues.push(issue(
-                        IssueCode::Structure,
-                        format!("only one of {choice}[x] may be present; this is a second one"),
-                        path.clone(),
-                    ));
+                    let message = format!("only one of {choice}[x] may be present; this is a second one");
+                    self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
                 } else {
                     choices.push(choice);
                 }
             }
-            match def.e.get(key) {
-                None => issues.push(issue(
-                    IssueCode::Structure,
-                    format!("{key} is not an element of {}", display(name)),
-                    path.clone(),
-                )),
+            self.in_contained = key == "contained";
+            match element {
+                None => {
+                    let message = format!("{key} is not an element of {}", display(name));
+                    self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
+                }
                 Some(element) => match (element.a == 1, item) {
                     (true, Value::Array(items)) if items.is_empty() => {
-                        issues.push(issue(IssueCode::Structure, "arrays must not be empty in FHIR JSON", path.clone()));
+                        let message = "arrays must not be empty in FHIR JSON";
+                        self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
                     }
                     (true, Value::Array(items)) => {
-                        let here = path.len();
+                        let here = self.path.len();
                         for (k, item) in items.iter().enumerate() {
                             // Primitive arrays may hold nulls where only the `_key` twin has content.
                             if item.is_null() && (key.starts_with('_') || map.contains_key(&format!("_{key}"))) {
                                 continue;
                             }
-                            path.push('[');
-                            path.push_str(itoa::Buffer::new().format(k));
-                            path.push(']');
-                            self.check_value(element, item, path, issues);
-                            path.truncate(here);
+                            self.path.push('[');
+                            self.path.push_str(itoa::Buffer::new().format(k));
+                            self.path.push(']');
+                            self.check_value(element, item);
+                            self.path.truncate(here);
                         }
                     }
                     (true, _) => {
-                        issues.push(issue(IssueCode::Structure, format!("{key} must be an array"), path.clone()))
+                        let message = format!("{key} must be an array");
+                        self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
                     }
-                    (false, Value::Array(_)) => issues.push(issue(
-                        IssueCode::Structure,
-                        format!("{key} may occur once: not an array"),
-                        path.clone(),
-                    )),
-                    (false, item) => self.check_value(element, item, path, issues),
+                    (false, Value::Array(_)) => {
+                        let message = format!("{key} may occur once: not an array");
+                        self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
+                    }
+                    (false, item) => self.check_value(element, item),
                 },
             }
-            path.truncate(base);
+            self.in_contained = false;
+            self.path.truncate(base);
         }
         for required in &def.req {
             if !map.contains_key(required) && !map.contains_key(&format!("_{required}")) {
-                issues.push(issue(
-                    IssueCode::Required,
-                    format!("{required} is required in {}", display(name)),
-                    format!("{path}.{required}"),
-                ));
+                let message = format!("{required} is required in {}", display(name));
+                self.issues.push(issue(IssueCode::Required, message, format!("{}.{required}", self.path)));
             }
         }
         if name == "Period" {
-            check_period(map, path, issues);
+            check_period(map, &self.path, self.issues);
         }
     }
 
-    fn check_value(&self, element: &ElementDef, value: &Value, path: &mut String, issues: &mut Vec<Issue>) {
+    fn check_value(&mut self, element: &ElementDef, value: &'v Value) {
         if let Some(codes) = &element.codes {
             match value.as_str() {
                 Some(code) if codes.iter().any(|c| c == code) => {}
-                Some(_) => issues.push(issue(
-                    IssueCode::CodeInvalid,
-                    format!("not one of the codes of its required binding: {}", codes.join(", ")),
-                    path.clone(),
-                )),
-                None => issues.push(issue(IssueCode::Structure, "a code must be a JSON string", path.clone())),
+                Some(_) => {
+                    let message = format!("not one of the codes of its required binding: {}", codes.join(", "));
+                    self.issues.push(issue(IssueCode::CodeInvalid, message, self.path.clone()));
+                }
+                None => {
+                    self.issues.push(issue(IssueCode::Structure, "a code must be a JSON string", self.path.clone()))
+                }
             }
             return;
         }
         match element.t.as_str() {
-            "ResourceList" => self.resource(value, path, issues),
+            "ResourceList" => self.resource(value),
             "const" => {}
-            t => match self.primitives.get(t) {
-                Some(primitive) => check_primitive(t, primitive, value, path, issues),
-                None => self.check_type(t, value, path, issues),
+            "Reference" => {
+                if let Some(reference) = value.get("reference").and_then(Value::as_str) {
+                    let contained = self.contained.last().map(Vec::as_slice).unwrap_or_default();
+                    let site = ReferenceSite { reference, allowed: element.r.as_deref(), path: &self.path, contained };
+                    (self.on_reference)(site, self.issues);
+                }
+                self.check_type("Reference", value);
+            }
+            t => match self.model.primitives.get(t) {
+                Some(primitive) => check_primitive(t, primitive, value, &self.path, self.issues),
+                None => self.check_type(t, value),
             },
         }
     }

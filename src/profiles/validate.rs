@@ -9,19 +9,25 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
+use super::base::ReferenceSite;
 use super::structure::{matches_pattern, Node, Profile};
 use super::Catalog;
 use crate::outcome::{Issue, IssueCode, Severity};
 
-struct Walk<'a> {
-    catalog: &'a Catalog,
+/// The Bundle's entries by every name a reference may use: built once, so resolving is O(1).
+struct Index<'a> {
     entries: &'a [Value],
-    /// Entry index by every name a reference may use: fullUrl, and `Type/id`.
-    index: HashMap<&'a str, usize>,
+    /// By fullUrl.
+    by_url: HashMap<&'a str, usize>,
     by_type_id: HashMap<(&'a str, &'a str), usize>,
-    checked: HashSet<(usize, &'a str)>,
     /// The entry of the handover's patient: the first Patient in the Bundle.
     patient: Option<usize>,
+}
+
+struct Walk<'a> {
+    catalog: &'a Catalog,
+    index: Index<'a>,
+    checked: HashSet<(usize, &'a str)>,
     issues: Vec<Issue>,
 }
 
@@ -46,13 +52,13 @@ fn describe(pattern: &Value) -> String {
     }
 }
 
-impl<'a> Walk<'a> {
-    fn new(catalog: &'a Catalog, entries: &'a [Value]) -> Self {
-        let mut index = HashMap::with_capacity(entries.len() * 2);
+impl<'a> Index<'a> {
+    fn new(entries: &'a [Value]) -> Self {
+        let mut by_url = HashMap::with_capacity(entries.len());
         let mut by_type_id = HashMap::with_capacity(entries.len());
         for (i, entry) in entries.iter().enumerate() {
             if let Some(url) = entry.get("fullUrl").and_then(Value::as_str) {
-                index.insert(url, i);
+                by_url.insert(url, i);
             }
             let resource = entry.get("resource");
             let kind = resource.and_then(|r| r.get("resourceType")).and_then(Value::as_str);
@@ -63,16 +69,20 @@ impl<'a> Walk<'a> {
         }
         let patient =
             entries.iter().position(|e| e.pointer("/resource/resourceType").and_then(Value::as_str) == Some("Patient"));
-        Self { catalog, entries, index, by_type_id, checked: HashSet::new(), patient, issues: Vec::new() }
+        Self { entries, by_url, by_type_id, patient }
     }
 
     fn resource(&self, i: usize) -> Option<&'a Value> {
         self.entries.get(i).and_then(|e| e.get("resource"))
     }
 
+    fn kind(&self, i: usize) -> Option<&'a str> {
+        self.resource(i).and_then(|r| r.get("resourceType")).and_then(Value::as_str)
+    }
+
     /// The entry a reference string points to, if it is inside the Bundle.
     fn resolve(&self, reference: &str) -> Option<usize> {
-        if let Some(&i) = self.index.get(reference) {
+        if let Some(&i) = self.by_url.get(reference) {
             return Some(i);
         }
         // `Type/id`, or an absolute URL ending in `Type/id[/_history/v]`.
@@ -82,89 +92,66 @@ impl<'a> Walk<'a> {
         self.by_type_id.get(&(kind, id)).copied()
     }
 
-    /// Every `reference` inside every resource resolves in the Bundle (or in the resource's contained).
-    fn check_references(&mut self) {
-        let mut path = String::with_capacity(128);
-        for i in 0..self.entries.len() {
-            let Some(resource) = self.resource(i) else { continue };
-            let contained: HashSet<&str> = resource
-                .get("contained")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c.get("id").and_then(Value::as_str))
-                .collect();
-            path.clear();
-            path.push_str(&entry_expr(i));
-            self.references_in(resource, &contained, &mut path);
+    /// A Reference met by the base walk: it resolves inside the Bundle (or to a contained resource),
+    /// to a resource type its element allows, and not to a second patient.
+    fn check_reference(&self, site: ReferenceSite<'_>, issues: &mut Vec<Issue>) {
+        let target = match site.reference.strip_prefix('#') {
+            Some(local) => {
+                if !local.is_empty() && !site.contained.contains(&local) {
+                    issues.push(issue(
+                        Severity::Error,
+                        IssueCode::NotFound,
+                        "the reference does not resolve to a contained resource".into(),
+                        site.path.to_owned(),
+                    ));
+                }
+                return;
+            }
+            None => self.resolve(site.reference),
+        };
+        let Some(target) = target else {
+            issues.push(issue(
+                Severity::Error,
+                IssueCode::NotFound,
+                "the reference does not resolve to a resource in this Bundle; a handover must carry every \
+                 resource it refers to"
+                    .into(),
+                site.path.to_owned(),
+            ));
+            return;
+        };
+        let kind = self.kind(target).unwrap_or_default();
+        if let Some(allowed) = site.allowed.filter(|allowed| !allowed.iter().any(|a| a == kind)) {
+            issues.push(issue(
+                Severity::Error,
+                IssueCode::Invalid,
+                format!("this refers to a {kind}; the element may refer to {}", allowed.join(", ")),
+                site.path.to_owned(),
+            ));
+        }
+        if let Some(patient) = self.patient.filter(|&p| kind == "Patient" && target != p) {
+            issues.push(issue(
+                Severity::Error,
+                IssueCode::BusinessRule,
+                format!("this refers to another patient than the handover's (entry {patient}); a handover concerns one patient"),
+                site.path.to_owned(),
+            ));
         }
     }
+}
 
-    /// One path buffer, extended and truncated: no allocation per visited element.
-    fn references_in(&mut self, value: &'a Value, contained: &HashSet<&str>, path: &mut String) {
-        match value {
-            Value::Object(map) => {
-                if let Some(Value::String(reference)) = map.get("reference") {
-                    let target = match reference.strip_prefix('#') {
-                        Some(local) => (local.is_empty() || contained.contains(local)).then_some(None),
-                        None => self.resolve(reference).map(Some),
-                    };
-                    // A reference to another Patient than the handover's: point the sender at it.
-                    if let (Some(Some(target)), Some(patient)) = (target, self.patient) {
-                        let is_patient =
-                            self.resource(target).and_then(|r| r.get("resourceType")).and_then(Value::as_str)
-                                == Some("Patient");
-                        if is_patient && target != patient {
-                            self.issues.push(issue(
-                                Severity::Error,
-                                IssueCode::BusinessRule,
-                                format!(
-                                    "this refers to another patient than the handover's (entry {patient}); a handover \
-                                     concerns one patient"
-                                ),
-                                path.clone(),
-                            ));
-                        }
-                    }
-                    if target.is_none() {
-                        self.issues.push(issue(
-                            Severity::Error,
-                            IssueCode::NotFound,
-                            "the reference does not resolve to a resource in this Bundle; a handover must carry \
-                             every resource it refers to"
-                                .into(),
-                            path.clone(),
-                        ));
-                    }
-                }
-                let base = path.len();
-                for (key, child) in map {
-                    if key == "contained" || key == "text" || !(child.is_object() || child.is_array()) {
-                        continue;
-                    }
-                    path.push('.');
-                    path.push_str(key);
-                    self.references_in(child, contained, path);
-                    path.truncate(base);
-                }
-            }
-            Value::Array(items) => {
-                let base = path.len();
-                for (k, item) in items.iter().enumerate() {
-                    path.push('[');
-                    path.push_str(itoa::Buffer::new().format(k));
-                    path.push(']');
-                    self.references_in(item, contained, path);
-                    path.truncate(base);
-                }
-            }
-            _ => {}
-        }
+impl<'a> Walk<'a> {
+    fn resource(&self, i: usize) -> Option<&'a Value> {
+        self.index.resource(i)
+    }
+
+    fn resolve(&self, reference: &str) -> Option<usize> {
+        self.index.resolve(reference)
     }
 
     /// A handover is about one patient.
     fn check_one_patient(&mut self) {
-        let patients: Vec<usize> = (0..self.entries.len())
+        let patients: Vec<usize> = (0..self.index.entries.len())
             .filter(|&i| {
                 self.resource(i).and_then(|r| r.get("resourceType")).and_then(Value::as_str) == Some("Patient")
             })
@@ -395,9 +382,10 @@ fn slice_description(sliced: &Node, slice: &Node) -> String {
 /// Validates a message Bundle: integrity, then the focus against the kind's profile.
 pub fn message(catalog: &Catalog, bundle: &Value, event_system: &str, event_code: &str) -> Vec<Issue> {
     let entries = bundle.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let mut walk = Walk::new(catalog, entries);
-    catalog.base().check_resource(bundle, "Bundle", &mut walk.issues);
-    walk.check_references();
+    let index = Index::new(entries);
+    let mut issues = Vec::new();
+    catalog.base().walk(bundle, "Bundle", &mut issues, &mut |site, issues| index.check_reference(site, issues));
+    let mut walk = Walk { catalog, index, checked: HashSet::new(), issues };
     walk.check_one_patient();
     let header = entries.first().and_then(|e| e.get("resource"));
     let focus = header.and_then(|h| h.pointer("/focus/0/reference")).and_then(Value::as_str);
@@ -438,7 +426,7 @@ pub fn against_profile(catalog: &Catalog, document: &Value, profile: &Profile) -
             &single
         }
     };
-    let mut walk = Walk::new(catalog, entries);
+    let mut walk = Walk { catalog, index: Index::new(entries), checked: HashSet::new(), issues: Vec::new() };
     match (0..entries.len()).find(|&i| {
         walk.resource(i).and_then(|r| r.get("resourceType")).and_then(Value::as_str)
             == Some(profile.resource_type.as_str())

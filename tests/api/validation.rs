@@ -178,3 +178,30 @@ async fn hostile_content_is_answered_within_limits() {
     assert_eq!(unresolved, 4_000);
     assert_eq!(app.store.message_count().await.unwrap(), 1);
 }
+
+/// References point to a resource type their element allows (from the core definitions), and `#id`
+/// references to a contained resource.
+#[tokio::test]
+async fn references_must_point_to_an_allowed_type_and_contained_ids_must_exist() {
+    let app = spawn_app().await;
+    let mut bundle = discharge();
+    let entries = bundle["entry"].as_array().unwrap();
+    let composition = entries.iter().position(|e| e["resource"]["resourceType"] == "Composition").unwrap();
+    let patient_url = entries.iter().find(|e| e["resource"]["resourceType"] == "Patient").unwrap()["fullUrl"].clone();
+    // Composition.custodian may refer to an Organization only.
+    bundle["entry"][composition]["resource"]["custodian"] = serde_json::json!({ "reference": patient_url });
+    // A contained reference to an id that is not contained.
+    bundle["entry"][composition]["resource"]["section"][0]["author"] = serde_json::json!([{ "reference": "#nobody" }]);
+    let checked = validate(&app, HOSPITAL, &bundle).await;
+    let text = issues_text(&checked);
+    let custodian = format!("Bundle.entry[{composition}].resource.custodian");
+    assert!(
+        errors(&checked).iter().any(|i| i["code"] == "invalid" && i["expression"][0] == custodian.as_str()),
+        "{text}"
+    );
+    let author = format!("Bundle.entry[{composition}].resource.section[0].author[0]");
+    assert!(
+        errors(&checked).iter().any(|i| i["code"] == "not-found" && i["expression"][0] == author.as_str()),
+        "{text}"
+    );
+}
