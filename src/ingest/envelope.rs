@@ -102,40 +102,17 @@ pub struct EnvelopeError {
     pub header_id: Option<String>,
 }
 
-/// Whether arrays and objects in `bytes` nest deeper than `limit`. A linear scan that needs no
-/// allocation, so a hostile 10,000-deep document is refused before the parser recurses. Inside strings
-/// (long runs: narratives, notes) it jumps from quote to backslash with memchr; outside them structural
-/// bytes come every few bytes, where a plain loop beats repeated memchr calls (measured).
-pub fn nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
-    let (mut depth, mut i) = (0usize, 0usize);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                // Skip the string: to the next unescaped quote.
-                i += 1;
-                loop {
-                    match memchr::memchr2(b'"', b'\\', bytes.get(i..).unwrap_or_default()) {
-                        Some(at) if bytes[i + at] == b'\\' => i += at + 2,
-                        Some(at) => {
-                            i += at;
-                            break;
-                        }
-                        None => return false,
-                    }
-                }
-            }
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > limit {
-                    return true;
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+/// Whether arrays and objects in a parsed document nest deeper than `limit` (the document itself is
+/// level 1). Recursion is bounded by serde_json's own limit of 128.
+pub fn deeper_than(value: &Value, limit: usize) -> bool {
+    fn depth_exceeds(value: &Value, budget: usize) -> bool {
+        match value {
+            Value::Array(items) => budget == 0 || items.iter().any(|v| depth_exceeds(v, budget - 1)),
+            Value::Object(map) => budget == 0 || map.values().any(|v| depth_exceeds(v, budget - 1)),
+            _ => false,
         }
-        i += 1;
     }
-    false
+    depth_exceeds(value, limit)
 }
 
 /// SHA-256 of `value` as canonical JSON: object keys sorted, no white space.
@@ -173,16 +150,19 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
             None,
         ));
     }
-    if nesting_exceeds(bytes, limits.max_json_depth) {
-        return Err(fail(
-            vec![Issue::error(
-                IssueCode::TooCostly,
-                format!("JSON nesting is deeper than the limit of {} levels", limits.max_json_depth),
-            )],
-            None,
-        ));
-    }
+    // serde_json refuses nesting past 128 levels while parsing, so a hostile 10,000-deep document never
+    // reaches deep recursion; the configured, lower limit is then checked on the parsed tree, which is
+    // cheaper than scanning every byte beforehand (measured: about 15 us against 60 us at 116 KB).
+    let too_deep = || {
+        Issue::error(
+            IssueCode::TooCostly,
+            format!("JSON nesting is deeper than the limit of {} levels", limits.max_json_depth),
+        )
+    };
     let document: Value = serde_json::from_slice(bytes).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            return fail(vec![too_deep()], None);
+        }
         // serde_json's messages name the position and the kind of error, never the content.
         let problem = if e.is_eof() { "the JSON ends too early" } else { "the body is not valid JSON (UTF-8)" };
         fail(
@@ -190,6 +170,9 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
             None,
         )
     })?;
+    if deeper_than(&document, limits.max_json_depth) {
+        return Err(fail(vec![too_deep()], None));
+    }
 
     let Some(root) = document.as_object() else {
         return Err(fail(vec![Issue::error(IssueCode::Structure, "expected a JSON object (a FHIR Bundle)")], None));
@@ -376,15 +359,12 @@ mod tests {
 
     #[test]
     fn nesting_counts_arrays_and_objects_but_not_brackets_in_strings() {
-        assert!(!nesting_exceeds(br#"{"a":[{"b":1}]}"#, 3));
-        assert!(nesting_exceeds(br#"{"a":[{"b":[1]}]}"#, 3));
-        assert!(!nesting_exceeds(br#"{"a":"[[[[{{{{\"[[["}"#, 1));
-        assert!(nesting_exceeds(&[b'['; 10_000], 64));
-        // Escapes at the very end, and unterminated strings, end the scan without panicking.
-        assert!(!nesting_exceeds(br#"["abc\"#, 1));
-        assert!(!nesting_exceeds(br#"["abc\\"#, 1));
-        assert!(!nesting_exceeds(br#"[["\"[[[["#, 2));
-        assert!(nesting_exceeds(br#"[["\\"[[[["#, 2));
+        let doc = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+        assert!(!deeper_than(&doc(r#"{"a":[{"b":1}]}"#), 3));
+        assert!(deeper_than(&doc(r#"{"a":[{"b":[1]}]}"#), 3));
+        assert!(!deeper_than(&doc(r#"{"a":"[[[[{{{{\"[[["}"#), 1));
+        assert!(deeper_than(&doc(&format!("{}{}", "[".repeat(100), "]".repeat(100))), 64));
+        assert!(!deeper_than(&doc(&format!("{}{}", "[".repeat(64), "]".repeat(64))), 64));
     }
 
     #[test]

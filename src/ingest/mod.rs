@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-pub use envelope::{nesting_exceeds, parse, Destination, EnvelopeError, EventCoding, PartyRef, Submission};
+pub use envelope::{deeper_than, parse, Destination, EnvelopeError, EventCoding, PartyRef, Submission};
 
 use crate::auth::Principal;
 use crate::config::Limits;
