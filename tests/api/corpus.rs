@@ -1,14 +1,12 @@
 //! Data written by others (`../shared/corpus`): the envelope reader must hold for it. Skips with a
 //! message when the corpus is absent.
 
-use std::path::Path;
-
 use handover_broker::ingest;
 
 use crate::helpers::*;
 
 fn limits() -> handover_broker::config::Limits {
-    test_settings(Path::new("/tmp")).limits
+    handover_broker::config::Settings::load(None).unwrap().limits
 }
 
 #[test]

@@ -41,33 +41,54 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: Store,
     pub db_dir: std::sync::Arc<tempfile::TempDir>,
+    pub database_url: String,
     handle: actix_web::dev::ServerHandle,
     join: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-pub fn test_settings(db_dir: &Path) -> Settings {
+/// Settings for a broker on a random loopback port with a fresh database: an SQLite file in `db_dir`,
+/// or, when `HANDOVER_TEST_POSTGRES` names a server (`postgres://user:pass@host:port`), a new database on
+/// it, so that the same suite runs against both backends.
+pub async fn test_settings(db_dir: &Path) -> Settings {
     let mut settings = Settings::load(None).expect("default settings load");
     settings.listen = "127.0.0.1:0".parse().expect("address");
-    settings.database_url = format!("sqlite://{}/broker.db", db_dir.display());
+    settings.database_url = match std::env::var("HANDOVER_TEST_POSTGRES") {
+        Ok(server) => fresh_postgres_database(&server).await,
+        Err(_) => format!("sqlite://{}/broker.db", db_dir.display()),
+    };
     settings.profiles_dir = project_dir().join("profiles");
     settings.fixtures_dir = project_dir().join("fixtures");
     settings.demo = Some(true);
     settings
 }
 
+async fn fresh_postgres_database(server: &str) -> String {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let name = format!("hb_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::AnyConnection::connect(&format!("{server}/postgres")).await.expect("PostgreSQL reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("test database created");
+    format!("{server}/{name}")
+}
+
+pub fn uses_sqlite(app: &TestApp) -> bool {
+    app.database_url.starts_with("sqlite:")
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
-    spawn_with(test_settings(dir.path()), dir).await
+    spawn_with(test_settings(dir.path()).await, dir).await
 }
 
 pub async fn spawn_with(settings: Settings, db_dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
     LazyLock::force(&TRACING);
+    let database_url = settings.database_url.clone();
     let app = Application::build(settings).await.expect("the broker builds");
     let base = app.base_url().to_owned();
     let store = app.store();
     let handle = app.handle();
     let join = tokio::spawn(app.run_until_stopped());
-    TestApp { base, client: reqwest::Client::new(), store, db_dir, handle, join }
+    TestApp { base, client: reqwest::Client::new(), store, db_dir, database_url, handle, join }
 }
 
 impl TestApp {

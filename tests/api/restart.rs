@@ -6,13 +6,15 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn an_acknowledged_message_and_its_receipt_survive_a_restart() {
-    let app = spawn_app().await;
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let settings = test_settings(dir.path()).await;
+    let app = spawn_with(settings.clone(), dir).await;
     let bundle = discharge();
     let ack: Value = app.post_message(HOSPITAL, &bundle).await.json().await.unwrap();
     let tracking = tracking_id(&ack);
 
     let db_dir = app.stop().await;
-    let app = spawn_with(test_settings(db_dir.path()), db_dir.clone()).await;
+    let app = spawn_with(settings, db_dir).await;
 
     let response = app.receipt(HOSPITAL, &tracking).await;
     assert_eq!(response.status().as_u16(), 200);
@@ -26,7 +28,7 @@ async fn an_acknowledged_message_and_its_receipt_survive_a_restart() {
 #[tokio::test]
 async fn a_restarted_demo_keeps_its_demo_tokens_until_a_real_directory_is_imported() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(dir.path());
+    let mut settings = test_settings(dir.path()).await;
     settings.demo = None;
     let app = spawn_with(settings.clone(), dir).await;
     assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202);
