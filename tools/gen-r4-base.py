@@ -8,8 +8,16 @@ Sources (official HL7 definitions, as kept in ../shared/corpus, see its SOURCES.
   - hl7-r4-examples/structuredefinitions/*.json   (core StructureDefinition snapshots: min cardinality
     of the elements the schema cannot require)
 
-Usage:  python3 tools/gen-r4-base.py ../shared/corpus/hl7-r4-examples > spec/r4-base.json
+  - optionally, fhir-sdk's generated R4B model (crate fhir-model 0.13, `src/r4b`), itself generated from
+    the official 4.3.0 definitions: an element it types without Option/Vec is 1..1. This gives minimum
+    cardinalities for the types whose core StructureDefinition is not in the corpus (Narrative.status,
+    Procedure.status ...); R4B and R4 agree on these for the types checked, and the corpus test guards
+    against any disagreement (no false error on the R4 examples).
+
+Usage:  python3 tools/gen-r4-base.py ../shared/corpus/hl7-r4-examples \
+            ~/.cargo/registry/src/*/fhir-model-0.13.0/src/r4b > spec/r4-base.json
 """
+import re
 import json
 import os
 import sys
@@ -102,6 +110,23 @@ def main():
             if owner in types and parts[-1] in types[owner]["e"] and parts[-1] not in types[owner]["req"]:
                 types[owner]["req"].append(parts[-1])
                 types[owner]["req"].sort()
+
+    # Required (non-Option, non-Vec) fields of fhir-sdk's generated model.
+    if len(sys.argv) > 2:
+        by_concat = {n.replace("_", ""): n for n in types}
+        for file in ("resources/generated.rs", "types/generated.rs"):
+            text = open(os.path.join(sys.argv[2], file)).read()
+            for m in re.finditer(r"^pub struct (\w+?)(?:Inner)? \{(.*?)^\}", text, re.S | re.M):
+                owner = by_concat.get(m.group(1))
+                if owner is None:
+                    continue
+                for f in re.finditer(r'#\[serde\(rename = "(\w+)"\)\]\s*(?:#\[[^\]]*\]\s*)*pub \w+: ([^,\n]+),', m.group(2)):
+                    name, rust_type = f.group(1), f.group(2).strip()
+                    if rust_type.startswith(("Option<", "Vec<")) or name.startswith("_"):
+                        continue
+                    if name in types[owner]["e"] and name not in types[owner]["req"]:
+                        types[owner]["req"].append(name)
+                        types[owner]["req"].sort()
 
     out = {
         "fhirVersion": "4.0.1",

@@ -223,6 +223,11 @@ impl<'v> Walk<'_, 'v, '_> {
             self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
             return;
         };
+        if map.is_empty() {
+            let message = "ele-1: an element must have a value or children; {} is empty";
+            self.issues.push(issue(IssueCode::Structure, message.replace("{}", &display(name)), self.path.clone()));
+            return;
+        }
         let base = self.path.len();
         let mut choices: Vec<&str> = Vec::new();
         for (key, item) in map {

@@ -205,3 +205,70 @@ async fn references_must_point_to_an_allowed_type_and_contained_ids_must_exist()
         "{text}"
     );
 }
+
+/// Property-style: thousands of mutated copies of the complete handovers (an element removed, or its
+/// value replaced) are each answered, never with a panic. Two things must always be reported: a removed
+/// `resourceType`, and a value replaced by `null`, `""`, `[]` or `{}` (never valid FHIR JSON).
+#[test]
+fn mutated_handovers_are_always_answered() {
+    use handover_broker::profiles::Catalog;
+    let catalog = Catalog::load(&project_dir().join("profiles")).unwrap();
+    let limits = handover_broker::config::Settings::load(None).unwrap().limits;
+    // A fixed-seed xorshift: the same mutations on every run, so a failure can be replayed.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let replacements = [
+        serde_json::json!(null),
+        serde_json::json!(""),
+        serde_json::json!([]),
+        serde_json::json!({}),
+        serde_json::json!(7),
+    ];
+    let mut reported = 0;
+    for name in ["discharge-summary.json", "nursing-handover.json", "referral.json", "admission-handover.json"] {
+        let original = fixture(name);
+        for _ in 0..500 {
+            let mut bundle = original.clone();
+            // Walk down from a random entry's resource to a random object, then mutate one member.
+            let entries = bundle["entry"].as_array().unwrap().len();
+            let mut node = &mut bundle["entry"][1 + next(entries - 1)]["resource"];
+            for _ in 0..next(4) {
+                let keys: Vec<String> = match node.as_object() {
+                    Some(map) => map.iter().filter(|(_, v)| v.is_object()).map(|(k, _)| k.clone()).collect(),
+                    None => break,
+                };
+                if keys.is_empty() {
+                    break;
+                }
+                node = &mut node[keys[next(keys.len())].as_str()];
+            }
+            let Some(map) = node.as_object_mut() else { continue };
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let key = keys[next(keys.len())].clone();
+            let owner = map.get("resourceType").and_then(|t| t.as_str()).unwrap_or("(element)").to_owned();
+            let must_report = if next(2) == 0 {
+                map.remove(&key);
+                key == "resourceType"
+            } else {
+                let replacement = next(replacements.len());
+                map.insert(key.clone(), replacements[replacement].clone());
+                replacement < 4
+            };
+            let bytes = serde_json::to_vec(&bundle).unwrap();
+            let issues = match handover_broker::ingest::parse(&bytes, &limits) {
+                Ok(submission) => catalog.validate(&submission),
+                Err(e) => e.issues,
+            };
+            if must_report {
+                assert!(issues.iter().any(|i| i.is_error()), "{name}: changing {owner}.{key} went unreported");
+                reported += 1;
+            }
+        }
+    }
+    assert!(reported > 500, "the mutations that must be reported were made ({reported})");
+}
