@@ -6,9 +6,9 @@
 //! acknowledgement. The acknowledgement is returned only after the commit; a refused submission
 //! leaves nothing behind but its ledger entries.
 //!
-//! Deduplication follows DESIGN.md section 3: the key is (sender, MessageHeader.id), content is compared
-//! by the hash of the canonical entries, and the database's UNIQUE keys decide between concurrent
-//! duplicates inside the commit.
+//! Deduplication follows DESIGN.md section 3: the key is (sender, MessageHeader.id) and the database's
+//! UNIQUE keys decide between concurrent duplicates inside the commit; when the key is taken, the
+//! resubmission's canonical entries are compared with the stored original's.
 
 mod envelope;
 
