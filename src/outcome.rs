@@ -84,6 +84,21 @@ impl Issue {
     pub fn is_error(&self) -> bool {
         matches!(self.severity, Severity::Error | Severity::Fatal)
     }
+
+    /// The issue as input of the FHIR builders (the only place the two meet).
+    pub fn to_fhir(&self) -> handover_fhir::OutcomeIssue<'_> {
+        handover_fhir::OutcomeIssue {
+            severity: match self.severity {
+                Severity::Fatal => handover_fhir::OutcomeSeverity::Fatal,
+                Severity::Error => handover_fhir::OutcomeSeverity::Error,
+                Severity::Warning => handover_fhir::OutcomeSeverity::Warning,
+                Severity::Information => handover_fhir::OutcomeSeverity::Information,
+            },
+            code: self.code.as_str(),
+            diagnostics: &self.message,
+            expression: self.expression.as_deref(),
+        }
+    }
 }
 
 impl fmt::Display for Issue {

@@ -113,6 +113,8 @@ pub struct Acknowledgement<'a> {
     /// Absolute or relative URL of the receipt resource.
     pub receipt_url: &'a str,
     pub receivers: usize,
+    /// Issues that did not block acceptance (warnings), carried in the acknowledgement's OperationOutcome.
+    pub warnings: &'a [OutcomeIssue<'a>],
 }
 
 /// A handover kind the broker accepts, by its MessageDefinition.
@@ -214,15 +216,14 @@ pub fn acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, FhirError> 
         "Accepted by the broker for delivery to {} receiver(s). Tracking id {}; receipts at {}.",
         ack.receivers, ack.tracking_id, ack.receipt_url
     );
-    let outcome = outcome(
-        Some(ack.outcome_id),
-        &[OutcomeIssue {
-            severity: OutcomeSeverity::Information,
-            code: "informational",
-            diagnostics: &diagnostics,
-            expression: None,
-        }],
-    )?;
+    let mut issues = vec![OutcomeIssue {
+        severity: OutcomeSeverity::Information,
+        code: "informational",
+        diagnostics: &diagnostics,
+        expression: None,
+    }];
+    issues.extend(ack.warnings.iter().cloned());
+    let outcome = outcome(Some(ack.outcome_id), &issues)?;
     let tracking = Extension::builder()
         .url(format!("{CANONICAL}/StructureDefinition/tracking-id"))
         .value(ExtensionValue::Id(ack.tracking_id.to_owned()))

@@ -21,7 +21,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::auth::AuthError;
 use crate::ingest::IngestError;
-use crate::outcome::{Issue, IssueCode, Severity};
+use crate::outcome::{Issue, IssueCode};
 use crate::receipts::ReceiptError;
 use crate::store::StoreError;
 
@@ -134,20 +134,7 @@ impl ApiError {
 
 /// An `OperationOutcome` body for `issues`.
 pub fn outcome_body(issues: &[Issue]) -> Vec<u8> {
-    let issues: Vec<handover_fhir::OutcomeIssue<'_>> = issues
-        .iter()
-        .map(|i| handover_fhir::OutcomeIssue {
-            severity: match i.severity {
-                Severity::Fatal => handover_fhir::OutcomeSeverity::Fatal,
-                Severity::Error => handover_fhir::OutcomeSeverity::Error,
-                Severity::Warning => handover_fhir::OutcomeSeverity::Warning,
-                Severity::Information => handover_fhir::OutcomeSeverity::Information,
-            },
-            code: i.code.as_str(),
-            diagnostics: &i.message,
-            expression: i.expression.as_deref(),
-        })
-        .collect();
+    let issues: Vec<handover_fhir::OutcomeIssue<'_>> = issues.iter().map(Issue::to_fhir).collect();
     handover_fhir::operation_outcome(&issues).unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot build an OperationOutcome");
         br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}"#.to_vec()

@@ -171,6 +171,8 @@ impl Ingestor {
         if issues.iter().any(Issue::is_error) {
             return Err(IngestError::Incomplete(issues));
         }
+        // What remains are warnings: they do not block, and the acknowledgement tells the sender.
+        let warnings: Vec<handover_fhir::OutcomeIssue<'_>> = issues.iter().map(Issue::to_fhir).collect();
         let plan = routing::plan(&self.directory.snapshot(), caller, &submission).map_err(|e| match e {
             RoutingError::Forbidden(issues) => IngestError::Forbidden(issues),
             RoutingError::Unroutable(issues) => IngestError::Unroutable(issues),
@@ -195,6 +197,7 @@ impl Ingestor {
             tracking_id: &tracking_id,
             receipt_url: &receipt_url,
             receivers: plan.routes.len(),
+            warnings: &warnings,
         })?;
 
         let entry = |event| {

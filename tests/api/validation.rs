@@ -272,3 +272,28 @@ fn mutated_handovers_are_always_answered() {
     }
     assert!(reported > 500, "the mutations that must be reported were made ({reported})");
 }
+
+/// A recommended section missing is a warning: the handover is accepted, and the acknowledgement says so.
+#[tokio::test]
+async fn warnings_do_not_block_and_reach_the_sender_in_the_acknowledgement() {
+    let app = spawn_app().await;
+    let mut bundle = discharge();
+    let composition = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|e| e["resource"]["resourceType"] == "Composition")
+        .unwrap();
+    let sections = bundle["entry"][composition]["resource"]["section"].as_array_mut().unwrap();
+    let before = sections.len();
+    sections.retain(|s| s["code"]["coding"][0]["code"] != "8648-8");
+    assert_eq!(sections.len(), before - 1, "the fixture has a hospital course section");
+
+    let response = app.post_message(HOSPITAL, &bundle).await;
+    assert_eq!(response.status().as_u16(), 202);
+    let ack: Value = response.json().await.unwrap();
+    let outcome = &ack["entry"][1]["resource"];
+    let warning = outcome["issue"].as_array().unwrap().iter().find(|i| i["severity"] == "warning").expect("a warning");
+    assert!(warning["diagnostics"].as_str().unwrap().contains("8648-8"), "{warning}");
+    assert_eq!(warning["expression"][0], format!("Bundle.entry[{composition}].resource"));
+}
