@@ -4,11 +4,10 @@
 //! carries is the profiles' business. The parsed tree is kept for the validator; the bytes are kept
 //! exactly as received, because they, not a re-serialisation, are what is stored and forwarded.
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::index::BundleIndex;
 use crate::config::Limits;
 use crate::directory::OrgIdentifier;
 use crate::outcome::{Issue, IssueCode};
@@ -52,6 +51,8 @@ pub struct Submission {
     /// `MessageHeader.response.identifier` when this is a response message.
     response_to: Option<String>,
     payload_sha256: String,
+    /// The entries by every name a reference may use.
+    index: BundleIndex,
     document: Value,
 }
 
@@ -90,6 +91,10 @@ impl Submission {
     /// The parsed Bundle, for the validator.
     pub fn document(&self) -> &Value {
         &self.document
+    }
+    /// The Bundle's entries by every name a reference may use.
+    pub fn index(&self) -> &BundleIndex {
+        &self.index
     }
 }
 
@@ -282,7 +287,8 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
         return Err(fail(issues, header_id));
     };
 
-    let resolver = Resolver::new(entries);
+    let index = BundleIndex::new(entries);
+    let resolver = Resolver { entries, index: &index };
     let sender = header.get("sender").map(|r| resolver.party(r, format!("{HEADER}.sender")));
     let destinations = destinations
         .iter()
@@ -306,32 +312,18 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
         destinations,
         response_to,
         payload_sha256,
+        index,
         document,
     })
 }
 
-/// Resolves References inside the Bundle: by `fullUrl` and by `Type/id`.
+/// Resolves the sender's and receivers' References to Organization entries.
 struct Resolver<'a> {
-    by_reference: HashMap<String, &'a Value>,
+    entries: &'a [Value],
+    index: &'a BundleIndex,
 }
 
-impl<'a> Resolver<'a> {
-    fn new(entries: &'a [Value]) -> Self {
-        let mut by_reference = HashMap::new();
-        for entry in entries {
-            let Some(resource) = entry.get("resource") else {
-                continue;
-            };
-            if let Some(url) = str_at(entry, "fullUrl") {
-                by_reference.insert(url.to_owned(), resource);
-            }
-            if let (Some(kind), Some(id)) = (str_at(resource, "resourceType"), str_at(resource, "id")) {
-                by_reference.insert(format!("{kind}/{id}"), resource);
-            }
-        }
-        Self { by_reference }
-    }
-
+impl Resolver<'_> {
     /// The identifiers of the organisation a Reference names: its own `identifier`, else those of the
     /// Organization (or PractitionerRole's organisation is not followed: senders name organisations).
     fn party(&self, reference: &Value, expression: String) -> PartyRef {
@@ -339,7 +331,8 @@ impl<'a> Resolver<'a> {
         let identifiers = match own {
             Some(own) => vec![own],
             None => str_at(reference, "reference")
-                .and_then(|r| self.by_reference.get(r))
+                .and_then(|r| self.index.resolve(r))
+                .and_then(|i| self.entries[i].get("resource"))
                 .filter(|res| str_at(res, "resourceType") == Some("Organization"))
                 .and_then(|org| org.get("identifier").and_then(Value::as_array))
                 .map(|ids| ids.iter().filter_map(identifier).collect())

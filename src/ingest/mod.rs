@@ -11,12 +11,14 @@
 //! resubmission's canonical entries are compared with the stored original's.
 
 mod envelope;
+mod index;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 pub use envelope::{deeper_than, parse, Destination, EnvelopeError, EventCoding, PartyRef, Submission};
+pub use index::BundleIndex;
 
 use crate::auth::Principal;
 use crate::config::Limits;

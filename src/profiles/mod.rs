@@ -224,6 +224,6 @@ impl Catalog {
             )
             .at("Bundle.entry[0].resource.eventCoding")];
         }
-        validate::message(self, submission.document(), &event.system, &event.code)
+        validate::message(self, submission)
     }
 }

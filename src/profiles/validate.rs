@@ -5,21 +5,20 @@
 //! search), each (resource, profile) pair is checked at most once (so reference cycles terminate), and
 //! FHIRPath constraints run on the element they belong to, not on the whole Bundle.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::Value;
 
 use super::base::ReferenceSite;
 use super::structure::{matches_pattern, Node, Profile};
 use super::Catalog;
+use crate::ingest::{BundleIndex, Submission};
 use crate::outcome::{Issue, IssueCode, Severity};
 
-/// The Bundle's entries by every name a reference may use: built once, so resolving is O(1).
+/// The Bundle's entries with their reference index (built once, by the envelope), so resolving is O(1).
 struct Index<'a> {
     entries: &'a [Value],
-    /// By fullUrl.
-    by_url: HashMap<&'a str, usize>,
-    by_type_id: HashMap<(&'a str, &'a str), usize>,
+    refs: &'a BundleIndex,
     /// The entry of the handover's patient: the first Patient in the Bundle.
     patient: Option<usize>,
 }
@@ -53,23 +52,10 @@ fn describe(pattern: &Value) -> String {
 }
 
 impl<'a> Index<'a> {
-    fn new(entries: &'a [Value]) -> Self {
-        let mut by_url = HashMap::with_capacity(entries.len());
-        let mut by_type_id = HashMap::with_capacity(entries.len());
-        for (i, entry) in entries.iter().enumerate() {
-            if let Some(url) = entry.get("fullUrl").and_then(Value::as_str) {
-                by_url.insert(url, i);
-            }
-            let resource = entry.get("resource");
-            let kind = resource.and_then(|r| r.get("resourceType")).and_then(Value::as_str);
-            let id = resource.and_then(|r| r.get("id")).and_then(Value::as_str);
-            if let (Some(kind), Some(id)) = (kind, id) {
-                by_type_id.insert((kind, id), i);
-            }
-        }
+    fn new(entries: &'a [Value], refs: &'a BundleIndex) -> Self {
         let patient =
             entries.iter().position(|e| e.pointer("/resource/resourceType").and_then(Value::as_str) == Some("Patient"));
-        Self { entries, by_url, by_type_id, patient }
+        Self { entries, refs, patient }
     }
 
     fn resource(&self, i: usize) -> Option<&'a Value> {
@@ -80,16 +66,8 @@ impl<'a> Index<'a> {
         self.resource(i).and_then(|r| r.get("resourceType")).and_then(Value::as_str)
     }
 
-    /// The entry a reference string points to, if it is inside the Bundle.
     fn resolve(&self, reference: &str) -> Option<usize> {
-        if let Some(&i) = self.by_url.get(reference) {
-            return Some(i);
-        }
-        // `Type/id`, or an absolute URL ending in `Type/id[/_history/v]`.
-        let path = reference.split("/_history/").next().unwrap_or(reference);
-        let mut parts = path.rsplit('/');
-        let (id, kind) = (parts.next()?, parts.next()?);
-        self.by_type_id.get(&(kind, id)).copied()
+        self.refs.resolve(reference)
     }
 
     /// A Reference met by the base walk: it resolves inside the Bundle (or to a contained resource),
@@ -380,9 +358,11 @@ fn slice_description(sliced: &Node, slice: &Node) -> String {
 }
 
 /// Validates a message Bundle: integrity, then the focus against the kind's profile.
-pub fn message(catalog: &Catalog, bundle: &Value, event_system: &str, event_code: &str) -> Vec<Issue> {
+pub fn message(catalog: &Catalog, submission: &Submission) -> Vec<Issue> {
+    let bundle = submission.document();
+    let (event_system, event_code) = (&submission.event().system, &submission.event().code);
     let entries = bundle.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let index = Index::new(entries);
+    let index = Index::new(entries, submission.index());
     let mut issues = Vec::new();
     catalog.base().walk(bundle, "Bundle", &mut issues, &mut |site, issues| index.check_reference(site, issues));
     let mut walk = Walk { catalog, index, checked: HashSet::new(), issues };
@@ -426,7 +406,8 @@ pub fn against_profile(catalog: &Catalog, document: &Value, profile: &Profile) -
             &single
         }
     };
-    let mut walk = Walk { catalog, index: Index::new(entries), checked: HashSet::new(), issues: Vec::new() };
+    let refs = BundleIndex::new(entries);
+    let mut walk = Walk { catalog, index: Index::new(entries, &refs), checked: HashSet::new(), issues: Vec::new() };
     match (0..entries.len()).find(|&i| {
         walk.resource(i).and_then(|r| r.get("resourceType")).and_then(Value::as_str)
             == Some(profile.resource_type.as_str())
