@@ -119,12 +119,7 @@ fn the_ips_documents_pass_the_ips_composition_profile_and_fail_without_a_require
 
         // Remove the medication summary section (LOINC 10160-0), required by the IPS.
         let mut broken = doc.clone();
-        let composition = broken["entry"]
-            .as_array_mut()
-            .unwrap()
-            .iter_mut()
-            .position(|e| e["resource"]["resourceType"] == "Composition")
-            .unwrap();
+        let composition = entry_of(&broken, "Composition");
         let sections = broken["entry"][composition]["resource"]["section"].as_array_mut().unwrap();
         sections.retain(|s| s["code"]["coding"][0]["code"] != "10160-0");
         let issues = validate::against_profile(&catalog, &broken, profile);

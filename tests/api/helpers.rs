@@ -143,6 +143,14 @@ pub fn fresh(mut bundle: Value) -> Value {
     bundle
 }
 
+/// Position of the first entry holding a resource of this type.
+pub fn entry_of(bundle: &Value, resource_type: &str) -> usize {
+    bundle["entry"]
+        .as_array()
+        .and_then(|entries| entries.iter().position(|e| e["resource"]["resourceType"] == resource_type))
+        .unwrap_or_else(|| panic!("the bundle has a {resource_type}"))
+}
+
 pub fn header(bundle: &mut Value) -> &mut Value {
     &mut bundle["entry"][0]["resource"]
 }

@@ -163,13 +163,7 @@ async fn a_sender_given_by_reference_to_an_organization_entry_is_resolved() {
     let app = spawn_app().await;
     let mut bundle = discharge();
     // The fixture's hospital Organization entry carries the URA; point the sender at it.
-    let org_url = bundle["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["resource"]["resourceType"] == "Organization")
-        .map(|e| e["fullUrl"].clone())
-        .expect("an Organization entry");
+    let org_url = bundle["entry"][entry_of(&bundle, "Organization")]["fullUrl"].clone();
     header(&mut bundle)["sender"] = json!({ "reference": org_url });
     assert_eq!(app.post_message(HOSPITAL, &bundle).await.status().as_u16(), 202);
 }

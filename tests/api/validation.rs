@@ -150,8 +150,8 @@ async fn hostile_content_is_answered_within_limits() {
 
     // A reference cycle: two Observations that refer to each other (hasMember), both in the Bundle.
     let mut cyclic = discharge();
+    let patient_url = cyclic["entry"][entry_of(&cyclic, "Patient")]["fullUrl"].clone();
     let entries = cyclic["entry"].as_array_mut().unwrap();
-    let patient_url = entries.iter().find(|e| e["resource"]["resourceType"] == "Patient").unwrap()["fullUrl"].clone();
     for (me, other) in [("urn:uuid:c1", "urn:uuid:c2"), ("urn:uuid:c2", "urn:uuid:c1")] {
         entries.push(serde_json::json!({ "fullUrl": me, "resource": {
             "resourceType": "Observation", "status": "final", "code": { "text": "cycle" },
@@ -185,9 +185,8 @@ async fn hostile_content_is_answered_within_limits() {
 async fn references_must_point_to_an_allowed_type_and_contained_ids_must_exist() {
     let app = spawn_app().await;
     let mut bundle = discharge();
-    let entries = bundle["entry"].as_array().unwrap();
-    let composition = entries.iter().position(|e| e["resource"]["resourceType"] == "Composition").unwrap();
-    let patient_url = entries.iter().find(|e| e["resource"]["resourceType"] == "Patient").unwrap()["fullUrl"].clone();
+    let composition = entry_of(&bundle, "Composition");
+    let patient_url = bundle["entry"][entry_of(&bundle, "Patient")]["fullUrl"].clone();
     // Composition.custodian may refer to an Organization only.
     bundle["entry"][composition]["resource"]["custodian"] = serde_json::json!({ "reference": patient_url });
     // A contained reference to an id that is not contained.
@@ -278,12 +277,7 @@ fn mutated_handovers_are_always_answered() {
 async fn warnings_do_not_block_and_reach_the_sender_in_the_acknowledgement() {
     let app = spawn_app().await;
     let mut bundle = discharge();
-    let composition = bundle["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .position(|e| e["resource"]["resourceType"] == "Composition")
-        .unwrap();
+    let composition = entry_of(&bundle, "Composition");
     let sections = bundle["entry"][composition]["resource"]["section"].as_array_mut().unwrap();
     let before = sections.len();
     sections.retain(|s| s["code"]["coding"][0]["code"] != "8648-8");
