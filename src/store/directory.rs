@@ -1,5 +1,7 @@
 //! The directory tables.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
 use super::{Store, StoreError};
@@ -104,6 +106,17 @@ impl Store {
         let events = sqlx::query("SELECT org_id, event_code FROM organization_events ORDER BY org_id, event_code")
             .fetch_all(&self.pool)
             .await?;
+        // Grouped once by organisation: the directory is re-read every few seconds, and a per-organisation
+        // scan of all identifier rows would grow with the square of the directory.
+        let mut identifiers_of: HashMap<String, Vec<OrgIdentifier>> = HashMap::new();
+        for r in &identifiers {
+            let (system, value): (String, String) = (r.try_get("system")?, r.try_get("value")?);
+            identifiers_of.entry(r.try_get("org_id")?).or_default().extend(OrgIdentifier::new(&system, &value));
+        }
+        let mut events_of: HashMap<String, Vec<String>> = HashMap::new();
+        for r in &events {
+            events_of.entry(r.try_get("org_id")?).or_default().push(r.try_get("event_code")?);
+        }
         let mut result = Vec::with_capacity(orgs.len());
         for row in &orgs {
             let id: String = row.try_get("org_id")?;
@@ -113,21 +126,11 @@ impl Store {
                 "mailbox" => DeliveryMode::Mailbox,
                 _ => return Err(StoreError::Corrupt(format!("organisation {id} has delivery mode {mode}"))),
             };
-            let mut org_identifiers = Vec::new();
-            for r in identifiers.iter().filter(|r| r.try_get::<String, _>("org_id").is_ok_and(|o| o == id)) {
-                let system: String = r.try_get("system")?;
-                let value: String = r.try_get("value")?;
-                org_identifiers.extend(OrgIdentifier::new(&system, &value));
-            }
-            let mut org_events = Vec::new();
-            for r in events.iter().filter(|r| r.try_get::<String, _>("org_id").is_ok_and(|o| o == id)) {
-                org_events.push(r.try_get("event_code")?);
-            }
             result.push(Organization {
+                identifiers: identifiers_of.remove(&id).unwrap_or_default(),
+                events: events_of.remove(&id).unwrap_or_default(),
                 id: OrgId::from_stored(id),
                 name: row.try_get("name")?,
-                identifiers: org_identifiers,
-                events: org_events,
                 delivery,
                 address: row.try_get("endpoint_url")?,
             });
