@@ -11,6 +11,7 @@ pub mod config;
 pub mod delivery;
 pub mod directory;
 pub mod ingest;
+pub mod json;
 pub mod ledger;
 pub mod loadgen;
 pub mod outcome;

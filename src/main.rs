@@ -200,11 +200,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             for file in &files {
                 let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
                 let issues = match profile {
-                    Some(profile) => match serde_json::from_slice(&bytes) {
+                    Some(profile) => match serde_json::from_slice::<handover_broker::json::Json>(&bytes) {
                         Ok(document) => validate::against_profile(&catalog, &document, profile),
                         Err(e) => vec![Issue::error(IssueCode::Structure, format!("not JSON: {e}"))],
                     },
-                    None => match ingest::parse(&bytes, &settings.limits) {
+                    None => match ingest::parse(bytes.into(), &settings.limits) {
                         Ok(submission) => catalog.validate(&submission),
                         Err(e) => e.issues,
                     },

@@ -101,6 +101,28 @@ impl Issue {
     }
 }
 
+/// The most issues one answer lists. A body within the size limit can hold a million unknown members;
+/// listing each would make the answer (and the memory to build it) larger than the request.
+pub const MAX_ISSUES: usize = 10_000;
+
+/// Collecting issues up to [`MAX_ISSUES`], then one issue saying that the list stops there.
+pub trait Report {
+    fn report(&mut self, issue: Issue);
+}
+
+impl Report for Vec<Issue> {
+    fn report(&mut self, issue: Issue) {
+        match self.len() {
+            n if n < MAX_ISSUES => self.push(issue),
+            MAX_ISSUES => self.push(Issue::error(
+                IssueCode::TooCostly,
+                format!("more issues were found; an answer lists the first {MAX_ISSUES}"),
+            )),
+            _ => {}
+        }
+    }
+}
+
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.expression {

@@ -46,7 +46,7 @@ pub async fn validate(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (caller, body) = message_post(&req, payload, &state).await?;
-    let mut issues = state.ingestor.check(&caller, &body);
+    let mut issues = state.ingestor.check(&caller, body);
     if issues.is_empty() {
         issues.push(Issue {
             severity: Severity::Information,

@@ -4,12 +4,13 @@
 //! carries is the profiles' business. The parsed tree is kept for the validator; the bytes are kept
 //! exactly as received, because they, not a re-serialisation, are what is stored and forwarded.
 
-use serde_json::Value;
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::index::BundleIndex;
 use crate::config::Limits;
 use crate::directory::OrgIdentifier;
+use crate::json::{Field, Json};
 use crate::outcome::{Issue, IssueCode};
 
 /// Where the MessageHeader is, as a FHIRPath prefix.
@@ -39,8 +40,18 @@ pub struct Destination {
     pub expression: String,
 }
 
+self_cell::self_cell!(
+    /// The bytes as received and the tree parsed from them, which borrows its strings from the bytes.
+    struct Document {
+        owner: Bytes,
+        #[covariant]
+        dependent: Json,
+    }
+    impl {Debug}
+);
+
 /// A message Bundle whose envelope is well-formed.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Submission {
     header_id: String,
     bundle_id: Option<String>,
@@ -50,10 +61,9 @@ pub struct Submission {
     destinations: Vec<Destination>,
     /// `MessageHeader.response.identifier` when this is a response message.
     response_to: Option<String>,
-    payload_sha256: String,
     /// The entries by every name a reference may use.
     index: BundleIndex,
-    document: Value,
+    document: Document,
 }
 
 impl Submission {
@@ -82,15 +92,18 @@ impl Submission {
     /// `Bundle.id`, `timestamp`, `meta`, key order or white space. Computed on demand: only a
     /// resubmission under a known key needs it.
     pub fn entries_sha256(&self) -> String {
-        entries_sha256(&self.document)
-    }
-    /// Hex SHA-256 of the exact bytes received.
-    pub fn payload_sha256(&self) -> &str {
-        &self.payload_sha256
+        // The tree keeps members in document order; the canonical form sorts them, which a
+        // `serde_json::Value` map does by itself. A rare path: the conversion costs nothing that matters.
+        let entries = self.document().field("entry").unwrap_or(&Json::Null);
+        canonical_sha256(&serde_json::Value::from(entries))
     }
     /// The parsed Bundle, for the validator.
-    pub fn document(&self) -> &Value {
-        &self.document
+    pub fn document(&self) -> &Json<'_> {
+        self.document.borrow_dependent()
+    }
+    /// The exact bytes received.
+    pub fn payload(&self) -> &Bytes {
+        self.document.borrow_owner()
     }
     /// The Bundle's entries by every name a reference may use.
     pub fn index(&self) -> &BundleIndex {
@@ -98,22 +111,21 @@ impl Submission {
     }
 }
 
-/// Why bytes are not a message Bundle (HTTP 400). `payload_sha256` lets the ledger name what was refused.
+/// Why bytes are not a message Bundle (HTTP 400).
 #[derive(Debug, Clone)]
 pub struct EnvelopeError {
     pub issues: Vec<Issue>,
-    pub payload_sha256: String,
     /// `MessageHeader.id`, when it could be read.
     pub header_id: Option<String>,
 }
 
 /// Whether arrays and objects in a parsed document nest deeper than `limit` (the document itself is
 /// level 1). Recursion is bounded by serde_json's own limit of 128.
-pub fn deeper_than(value: &Value, limit: usize) -> bool {
-    fn depth_exceeds(value: &Value, budget: usize) -> bool {
+pub fn deeper_than(value: &Json<'_>, limit: usize) -> bool {
+    fn depth_exceeds(value: &Json<'_>, budget: usize) -> bool {
         match value {
-            Value::Array(items) => budget == 0 || items.iter().any(|v| depth_exceeds(v, budget - 1)),
-            Value::Object(map) => budget == 0 || map.values().any(|v| depth_exceeds(v, budget - 1)),
+            Json::Array(items) => budget == 0 || items.iter().any(|v| depth_exceeds(v, budget - 1)),
+            Json::Object(map) => budget == 0 || map.values().any(|v| depth_exceeds(v, budget - 1)),
             _ => false,
         }
     }
@@ -125,7 +137,7 @@ pub fn deeper_than(value: &Value, limit: usize) -> bool {
 /// serde_json's `Map` is a `BTreeMap` (the `preserve_order` feature is off in this build), so its
 /// compact serialisation already sorts keys; `canonical_hash_ignores_key_order_and_white_space_but_not_values`
 /// fails if a dependency ever turns that feature on.
-fn canonical_sha256(value: &Value) -> String {
+fn canonical_sha256(value: &serde_json::Value) -> String {
     let mut hasher = Sha256::new();
     // Writing into a hasher cannot fail; the error type is only io's.
     let _ = serde_json::to_writer(&mut hasher, value);
@@ -133,22 +145,17 @@ fn canonical_sha256(value: &Value) -> String {
 }
 
 /// Hex SHA-256 of the canonical `entry` of a parsed Bundle.
-pub fn entries_sha256(bundle: &Value) -> String {
+pub fn entries_sha256(bundle: &serde_json::Value) -> String {
     canonical_sha256(&bundle["entry"])
 }
 
-fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
-    value.get(key).and_then(Value::as_str).filter(|s| !s.trim().is_empty())
+fn str_at<'a>(value: &'a Json<'_>, key: &str) -> Option<&'a str> {
+    value.str_field(key).filter(|s| !s.trim().is_empty())
 }
 
 /// Parses and checks the envelope of a message Bundle.
-pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError> {
-    let payload_sha256 = hex::encode(Sha256::digest(bytes));
-    let fail = |issues: Vec<Issue>, header_id: Option<String>| EnvelopeError {
-        issues,
-        payload_sha256: payload_sha256.clone(),
-        header_id,
-    };
+pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError> {
+    let fail = |issues: Vec<Issue>, header_id: Option<String>| EnvelopeError { issues, header_id };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(fail(
             vec![Issue::error(IssueCode::Required, "the request body is empty; expected a FHIR message Bundle")],
@@ -164,7 +171,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
             format!("JSON nesting is deeper than the limit of {} levels", limits.max_json_depth),
         )
     };
-    let document: Value = serde_json::from_slice(bytes).map_err(|e| {
+    let document = Document::try_new(bytes, |bytes| serde_json::from_slice::<Json>(bytes)).map_err(|e| {
         if e.to_string().starts_with("recursion limit exceeded") {
             return fail(vec![too_deep()], None);
         }
@@ -175,14 +182,15 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
             None,
         )
     })?;
-    if deeper_than(&document, limits.max_json_depth) {
+    let tree = document.borrow_dependent();
+    if deeper_than(tree, limits.max_json_depth) {
         return Err(fail(vec![too_deep()], None));
     }
 
-    let Some(root) = document.as_object() else {
+    let Some(root) = tree.as_object() else {
         return Err(fail(vec![Issue::error(IssueCode::Structure, "expected a JSON object (a FHIR Bundle)")], None));
     };
-    if root.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+    if tree.str_field("resourceType") != Some("Bundle") {
         return Err(fail(
             vec![
                 Issue::error(IssueCode::Structure, "expected a FHIR resource of type Bundle").at("Bundle.resourceType")
@@ -190,7 +198,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
             None,
         ));
     }
-    match root.get("type").and_then(Value::as_str) {
+    match tree.str_field("type") {
         Some("message") => {}
         Some(other) => {
             let other: String = other.chars().take(40).collect();
@@ -210,7 +218,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
             ))
         }
     }
-    let entries = match root.get("entry").and_then(Value::as_array) {
+    let entries = match root.get("entry").and_then(Json::as_array) {
         Some(entries) if !entries.is_empty() => entries,
         _ => {
             return Err(fail(
@@ -230,8 +238,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
             None,
         ));
     }
-    let header =
-        entries[0].get("resource").filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("MessageHeader"));
+    let header = entries[0].field("resource").filter(|r| r.str_field("resourceType") == Some("MessageHeader"));
     let Some(header) = header else {
         return Err(fail(
             vec![Issue::error(IssueCode::Structure, "the first entry of a message Bundle must be a MessageHeader")
@@ -251,23 +258,23 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
             .at(format!("{HEADER}.id")),
         );
     }
-    let event = header.get("eventCoding").and_then(|c| Some((str_at(c, "system")?, str_at(c, "code")?)));
+    let event = header.field("eventCoding").and_then(|c| Some((str_at(c, "system")?, str_at(c, "code")?)));
     if event.is_none() {
-        let message = if header.get("eventUri").is_some() {
+        let message = if header.field("eventUri").is_some() {
             "events are identified by eventCoding (system and code); eventUri is not supported"
         } else {
             "MessageHeader.eventCoding with system and code is required"
         };
         issues.push(Issue::error(IssueCode::Required, message).at(format!("{HEADER}.eventCoding")));
     }
-    let source_endpoint = header.get("source").and_then(|s| str_at(s, "endpoint"));
+    let source_endpoint = header.field("source").and_then(|s| str_at(s, "endpoint"));
     if source_endpoint.is_none() {
         issues.push(
             Issue::error(IssueCode::Required, "MessageHeader.source.endpoint is required")
                 .at(format!("{HEADER}.source.endpoint")),
         );
     }
-    let destinations = header.get("destination").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let destinations = header.items("destination");
     if destinations.len() > limits.max_destinations {
         issues.push(
             Issue::error(
@@ -289,29 +296,29 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
 
     let index = BundleIndex::new(entries);
     let resolver = Resolver { entries, index: &index };
-    let sender = header.get("sender").map(|r| resolver.party(r, format!("{HEADER}.sender")));
+    let sender = header.field("sender").map(|r| resolver.party(r, format!("{HEADER}.sender")));
     let destinations = destinations
         .iter()
         .enumerate()
         .map(|(i, d)| {
             let expression = format!("{HEADER}.destination[{i}]");
             Destination {
-                receiver: d.get("receiver").map(|r| resolver.party(r, format!("{expression}.receiver"))),
+                receiver: d.field("receiver").map(|r| resolver.party(r, format!("{expression}.receiver"))),
                 endpoint: str_at(d, "endpoint").map(str::to_owned),
                 expression,
             }
         })
         .collect();
-    let response_to = header.get("response").and_then(|r| str_at(r, "identifier")).map(str::to_owned);
+    let response_to = header.field("response").and_then(|r| str_at(r, "identifier")).map(str::to_owned);
+    let bundle_id = str_at(tree, "id").map(str::to_owned);
     Ok(Submission {
         header_id: header_id_value,
-        bundle_id: str_at(&document, "id").map(str::to_owned),
+        bundle_id,
         event: EventCoding { system: system.to_owned(), code: code.to_owned() },
         source_endpoint: source_endpoint.to_owned(),
         sender,
         destinations,
         response_to,
-        payload_sha256,
         index,
         document,
     })
@@ -319,30 +326,29 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Submission, EnvelopeError>
 
 /// Resolves the sender's and receivers' References to Organization entries.
 struct Resolver<'a> {
-    entries: &'a [Value],
+    entries: &'a [Json<'a>],
     index: &'a BundleIndex,
 }
 
 impl Resolver<'_> {
     /// The identifiers of the organisation a Reference names: its own `identifier`, else those of the
     /// Organization (or PractitionerRole's organisation is not followed: senders name organisations).
-    fn party(&self, reference: &Value, expression: String) -> PartyRef {
-        let own = reference.get("identifier").and_then(identifier);
+    fn party(&self, reference: &Json<'_>, expression: String) -> PartyRef {
+        let own = reference.field("identifier").and_then(identifier);
         let identifiers = match own {
             Some(own) => vec![own],
             None => str_at(reference, "reference")
                 .and_then(|r| self.index.resolve(r))
-                .and_then(|i| self.entries[i].get("resource"))
+                .and_then(|i| self.entries.get(i)?.field("resource"))
                 .filter(|res| str_at(res, "resourceType") == Some("Organization"))
-                .and_then(|org| org.get("identifier").and_then(Value::as_array))
-                .map(|ids| ids.iter().filter_map(identifier).collect())
+                .map(|org| org.items("identifier").iter().filter_map(identifier).collect())
                 .unwrap_or_default(),
         };
         PartyRef { identifiers, expression }
     }
 }
 
-fn identifier(value: &Value) -> Option<OrgIdentifier> {
+fn identifier(value: &Json<'_>) -> Option<OrgIdentifier> {
     OrgIdentifier::new(str_at(value, "system")?, str_at(value, "value")?)
 }
 
@@ -352,19 +358,21 @@ mod tests {
 
     #[test]
     fn nesting_counts_arrays_and_objects_but_not_brackets_in_strings() {
-        let doc = |s: &str| serde_json::from_str::<Value>(s).unwrap();
-        assert!(!deeper_than(&doc(r#"{"a":[{"b":1}]}"#), 3));
-        assert!(deeper_than(&doc(r#"{"a":[{"b":[1]}]}"#), 3));
-        assert!(!deeper_than(&doc(r#"{"a":"[[[[{{{{\"[[["}"#), 1));
-        assert!(deeper_than(&doc(&format!("{}{}", "[".repeat(100), "]".repeat(100))), 64));
-        assert!(!deeper_than(&doc(&format!("{}{}", "[".repeat(64), "]".repeat(64))), 64));
+        let doc = |s: &str| s.to_owned();
+        let deeper_than = |s: String, limit| deeper_than(&crate::json::parse(&s).unwrap(), limit);
+        assert!(!deeper_than(doc(r#"{"a":[{"b":1}]}"#), 3));
+        assert!(deeper_than(doc(r#"{"a":[{"b":[1]}]}"#), 3));
+        assert!(!deeper_than(doc(r#"{"a":"[[[[{{{{\"[[["}"#), 1));
+        assert!(deeper_than(doc(&format!("{}{}", "[".repeat(100), "]".repeat(100))), 64));
+        assert!(!deeper_than(doc(&format!("{}{}", "[".repeat(64), "]".repeat(64))), 64));
     }
 
     #[test]
     fn canonical_hash_ignores_key_order_and_white_space_but_not_values() {
-        let a: Value = serde_json::from_str(r#"[{"a":1,"b":{"c":"x","d":[1,2]}}]"#).unwrap();
-        let b: Value = serde_json::from_str("[ { \"b\" : { \"d\":[1, 2], \"c\":\"x\" }, \"a\": 1 } ]").unwrap();
-        let c: Value = serde_json::from_str(r#"[{"a":1,"b":{"c":"x","d":[2,1]}}]"#).unwrap();
+        let a: serde_json::Value = serde_json::from_str(r#"[{"a":1,"b":{"c":"x","d":[1,2]}}]"#).unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str("[ { \"b\" : { \"d\":[1, 2], \"c\":\"x\" }, \"a\": 1 } ]").unwrap();
+        let c: serde_json::Value = serde_json::from_str(r#"[{"a":1,"b":{"c":"x","d":[2,1]}}]"#).unwrap();
         assert_eq!(canonical_sha256(&a), canonical_sha256(&b));
         assert_ne!(canonical_sha256(&a), canonical_sha256(&c));
     }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use crate::json::{Field, Json};
 
 /// Entry positions by `fullUrl` and by `Type/id`.
 #[derive(Debug, Clone, Default)]
@@ -12,15 +12,15 @@ pub struct BundleIndex {
 }
 
 impl BundleIndex {
-    pub fn new(entries: &[Value]) -> Self {
+    pub fn new(entries: &[Json<'_>]) -> Self {
         let mut by_reference = HashMap::with_capacity(entries.len() * 2);
         for (i, entry) in entries.iter().enumerate() {
-            if let Some(url) = entry.get("fullUrl").and_then(Value::as_str) {
+            if let Some(url) = entry.str_field("fullUrl") {
                 by_reference.insert(url.to_owned(), i);
             }
-            let resource = entry.get("resource");
-            let kind = resource.and_then(|r| r.get("resourceType")).and_then(Value::as_str);
-            let id = resource.and_then(|r| r.get("id")).and_then(Value::as_str);
+            let resource = entry.field("resource");
+            let kind = resource.and_then(|r| r.str_field("resourceType"));
+            let id = resource.and_then(|r| r.str_field("id"));
             if let (Some(kind), Some(id)) = (kind, id) {
                 by_reference.insert(format!("{kind}/{id}"), i);
             }
@@ -44,15 +44,15 @@ impl BundleIndex {
 #[cfg(test)]
 mod tests {
     use super::BundleIndex;
-    use serde_json::json;
 
     #[test]
     fn references_resolve_by_full_url_type_and_id_or_absolute_url() {
-        let entries = [
-            json!({ "fullUrl": "urn:uuid:1", "resource": { "resourceType": "Patient", "id": "p" } }),
-            json!({ "fullUrl": "urn:uuid:2", "resource": { "resourceType": "Encounter" } }),
-        ];
-        let index = BundleIndex::new(&entries);
+        let entries = crate::json::parse(
+            r#"[{ "fullUrl": "urn:uuid:1", "resource": { "resourceType": "Patient", "id": "p" } },
+                { "fullUrl": "urn:uuid:2", "resource": { "resourceType": "Encounter" } }]"#,
+        )
+        .unwrap();
+        let index = BundleIndex::new(entries.as_array().unwrap());
         assert_eq!(index.resolve("urn:uuid:2"), Some(1));
         assert_eq!(index.resolve("Patient/p"), Some(0));
         assert_eq!(index.resolve("https://ehr.example/fhir/Patient/p/_history/3"), Some(0));

@@ -16,6 +16,7 @@ mod index;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 
 pub use envelope::{deeper_than, parse, Destination, EnvelopeError, EventCoding, PartyRef, Submission};
 pub use index::BundleIndex;
@@ -135,7 +136,7 @@ impl Ingestor {
 
     /// A dry run for `$validate`: every check `submit` makes, nothing stored, the issues returned.
     #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org))]
-    pub fn check(&self, caller: &Principal, body: &[u8]) -> Vec<Issue> {
+    pub fn check(&self, caller: &Principal, body: Bytes) -> Vec<Issue> {
         let submission = match envelope::parse(body, &self.limits) {
             Ok(submission) => submission,
             Err(e) => return e.issues,
@@ -151,14 +152,15 @@ impl Ingestor {
 
     async fn process(&self, caller: &Principal, body: Bytes, attempt: &mut Attempt) -> Result<Accepted, IngestError> {
         let span = tracing::Span::current();
-        let submission = envelope::parse(&body, &self.limits).map_err(|e| {
-            attempt.payload_sha256 = Some(e.payload_sha256);
+        // The ledger names every submission, refused or not, by the hash of its exact bytes.
+        let payload_sha256 = hex::encode(Sha256::digest(&body));
+        span.record("payload_sha256", payload_sha256.as_str());
+        attempt.payload_sha256 = Some(payload_sha256.clone());
+        let submission = envelope::parse(body.clone(), &self.limits).map_err(|e| {
             attempt.header_id = e.header_id;
             IngestError::Envelope(e.issues)
         })?;
         span.record("message_id", submission.header_id());
-        span.record("payload_sha256", submission.payload_sha256());
-        attempt.payload_sha256 = Some(submission.payload_sha256().to_owned());
         attempt.header_id = Some(submission.header_id().to_owned());
         attempt.event_code = Some(submission.event().code.clone());
 
@@ -212,7 +214,7 @@ impl Ingestor {
             e
         };
         let mut received = entry(LedgerEvent::Received);
-        received.payload_sha256 = Some(submission.payload_sha256().to_owned());
+        received.payload_sha256 = Some(payload_sha256.clone());
         let mut accepted = entry(LedgerEvent::Accepted);
         accepted.outcome = Some("202".to_owned());
         let mut ledger = vec![received, accepted];
@@ -238,7 +240,7 @@ impl Ingestor {
             bundle_id: submission.bundle_id().map(str::to_owned),
             event_system: submission.event().system.clone(),
             event_code: submission.event().code.clone(),
-            payload_sha256: submission.payload_sha256().to_owned(),
+            payload_sha256,
             payload: body,
             ack: ack.clone(),
             received_at: now,

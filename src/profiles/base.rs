@@ -11,10 +11,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use regex::Regex;
 use serde::Deserialize;
-use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
-use crate::outcome::{Issue, IssueCode, Severity};
+use crate::json::{duplicate_key, Field, Json, Object};
+use crate::outcome::{Issue, IssueCode, Report, Severity};
 
 const MODEL: &str = include_str!("../../spec/r4-base.json");
 
@@ -140,15 +140,15 @@ impl BaseModel {
     }
 
     /// Checks a resource (a Bundle checks every resource inside it), adding issues to `issues`.
-    pub fn check_resource(&self, value: &Value, at: &str, issues: &mut Vec<Issue>) {
+    pub fn check_resource(&self, value: &Json<'_>, at: &str, issues: &mut Vec<Issue>) {
         self.walk(value, at, issues, &mut |_, _| {});
     }
 
     /// [`BaseModel::check_resource`], also handing every Reference it meets to `on_reference`, so that
     /// a caller can resolve references without a second walk over the tree.
-    pub fn walk(
+    pub fn walk<'v>(
         &self,
-        value: &Value,
+        value: &'v Json<'v>,
         at: &str,
         issues: &mut Vec<Issue>,
         on_reference: &mut dyn FnMut(ReferenceSite<'_>, &mut Vec<Issue>),
@@ -192,21 +192,20 @@ struct Walk<'m, 'v, 'f> {
 }
 
 impl<'v> Walk<'_, 'v, '_> {
-    fn resource(&mut self, value: &'v Value) {
-        let Some(kind) = value.get("resourceType").and_then(Value::as_str) else {
-            self.issues.push(issue(IssueCode::Structure, "a resource needs resourceType", self.path.clone()));
+    fn resource(&mut self, value: &'v Json<'v>) {
+        let Some(kind) = value.str_field("resourceType") else {
+            self.issues.report(issue(IssueCode::Structure, "a resource needs resourceType", self.path.clone()));
             return;
         };
         if !self.model.resources.contains(kind) {
             let at = format!("{}.resourceType", self.path);
-            self.issues.push(issue(IssueCode::Structure, format!("{kind} is not an R4 resource type"), at));
+            self.issues.report(issue(IssueCode::Structure, format!("{kind} is not an R4 resource type"), at));
             return;
         }
         let ids = if self.in_contained {
             self.contained.last().cloned().unwrap_or_default()
         } else {
-            let contained = value.get("contained").and_then(Value::as_array).into_iter().flatten();
-            contained.filter_map(|c| c.get("id").and_then(Value::as_str)).collect()
+            value.items("contained").iter().filter_map(|c| c.str_field("id")).collect()
         };
         let was_contained = std::mem::replace(&mut self.in_contained, false);
         self.contained.push(ids);
@@ -215,22 +214,26 @@ impl<'v> Walk<'_, 'v, '_> {
         self.in_contained = was_contained;
     }
 
-    fn check_type(&mut self, name: &str, value: &'v Value) {
+    fn check_type(&mut self, name: &str, value: &'v Json<'v>) {
         let model = self.model;
         let Some(def) = model.types.get(name) else { return };
         let Some(map) = value.as_object() else {
             let message = format!("expected a JSON object ({})", display(name));
-            self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
+            self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
             return;
         };
         if map.is_empty() {
             let message = "ele-1: an element must have a value or children; {} is empty";
-            self.issues.push(issue(IssueCode::Structure, message.replace("{}", &display(name)), self.path.clone()));
+            self.issues.report(issue(IssueCode::Structure, message.replace("{}", &display(name)), self.path.clone()));
             return;
+        }
+        if let Some(key) = duplicate_key(map) {
+            let message = format!("{key} occurs twice in this object; JSON members must be unique in FHIR");
+            self.issues.report(issue(IssueCode::Structure, message, format!("{}.{key}", self.path)));
         }
         let base = self.path.len();
         let mut choices: Vec<&str> = Vec::new();
-        for (key, item) in map {
+        for (key, item) in map.iter() {
             if key == "resourceType" {
                 continue;
             }
@@ -240,7 +243,7 @@ impl<'v> Walk<'_, 'v, '_> {
             if let Some(choice) = element.and_then(|e| e.c.as_deref()) {
                 if choices.contains(&choice) {
                     let message = format!("only one of {choice}[x] may be present; this is a second one");
-                    self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
+                    self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
                 } else {
                     choices.push(choice);
                 }
@@ -249,14 +252,14 @@ impl<'v> Walk<'_, 'v, '_> {
             match element {
                 None => {
                     let message = format!("{key} is not an element of {}", display(name));
-                    self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
+                    self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
                 }
                 Some(element) => match (element.a == 1, item) {
-                    (true, Value::Array(items)) if items.is_empty() => {
+                    (true, Json::Array(items)) if items.is_empty() => {
                         let message = "arrays must not be empty in FHIR JSON";
-                        self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
+                        self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
                     }
-                    (true, Value::Array(items)) => {
+                    (true, Json::Array(items)) => {
                         let here = self.path.len();
                         for (k, item) in items.iter().enumerate() {
                             // Primitive arrays may hold nulls where only the `_key` twin has content.
@@ -272,11 +275,11 @@ impl<'v> Walk<'_, 'v, '_> {
                     }
                     (true, _) => {
                         let message = format!("{key} must be an array");
-                        self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
+                        self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
                     }
-                    (false, Value::Array(_)) => {
+                    (false, Json::Array(_)) => {
                         let message = format!("{key} may occur once: not an array");
-                        self.issues.push(issue(IssueCode::Structure, message, self.path.clone()));
+                        self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
                     }
                     (false, item) => self.check_value(element, item),
                 },
@@ -287,7 +290,7 @@ impl<'v> Walk<'_, 'v, '_> {
         for required in &def.req {
             if !map.contains_key(required) && !map.contains_key(&format!("_{required}")) {
                 let message = format!("{required} is required in {}", display(name));
-                self.issues.push(issue(IssueCode::Required, message, format!("{}.{required}", self.path)));
+                self.issues.report(issue(IssueCode::Required, message, format!("{}.{required}", self.path)));
             }
         }
         if name == "Period" {
@@ -295,16 +298,16 @@ impl<'v> Walk<'_, 'v, '_> {
         }
     }
 
-    fn check_value(&mut self, element: &ElementDef, value: &'v Value) {
+    fn check_value(&mut self, element: &ElementDef, value: &'v Json<'v>) {
         if let Some(codes) = &element.codes {
             match value.as_str() {
                 Some(code) if codes.iter().any(|c| c == code) => {}
                 Some(_) => {
                     let message = format!("not one of the codes of its required binding: {}", codes.join(", "));
-                    self.issues.push(issue(IssueCode::CodeInvalid, message, self.path.clone()));
+                    self.issues.report(issue(IssueCode::CodeInvalid, message, self.path.clone()));
                 }
                 None => {
-                    self.issues.push(issue(IssueCode::Structure, "a code must be a JSON string", self.path.clone()))
+                    self.issues.report(issue(IssueCode::Structure, "a code must be a JSON string", self.path.clone()))
                 }
             }
             return;
@@ -313,7 +316,7 @@ impl<'v> Walk<'_, 'v, '_> {
             "ResourceList" => self.resource(value),
             "const" => {}
             "Reference" => {
-                if let Some(reference) = value.get("reference").and_then(Value::as_str) {
+                if let Some(reference) = value.str_field("reference") {
                     let contained = self.contained.last().map(Vec::as_slice).unwrap_or_default();
                     let site = ReferenceSite { reference, allowed: element.r.as_deref(), path: &self.path, contained };
                     (self.on_reference)(site, self.issues);
@@ -328,9 +331,9 @@ impl<'v> Walk<'_, 'v, '_> {
     }
 }
 
-fn check_primitive(name: &str, primitive: &Primitive, value: &Value, at: &str, issues: &mut Vec<Issue>) {
+fn check_primitive(name: &str, primitive: &Primitive, value: &Json<'_>, at: &str, issues: &mut Vec<Issue>) {
     let ok = match primitive.json {
-        JsonKind::Boolean => value.is_boolean(),
+        JsonKind::Boolean => value.is_bool(),
         JsonKind::Number => value.is_number(),
         JsonKind::Integer => match value.as_i64() {
             Some(n) => match name {
@@ -370,13 +373,13 @@ fn check_primitive(name: &str, primitive: &Primitive, value: &Value, at: &str, i
             }
             JsonKind::String => "a non-empty JSON string in its FHIR format",
         };
-        issues.push(issue(IssueCode::Value, format!("a FHIR {name} must be {expected}"), at.to_owned()));
+        issues.report(issue(IssueCode::Value, format!("a FHIR {name} must be {expected}"), at.to_owned()));
     }
 }
 
 /// `per-1`: if present, start SHALL have a lower value than end.
-fn check_period(map: &serde_json::Map<String, Value>, at: &str, issues: &mut Vec<Issue>) {
-    let (Some(start), Some(end)) = (map.get("start").and_then(Value::as_str), map.get("end").and_then(Value::as_str))
+fn check_period(map: &Object<'_>, at: &str, issues: &mut Vec<Issue>) {
+    let (Some(start), Some(end)) = (map.get("start").and_then(Json::as_str), map.get("end").and_then(Json::as_str))
     else {
         return;
     };
@@ -389,7 +392,7 @@ fn check_period(map: &serde_json::Map<String, Value>, at: &str, issues: &mut Vec
         }
     };
     if before {
-        issues.push(issue(IssueCode::Invariant, "per-1: the period ends before it starts", at.to_owned()));
+        issues.report(issue(IssueCode::Invariant, "per-1: the period ends before it starts", at.to_owned()));
     }
 }
 
@@ -398,10 +401,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn check(value: Value) -> Vec<Issue> {
+    fn check(value: serde_json::Value) -> Vec<Issue> {
+        check_as(value, "Patient")
+    }
+
+    fn check_as(value: serde_json::Value, at: &str) -> Vec<Issue> {
         let model = BaseModel::load().unwrap();
         let mut issues = Vec::new();
-        model.check_resource(&value, "Patient", &mut issues);
+        let text = value.to_string();
+        model.check_resource(&crate::json::parse(&text).unwrap(), at, &mut issues);
         issues
     }
 
@@ -445,11 +453,9 @@ mod tests {
 
     #[test]
     fn required_elements_and_per_1_are_checked_in_nested_types() {
-        let model = BaseModel::load().unwrap();
-        let mut issues = Vec::new();
         let encounter = json!({ "resourceType": "Encounter", "class": { "code": "IMP" },
             "period": { "start": "2026-11-19T10:00:00+01:00", "end": "2026-11-10T10:00:00+01:00" } });
-        model.check_resource(&encounter, "Encounter", &mut issues);
+        let issues = check_as(encounter, "Encounter");
         let mut at = expressions(&issues);
         at.sort();
         assert_eq!(at, ["Encounter.period", "Encounter.status"]);
@@ -458,12 +464,19 @@ mod tests {
 
     #[test]
     fn a_choice_element_takes_one_type_only() {
-        let model = BaseModel::load().unwrap();
-        let mut issues = Vec::new();
         let observation = json!({ "resourceType": "Observation", "status": "final", "code": { "text": "x" },
             "valueQuantity": { "value": 1 }, "valueString": "one", "effectiveDateTime": "2026-01-01" });
-        model.check_resource(&observation, "Observation", &mut issues);
+        let issues = check_as(observation, "Observation");
         assert_eq!(expressions(&issues), ["Observation.valueString"]);
+    }
+
+    #[test]
+    fn a_member_given_twice_is_refused() {
+        let model = BaseModel::load().unwrap();
+        let mut issues = Vec::new();
+        let text = r#"{"resourceType":"Patient","gender":"male","active":true,"gender":"female"}"#;
+        model.check_resource(&crate::json::parse(text).unwrap(), "Patient", &mut issues);
+        assert_eq!(expressions(&issues), ["Patient.gender"]);
     }
 
     #[test]
@@ -474,12 +487,10 @@ mod tests {
 
     #[test]
     fn simple_primitives_are_checked_without_regex() {
-        let model = BaseModel::load().unwrap();
-        let mut issues = Vec::new();
         let coding = json!({ "resourceType": "Patient", "id": "a b",
             "identifier": [{ "system": "urn:oid:1 2", "value": "x" }],
             "gender": "male", "language": " nl" });
-        model.check_resource(&coding, "Patient", &mut issues);
+        let issues = check(coding);
         let mut at = expressions(&issues);
         at.sort();
         assert_eq!(at, ["Patient.id", "Patient.identifier[0].system", "Patient.language"]);

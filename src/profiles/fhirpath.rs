@@ -9,7 +9,7 @@
 //! Evaluation runs on the parsed JSON of one element (the constraint's context), so its cost is that
 //! element's size, not the bundle's.
 
-use serde_json::Value;
+use crate::json::Json;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("FHIRPath {expression:?}: {problem}")]
@@ -262,7 +262,7 @@ impl Expr {
     }
 
     /// Whether the expression is true for `context` (a constraint passes only on a single `true`).
-    pub fn holds(&self, context: &Value) -> bool {
+    pub fn holds(&self, context: &Json<'_>) -> bool {
         matches!(self.0.eval(&[Item::Json(context)]).as_slice(), [Item::Bool(true)])
     }
 }
@@ -289,7 +289,7 @@ impl Ast {
                     },
                     Func::HasValue => vec![Item::Bool(matches!(
                         items.as_slice(),
-                        [Item::Json(Value::String(_) | Value::Number(_) | Value::Bool(_))]
+                        [Item::Json(Json::Str(_) | Json::Number(_) | Json::Bool(_))]
                     ))],
                     Func::Count => vec![Item::Int(i64::try_from(items.len()).unwrap_or(i64::MAX))],
                     Func::Where(criteria) => {
@@ -309,7 +309,7 @@ impl Ast {
 
 #[derive(Debug, Clone)]
 enum Item<'a> {
-    Json(&'a Value),
+    Json(&'a Json<'a>),
     Bool(bool),
     Int(i64),
     Str(&'a str),
@@ -323,16 +323,16 @@ enum Scalar<'a> {
 }
 
 fn truthy(items: &[Item<'_>]) -> bool {
-    matches!(items, [Item::Bool(true)] | [Item::Json(Value::Bool(true))])
+    matches!(items, [Item::Bool(true)] | [Item::Json(Json::Bool(true))])
 }
 
 fn scalar<'a>(items: &[Item<'a>]) -> Option<Scalar<'a>> {
     match items {
         [Item::Str(s)] => Some(Scalar::Str(s)),
-        [Item::Json(Value::String(s))] => Some(Scalar::Str(s)),
+        [Item::Json(Json::Str(s))] => Some(Scalar::Str(s)),
         [Item::Int(n)] => Some(Scalar::Num(*n as f64)),
-        [Item::Json(Value::Number(n))] => n.as_f64().map(Scalar::Num),
-        [Item::Bool(b)] | [Item::Json(Value::Bool(b))] => Some(Scalar::Bool(*b)),
+        [Item::Json(Json::Number(n))] => n.as_f64().map(Scalar::Num),
+        [Item::Bool(b)] | [Item::Json(Json::Bool(b))] => Some(Scalar::Bool(*b)),
         _ => None,
     }
 }
@@ -356,7 +356,7 @@ fn compare(x: &Scalar<'_>, op: Op, y: &Scalar<'_>) -> Option<bool> {
 
 /// The children named `name` of a JSON object, arrays flattened; `value` also matches `value[x]`.
 fn member<'a>(item: &Item<'a>, name: &str) -> Vec<Item<'a>> {
-    let Item::Json(Value::Object(map)) = item else { return Vec::new() };
+    let Item::Json(Json::Object(map)) = item else { return Vec::new() };
     let found = map.get(name).or_else(|| {
         map.iter()
             .find(|(key, _)| {
@@ -365,8 +365,8 @@ fn member<'a>(item: &Item<'a>, name: &str) -> Vec<Item<'a>> {
             .map(|(_, v)| v)
     });
     match found {
-        Some(Value::Array(items)) => items.iter().map(Item::Json).collect(),
-        Some(Value::Null) | None => Vec::new(),
+        Some(Json::Array(items)) => items.iter().map(Item::Json).collect(),
+        Some(Json::Null) | None => Vec::new(),
         Some(value) => vec![Item::Json(value)],
     }
 }
@@ -377,7 +377,8 @@ mod tests {
     use serde_json::json;
 
     fn holds(expression: &str, context: serde_json::Value) -> bool {
-        Expr::parse(expression).unwrap().holds(&context)
+        let text = context.to_string();
+        Expr::parse(expression).unwrap().holds(&crate::json::parse(&text).unwrap())
     }
 
     #[test]

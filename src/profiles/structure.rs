@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::fhirpath::Expr;
+use crate::json::Json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StructureError {
@@ -263,14 +264,39 @@ impl ValueSets {
 
 /// Whether `instance` contains everything `pattern` says (FHIR pattern[x] semantics): objects by
 /// member, arrays by each pattern item matching some instance item, primitives by equality.
-pub fn matches_pattern(instance: &Value, pattern: &Value) -> bool {
+pub fn matches_pattern(instance: &Json<'_>, pattern: &Value) -> bool {
     match (instance, pattern) {
-        (Value::Object(i), Value::Object(p)) => {
+        (Json::Object(i), Value::Object(p)) => {
             p.iter().all(|(key, pv)| i.get(key).is_some_and(|iv| matches_pattern(iv, pv)))
         }
-        (Value::Array(i), Value::Array(p)) => p.iter().all(|pv| i.iter().any(|iv| matches_pattern(iv, pv))),
+        (Json::Array(i), Value::Array(p)) => p.iter().all(|pv| i.iter().any(|iv| matches_pattern(iv, pv))),
         (i, Value::Array(p)) => p.len() == 1 && matches_pattern(i, &p[0]),
-        (i, p) => i == p,
+        (i, p) => same_primitive(i, p),
+    }
+}
+
+/// Whether `instance` is exactly `fixed` (FHIR fixed[x] semantics): nothing more, nothing less.
+pub fn equals_fixed(instance: &Json<'_>, fixed: &Value) -> bool {
+    match (instance, fixed) {
+        (Json::Object(i), Value::Object(f)) => {
+            i.len() == f.len() && f.iter().all(|(key, fv)| i.get(key).is_some_and(|iv| equals_fixed(iv, fv)))
+        }
+        (Json::Array(i), Value::Array(f)) => i.len() == f.len() && i.iter().zip(f).all(|(iv, fv)| equals_fixed(iv, fv)),
+        (i, f) => same_primitive(i, f),
+    }
+}
+
+fn same_primitive(instance: &Json<'_>, value: &Value) -> bool {
+    match (instance, value) {
+        (Json::Null, Value::Null) => true,
+        (Json::Bool(a), Value::Bool(b)) => a == b,
+        (Json::Str(a), Value::String(b)) => a == b,
+        (Json::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
+            (Some(a), Some(b), _, _) => a == b,
+            (_, _, Some(a), Some(b)) => a == b,
+            _ => a.as_f64() == b.as_f64(),
+        },
+        _ => false,
     }
 }
 
@@ -279,17 +305,31 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn tree(text: &str) -> Json<'_> {
+        crate::json::parse(text).unwrap()
+    }
+
     #[test]
     fn patterns_match_by_containment() {
         let pattern = json!({ "coding": [{ "system": "http://loinc.org", "code": "18842-5" }] });
-        let instance = json!({ "coding": [
+        let instance = r#"{ "coding": [
             { "system": "urn:other", "code": "x" },
             { "system": "http://loinc.org", "code": "18842-5", "display": "Discharge summary" }
-        ], "text": "Ontslagbrief" });
-        assert!(matches_pattern(&instance, &pattern));
-        let wrong = json!({ "coding": [{ "system": "http://loinc.org", "code": "11488-4" }] });
-        assert!(!matches_pattern(&wrong, &pattern));
-        assert!(!matches_pattern(&json!({}), &pattern));
+        ], "text": "Ontslagbrief" }"#;
+        assert!(matches_pattern(&tree(instance), &pattern));
+        let wrong = r#"{ "coding": [{ "system": "http://loinc.org", "code": "11488-4" }] }"#;
+        assert!(!matches_pattern(&tree(wrong), &pattern));
+        assert!(!matches_pattern(&tree("{}"), &pattern));
+    }
+
+    #[test]
+    fn fixed_values_match_exactly_and_numbers_by_value() {
+        let fixed = json!({ "system": "urn:s", "code": "a", "version": 2 });
+        assert!(equals_fixed(&tree(r#"{"code":"a","version":2,"system":"urn:s"}"#), &fixed));
+        assert!(!equals_fixed(&tree(r#"{"code":"a","version":2,"system":"urn:s","display":"x"}"#), &fixed));
+        assert!(!equals_fixed(&tree(r#"{"code":"a","version":2.5,"system":"urn:s"}"#), &fixed));
+        assert!(equals_fixed(&tree("1.5"), &json!(1.5)));
+        assert!(!equals_fixed(&tree("\"1\""), &json!(1)));
     }
 
     #[test]

@@ -10,14 +10,15 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::base::ReferenceSite;
-use super::structure::{matches_pattern, Node, Profile};
+use super::structure::{equals_fixed, matches_pattern, Node, Profile};
 use super::Catalog;
 use crate::ingest::{BundleIndex, Submission};
-use crate::outcome::{Issue, IssueCode, Severity};
+use crate::json::{Field, Json, Object};
+use crate::outcome::{Issue, IssueCode, Report, Severity};
 
 /// The Bundle's entries with their reference index (built once, by the envelope), so resolving is O(1).
 struct Index<'a> {
-    entries: &'a [Value],
+    entries: &'a [Json<'a>],
     refs: &'a BundleIndex,
     /// The entry of the handover's patient: the first Patient in the Bundle.
     patient: Option<usize>,
@@ -52,18 +53,19 @@ fn describe(pattern: &Value) -> String {
 }
 
 impl<'a> Index<'a> {
-    fn new(entries: &'a [Value], refs: &'a BundleIndex) -> Self {
-        let patient =
-            entries.iter().position(|e| e.pointer("/resource/resourceType").and_then(Value::as_str) == Some("Patient"));
+    fn new(entries: &'a [Json<'a>], refs: &'a BundleIndex) -> Self {
+        let patient = entries
+            .iter()
+            .position(|e| e.field("resource").and_then(|r| r.str_field("resourceType")) == Some("Patient"));
         Self { entries, refs, patient }
     }
 
-    fn resource(&self, i: usize) -> Option<&'a Value> {
-        self.entries.get(i).and_then(|e| e.get("resource"))
+    fn resource(&self, i: usize) -> Option<&'a Json<'a>> {
+        self.entries.get(i).and_then(|e| e.field("resource"))
     }
 
     fn kind(&self, i: usize) -> Option<&'a str> {
-        self.resource(i).and_then(|r| r.get("resourceType")).and_then(Value::as_str)
+        self.resource(i).and_then(|r| r.str_field("resourceType"))
     }
 
     fn resolve(&self, reference: &str) -> Option<usize> {
@@ -76,7 +78,7 @@ impl<'a> Index<'a> {
         let target = match site.reference.strip_prefix('#') {
             Some(local) => {
                 if !local.is_empty() && !site.contained.contains(&local) {
-                    issues.push(issue(
+                    issues.report(issue(
                         Severity::Error,
                         IssueCode::NotFound,
                         "the reference does not resolve to a contained resource".into(),
@@ -88,7 +90,7 @@ impl<'a> Index<'a> {
             None => self.resolve(site.reference),
         };
         let Some(target) = target else {
-            issues.push(issue(
+            issues.report(issue(
                 Severity::Error,
                 IssueCode::NotFound,
                 "the reference does not resolve to a resource in this Bundle; a handover must carry every \
@@ -100,7 +102,7 @@ impl<'a> Index<'a> {
         };
         let kind = self.kind(target).unwrap_or_default();
         if let Some(allowed) = site.allowed.filter(|allowed| !allowed.iter().any(|a| a == kind)) {
-            issues.push(issue(
+            issues.report(issue(
                 Severity::Error,
                 IssueCode::Invalid,
                 format!("this refers to a {kind}; the element may refer to {}", allowed.join(", ")),
@@ -108,7 +110,7 @@ impl<'a> Index<'a> {
             ));
         }
         if let Some(patient) = self.patient.filter(|&p| kind == "Patient" && target != p) {
-            issues.push(issue(
+            issues.report(issue(
                 Severity::Error,
                 IssueCode::BusinessRule,
                 format!("this refers to another patient than the handover's (entry {patient}); a handover concerns one patient"),
@@ -119,7 +121,7 @@ impl<'a> Index<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn resource(&self, i: usize) -> Option<&'a Value> {
+    fn resource(&self, i: usize) -> Option<&'a Json<'a>> {
         self.index.resource(i)
     }
 
@@ -129,13 +131,10 @@ impl<'a> Walk<'a> {
 
     /// A handover is about one patient.
     fn check_one_patient(&mut self) {
-        let patients: Vec<usize> = (0..self.index.entries.len())
-            .filter(|&i| {
-                self.resource(i).and_then(|r| r.get("resourceType")).and_then(Value::as_str) == Some("Patient")
-            })
-            .collect();
+        let patients: Vec<usize> =
+            (0..self.index.entries.len()).filter(|&i| self.index.kind(i) == Some("Patient")).collect();
         for &second in patients.iter().skip(1) {
-            self.issues.push(issue(
+            self.issues.report(issue(
                 Severity::Error,
                 IssueCode::BusinessRule,
                 format!(
@@ -152,9 +151,9 @@ impl<'a> Walk<'a> {
             return;
         }
         let Some(resource) = self.resource(i) else { return };
-        let kind = resource.get("resourceType").and_then(Value::as_str).unwrap_or_default();
+        let kind = resource.str_field("resourceType").unwrap_or_default();
         if kind != profile.resource_type {
-            self.issues.push(issue(
+            self.issues.report(issue(
                 Severity::Error,
                 IssueCode::Structure,
                 format!("expected a {} (profile {}), found a {kind}", profile.resource_type, profile.url),
@@ -165,11 +164,11 @@ impl<'a> Walk<'a> {
         self.check_element(&profile.root, resource, entry_expr(i));
     }
 
-    fn check_element(&mut self, node: &'a Node, item: &'a Value, at: String) {
+    fn check_element(&mut self, node: &'a Node, item: &'a Json<'a>, at: String) {
         if let Some(pattern) = &node.pattern {
-            let ok = if node.fixed { item == pattern } else { matches_pattern(item, pattern) };
+            let ok = if node.fixed { equals_fixed(item, pattern) } else { matches_pattern(item, pattern) };
             if !ok {
-                self.issues.push(issue(
+                self.issues.report(issue(
                     Severity::Error,
                     IssueCode::Value,
                     format!("the profile requires {}", describe(pattern)),
@@ -181,8 +180,8 @@ impl<'a> Walk<'a> {
             self.check_binding(value_set, item, &at);
         }
         if !node.target_profiles.is_empty() {
-            if let Some(target) = item.get("reference").and_then(Value::as_str).and_then(|r| self.resolve(r)) {
-                let kind = self.resource(target).and_then(|r| r.get("resourceType")).and_then(Value::as_str);
+            if let Some(target) = item.str_field("reference").and_then(|r| self.resolve(r)) {
+                let kind = self.index.kind(target);
                 let profiles: Vec<&'a Profile> = node
                     .target_profiles
                     .iter()
@@ -197,7 +196,7 @@ impl<'a> Walk<'a> {
         for constraint in &node.constraints {
             if !constraint.expr.holds(item) {
                 let severity = if constraint.error { Severity::Error } else { Severity::Warning };
-                self.issues.push(issue(
+                self.issues.report(issue(
                     severity,
                     IssueCode::Invariant,
                     format!("{}: {}", constraint.key, constraint.human),
@@ -210,27 +209,22 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn check_binding(&mut self, value_set: &str, item: &Value, at: &str) {
+    fn check_binding(&mut self, value_set: &str, item: &Json<'_>, at: &str) {
         let codes: Vec<(Option<&str>, &str)> = match item {
-            Value::String(code) => vec![(None, code.as_str())],
-            Value::Object(map) => {
-                let codings: Vec<&Value> = match map.get("coding").and_then(Value::as_array) {
+            Json::Str(code) => vec![(None, code.as_ref())],
+            Json::Object(map) => {
+                let codings: Vec<&Json<'_>> = match map.get("coding").and_then(Json::as_array) {
                     Some(codings) => codings.iter().collect(),
                     None => vec![item],
                 };
-                codings
-                    .into_iter()
-                    .filter_map(|c| {
-                        Some((c.get("system").and_then(Value::as_str), c.get("code").and_then(Value::as_str)?))
-                    })
-                    .collect()
+                codings.into_iter().filter_map(|c| Some((c.str_field("system"), c.str_field("code")?))).collect()
             }
             _ => Vec::new(),
         };
         let values = &self.catalog.value_sets;
         if !codes.iter().any(|(system, code)| values.contains(value_set, *system, code)) {
             let shown: Vec<&str> = codes.iter().map(|(_, c)| *c).collect();
-            self.issues.push(issue(
+            self.issues.report(issue(
                 Severity::Error,
                 IssueCode::CodeInvalid,
                 format!("code {} is not in the required value set {value_set}", shown.join(", ")),
@@ -239,7 +233,7 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn check_children(&mut self, node: &'a Node, object: &'a Value, at: &str) {
+    fn check_children(&mut self, node: &'a Node, object: &'a Json<'a>, at: &str) {
         let Some(map) = object.as_object() else { return };
         for child in &node.children {
             let name = child.name.trim_end_matches("[x]");
@@ -250,16 +244,16 @@ impl<'a> Walk<'a> {
                     })
                 })?
             });
-            let items: Vec<(&'a Value, String)> = match found {
-                Some((key, Value::Array(items))) => {
+            let items: Vec<(&'a Json<'a>, String)> = match found {
+                Some((key, Json::Array(items))) => {
                     items.iter().enumerate().map(|(k, v)| (v, format!("{at}.{key}[{k}]"))).collect()
                 }
-                Some((_, Value::Null)) | None => Vec::new(),
+                Some((_, Json::Null)) | None => Vec::new(),
                 Some((key, value)) => vec![(value, format!("{at}.{key}"))],
             };
             let count = u32::try_from(items.len()).unwrap_or(u32::MAX);
             if let Some(min) = child.min.filter(|&min| count < min) {
-                self.issues.push(issue(
+                self.issues.report(issue(
                     Severity::Error,
                     IssueCode::Required,
                     format!("{name} is required by the profile (at least {min}, found {count})"),
@@ -267,7 +261,7 @@ impl<'a> Walk<'a> {
                 ));
             }
             if let Some(max) = child.max_count().filter(|&max| count > max) {
-                self.issues.push(issue(
+                self.issues.report(issue(
                     Severity::Error,
                     IssueCode::Structure,
                     format!("{name} may occur at most {max} time(s), found {count}"),
@@ -283,7 +277,7 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn check_slices(&mut self, sliced: &'a Node, items: &[(&'a Value, String)], at: &str) {
+    fn check_slices(&mut self, sliced: &'a Node, items: &[(&'a Json<'a>, String)], at: &str) {
         if sliced.slicing_unchecked {
             return;
         }
@@ -294,9 +288,12 @@ impl<'a> Walk<'a> {
             self.check_element(&sliced.slices[s], item, item_at.clone());
         }
         for (slice, count) in sliced.slices.iter().zip(counts) {
+            if slice.min.is_none_or(|min| count >= min) && slice.max_count().is_none_or(|max| count <= max) {
+                continue;
+            }
             let what = slice_description(sliced, slice);
             if let Some(min) = slice.min.filter(|&min| count < min) {
-                self.issues.push(issue(
+                self.issues.report(issue(
                     Severity::Error,
                     IssueCode::Required,
                     format!(
@@ -307,7 +304,7 @@ impl<'a> Walk<'a> {
                 ));
             }
             if let Some(max) = slice.max_count().filter(|&max| count > max) {
-                self.issues.push(issue(
+                self.issues.report(issue(
                     Severity::Error,
                     IssueCode::Structure,
                     format!("{} '{}'{what} may occur at most {max} time(s), found {count}", sliced.name, slice.name),
@@ -323,14 +320,14 @@ fn rule_at<'n>(slice: &'n Node, path: &[String]) -> Option<&'n Node> {
     path.iter().try_fold(slice, |node, name| node.children.iter().find(|c| &c.name == name))
 }
 
-fn value_at<'v>(item: &'v Value, path: &[String]) -> Vec<&'v Value> {
+fn value_at<'v>(item: &'v Json<'v>, path: &[String]) -> Vec<&'v Json<'v>> {
     let mut current = vec![item];
     for name in path {
         current = current
             .into_iter()
-            .filter_map(|v| v.get(name))
+            .filter_map(|v| v.field(name))
             .flat_map(|v| match v {
-                Value::Array(items) => items.iter().collect::<Vec<_>>(),
+                Json::Array(items) => items.iter().collect::<Vec<_>>(),
                 other => vec![other],
             })
             .collect();
@@ -339,7 +336,7 @@ fn value_at<'v>(item: &'v Value, path: &[String]) -> Vec<&'v Value> {
 }
 
 /// Whether `item` belongs to `slice`: at every discriminator path, the item matches the slice's pattern.
-fn slice_matches(sliced: &Node, slice: &Node, item: &Value) -> bool {
+fn slice_matches(sliced: &Node, slice: &Node, item: &Json<'_>) -> bool {
     !sliced.discriminators.is_empty()
         && sliced.discriminators.iter().all(|d| {
             let Some(pattern) = rule_at(slice, &d.path).and_then(|rule| rule.pattern.as_ref()) else { return false };
@@ -361,17 +358,17 @@ fn slice_description(sliced: &Node, slice: &Node) -> String {
 pub fn message(catalog: &Catalog, submission: &Submission) -> Vec<Issue> {
     let bundle = submission.document();
     let (event_system, event_code) = (&submission.event().system, &submission.event().code);
-    let entries = bundle.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let entries = bundle.items("entry");
     let index = Index::new(entries, submission.index());
     let mut issues = Vec::new();
     catalog.base().walk(bundle, "Bundle", &mut issues, &mut |site, issues| index.check_reference(site, issues));
     let mut walk = Walk { catalog, index, checked: HashSet::new(), issues };
     walk.check_one_patient();
-    let header = entries.first().and_then(|e| e.get("resource"));
-    let focus = header.and_then(|h| h.pointer("/focus/0/reference")).and_then(Value::as_str);
+    let header = entries.first().and_then(|e| e.field("resource"));
+    let focus = header.and_then(|h| h.items("focus").first()).and_then(|f| f.str_field("reference"));
     if let Some(kind) = catalog.kind(event_system, event_code) {
         match focus {
-            None => walk.issues.push(issue(
+            None => walk.issues.report(issue(
                 Severity::Error,
                 IssueCode::Required,
                 format!("MessageHeader.focus must point at the {} of the handover", kind.focus_type),
@@ -397,23 +394,20 @@ fn dedup(issues: Vec<Issue>) -> Vec<Issue> {
 }
 
 /// Validates one resource (or the first resource of the profile's type in a Bundle) against a profile.
-pub fn against_profile(catalog: &Catalog, document: &Value, profile: &Profile) -> Vec<Issue> {
+pub fn against_profile<'a>(catalog: &Catalog, document: &'a Json<'a>, profile: &Profile) -> Vec<Issue> {
     let single;
-    let entries: &[Value] = match document.get("entry").and_then(Value::as_array) {
-        Some(entries) if document.get("resourceType").and_then(Value::as_str) == Some("Bundle") => entries,
+    let entries: &[Json<'_>] = match document.field("entry").and_then(Json::as_array) {
+        Some(entries) if document.str_field("resourceType") == Some("Bundle") => entries,
         _ => {
-            single = [serde_json::json!({ "resource": document })];
+            single = [Json::Object(Object::from(vec![("resource", document.clone())]))];
             &single
         }
     };
     let refs = BundleIndex::new(entries);
     let mut walk = Walk { catalog, index: Index::new(entries, &refs), checked: HashSet::new(), issues: Vec::new() };
-    match (0..entries.len()).find(|&i| {
-        walk.resource(i).and_then(|r| r.get("resourceType")).and_then(Value::as_str)
-            == Some(profile.resource_type.as_str())
-    }) {
+    match (0..entries.len()).find(|&i| walk.index.kind(i) == Some(profile.resource_type.as_str())) {
         Some(i) => walk.check_resource(i, profile),
-        None => walk.issues.push(issue(
+        None => walk.issues.report(issue(
             Severity::Error,
             IssueCode::NotFound,
             format!("no {} to check against {}", profile.resource_type, profile.url),

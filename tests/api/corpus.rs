@@ -2,6 +2,7 @@
 //! message when the corpus is absent.
 
 use handover_broker::ingest;
+use handover_broker::json::Json;
 
 use crate::helpers::*;
 
@@ -23,7 +24,7 @@ fn every_r4_example_bundle_is_read_or_refused_for_its_envelope_only() {
             let bytes = std::fs::read(&path).unwrap();
             let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
             let is_message = doc["resourceType"] == "Bundle" && doc["type"] == "message";
-            match ingest::parse(&bytes, &limits()) {
+            match ingest::parse(bytes.into(), &limits()) {
                 Ok(submission) => {
                     assert!(is_message, "{} read as a message", path.display());
                     assert_eq!(Some(submission.header_id()), doc["entry"][0]["resource"]["id"].as_str());
@@ -81,7 +82,8 @@ fn the_corpus_examples_pass_the_base_r4_checks() {
         let Ok(files) = std::fs::read_dir(corpus.join(dir)) else { continue };
         for file in files.flatten() {
             let path = file.path();
-            let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            let doc: Json = serde_json::from_slice(&bytes).unwrap();
             let mut issues = Vec::new();
             model.check_resource(&doc, "Resource", &mut issues);
             checked += 1;
@@ -114,7 +116,7 @@ fn the_ips_documents_pass_the_ips_composition_profile_and_fail_without_a_require
         }
         documents += 1;
         let name = file.file_name().to_string_lossy().into_owned();
-        let issues = validate::against_profile(&catalog, &doc, profile);
+        let issues = validate::against_profile(&catalog, &Json::from(&doc), profile);
         assert!(issues.iter().all(|i| !i.is_error()), "{name}: {issues:?}");
 
         // Remove the medication summary section (LOINC 10160-0), required by the IPS.
@@ -122,7 +124,7 @@ fn the_ips_documents_pass_the_ips_composition_profile_and_fail_without_a_require
         let composition = entry_of(&broken, "Composition");
         let sections = broken["entry"][composition]["resource"]["section"].as_array_mut().unwrap();
         sections.retain(|s| s["code"]["coding"][0]["code"] != "10160-0");
-        let issues = validate::against_profile(&catalog, &broken, profile);
+        let issues = validate::against_profile(&catalog, &Json::from(&broken), profile);
         let expected = format!("Bundle.entry[{composition}].resource.section:sectionMedications");
         assert!(
             issues.iter().any(|i| i.is_error() && i.expression.as_deref() == Some(expected.as_str())),

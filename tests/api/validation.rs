@@ -176,6 +176,31 @@ async fn hostile_content_is_answered_within_limits() {
     let body = outcome(app.post_message(HOSPITAL, &many).await, 422).await;
     let unresolved = body["issue"].as_array().unwrap().iter().filter(|i| i["code"] == "not-found").count();
     assert_eq!(unresolved, 4_000);
+
+    // A member given twice: JSON leaves it undefined which one counts, so the broker takes neither.
+    let twice = discharge();
+    let patient = entry_of(&twice, "Patient");
+    let text = serde_json::to_string(&twice).unwrap();
+    let mut patient_text = serde_json::to_string(&twice["entry"][patient]["resource"]).unwrap();
+    let doubled = patient_text.replacen("{", "{\"gender\":\"other\",", 1);
+    assert!(text.contains(&patient_text));
+    let text = text.replacen(&patient_text, &doubled, 1);
+    let body = outcome(app.post_raw(Some(HOSPITAL), Some(FHIR_JSON), text.into_bytes()).await, 422).await;
+    assert!(issues_text(&body).contains(&format!("Bundle.entry[{patient}].resource.gender")), "{body}");
+
+    // One object with 100,000 members: answered (unknown elements), in time linear in its size.
+    let mut wide = discharge();
+    patient_text = (0..100_000).map(|k| format!("\"k{k}\":{k}")).collect::<Vec<_>>().join(",");
+    wide["entry"][patient]["resource"]["extension"] = serde_json::json!([{ "url": "urn:x", "valueString": "x" }]);
+    let text = serde_json::to_string(&wide).unwrap().replacen(
+        "\"url\":\"urn:x\"",
+        &format!("\"url\":\"urn:x\",{patient_text}"),
+        1,
+    );
+    let body = outcome(app.post_raw(Some(HOSPITAL), Some(FHIR_JSON), text.into_bytes()).await, 422).await;
+    let listed = body["issue"].as_array().unwrap();
+    assert_eq!(listed.len(), handover_broker::outcome::MAX_ISSUES + 1);
+    assert_eq!(listed.last().unwrap()["code"], "too-costly");
     assert_eq!(app.store.message_count().await.unwrap(), 1);
 }
 
@@ -259,7 +284,7 @@ fn mutated_handovers_are_always_answered() {
                 replacement < 4
             };
             let bytes = serde_json::to_vec(&bundle).unwrap();
-            let issues = match handover_broker::ingest::parse(&bytes, &limits) {
+            let issues = match handover_broker::ingest::parse(bytes.into(), &limits) {
                 Ok(submission) => catalog.validate(&submission),
                 Err(e) => e.issues,
             };
