@@ -41,6 +41,7 @@ pub struct Settings {
     pub tls: Option<TlsSettings>,
     pub log_format: LogFormat,
     pub store: StoreSettings,
+    pub delivery: DeliverySettings,
 }
 
 /// Limits on what a client may send. Each one is enforced before anything is stored.
@@ -79,6 +80,33 @@ pub struct StoreSettings {
     pub max_connections: u32,
 }
 
+/// How the push workers deliver (DESIGN.md section 3).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeliverySettings {
+    /// Run the push workers in this process (every broker node may; leases keep them apart).
+    pub enabled: bool,
+    /// Most pushes in flight at once, over all receivers.
+    pub max_in_flight: usize,
+    /// Most pushes in flight to one receiver: a slow receiver gets no more, and never all workers.
+    pub per_receiver: usize,
+    pub connect_timeout_ms: u64,
+    /// Whole request, from connecting to the end of the receiver's answer.
+    pub timeout_ms: u64,
+    /// How long a claimed delivery is reserved for its worker; after a crash it is retried when the
+    /// lease runs out. Longer than `timeout_ms`.
+    pub lease_ms: u64,
+    /// First retry delay; it doubles per attempt (with full jitter) up to `max_backoff_ms`.
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// How often the queue is looked at when nothing wakes the workers.
+    pub poll_ms: u64,
+    /// Extra trust roots (PEM) for every push endpoint, besides the system's (webpki) roots.
+    pub ca_file: Option<PathBuf>,
+    /// The broker's client certificate (PEM chain) and key, presented to endpoints that ask for mTLS.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
 impl Settings {
     /// Loads defaults, then `file` (when given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -94,7 +122,16 @@ impl Settings {
             .set_default("limits.max_destinations", 50)?
             .set_default("log_format", "pretty")?
             .set_default("store.max_batch", 128)?
-            .set_default("store.max_connections", 8)?;
+            .set_default("store.max_connections", 8)?
+            .set_default("delivery.enabled", true)?
+            .set_default("delivery.max_in_flight", 64)?
+            .set_default("delivery.per_receiver", 8)?
+            .set_default("delivery.connect_timeout_ms", 5_000)?
+            .set_default("delivery.timeout_ms", 30_000)?
+            .set_default("delivery.lease_ms", 60_000)?
+            .set_default("delivery.initial_backoff_ms", 1_000)?
+            .set_default("delivery.max_backoff_ms", 3_600_000)?
+            .set_default("delivery.poll_ms", 500)?;
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
         }
@@ -124,6 +161,19 @@ impl Settings {
         }
         if self.message_ttl_secs == 0 {
             return invalid("message_ttl_secs", "must be at least 1");
+        }
+        let d = &self.delivery;
+        if d.max_in_flight == 0 || d.per_receiver == 0 {
+            return invalid("delivery", "max_in_flight and per_receiver must be at least 1");
+        }
+        if d.lease_ms <= d.timeout_ms {
+            return invalid("delivery.lease_ms", "must be longer than delivery.timeout_ms");
+        }
+        if d.initial_backoff_ms == 0 || d.max_backoff_ms < d.initial_backoff_ms {
+            return invalid("delivery", "initial_backoff_ms must be at least 1 and at most max_backoff_ms");
+        }
+        if d.client_cert.is_some() != d.client_key.is_some() {
+            return invalid("delivery", "client_cert and client_key go together");
         }
         Ok(())
     }

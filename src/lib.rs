@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod json;
 pub mod ledger;
 pub mod loadgen;
+pub mod metrics;
 pub mod outcome;
 pub mod profiles;
 pub mod receipts;

@@ -57,6 +57,11 @@ pub struct LoadgenArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also act as the receiver(s): serve push endpoints on these addresses (those the directory
+    /// registers, e.g. 127.0.0.1:9103 for the demo home-care organisation and 127.0.0.1:9101 for the
+    /// hospital's receipts) and report delivered messages/s and accept-to-deliver latency.
+    #[arg(long)]
+    pub receiver_listen: Vec<std::net::SocketAddr>,
 }
 
 /// What a run measured.
@@ -73,6 +78,34 @@ pub struct Report {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub first_error: Option<String>,
+    /// With `--receiver-listen`: what the receivers saw.
+    pub delivery: Option<DeliveryReport>,
+}
+
+/// End-to-end figures measured by the built-in receivers.
+#[derive(Debug, Clone)]
+pub struct DeliveryReport {
+    /// Accepted messages that reached a receiver.
+    pub delivered: u64,
+    /// From the first request to the last delivery.
+    pub seconds: f64,
+    /// Other posts the receivers got (receipts for the sender).
+    pub other_posts: u64,
+    /// From the broker's 202 reaching the client to the message reaching the receiver (0 when the
+    /// push arrived first).
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl DeliveryReport {
+    pub fn delivered_per_sec(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.delivered as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
 }
 
 impl Report {
@@ -91,11 +124,30 @@ impl Report {
             "body_bytes": self.body_bytes, "concurrency": self.concurrency,
             "latency_ms": {"p50": self.p50_ms, "p90": self.p90_ms, "p99": self.p99_ms, "max": self.max_ms},
             "first_error": self.first_error,
+            "delivery": self.delivery.as_ref().map(|d| json!({
+                "delivered": d.delivered, "seconds": d.seconds, "delivered_per_sec": d.delivered_per_sec(),
+                "other_posts": d.other_posts,
+                "accept_to_deliver_ms": {"p50": d.p50_ms, "p99": d.p99_ms, "max": d.max_ms},
+            })),
         })
     }
 
     pub fn to_table(&self) -> String {
-        format!(
+        let delivery = match &self.delivery {
+            Some(d) => format!(
+                "\n\ndelivered  seconds  delivered/s  deliver_p50_ms  deliver_p99_ms  deliver_max_ms  other_posts\n\
+                 {:>9}  {:>7.1}  {:>11.1}  {:>14.2}  {:>14.2}  {:>14.2}  {:>11}",
+                d.delivered,
+                d.seconds,
+                d.delivered_per_sec(),
+                d.p50_ms,
+                d.p99_ms,
+                d.max_ms,
+                d.other_posts
+            ),
+            None => String::new(),
+        };
+        let ingest = format!(
             "body_bytes  concurrency  requests  accepted  errors  seconds  accepted/s  p50_ms  p90_ms  p99_ms  max_ms\n\
              {:>10}  {:>11}  {:>8}  {:>8}  {:>6}  {:>7.1}  {:>10.1}  {:>6.2}  {:>6.2}  {:>6.2}  {:>6.2}",
             self.body_bytes,
@@ -109,7 +161,8 @@ impl Report {
             self.p90_ms,
             self.p99_ms,
             self.max_ms
-        )
+        );
+        ingest + &delivery
     }
 }
 
@@ -172,14 +225,14 @@ impl Template {
         self.bytes.is_empty()
     }
 
-    /// A copy of the template with fresh ids.
-    pub fn render(&self) -> Vec<u8> {
+    /// A copy of the template with fresh ids, and its `MessageHeader.id`.
+    pub fn render(&self) -> (Vec<u8>, String) {
         let mut body = self.bytes.clone();
-        for at in [self.header_at, self.bundle_at] {
-            let id = uuid::Uuid::new_v4().hyphenated().to_string();
-            body[at..at + id.len()].copy_from_slice(id.as_bytes());
-        }
-        body
+        let header_id = uuid::Uuid::new_v4().hyphenated().to_string();
+        body[self.header_at..self.header_at + header_id.len()].copy_from_slice(header_id.as_bytes());
+        let bundle_id = uuid::Uuid::new_v4().hyphenated().to_string();
+        body[self.bundle_at..self.bundle_at + bundle_id.len()].copy_from_slice(bundle_id.as_bytes());
+        (body, header_id)
     }
 }
 
@@ -195,6 +248,10 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
         compact: args.compact,
     };
     let template = std::sync::Arc::new(Template::new(&raw, overrides)?);
+    let receivers = match args.receiver_listen.is_empty() {
+        true => None,
+        false => Some(Receivers::start(&args.receiver_listen)?),
+    };
     let mut client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .tcp_nodelay(true)
@@ -217,6 +274,7 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
         tasks.push(tokio::spawn(async move {
             let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
             let (mut requests, mut accepted, mut first_error) = (0u64, 0u64, None);
+            let mut acks = Vec::new();
             while Instant::now() < deadline {
                 let taken = budget.fetch_update(
                     std::sync::atomic::Ordering::Relaxed,
@@ -226,7 +284,7 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
                 if taken.is_err() {
                     break;
                 }
-                let body = template.render();
+                let (body, header_id) = template.render();
                 let sent = Instant::now();
                 let result = client
                     .post(&url)
@@ -251,19 +309,24 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
                 let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX).max(1);
                 histogram.saturating_record(micros);
                 match outcome {
-                    Ok(()) => accepted += 1,
+                    Ok(()) => {
+                        accepted += 1;
+                        acks.push((header_id, Instant::now()));
+                    }
                     Err(e) => {
                         first_error.get_or_insert(e);
                     }
                 }
             }
-            anyhow::Ok((histogram, requests, accepted, first_error))
+            anyhow::Ok((histogram, requests, accepted, first_error, acks))
         }));
     }
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
     let (mut requests, mut accepted, mut first_error) = (0u64, 0u64, None);
+    let mut acks = Vec::new();
     for task in tasks {
-        let (h, r, a, e) = task.await??;
+        let (h, r, a, e, mut k) = task.await??;
+        acks.append(&mut k);
         histogram.add(h)?;
         requests += r;
         accepted += a;
@@ -284,7 +347,90 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
         p99_ms: ms(0.99),
         max_ms: histogram.max() as f64 / 1000.0,
         first_error,
+        delivery: match receivers {
+            Some(receivers) => Some(receivers.report(started, &acks).await?),
+            None => None,
+        },
     })
+}
+
+/// Push endpoints served by the load generator itself: they answer 200 at once and note when each
+/// message (by `X-Message-Id`) arrived.
+struct Receivers {
+    arrivals: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>>,
+    handles: Vec<actix_web::dev::ServerHandle>,
+}
+
+impl Receivers {
+    fn start(addresses: &[std::net::SocketAddr]) -> anyhow::Result<Self> {
+        use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+        let arrivals: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> =
+            std::sync::Arc::default();
+        let mut handles = Vec::new();
+        for address in addresses {
+            let arrivals = arrivals.clone();
+            let server = HttpServer::new(move || {
+                let arrivals = arrivals.clone();
+                App::new().app_data(web::PayloadConfig::new(64 << 20)).default_service(web::to(
+                    move |req: HttpRequest, _body: web::Bytes| {
+                        let arrivals = arrivals.clone();
+                        async move {
+                            let id = req.headers().get("X-Message-Id").and_then(|v| v.to_str().ok());
+                            if let (Some(id), Ok(mut arrivals)) = (id, arrivals.lock()) {
+                                arrivals.entry(id.to_owned()).or_insert_with(Instant::now);
+                            }
+                            HttpResponse::Ok().content_type("application/fhir+json").body("{}")
+                        }
+                    },
+                ))
+            })
+            .workers(1)
+            .bind(address)
+            .with_context(|| format!("binding the receiver on {address}"))?
+            .run();
+            handles.push(server.handle());
+            tokio::spawn(server);
+        }
+        Ok(Self { arrivals, handles })
+    }
+
+    /// Waits (up to 60 s) for every accepted message to arrive, then reports.
+    async fn report(self, started: Instant, acks: &[(String, Instant)]) -> anyhow::Result<DeliveryReport> {
+        let wait_until = Instant::now() + Duration::from_secs(60);
+        loop {
+            let arrived = {
+                let arrivals = self.arrivals.lock().map_err(|_| anyhow::anyhow!("receiver state poisoned"))?;
+                acks.iter().filter(|(id, _)| arrivals.contains_key(id)).count()
+            };
+            if arrived == acks.len() || Instant::now() > wait_until {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let arrivals = self.arrivals.lock().map_err(|_| anyhow::anyhow!("receiver state poisoned"))?.clone();
+        let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
+        let (mut delivered, mut last) = (0u64, started);
+        for (id, acked) in acks {
+            if let Some(&at) = arrivals.get(id) {
+                delivered += 1;
+                last = last.max(at);
+                let micros = u64::try_from(at.saturating_duration_since(*acked).as_micros()).unwrap_or(u64::MAX);
+                histogram.saturating_record(micros.max(1));
+            }
+        }
+        for handle in self.handles {
+            handle.stop(false).await;
+        }
+        let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+        Ok(DeliveryReport {
+            delivered,
+            seconds: last.duration_since(started).as_secs_f64(),
+            other_posts: (arrivals.len() as u64).saturating_sub(delivered),
+            p50_ms: ms(0.50),
+            p99_ms: ms(0.99),
+            max_ms: histogram.max() as f64 / 1000.0,
+        })
+    }
 }
 
 /// The CLI verb: measure, then print.
@@ -316,12 +462,13 @@ mod tests {
             compact: true,
         };
         let template = Template::new(bundle, overrides).unwrap();
-        let (a, b) = (template.render(), template.render());
+        let ((a, a_id), (b, _)) = (template.render(), template.render());
         assert_ne!(a, b);
         assert_eq!(a.len(), b.len());
         let doc: serde_json::Value = serde_json::from_slice(&a).unwrap();
         let header = &doc["entry"][0]["resource"];
         assert!(uuid::Uuid::parse_str(header["id"].as_str().unwrap()).is_ok());
+        assert_eq!(header["id"], a_id.as_str());
         assert_ne!(header["id"], doc["id"]);
         assert_eq!(header["sender"]["identifier"]["value"], "1");
         assert_eq!(header["destination"][0]["receiver"]["identifier"]["system"], "urn:r");

@@ -85,6 +85,8 @@ enum TokenCommand {
 enum DirectoryCommand {
     /// Import (insert or replace) Organizations + Endpoints from a FHIR Bundle.
     Import { file: PathBuf },
+    /// Print the directory as a FHIR Bundle (the inverse of import) on stdout.
+    Export,
     /// List the organisations.
     List {
         #[arg(long)]
@@ -160,6 +162,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             store.close().await;
             eprintln!("imported {n} organisations");
         }
+        Command::Directory { command: DirectoryCommand::Export } => {
+            let store = open_store(&settings).await?;
+            let bundle = directory::export(&store).await;
+            store.close().await;
+            println!("{}", serde_json::to_string_pretty(&bundle?)?);
+        }
         Command::Directory { command: DirectoryCommand::List { json } } => {
             let store = open_store(&settings).await?;
             let organizations = store.organizations().await?;
@@ -170,16 +178,28 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     let line = serde_json::json!({
                         "id": org.id.as_str(), "name": org.name, "identifiers": identifiers,
                         "events": org.events, "delivery": org.delivery.as_str(), "address": org.address,
+                        "client_certificate": org.client_certificate, "receipts": org.receipts.as_str(),
+                        "has_ca": org.ca_pem.is_some(),
                     });
                     println!("{line}");
                 } else {
+                    let mut tls = Vec::new();
+                    if org.ca_pem.is_some() {
+                        tls.push("own-ca");
+                    }
+                    if org.client_certificate {
+                        tls.push("mtls");
+                    }
                     println!(
-                        "{:<20} {:<8} {:<45} {}  [{}]",
+                        "{:<20} {:<8} {:<45} {}  [{}]  {}  receipts={}{}",
                         org.id.as_str(),
                         org.delivery.as_str(),
                         org.name,
                         identifiers.join(" "),
-                        org.events.join(",")
+                        org.events.join(","),
+                        org.address,
+                        org.receipts.as_str(),
+                        if tls.is_empty() { String::new() } else { format!(" tls={}", tls.join(",")) },
                     );
                 }
             }

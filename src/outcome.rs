@@ -33,6 +33,7 @@ pub enum IssueCode {
     Exception,
     Transient,
     Informational,
+    Processing,
 }
 
 impl IssueCode {
@@ -56,6 +57,7 @@ impl IssueCode {
             Self::Exception => "exception",
             Self::Transient => "transient",
             Self::Informational => "informational",
+            Self::Processing => "processing",
         }
     }
 }
@@ -69,6 +71,36 @@ pub struct Issue {
     pub message: String,
     /// FHIRPath of the offending element, e.g. `Bundle.entry[0].resource.destination[1].receiver`.
     pub expression: Option<String>,
+}
+
+impl IssueCode {
+    /// A code as received (e.g. in a receiver's OperationOutcome); one this broker does not name
+    /// becomes `processing`.
+    pub fn from_code(code: &str) -> Self {
+        [
+            Self::Structure,
+            Self::Required,
+            Self::Value,
+            Self::CodeInvalid,
+            Self::Invariant,
+            Self::Invalid,
+            Self::NotFound,
+            Self::NotSupported,
+            Self::BusinessRule,
+            Self::Forbidden,
+            Self::Conflict,
+            Self::Duplicate,
+            Self::TooCostly,
+            Self::TooLong,
+            Self::Login,
+            Self::Exception,
+            Self::Transient,
+            Self::Informational,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == code)
+        .unwrap_or(Self::Processing)
+    }
 }
 
 impl Issue {

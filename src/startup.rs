@@ -12,8 +12,10 @@ use tracing_actix_web::TracingLogger;
 use crate::api::{self, AppState, QuietRootSpan};
 use crate::auth::Authenticator;
 use crate::config::{Settings, TlsSettings};
+use crate::delivery::{PushWorkers, Pusher};
 use crate::directory::{self, Directory};
 use crate::ingest::Ingestor;
+use crate::metrics::Metrics;
 use crate::profiles::Catalog;
 use crate::store::Store;
 
@@ -31,6 +33,7 @@ pub struct Application {
     store: Store,
     demo_tokens: Vec<String>,
     refresher: tokio::task::JoinHandle<()>,
+    pushers: Option<PushWorkers>,
 }
 
 impl Application {
@@ -79,15 +82,39 @@ impl Application {
 
         let directory = Directory::load(store.clone()).await?;
         let refresher = directory.spawn_refresh();
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let metrics = Arc::new(Metrics::new());
+        let pushers = if settings.delivery.enabled {
+            let pusher = Pusher::new(
+                store.clone(),
+                directory.clone(),
+                &settings.delivery,
+                settings.message_ttl_secs,
+                base_url.clone(),
+                wake.clone(),
+                metrics.clone(),
+            )?;
+            Some(pusher.spawn())
+        } else {
+            None
+        };
         let ingestor = Ingestor::new(
             store.clone(),
-            directory,
+            directory.clone(),
             catalog,
             settings.limits.clone(),
             settings.message_ttl_secs,
             base_url.clone(),
+            wake,
         );
-        let state = web::Data::new(AppState { ingestor, auth, store: store.clone(), metadata: Arc::new(metadata) });
+        let state = web::Data::new(AppState {
+            ingestor,
+            auth,
+            store: store.clone(),
+            metadata: Arc::new(metadata),
+            metrics,
+            directory,
+        });
         let server = HttpServer::new(move || {
             App::new().wrap(TracingLogger::<QuietRootSpan>::new()).app_data(state.clone()).configure(api::configure)
         })
@@ -99,7 +126,7 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
-        Ok(Self { addr, base_url, server, store, demo_tokens, refresher })
+        Ok(Self { addr, base_url, server, store, demo_tokens, refresher, pushers })
     }
 
     pub fn port(&self) -> u16 {
@@ -135,6 +162,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.refresher.abort();
+        // The push workers settle through the store's writer: stop them before the store closes.
+        if let Some(pushers) = self.pushers {
+            pushers.stop().await;
+        }
         self.store.close().await;
         result
     }

@@ -29,6 +29,10 @@ impl Millis {
     }
 
     /// As a UTC date-time; out-of-range values clamp to the epoch (they cannot come from `now`).
+    pub fn plus_millis(self, ms: u64) -> Self {
+        Self(self.0.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX)))
+    }
+
     pub fn to_datetime(self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }

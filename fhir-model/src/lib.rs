@@ -16,7 +16,7 @@ mod outgoing;
 
 pub use fhir_sdk::time::OffsetDateTime;
 pub use outgoing::{
-    acknowledgement, capability_statement, operation_outcome, parse_bundle_type, receipt_parameters, Acknowledgement,
-    Capability, DeliveryHistory, DeliveryReceipt, FhirError, MessageReceipt, OutcomeIssue, OutcomeSeverity,
-    SupportedEvent,
+    acknowledgement, capability_statement, operation_outcome, parse_bundle_type, receipt, receipt_parameters,
+    Acknowledgement, Capability, DeliveryHistory, DeliveryReceipt, FhirError, MessageReceipt, OutcomeIssue,
+    OutcomeSeverity, Receipt, SupportedEvent,
 };

@@ -117,6 +117,33 @@ pub struct Acknowledgement<'a> {
     pub warnings: &'a [OutcomeIssue<'a>],
 }
 
+/// A receipt: the response message telling a sender what became of its message at one receiver
+/// (delivered, failed, expired, or the receiver's business response).
+#[derive(Debug, Clone)]
+pub struct Receipt<'a> {
+    pub bundle_id: &'a str,
+    pub header_id: &'a str,
+    pub outcome_id: &'a str,
+    pub timestamp: OffsetDateTime,
+    /// `MessageHeader.id` of the sender's original message.
+    pub request_header_id: &'a str,
+    pub event_system: &'a str,
+    pub event_code: &'a str,
+    /// The original sender, to whom the receipt goes, and the endpoint it is delivered to.
+    pub recipient_system: &'a str,
+    pub recipient_value: &'a str,
+    pub recipient_endpoint: &'a str,
+    pub broker_endpoint: &'a str,
+    pub software_version: &'a str,
+    pub tracking_id: &'a str,
+    /// The delivery state this receipt reports (`delivered`, `accepted-by-receiver`, ...).
+    pub state: &'a str,
+    /// `MessageHeader.response.code`: `ok` when true, `fatal-error` otherwise.
+    pub ok: bool,
+    /// At least one: what happened, then (for a business response) the receiver's own issues.
+    pub issues: &'a [OutcomeIssue<'a>],
+}
+
 /// A handover kind the broker accepts, by its MessageDefinition.
 #[derive(Debug, Clone)]
 pub struct SupportedEvent<'a> {
@@ -266,6 +293,65 @@ pub fn acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, FhirError> 
         .id(ack.bundle_id.to_owned())
         .r#type(BundleType::Message)
         .timestamp(Instant(ack.timestamp))
+        .entry(entries)
+        .build()?;
+    Ok(serde_json::to_vec(&bundle)?)
+}
+
+/// The receipt response message for a sender (see [`Receipt`]). Like the acknowledgement it carries the
+/// tracking id as an extension; the reported state is a second extension,
+/// `{CANONICAL}/StructureDefinition/delivery-state` (a code of `{CANONICAL}/CodeSystem/delivery-state`).
+pub fn receipt(receipt: &Receipt<'_>) -> Result<Vec<u8>, FhirError> {
+    let outcome_url = format!("urn:uuid:{}", receipt.outcome_id);
+    let outcome = outcome(Some(receipt.outcome_id), receipt.issues)?;
+    let tracking = Extension::builder()
+        .url(format!("{CANONICAL}/StructureDefinition/tracking-id"))
+        .value(ExtensionValue::Id(receipt.tracking_id.to_owned()))
+        .build()?;
+    let state = Extension::builder()
+        .url(format!("{CANONICAL}/StructureDefinition/delivery-state"))
+        .value(ExtensionValue::Coding(coding(&format!("{CANONICAL}/CodeSystem/delivery-state"), receipt.state)?))
+        .build()?;
+    let destination = MessageHeaderDestination::builder()
+        .endpoint(receipt.recipient_endpoint.to_owned())
+        .receiver(
+            Reference::builder().identifier(identifier(receipt.recipient_system, receipt.recipient_value)?).build()?,
+        )
+        .build()?;
+    let header = MessageHeader::builder()
+        .id(receipt.header_id.to_owned())
+        .extension(vec![tracking, state])
+        .event(MessageHeaderEvent::Coding(coding(receipt.event_system, receipt.event_code)?))
+        .destination(vec![Some(destination)])
+        .source(
+            MessageHeaderSource::builder()
+                .name("handover-broker".to_owned())
+                .software("handover-broker".to_owned())
+                .version(receipt.software_version.to_owned())
+                .endpoint(receipt.broker_endpoint.to_owned())
+                .build()?,
+        )
+        .response(
+            MessageHeaderResponse::builder()
+                .identifier(receipt.request_header_id.to_owned())
+                .code(if receipt.ok { ResponseType::Ok } else { ResponseType::FatalError })
+                .details(Reference::builder().reference(outcome_url.clone()).build()?)
+                .build()?,
+        )
+        .build()?;
+    let entries = vec![
+        Some(
+            BundleEntry::builder()
+                .full_url(format!("urn:uuid:{}", receipt.header_id))
+                .resource(Resource::from(header))
+                .build()?,
+        ),
+        Some(BundleEntry::builder().full_url(outcome_url).resource(Resource::from(outcome)).build()?),
+    ];
+    let bundle = Bundle::builder()
+        .id(receipt.bundle_id.to_owned())
+        .r#type(BundleType::Message)
+        .timestamp(Instant(receipt.timestamp))
         .entry(entries)
         .build()?;
     Ok(serde_json::to_vec(&bundle)?)

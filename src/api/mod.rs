@@ -3,6 +3,7 @@
 //! Architecture invariant: `api` holds no SQL and no business rules. It maps each request to one stage
 //! call and each error to one answer (see [`error`]). Stages never import `api`.
 
+mod admin;
 mod body;
 pub mod error;
 mod handlers;
@@ -26,6 +27,9 @@ pub struct AppState {
     pub store: Store,
     /// The CapabilityStatement, built once at start (profiles do not change while running).
     pub metadata: Arc<Vec<u8>>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The routing snapshot of this process, refreshed at once after an admin change.
+    pub directory: crate::directory::Directory,
 }
 
 impl AppState {
@@ -61,5 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/healthz").route(web::get().to(healthz)).default_service(not_allowed()))
         .service(web::resource("/readyz").route(web::get().to(readyz)).default_service(not_allowed()))
+        .service(web::resource("/metrics").route(web::get().to(metrics)).default_service(not_allowed()))
+        .configure(admin::configure)
         .default_service(web::to(not_found));
 }

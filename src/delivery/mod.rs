@@ -4,8 +4,14 @@
 //! and the mailbox move it on; every allowed move is in [`DeliveryState::transition`], so a state can
 //! only change in ways the protocol (DESIGN.md section 3) allows.
 
+pub mod push;
+pub mod retry;
+mod tls;
+
 use std::fmt;
 use std::str::FromStr;
+
+pub use push::{PushWorkers, Pusher};
 
 /// States of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,6 +40,15 @@ pub enum DeliveryEvent {
 }
 
 impl DeliveryState {
+    pub const ALL: [Self; 6] = [
+        Self::Queued,
+        Self::Delivered,
+        Self::AcceptedByReceiver,
+        Self::RejectedByReceiver,
+        Self::Failed,
+        Self::Expired,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Queued => "queued",

@@ -1,10 +1,15 @@
-//! Reading the directory from FHIR `Organization` + `Endpoint` resources.
+//! The directory as FHIR `Organization` + `Endpoint` resources: read from a `Bundle`, and written back
+//! as one (the exact inverse: reading what was written gives the same organisations).
 
 use std::collections::HashMap;
 
+use rustls::pki_types::pem::{PemObject, SectionKind};
+use serde::Serialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-use super::{DeliveryMode, DirectoryError, OrgId, OrgIdentifier, Organization};
+use super::{DeliveryMode, DirectoryError, OrgId, OrgIdentifier, Organization, ReceiptPreference};
+use super::{CA_CERTIFICATE_URL, CLIENT_CERTIFICATE_URL, RECEIPT_PREFERENCE_URL};
 use super::{MAILBOX_CODE, MAILBOX_SYSTEM, PUSH_CODE, PUSH_SYSTEM};
 use crate::profiles::EVENT_SYSTEM;
 
@@ -80,13 +85,60 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
         let &(ei, endpoint) = endpoints.get(*reference).ok_or_else(|| {
             invalid(format!("{at}.endpoint[0]"), "the Endpoint reference does not resolve in the Bundle")
         })?;
-        let (delivery, address, events) = read_endpoint(endpoint, &format!("Bundle.entry[{ei}].resource"))?;
-        organizations.push(Organization { id, name, identifiers, events, delivery, address });
+        let receipts = match extension(org, RECEIPT_PREFERENCE_URL, &at)? {
+            None => ReceiptPreference::default(),
+            Some((xi, ext)) => {
+                ext.get("valueCode").and_then(Value::as_str).and_then(ReceiptPreference::parse).ok_or_else(|| {
+                    invalid(
+                        format!("{at}.extension[{xi}].valueCode"),
+                        "the receipt preference must be all, business-only or none",
+                    )
+                })?
+            }
+        };
+        let endpoint = read_endpoint(endpoint, &format!("Bundle.entry[{ei}].resource"))?;
+        organizations.push(Organization {
+            id,
+            name,
+            identifiers,
+            events: endpoint.events,
+            delivery: endpoint.delivery,
+            address: endpoint.address,
+            ca_pem: endpoint.ca_pem,
+            client_certificate: endpoint.client_certificate,
+            receipts,
+        });
     }
     Ok(organizations)
 }
 
-fn read_endpoint(endpoint: &Value, at: &str) -> Result<(DeliveryMode, String, Vec<String>), DirectoryError> {
+/// What the directory takes from an `Endpoint`.
+struct EndpointFields {
+    delivery: DeliveryMode,
+    address: String,
+    events: Vec<String>,
+    ca_pem: Option<String>,
+    client_certificate: bool,
+}
+
+/// The one extension of `resource` with this `url` (and its position), if any; two are refused.
+fn extension<'a>(resource: &'a Value, url: &str, at: &str) -> Result<Option<(usize, &'a Value)>, DirectoryError> {
+    let mut found = resource
+        .get("extension")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter(|(_, ext)| ext.get("url").and_then(Value::as_str) == Some(url));
+    let first = found.next();
+    if let Some((i, _)) = found.next() {
+        return Err(invalid(format!("{at}.extension[{i}]"), &format!("the extension {url} may appear only once")));
+    }
+    Ok(first)
+}
+
+fn read_endpoint(endpoint: &Value, at: &str) -> Result<EndpointFields, DirectoryError> {
     let connection = endpoint.get("connectionType");
     let system = connection.and_then(|c| c.get("system")).and_then(Value::as_str);
     let code = connection.and_then(|c| c.get("code")).and_then(Value::as_str);
@@ -118,7 +170,211 @@ fn read_endpoint(endpoint: &Value, at: &str) -> Result<(DeliveryMode, String, Ve
         .filter(|coding| coding.get("system").and_then(Value::as_str) == Some(EVENT_SYSTEM))
         .filter_map(|coding| coding.get("code").and_then(Value::as_str).map(str::to_owned))
         .collect();
-    Ok((delivery, address, events))
+    let ca_pem = match extension(endpoint, CA_CERTIFICATE_URL, at)? {
+        None => None,
+        Some((xi, ext)) => {
+            let expression = format!("{at}.extension[{xi}].valueString");
+            let pem = ext
+                .get("valueString")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid(expression.clone(), "the CA certificate extension needs a valueString"))?;
+            check_ca_pem(pem).map_err(|problem| invalid(expression, problem))?;
+            Some(pem.to_owned())
+        }
+    };
+    let client_certificate = match extension(endpoint, CLIENT_CERTIFICATE_URL, at)? {
+        None => false,
+        Some((xi, ext)) => ext.get("valueBoolean").and_then(Value::as_bool).ok_or_else(|| {
+            invalid(
+                format!("{at}.extension[{xi}].valueBoolean"),
+                "the client certificate extension needs a valueBoolean",
+            )
+        })?,
+    };
+    Ok(EndpointFields { delivery, address, events, ca_pem, client_certificate })
+}
+
+/// Checks that `pem` holds at least one `CERTIFICATE` block and nothing else (above all no private
+/// key): the CA certificate(s) an organisation's push endpoint is trusted by.
+pub fn check_ca_pem(pem: &str) -> Result<(), &'static str> {
+    let mut certificates = 0;
+    for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem.as_bytes()) {
+        match section {
+            // A certificate is a DER SEQUENCE.
+            Ok((SectionKind::Certificate, der)) if der.first() == Some(&0x30) => certificates += 1,
+            Ok((SectionKind::Certificate, _)) => return Err("a CERTIFICATE block does not hold a DER certificate"),
+            Ok(_) => return Err("only CERTIFICATE blocks are allowed (never a private key)"),
+            Err(_) => return Err("the value is not valid PEM"),
+        }
+    }
+    if certificates == 0 {
+        return Err("the value holds no PEM CERTIFICATE block");
+    }
+    Ok(())
+}
+
+/// The directory as a FHIR `Bundle` (type `collection`) of `Organization` + `Endpoint`, in the order
+/// given: what [`organizations_from_bundle`] reads back as the same organisations. Entry `fullUrl`s
+/// are name-based `urn:uuid`s of the organisation id, so that exporting twice gives the same Bundle.
+/// Serialise it with `serde_json` (members in FHIR's usual order, `resourceType` first).
+pub fn bundle_from_organizations(organizations: &[Organization]) -> DirectoryBundle {
+    let mut entry = Vec::with_capacity(organizations.len() * 2);
+    for org in organizations {
+        let org_url = entry_url("Organization", &org.id);
+        let endpoint_url = entry_url("Endpoint", &org.id);
+        entry.push(Entry {
+            full_url: org_url.clone(),
+            resource: Resource::Organization(OrganizationOut {
+                resource_type: "Organization",
+                id: org.id.to_string(),
+                extension: vec![Extension {
+                    url: RECEIPT_PREFERENCE_URL,
+                    value: ExtensionValue::Code(org.receipts.as_str()),
+                }],
+                identifier: org
+                    .identifiers
+                    .iter()
+                    .map(|i| IdentifierOut { system: i.system().to_owned(), value: i.value().to_owned() })
+                    .collect(),
+                active: true,
+                name: org.name.clone(),
+                endpoint: [Reference { reference: endpoint_url.clone() }],
+            }),
+        });
+        let (system, code) = match org.delivery {
+            DeliveryMode::Push => (PUSH_SYSTEM, PUSH_CODE),
+            DeliveryMode::Mailbox => (MAILBOX_SYSTEM, MAILBOX_CODE),
+        };
+        let mut extension =
+            vec![Extension { url: CLIENT_CERTIFICATE_URL, value: ExtensionValue::Boolean(org.client_certificate) }];
+        if let Some(pem) = &org.ca_pem {
+            extension.push(Extension { url: CA_CERTIFICATE_URL, value: ExtensionValue::String(pem.clone()) });
+        }
+        // R4 requires at least one payloadType; one without a coding of the event system accepts nothing.
+        let payload_type = if org.events.is_empty() {
+            vec![Concept { coding: Vec::new(), text: Some("no handover kinds") }]
+        } else {
+            org.events
+                .iter()
+                .map(|code| Concept { coding: vec![Coding { system: EVENT_SYSTEM, code: code.clone() }], text: None })
+                .collect()
+        };
+        entry.push(Entry {
+            full_url: endpoint_url,
+            resource: Resource::Endpoint(EndpointOut {
+                resource_type: "Endpoint",
+                id: org.id.to_string(),
+                extension,
+                status: "active",
+                connection_type: Coding { system, code: code.to_owned() },
+                managing_organization: Reference { reference: org_url },
+                payload_type,
+                payload_mime_type: ["application/fhir+json"],
+                address: org.address.clone(),
+            }),
+        });
+    }
+    DirectoryBundle { resource_type: "Bundle", kind: "collection", entry }
+}
+
+/// A directory `Bundle` as written by [`bundle_from_organizations`]: a wire type, only serialised.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryBundle {
+    resource_type: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    entry: Vec<Entry>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    full_url: String,
+    resource: Resource,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Resource {
+    Organization(OrganizationOut),
+    Endpoint(EndpointOut),
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrganizationOut {
+    resource_type: &'static str,
+    id: String,
+    extension: Vec<Extension>,
+    identifier: Vec<IdentifierOut>,
+    active: bool,
+    name: String,
+    endpoint: [Reference; 1],
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EndpointOut {
+    resource_type: &'static str,
+    id: String,
+    extension: Vec<Extension>,
+    status: &'static str,
+    connection_type: Coding,
+    managing_organization: Reference,
+    payload_type: Vec<Concept>,
+    payload_mime_type: [&'static str; 1],
+    address: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Extension {
+    url: &'static str,
+    #[serde(flatten)]
+    value: ExtensionValue,
+}
+
+#[derive(Debug, Serialize)]
+enum ExtensionValue {
+    #[serde(rename = "valueCode")]
+    Code(&'static str),
+    #[serde(rename = "valueString")]
+    String(String),
+    #[serde(rename = "valueBoolean")]
+    Boolean(bool),
+}
+
+#[derive(Debug, Serialize)]
+struct IdentifierOut {
+    system: String,
+    value: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Reference {
+    reference: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Concept {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    coding: Vec<Coding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+struct Coding {
+    system: &'static str,
+    code: String,
+}
+
+/// `urn:uuid:` named by the resource type and organisation id (a version 8 UUID from SHA-256).
+fn entry_url(resource_type: &str, id: &OrgId) -> String {
+    let digest = Sha256::digest(format!("{resource_type}/{id}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    format!("urn:uuid:{}", uuid::Builder::from_custom_bytes(bytes).into_uuid())
 }
 
 /// Push endpoints must be `https`, except on loopback (tests, local demo receivers).
@@ -145,7 +401,147 @@ fn check_push_address(address: &str) -> Result<(), &'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_push_address;
+    use serde_json::json;
+
+    use super::*;
+
+    fn demo_bundle() -> Vec<u8> {
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo-directory.json")).unwrap()
+    }
+
+    /// A directory of one push organisation, with these Organization and Endpoint extensions.
+    fn one(org_extensions: Value, endpoint_extensions: Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                { "fullUrl": "urn:uuid:o", "resource": {
+                    "resourceType": "Organization", "id": "gp-test", "extension": org_extensions,
+                    "identifier": [{ "system": "http://fhir.nl/fhir/NamingSystem/ura", "value": "99999999" }],
+                    "name": "GP test", "endpoint": [{ "reference": "urn:uuid:e" }] } },
+                { "fullUrl": "urn:uuid:e", "resource": {
+                    "resourceType": "Endpoint", "id": "gp-test-endpoint", "extension": endpoint_extensions,
+                    "status": "active",
+                    "connectionType": { "system": PUSH_SYSTEM, "code": PUSH_CODE },
+                    "payloadType": [{ "coding": [{ "system": EVENT_SYSTEM, "code": "referral" }] }],
+                    "address": "https://gp.example/fhir" } }
+            ]
+        }))
+        .unwrap()
+    }
+
+    fn ca_pem() -> String {
+        rcgen::generate_simple_self_signed(vec!["ca.example".to_owned()]).unwrap().cert.pem()
+    }
+
+    fn problem(result: Result<Vec<Organization>, DirectoryError>) -> String {
+        match result {
+            Err(DirectoryError::Invalid { expression, problem }) => format!("{expression}: {problem}"),
+            other => panic!("expected an invalid directory, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn extensions_default_to_all_receipts_no_client_certificate_and_no_ca() {
+        let [org] = organizations_from_bundle(&one(json!([]), json!([]))).unwrap().try_into().unwrap();
+        assert_eq!(org.receipts, ReceiptPreference::All);
+        assert!(!org.client_certificate);
+        assert_eq!(org.ca_pem, None);
+    }
+
+    #[test]
+    fn extensions_are_read() {
+        let pem = ca_pem();
+        let bytes = one(
+            json!([{ "url": RECEIPT_PREFERENCE_URL, "valueCode": "business-only" }]),
+            json!([
+                { "url": CA_CERTIFICATE_URL, "valueString": pem },
+                { "url": CLIENT_CERTIFICATE_URL, "valueBoolean": true }
+            ]),
+        );
+        let [org] = organizations_from_bundle(&bytes).unwrap().try_into().unwrap();
+        assert_eq!(org.receipts, ReceiptPreference::BusinessOnly);
+        assert!(org.client_certificate);
+        assert_eq!(org.ca_pem, Some(pem));
+    }
+
+    #[test]
+    fn a_receipt_preference_outside_the_codes_is_refused() {
+        for ext in [json!({ "valueCode": "some" }), json!({ "valueString": "all" }), json!({ "valueCode": "ALL" })] {
+            let mut ext = ext;
+            ext["url"] = json!(RECEIPT_PREFERENCE_URL);
+            let text = problem(organizations_from_bundle(&one(json!([ext]), json!([]))));
+            assert!(text.contains("Bundle.entry[0].resource.extension[0].valueCode"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_ca_certificate_that_is_not_a_pem_certificate_is_refused() {
+        let certified = rcgen::generate_simple_self_signed(vec!["ca.example".to_owned()]).unwrap();
+        let not_base64 = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n".to_owned();
+        let unterminated = "-----BEGIN CERTIFICATE-----\nMIIB\n".to_owned();
+        let not_der = "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n".to_owned();
+        for value in [
+            "not a certificate".to_owned(),
+            String::new(),
+            not_base64,
+            unterminated,
+            not_der,
+            certified.key_pair.serialize_pem(),
+            format!("{}{}", certified.cert.pem(), certified.key_pair.serialize_pem()),
+        ] {
+            assert!(check_ca_pem(&value).is_err(), "accepted {value:?}");
+            let bytes = one(json!([]), json!([{ "url": CA_CERTIFICATE_URL, "valueString": value }]));
+            let text = problem(organizations_from_bundle(&bytes));
+            assert!(text.starts_with("Bundle.entry[1].resource.extension[0].valueString"), "{text}");
+        }
+        let bytes = one(json!([]), json!([{ "url": CA_CERTIFICATE_URL, "valueBoolean": true }]));
+        assert!(problem(organizations_from_bundle(&bytes)).contains("valueString"));
+    }
+
+    #[test]
+    fn a_ca_bundle_of_several_certificates_is_accepted() {
+        assert!(check_ca_pem(&format!("{}\n{}", ca_pem(), ca_pem())).is_ok());
+    }
+
+    #[test]
+    fn client_certificate_must_be_a_boolean_and_extensions_appear_once() {
+        let bytes = one(json!([]), json!([{ "url": CLIENT_CERTIFICATE_URL, "valueString": "true" }]));
+        assert!(problem(organizations_from_bundle(&bytes)).contains("valueBoolean"));
+        let twice = json!([
+            { "url": RECEIPT_PREFERENCE_URL, "valueCode": "all" },
+            { "url": RECEIPT_PREFERENCE_URL, "valueCode": "none" }
+        ]);
+        assert!(problem(organizations_from_bundle(&one(twice, json!([])))).contains("extension[1]"));
+    }
+
+    #[test]
+    fn export_then_import_gives_the_same_organisations() {
+        let mut organizations = organizations_from_bundle(&demo_bundle()).unwrap();
+        assert_eq!(organizations.len(), 6);
+        organizations[0].ca_pem = Some(ca_pem());
+        organizations[0].client_certificate = true;
+        organizations[1].receipts = ReceiptPreference::None;
+        organizations[2].receipts = ReceiptPreference::BusinessOnly;
+        organizations[3].events.clear();
+        let bytes = serde_json::to_vec(&bundle_from_organizations(&organizations)).unwrap();
+        let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(bundle["type"], "collection");
+        assert!(bytes.starts_with(br#"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"#));
+        let again = organizations_from_bundle(&bytes).unwrap();
+        assert_eq!(again, organizations);
+        // Deterministic: the same directory exports to the same Bundle.
+        assert_eq!(serde_json::to_vec(&bundle_from_organizations(&again)).unwrap(), bytes);
+    }
+
+    #[test]
+    fn an_exported_endpoint_always_has_a_payload_type() {
+        let mut organizations = organizations_from_bundle(&demo_bundle()).unwrap();
+        organizations.truncate(1);
+        organizations[0].events.clear();
+        let bundle = serde_json::to_value(bundle_from_organizations(&organizations)).unwrap();
+        assert_eq!(bundle["entry"][1]["resource"]["payloadType"], json!([{ "text": "no handover kinds" }]));
+    }
 
     #[test]
     fn push_addresses_need_https_off_loopback() {

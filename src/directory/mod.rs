@@ -10,10 +10,11 @@ mod fhir;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-pub use fhir::organizations_from_bundle;
+pub use fhir::{bundle_from_organizations, check_ca_pem, organizations_from_bundle, DirectoryBundle};
 
 use crate::store::{Store, StoreError};
 
@@ -23,6 +24,15 @@ pub const PUSH_CODE: &str = "hl7-fhir-msg";
 /// The broker's own connection type for organisations that pull from their mailbox.
 pub const MAILBOX_SYSTEM: &str = "https://fhir.handover-broker.eu/CodeSystem/endpoint-connection-type";
 pub const MAILBOX_CODE: &str = "mailbox";
+
+/// `Endpoint` extension (`valueString`): PEM CA certificate(s) to trust for this push endpoint, in
+/// addition to the broker's configured roots.
+pub const CA_CERTIFICATE_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/endpoint-ca-certificate";
+/// `Endpoint` extension (`valueBoolean`): whether the broker presents its client certificate (mTLS).
+pub const CLIENT_CERTIFICATE_URL: &str =
+    "https://fhir.handover-broker.eu/StructureDefinition/endpoint-client-certificate";
+/// `Organization` extension (`valueCode`, a [`ReceiptPreference`] code): which receipts it wants.
+pub const RECEIPT_PREFERENCE_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/receipt-preference";
 
 /// Why a directory could not be read or stored.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +45,10 @@ pub enum DirectoryError {
     Invalid { expression: String, problem: String },
     #[error("identifier {0} belongs to two organisations")]
     DuplicateIdentifier(String),
+    #[error("no organisation with id {0}")]
+    NotFound(String),
+    #[error("organisation {0} has messages or deliveries; it cannot be removed")]
+    InUse(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -119,6 +133,46 @@ impl DeliveryMode {
     }
 }
 
+/// Which receipts (response messages about its own sent messages) an organisation wants by default.
+/// Whatever it chooses, the state of its messages stays queryable at `GET /fhir/receipts/{id}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReceiptPreference {
+    /// Infrastructure receipts (delivered, failed, expired) and business responses (accepted or
+    /// rejected by the receiver).
+    #[default]
+    All,
+    /// Business responses, and failures (failed, expired); no `delivered` receipts.
+    BusinessOnly,
+    /// No receipts.
+    None,
+}
+
+impl ReceiptPreference {
+    /// The code used in the directory's FHIR extension and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::BusinessOnly => "business-only",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "all" => Some(Self::All),
+            "business-only" => Some(Self::BusinessOnly),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ReceiptPreference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One directory entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
@@ -131,6 +185,13 @@ pub struct Organization {
     /// `Endpoint.address`: where pushes go; for a mailbox, the address senders put in
     /// `MessageHeader.destination.endpoint`.
     pub address: String,
+    /// PEM text of the CA certificate(s) to trust for its push endpoint, in addition to the broker's
+    /// configured roots. Checked on import to hold at least one `CERTIFICATE` block and nothing else.
+    pub ca_pem: Option<String>,
+    /// Whether the broker presents its client certificate (mTLS) to its push endpoint.
+    pub client_certificate: bool,
+    /// Which receipts it wants about the messages it sends.
+    pub receipts: ReceiptPreference,
 }
 
 /// Reads a directory Bundle from `path`.
@@ -141,13 +202,51 @@ pub fn read_bundle_file(path: &Path) -> Result<Vec<Organization>, DirectoryError
 }
 
 /// Imports `organizations` (insert or replace by `Organization.id`); returns how many. An operator's
-/// import ends demo mode: from then on the directory is real.
+/// import ends demo mode: from then on the directory is real. The caller refreshes its [`Directory`] (the
+/// admin API does, so routing sees the change at once; other processes see it within [`REFRESH_EVERY`]).
 pub async fn import(store: &Store, organizations: &[Organization]) -> Result<usize, DirectoryError> {
     let n = upsert(store, organizations).await?;
     store.set_directory_source("import").await?;
     Ok(n)
 }
 
+/// The whole directory as a FHIR `Bundle` (type `collection`): the inverse of [`import`].
+pub async fn export(store: &Store) -> Result<DirectoryBundle, DirectoryError> {
+    Ok(bundle_from_organizations(&store.organizations().await?))
+}
+
+/// One organisation by its id.
+pub async fn organization(store: &Store, id: &str) -> Result<Organization, DirectoryError> {
+    let not_found = || DirectoryError::NotFound(id.chars().take(64).collect());
+    let id = OrgId::parse(id).ok_or_else(not_found)?;
+    store.organizations().await?.into_iter().find(|org| org.id == id).ok_or_else(not_found)
+}
+
+/// Removes an organisation (with its identifiers, accepted events and tokens), refused with
+/// [`DirectoryError::InUse`] while a message it sent or a delivery to it is stored. The caller refreshes
+/// its [`Directory`].
+pub async fn remove(store: &Store, id: &str) -> Result<(), DirectoryError> {
+    let not_found = || DirectoryError::NotFound(id.chars().take(64).collect());
+    let id = OrgId::parse(id).ok_or_else(not_found)?;
+    match store.delete_organization(&id).await? {
+        Removal::Removed => {}
+        Removal::NotFound => return Err(not_found()),
+        Removal::InUse => return Err(DirectoryError::InUse(id.to_string())),
+    }
+    Ok(())
+}
+
+/// What the store did when asked to remove an organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    NotFound,
+    /// Messages or deliveries refer to it; nothing was changed.
+    InUse,
+}
+
+/// Identifiers must stay unique: within the import, and against the organisations already stored that
+/// the import does not replace.
 async fn upsert(store: &Store, organizations: &[Organization]) -> Result<usize, DirectoryError> {
     let mut seen = std::collections::HashSet::new();
     for org in organizations {
@@ -155,6 +254,12 @@ async fn upsert(store: &Store, organizations: &[Organization]) -> Result<usize, 
             if !seen.insert(identifier) {
                 return Err(DirectoryError::DuplicateIdentifier(identifier.to_string()));
             }
+        }
+    }
+    let replaced: std::collections::HashSet<&OrgId> = organizations.iter().map(|org| &org.id).collect();
+    for kept in store.organizations().await?.iter().filter(|org| !replaced.contains(&org.id)) {
+        if let Some(identifier) = kept.identifiers.iter().find(|identifier| seen.contains(identifier)) {
+            return Err(DirectoryError::DuplicateIdentifier(identifier.to_string()));
         }
     }
     store.upsert_organizations(organizations).await?;
@@ -213,31 +318,44 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(5);
 /// The current directory snapshot, shared by all request handlers. Cheap to clone.
 #[derive(Clone)]
 pub struct Directory {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     store: Store,
-    current: Arc<RwLock<Arc<Snapshot>>>,
+    /// The snapshot and the number of the refresh that read it: a refresh that started earlier (and
+    /// so may have read older rows) never replaces one that started later.
+    current: RwLock<(u64, Arc<Snapshot>)>,
+    refreshes: AtomicU64,
 }
 
 impl Directory {
     /// Reads the directory from the store.
     pub async fn load(store: Store) -> Result<Self, DirectoryError> {
         let snapshot = Snapshot::new(store.organizations().await?);
-        Ok(Self { store, current: Arc::new(RwLock::new(Arc::new(snapshot))) })
+        let shared =
+            Arc::new(Shared { store, current: RwLock::new((0, Arc::new(snapshot))), refreshes: AtomicU64::new(0) });
+        Ok(Self { shared })
     }
 
     /// The directory as it is now.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        match self.current.read() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+        match self.shared.current.read() {
+            Ok(guard) => guard.1.clone(),
+            Err(poisoned) => poisoned.into_inner().1.clone(),
         }
     }
 
     /// Re-reads the directory from the store.
     pub async fn refresh(&self) -> Result<(), DirectoryError> {
-        let snapshot = Arc::new(Snapshot::new(self.store.organizations().await?));
-        match self.current.write() {
-            Ok(mut guard) => *guard = snapshot,
-            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        let number = self.shared.refreshes.fetch_add(1, Ordering::SeqCst) + 1;
+        let snapshot = Arc::new(Snapshot::new(self.shared.store.organizations().await?));
+        let mut guard = match self.shared.current.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if guard.0 < number {
+            *guard = (number, snapshot);
         }
         Ok(())
     }
@@ -256,5 +374,24 @@ impl Directory {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReceiptPreference;
+
+    #[test]
+    fn receipt_preferences_parse_from_their_codes_only() {
+        for preference in [ReceiptPreference::All, ReceiptPreference::BusinessOnly, ReceiptPreference::None] {
+            assert_eq!(ReceiptPreference::parse(preference.as_str()), Some(preference));
+        }
+        assert_eq!(ReceiptPreference::All.as_str(), "all");
+        assert_eq!(ReceiptPreference::BusinessOnly.as_str(), "business-only");
+        assert_eq!(ReceiptPreference::None.as_str(), "none");
+        for code in ["", "All", "business_only", "businessonly", " none", "some"] {
+            assert_eq!(ReceiptPreference::parse(code), None, "{code:?}");
+        }
+        assert_eq!(ReceiptPreference::default(), ReceiptPreference::All);
     }
 }

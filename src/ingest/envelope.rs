@@ -32,6 +32,15 @@ pub struct PartyRef {
     pub expression: String,
 }
 
+/// Which receipts the sender asks for with the NHS ITK3 handling keys (`InfAckRequested`,
+/// `BusAckRequested`, in the `Extension-ITK-MessageHandling-2` extension) or the broker's own
+/// `message-handling` extension with keys `INFACK` and `BUSACK`. `None`: not said.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Handling {
+    pub infack: Option<bool>,
+    pub busack: Option<bool>,
+}
+
 /// One `MessageHeader.destination`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
@@ -61,6 +70,9 @@ pub struct Submission {
     destinations: Vec<Destination>,
     /// `MessageHeader.response.identifier` when this is a response message.
     response_to: Option<String>,
+    /// `MessageHeader.response.code` of a response message.
+    response_code: Option<String>,
+    handling: Handling,
     /// The entries by every name a reference may use.
     index: BundleIndex,
     document: Document,
@@ -87,6 +99,12 @@ impl Submission {
     }
     pub fn response_to(&self) -> Option<&str> {
         self.response_to.as_deref()
+    }
+    pub fn response_code(&self) -> Option<&str> {
+        self.response_code.as_deref()
+    }
+    pub fn handling(&self) -> Handling {
+        self.handling
     }
     /// Hex SHA-256 of the canonical `Bundle.entry`: equal for a resend of the same content whatever its
     /// `Bundle.id`, `timestamp`, `meta`, key order or white space. Computed on demand: only a
@@ -310,6 +328,8 @@ pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError>
         })
         .collect();
     let response_to = header.field("response").and_then(|r| str_at(r, "identifier")).map(str::to_owned);
+    let response_code = header.field("response").and_then(|r| str_at(r, "code")).map(str::to_owned);
+    let handling = handling(header);
     let bundle_id = str_at(tree, "id").map(str::to_owned);
     Ok(Submission {
         header_id: header_id_value,
@@ -319,6 +339,8 @@ pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError>
         sender,
         destinations,
         response_to,
+        response_code,
+        handling,
         index,
         document,
     })
@@ -346,6 +368,28 @@ impl Resolver<'_> {
         };
         PartyRef { identifiers, expression }
     }
+}
+
+/// The receipt wishes of a MessageHeader (see [`Handling`]).
+fn handling(header: &Json<'_>) -> Handling {
+    let mut handling = Handling::default();
+    for extension in header.items("extension") {
+        let url = extension.str_field("url").unwrap_or_default();
+        if !url.ends_with("ITK-MessageHandling-2") && !url.ends_with("/StructureDefinition/message-handling") {
+            continue;
+        }
+        let part = |name: &str| extension.items("extension").iter().find(|e| e.str_field("url") == Some(name));
+        let key = part("key").and_then(|k| {
+            k.field("valueCoding").and_then(|c| c.str_field("code")).or_else(|| k.str_field("valueCode"))
+        });
+        let value = part("value").and_then(|v| v.field("valueBoolean")).and_then(Json::as_bool);
+        match key {
+            Some("InfAckRequested" | "INFACK") => handling.infack = value,
+            Some("BusAckRequested" | "BUSACK") => handling.busack = value,
+            _ => {}
+        }
+    }
+    handling
 }
 
 fn identifier(value: &Json<'_>) -> Option<OrgIdentifier> {

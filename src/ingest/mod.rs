@@ -12,13 +12,14 @@
 
 mod envelope;
 mod index;
+mod response;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-pub use envelope::{deeper_than, parse, Destination, EnvelopeError, EventCoding, PartyRef, Submission};
+pub use envelope::{deeper_than, parse, Destination, EnvelopeError, EventCoding, Handling, PartyRef, Submission};
 pub use index::BundleIndex;
 
 use crate::auth::Principal;
@@ -91,6 +92,8 @@ pub struct Ingestor {
     limits: Limits,
     ttl_secs: u64,
     base_url: String,
+    /// Woken after each commit, so that the push workers start at once instead of at their next poll.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Ingestor {
@@ -101,8 +104,9 @@ impl Ingestor {
         limits: Limits,
         ttl_secs: u64,
         base_url: String,
+        wake: Arc<tokio::sync::Notify>,
     ) -> Self {
-        Self { store, directory, catalog, limits, ttl_secs, base_url }
+        Self { store, directory, catalog, limits, ttl_secs, base_url, wake }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -164,12 +168,8 @@ impl Ingestor {
         attempt.header_id = Some(submission.header_id().to_owned());
         attempt.event_code = Some(submission.event().code.clone());
 
-        if submission.response_to().is_some() {
-            return Err(IngestError::Unroutable(vec![Issue::error(
-                IssueCode::NotSupported,
-                "business responses (MessageHeader.response) are not routed by this broker version",
-            )
-            .at("Bundle.entry[0].resource.response")]));
+        if let Some(original) = submission.response_to() {
+            return self.answer(caller, &submission, original).await;
         }
         let issues = self.catalog.validate(&submission);
         if issues.iter().any(Issue::is_error) {
@@ -244,11 +244,16 @@ impl Ingestor {
             payload: body,
             ack: ack.clone(),
             received_at: now,
+            want_infack: submission.handling().infack.unwrap_or(true),
+            want_busack: submission.handling().busack.unwrap_or(true),
             deliveries,
             ledger,
         };
         match self.store.writer().accept(message).await? {
-            CommitOutcome::Stored => Ok(Accepted { tracking_id, ack, duplicate: false }),
+            CommitOutcome::Stored => {
+                self.wake.notify_one();
+                Ok(Accepted { tracking_id, ack, duplicate: false })
+            }
             CommitOutcome::KeyTaken { tracking_id, ack, payload } if same_entries(&submission, payload.as_deref()) => {
                 Ok(Accepted { tracking_id, ack, duplicate: true })
             }

@@ -25,6 +25,20 @@ pub enum LedgerEvent {
     Accepted,
     /// A delivery to one receiver was created.
     Routed,
+    /// A push to the receiver (or of a receipt to the sender) was tried; `outcome` says how it ended.
+    DeliveryAttempt,
+    /// The receiver's system has the message.
+    Delivered,
+    /// The receiver answered with a business response (`outcome`: `ok` or `fatal-error`).
+    BusinessResponse,
+    /// A permanent error: the message will not be delivered.
+    Failed,
+    /// Not delivered within its time to live.
+    Expired,
+    /// A receipt for the sender was created (`outcome`: the state it reports).
+    ReceiptCreated,
+    /// A request was refused because the caller may not do it (e.g. answer another's message).
+    DeniedAccess,
 }
 
 impl LedgerEvent {
@@ -34,6 +48,13 @@ impl LedgerEvent {
             Self::Rejected => "rejected",
             Self::Accepted => "accepted",
             Self::Routed => "routed",
+            Self::DeliveryAttempt => "delivery-attempt",
+            Self::Delivered => "delivered",
+            Self::BusinessResponse => "business-response",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+            Self::ReceiptCreated => "receipt-created",
+            Self::DeniedAccess => "denied-access",
         }
     }
 }
@@ -52,6 +73,13 @@ impl FromStr for LedgerEvent {
             "rejected" => Self::Rejected,
             "accepted" => Self::Accepted,
             "routed" => Self::Routed,
+            "delivery-attempt" => Self::DeliveryAttempt,
+            "delivered" => Self::Delivered,
+            "business-response" => Self::BusinessResponse,
+            "failed" => Self::Failed,
+            "expired" => Self::Expired,
+            "receipt-created" => Self::ReceiptCreated,
+            "denied-access" => Self::DeniedAccess,
             other => return Err(other.to_owned()),
         })
     }

@@ -224,6 +224,12 @@ impl Catalog {
             )
             .at("Bundle.entry[0].resource.eventCoding")];
         }
-        validate::message(self, submission)
+        validate::message(self, submission, true)
+    }
+
+    /// Checks a response message (a receiver's business response): base structure and Bundle
+    /// integrity. Handover profiles describe handovers, not answers to them.
+    pub fn validate_response(&self, submission: &Submission) -> Vec<Issue> {
+        validate::message(self, submission, false)
     }
 }

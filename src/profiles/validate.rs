@@ -354,8 +354,8 @@ fn slice_description(sliced: &Node, slice: &Node) -> String {
         .unwrap_or_default()
 }
 
-/// Validates a message Bundle: integrity, then the focus against the kind's profile.
-pub fn message(catalog: &Catalog, submission: &Submission) -> Vec<Issue> {
+/// Validates a message Bundle: integrity, then (`with_profile`) the focus against the kind's profile.
+pub fn message(catalog: &Catalog, submission: &Submission, with_profile: bool) -> Vec<Issue> {
     let bundle = submission.document();
     let (event_system, event_code) = (&submission.event().system, &submission.event().code);
     let entries = bundle.items("entry");
@@ -366,7 +366,7 @@ pub fn message(catalog: &Catalog, submission: &Submission) -> Vec<Issue> {
     walk.check_one_patient();
     let header = entries.first().and_then(|e| e.field("resource"));
     let focus = header.and_then(|h| h.items("focus").first()).and_then(|f| f.str_field("reference"));
-    if let Some(kind) = catalog.kind(event_system, event_code) {
+    if let Some(kind) = catalog.kind(event_system, event_code).filter(|_| with_profile) {
         match focus {
             None => walk.issues.report(issue(
                 Severity::Error,

@@ -4,6 +4,10 @@
 //! and the ledger's timestamps. Only the sending organisation may read it; anyone else is told it does
 //! not exist, so tracking ids leak nothing.
 
+mod outgoing;
+
+pub use outgoing::{receipt_for, wanted, ReceiptInput};
+
 use crate::auth::Principal;
 use crate::store::{Store, StoreError};
 

@@ -49,10 +49,16 @@ fn names(party: &PartyRef) -> String {
     }
 }
 
-/// Checks the sender against the caller and resolves every destination. Collects all issues.
-pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -> Result<RoutePlan, RoutingError> {
-    const HEADER: &str = "Bundle.entry[0].resource";
-    let sender = match submission.sender() {
+const HEADER: &str = "Bundle.entry[0].resource";
+
+/// The identifier under which the caller sends: `MessageHeader.sender` must be the caller's own
+/// organisation (403 otherwise).
+pub fn sender(
+    directory: &Snapshot,
+    caller: &Principal,
+    submission: &Submission,
+) -> Result<OrgIdentifier, RoutingError> {
+    Ok(match submission.sender() {
         None => {
             return Err(RoutingError::Unroutable(vec![Issue::error(
                 IssueCode::Required,
@@ -85,8 +91,12 @@ pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -
                 .at(&party.expression)]))
             }
         },
-    };
+    })
+}
 
+/// Checks the sender against the caller and resolves every destination. Collects all issues.
+pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -> Result<RoutePlan, RoutingError> {
+    let sender = sender(directory, caller, submission)?;
     let mut issues = Vec::new();
     let mut routes: Vec<Route> = Vec::new();
     if submission.destinations().is_empty() {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::{Store, StoreError};
-use crate::directory::{DeliveryMode, OrgId, OrgIdentifier, Organization};
+use crate::directory::{DeliveryMode, OrgId, OrgIdentifier, Organization, ReceiptPreference, Removal};
 use crate::time::Millis;
 
 impl Store {
@@ -19,15 +19,20 @@ impl Store {
         let now = Millis::now().as_i64();
         for org in organizations {
             sqlx::query(
-                "INSERT INTO organizations (org_id, name, delivery_mode, endpoint_url, created_at) VALUES ($1, $2, $3, $4, $5) \
+                "INSERT INTO organizations (org_id, name, delivery_mode, endpoint_url, created_at, endpoint_ca_pem, \
+                 client_certificate, receipt_preference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, delivery_mode = excluded.delivery_mode, \
-                 endpoint_url = excluded.endpoint_url",
+                 endpoint_url = excluded.endpoint_url, endpoint_ca_pem = excluded.endpoint_ca_pem, \
+                 client_certificate = excluded.client_certificate, receipt_preference = excluded.receipt_preference",
             )
             .bind(org.id.as_str())
             .bind(&org.name)
             .bind(org.delivery.as_str())
             .bind(&org.address)
             .bind(now)
+            .bind(org.ca_pem.as_deref())
+            .bind(i64::from(org.client_certificate))
+            .bind(org.receipts.as_str())
             .execute(&mut *tx)
             .await?;
             for table in ["organization_identifiers", "organization_events"] {
@@ -36,6 +41,10 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+        }
+        // Identifiers after every imported organisation has dropped its old ones, so that one may move
+        // between two organisations of the same import.
+        for org in organizations {
             for identifier in &org.identifiers {
                 sqlx::query("INSERT INTO organization_identifiers (system, value, org_id) VALUES ($1, $2, $3)")
                     .bind(identifier.system())
@@ -96,9 +105,12 @@ impl Store {
 
     /// The whole directory, ordered by id.
     pub async fn organizations(&self) -> Result<Vec<Organization>, StoreError> {
-        let orgs = sqlx::query("SELECT org_id, name, delivery_mode, endpoint_url FROM organizations ORDER BY org_id")
-            .fetch_all(&self.pool)
-            .await?;
+        let orgs = sqlx::query(
+            "SELECT org_id, name, delivery_mode, endpoint_url, endpoint_ca_pem, client_certificate, receipt_preference \
+             FROM organizations ORDER BY org_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let identifiers =
             sqlx::query("SELECT org_id, system, value FROM organization_identifiers ORDER BY org_id, system, value")
                 .fetch_all(&self.pool)
@@ -126,6 +138,11 @@ impl Store {
                 "mailbox" => DeliveryMode::Mailbox,
                 _ => return Err(StoreError::Corrupt(format!("organisation {id} has delivery mode {mode}"))),
             };
+            let receipts: String = row.try_get("receipt_preference")?;
+            let Some(receipts) = ReceiptPreference::parse(&receipts) else {
+                return Err(StoreError::Corrupt(format!("organisation {id} has receipt preference {receipts}")));
+            };
+            let client_certificate: i64 = row.try_get("client_certificate")?;
             result.push(Organization {
                 identifiers: identifiers_of.remove(&id).unwrap_or_default(),
                 events: events_of.remove(&id).unwrap_or_default(),
@@ -133,8 +150,49 @@ impl Store {
                 name: row.try_get("name")?,
                 delivery,
                 address: row.try_get("endpoint_url")?,
+                ca_pem: row.try_get("endpoint_ca_pem")?,
+                client_certificate: client_certificate != 0,
+                receipts,
             });
         }
         Ok(result)
+    }
+
+    /// Deletes an organisation with its identifiers, accepted events and tokens, in one transaction,
+    /// unless a stored message or delivery refers to it.
+    pub async fn delete_organization(&self, id: &OrgId) -> Result<Removal, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT org_id FROM organizations WHERE org_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !exists {
+            return Ok(Removal::NotFound);
+        }
+        for referring in [
+            "SELECT delivery_id AS ref FROM deliveries WHERE receiver_org = $1 LIMIT 1",
+            "SELECT tracking_id AS ref FROM messages WHERE sender_org = $1 LIMIT 1",
+        ] {
+            if sqlx::query(referring).bind(id.as_str()).fetch_optional(&mut *tx).await?.is_some() {
+                return Ok(Removal::InUse);
+            }
+        }
+        for statement in [
+            "DELETE FROM api_tokens WHERE org_id = $1",
+            "DELETE FROM organization_identifiers WHERE org_id = $1",
+            "DELETE FROM organization_events WHERE org_id = $1",
+            "DELETE FROM organizations WHERE org_id = $1",
+        ] {
+            match sqlx::query(statement).bind(id.as_str()).execute(&mut *tx).await {
+                Ok(_) => {}
+                // Another table refers to it (a row written since the check above, or a table this
+                // function does not know): refused, and the transaction rolls back on drop.
+                Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => return Ok(Removal::InUse),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tx.commit().await?;
+        Ok(Removal::Removed)
     }
 }

@@ -26,6 +26,10 @@ pub struct NewMessage {
     /// The acknowledgement returned to the sender, replayed on an identical resubmission.
     pub ack: Vec<u8>,
     pub received_at: Millis,
+    /// Receipts the sender wants: `delivered` (infrastructure) and the receiver's business response.
+    /// Non-delivery (failed, expired) is reported regardless.
+    pub want_infack: bool,
+    pub want_busack: bool,
     pub deliveries: Vec<NewDelivery>,
     pub ledger: Vec<LedgerEntry>,
 }
@@ -118,12 +122,12 @@ pub(super) async fn insert_messages(
     backend: Backend,
     messages: &[&NewMessage],
 ) -> Result<HashSet<String>, StoreError> {
-    const COLS: usize = 11;
+    const COLS: usize = 13;
     let mut inserted = HashSet::with_capacity(messages.len());
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO messages (tracking_id, sender_org, header_id, bundle_id, event_system, event_code, \
-             payload_sha256, payload, ack, state, received_at) VALUES {} \
+             payload_sha256, payload, ack, state, received_at, want_infack, want_busack) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING tracking_id",
             values_sql(backend, chunk.len(), COLS)
         );
@@ -140,7 +144,9 @@ pub(super) async fn insert_messages(
                 .bind(m.payload.as_ref())
                 .bind(m.ack.as_slice())
                 .bind("accepted")
-                .bind(m.received_at.as_i64());
+                .bind(m.received_at.as_i64())
+                .bind(i64::from(m.want_infack))
+                .bind(i64::from(m.want_busack));
         }
         for row in query.fetch_all(&mut **tx).await? {
             inserted.insert(row.try_get("tracking_id")?);

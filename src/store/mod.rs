@@ -12,6 +12,7 @@
 
 mod directory;
 mod messages;
+mod outbox;
 mod tokens;
 mod writer;
 
@@ -22,6 +23,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use messages::{CommitOutcome, DeliveryRecord, LedgerRecord, MessageRecord, NewDelivery, NewMessage};
+pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, Settlement};
 pub use tokens::TokenRecord;
 pub use writer::Writer;
 

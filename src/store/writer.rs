@@ -10,11 +10,13 @@ use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::messages::{self, CommitOutcome, LedgerRecord, NewMessage};
+use super::outbox::{self, Settlement};
 use super::{Backend, StoreError};
 
 enum Job {
     Accept(Box<NewMessage>, oneshot::Sender<Result<CommitOutcome, StoreError>>),
     Append(Vec<LedgerRecord>, oneshot::Sender<Result<(), StoreError>>),
+    Settle(Vec<Settlement>, oneshot::Sender<Result<Vec<bool>, StoreError>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -43,6 +45,14 @@ impl Writer {
     pub async fn append_ledger(&self, entries: Vec<LedgerRecord>) -> Result<(), StoreError> {
         let (reply, rx) = oneshot::channel();
         self.jobs.send(Job::Append(entries, reply)).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Applies state changes of outbox rows (with their ledger entries and receipts); `true` for each
+    /// change that applied (a guarded change whose row had moved on does not).
+    pub async fn settle(&self, settlements: Vec<Settlement>) -> Result<Vec<bool>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs.send(Job::Settle(settlements, reply)).await.map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -116,9 +126,16 @@ async fn commit_batch(pool: &AnyPool, backend: Backend, batch: Vec<Job>) {
     }
 }
 
-/// Applies `batch` in one transaction: `Some(outcome)` for each accept job, `None` for the others.
-/// Ledger entries are appended in job order.
-async fn apply_all(pool: &AnyPool, backend: Backend, batch: &[Job]) -> Result<Vec<Option<CommitOutcome>>, StoreError> {
+/// What one job did.
+enum Applied {
+    Commit(CommitOutcome),
+    Settled(Vec<bool>),
+    Nothing,
+}
+
+/// Applies `batch` in one transaction. Ledger entries of accepted messages and appends come in job
+/// order; settlements follow.
+async fn apply_all(pool: &AnyPool, backend: Backend, batch: &[Job]) -> Result<Vec<Applied>, StoreError> {
     let mut tx = pool.begin().await?;
     let new: Vec<&NewMessage> = batch
         .iter()
@@ -134,30 +151,45 @@ async fn apply_all(pool: &AnyPool, backend: Backend, batch: &[Job]) -> Result<Ve
             Job::Accept(message, _) if inserted.contains(&message.tracking_id) => {
                 deliveries.extend(message.deliveries.iter().map(|d| (&**message, d)));
                 ledger.extend(message.ledger.iter());
-                Some(CommitOutcome::Stored)
+                Applied::Commit(CommitOutcome::Stored)
             }
-            Job::Accept(message, _) => Some(messages::classify_existing(&mut tx, message).await?),
+            Job::Accept(message, _) => Applied::Commit(messages::classify_existing(&mut tx, message).await?),
             Job::Append(entries, _) => {
                 ledger.extend(entries.iter());
-                None
+                Applied::Nothing
             }
-            Job::Shutdown(_) => None,
+            Job::Settle(..) | Job::Shutdown(_) => Applied::Nothing,
         });
     }
     messages::insert_deliveries(&mut tx, backend, &deliveries).await?;
     messages::insert_ledger(&mut tx, backend, &ledger).await?;
+    // Settlements after the inserts: a receipt may be about a delivery inserted in this very batch.
+    for (job, result) in batch.iter().zip(results.iter_mut()) {
+        if let Job::Settle(settlements, _) = job {
+            *result = Applied::Settled(outbox::apply_settlements(&mut tx, backend, settlements).await?);
+        }
+    }
     tx.commit().await?;
     Ok(results)
 }
 
-fn reply(job: Job, result: Result<Option<CommitOutcome>, StoreError>) {
+fn reply(job: Job, result: Result<Applied, StoreError>) {
     // A dropped receiver means the client went away; the commit stands either way.
     match job {
         Job::Accept(_, tx) => {
-            let _ = tx.send(result.and_then(|outcome| outcome.ok_or(StoreError::CommitFailed)));
+            let _ = tx.send(result.and_then(|applied| match applied {
+                Applied::Commit(outcome) => Ok(outcome),
+                _ => Err(StoreError::CommitFailed),
+            }));
         }
         Job::Append(_, tx) => {
             let _ = tx.send(result.map(|_| ()));
+        }
+        Job::Settle(_, tx) => {
+            let _ = tx.send(result.and_then(|applied| match applied {
+                Applied::Settled(done) => Ok(done),
+                _ => Err(StoreError::CommitFailed),
+            }));
         }
         Job::Shutdown(_) => {}
     }

@@ -60,7 +60,7 @@ async fn the_benchmark_bundles_are_refused_for_their_unresolved_references() {
             compact: false,
         };
         let template = handover_broker::loadgen::Template::new(&raw, overrides).unwrap();
-        let response = app.post_raw(Some(HOSPITAL), Some(FHIR_JSON), template.render()).await;
+        let response = app.post_raw(Some(HOSPITAL), Some(FHIR_JSON), template.render().0).await;
         let body = outcome(response, 422).await;
         let unresolved = body["issue"].as_array().unwrap().iter().filter(|i| i["code"] == "not-found").count();
         assert!(unresolved > 0, "{name}: {}", issues_text(&body));

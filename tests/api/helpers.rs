@@ -59,6 +59,9 @@ pub async fn test_settings(db_dir: &Path) -> Settings {
     settings.profiles_dir = project_dir().join("profiles");
     settings.fixtures_dir = project_dir().join("fixtures");
     settings.demo = Some(true);
+    // The demo directory's push endpoints are not running in tests; tests of delivery turn it on with
+    // their own receivers (tests/api/delivery.rs).
+    settings.delivery.enabled = false;
     settings
 }
 
@@ -191,4 +194,34 @@ pub fn issues_text(outcome: &Value) -> String {
 /// The tracking id in an acknowledgement.
 pub fn tracking_id(ack: &Value) -> String {
     ack["entry"][0]["resource"]["extension"][0]["valueId"].as_str().expect("tracking id extension").to_owned()
+}
+
+/// A token for the hospital with `role`, issued through the store as `token issue --role ROLE` does.
+pub async fn token_with_role(app: &TestApp, role: handover_broker::auth::Role) -> String {
+    let hospital = handover_broker::directory::OrgIdentifier::new(URA, "90000011").expect("identifier");
+    handover_broker::auth::issue_token(&app.store, &hospital, role).await.expect("token issued").token
+}
+
+/// An `admin` token (the hospital's).
+pub async fn admin_token(app: &TestApp) -> String {
+    token_with_role(app, handover_broker::auth::Role::Admin).await
+}
+
+impl TestApp {
+    /// POSTs `body` as FHIR JSON to `path`.
+    pub async fn post_json(&self, token: Option<&str>, path: &str, body: &Value) -> reqwest::Response {
+        let mut request = self.client.post(format!("{}{path}", self.base)).header("Content-Type", FHIR_JSON);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.body(serde_json::to_vec(body).expect("json")).send().await.expect("request sent")
+    }
+
+    pub async fn delete(&self, token: Option<&str>, path: &str) -> reqwest::Response {
+        let mut request = self.client.delete(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent")
+    }
 }

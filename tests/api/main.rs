@@ -2,9 +2,13 @@
 
 mod helpers;
 
+mod admin;
 mod auth;
 mod corpus;
 mod dedup;
+mod delivery;
+mod delivery_cases;
+mod delivery_crash;
 mod limits;
 mod process_message;
 mod receipts;

@@ -182,11 +182,12 @@ async fn a_token_of_another_role_cannot_send() {
 }
 
 #[tokio::test]
-async fn business_responses_are_refused_until_routed_back() {
+async fn a_response_to_a_message_never_addressed_to_the_caller_is_forbidden() {
     let app = spawn_app().await;
     let mut bundle = discharge();
     header(&mut bundle)["response"] = json!({ "identifier": uuid::Uuid::new_v4().to_string(), "code": "ok" });
-    assert_refused(&app, HOSPITAL, &bundle, 422, &["not-supported", "response"]).await;
+    assert_refused(&app, HOSPITAL, &bundle, 403, &["forbidden", "response.identifier"]).await;
+    assert_eq!(app.store.message_count().await.unwrap(), 0);
 }
 
 #[tokio::test]

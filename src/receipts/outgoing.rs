@@ -1,0 +1,94 @@
+//! Receipts as messages: the response message a sender gets when one of its deliveries is delivered,
+//! fails, expires, or is accepted or rejected by the receiver (NHS ITK3's two tiers: infrastructure and
+//! business). The message is queued in the receipts outbox in the same transaction as the state change
+//! it reports, and reaches the sender by its own delivery mode.
+
+use crate::delivery::DeliveryState;
+use crate::directory::{ReceiptPreference, Snapshot};
+use crate::outcome::{Issue, Severity};
+use crate::store::{DeliveryContext, NewReceipt};
+use crate::time::Millis;
+
+/// What a receipt needs besides the delivery.
+pub struct ReceiptInput<'a> {
+    pub state: DeliveryState,
+    /// One line for the sender: what happened (no patient data).
+    pub summary: &'a str,
+    /// The receiver's own issues, for a business response.
+    pub receiver_issues: &'a [Issue],
+    pub base_url: &'a str,
+    pub now: Millis,
+    pub ttl_secs: u64,
+}
+
+/// Whether the sender wants a receipt for `state` (its handling keys; non-delivery always).
+pub fn wanted(context: &DeliveryContext, state: DeliveryState) -> bool {
+    match state {
+        DeliveryState::Delivered => context.want_infack,
+        DeliveryState::AcceptedByReceiver | DeliveryState::RejectedByReceiver => context.want_busack,
+        DeliveryState::Failed | DeliveryState::Expired => true,
+        DeliveryState::Queued => false,
+    }
+}
+
+/// The receipt for `context`'s sender, or `None` when it is not wanted or the sender has left the
+/// directory (the state stays queryable at `GET /fhir/receipts/{id}` either way).
+pub fn receipt_for(
+    directory: &Snapshot,
+    context: &DeliveryContext,
+    input: &ReceiptInput<'_>,
+) -> Result<Option<NewReceipt>, handover_fhir::FhirError> {
+    if !wanted(context, input.state) {
+        return Ok(None);
+    }
+    let Some(sender) = directory.organizations().iter().find(|o| o.id.as_str() == context.sender_org) else {
+        return Ok(None);
+    };
+    // The sender's standing preference from the directory; the message's handling keys only narrow it.
+    match sender.receipts {
+        ReceiptPreference::None => return Ok(None),
+        ReceiptPreference::BusinessOnly if input.state == DeliveryState::Delivered => return Ok(None),
+        _ => {}
+    }
+    let Some(identifier) = sender.identifiers.first() else { return Ok(None) };
+    let receipt_id = uuid::Uuid::now_v7().to_string();
+    let header_id = uuid::Uuid::new_v4().to_string();
+    let receiver = format!("{}|{}", context.receiver_system, context.receiver_value);
+    let summary = format!("{} Receiver {receiver}; tracking id {}.", input.summary, context.tracking_id);
+    let ok = matches!(input.state, DeliveryState::Delivered | DeliveryState::AcceptedByReceiver);
+    let mut issues = vec![handover_fhir::OutcomeIssue {
+        severity: if ok { handover_fhir::OutcomeSeverity::Information } else { handover_fhir::OutcomeSeverity::Error },
+        code: if ok { "informational" } else { "processing" },
+        diagnostics: &summary,
+        expression: None,
+    }];
+    issues.extend(input.receiver_issues.iter().filter(|i| i.severity != Severity::Information).map(Issue::to_fhir));
+    let payload = handover_fhir::receipt(&handover_fhir::Receipt {
+        bundle_id: &uuid::Uuid::new_v4().to_string(),
+        header_id: &header_id,
+        outcome_id: &uuid::Uuid::new_v4().to_string(),
+        timestamp: input.now.to_datetime(),
+        request_header_id: &context.header_id,
+        event_system: &context.event_system,
+        event_code: &context.event_code,
+        recipient_system: identifier.system(),
+        recipient_value: identifier.value(),
+        recipient_endpoint: &sender.address,
+        broker_endpoint: &format!("{}/fhir", input.base_url),
+        software_version: env!("CARGO_PKG_VERSION"),
+        tracking_id: &context.tracking_id,
+        state: input.state.as_str(),
+        ok,
+        issues: &issues,
+    })?;
+    Ok(Some(NewReceipt {
+        receipt_id,
+        tracking_id: context.tracking_id.clone(),
+        delivery_id: context.delivery_id.clone(),
+        recipient_org: context.sender_org.clone(),
+        kind: input.state.as_str().to_owned(),
+        header_id,
+        payload,
+        expires_at: input.now.plus_secs(input.ttl_secs),
+    }))
+}

@@ -1,0 +1,370 @@
+//! The two outboxes the push workers drain: deliveries of handovers to receivers, and receipts to
+//! senders. Both are queues in the database with leases (claimed rows are reserved until their lease
+//! runs out, so a crashed worker's rows come back) and a time to live.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::messages::{insert_ledger, LedgerRecord};
+use super::{Backend, Store, StoreError};
+use crate::time::Millis;
+
+/// Which queue a row belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outbox {
+    /// `deliveries`: a handover for a receiver.
+    Handovers,
+    /// `receipts`: a receipt for a sender.
+    Receipts,
+}
+
+impl Outbox {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Handovers => "deliveries",
+            Self::Receipts => "receipts",
+        }
+    }
+    fn id_column(self) -> &'static str {
+        match self {
+            Self::Handovers => "delivery_id",
+            Self::Receipts => "receipt_id",
+        }
+    }
+    fn org_column(self) -> &'static str {
+        match self {
+            Self::Handovers => "receiver_org",
+            Self::Receipts => "recipient_org",
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Handovers => "handover",
+            Self::Receipts => "receipt",
+        }
+    }
+}
+
+/// A queued row, claimed by a worker (or found expired).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub outbox: Outbox,
+    pub id: String,
+    pub tracking_id: String,
+    /// The organisation it goes to.
+    pub org: String,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    pub expires_at: Millis,
+    pub created_at: Millis,
+}
+
+/// What is pushed: the exact stored bytes and the message id a receiver deduplicates on.
+#[derive(Debug, Clone)]
+pub struct Parcel {
+    pub header_id: String,
+    pub payload: Vec<u8>,
+}
+
+/// How a settlement changes its row.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Try again at `next_attempt_at`.
+    Retry { next_attempt_at: Millis, error: String },
+    /// Move to `to`, provided the row is in one of `from` (a guard: the state machine decides, and a
+    /// concurrent change, e.g. a business response overtaking the push's answer, wins).
+    Finish { to: &'static str, from: Vec<&'static str>, error: Option<String>, delivered: bool },
+}
+
+/// A receipt to queue for a sender.
+#[derive(Debug, Clone)]
+pub struct NewReceipt {
+    pub receipt_id: String,
+    pub tracking_id: String,
+    pub delivery_id: String,
+    pub recipient_org: String,
+    /// The delivery state it reports; one receipt per (delivery, kind).
+    pub kind: String,
+    pub header_id: String,
+    pub payload: Vec<u8>,
+    pub expires_at: Millis,
+}
+
+/// One change to one outbox row, with what the change entails, applied atomically.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    pub outbox: Outbox,
+    pub id: String,
+    pub at: Millis,
+    pub change: Change,
+    /// Written only if the change applies.
+    pub ledger: Vec<LedgerRecord>,
+    /// Queued only if the change applies.
+    pub receipt: Option<NewReceipt>,
+}
+
+/// What a receipt about one delivery needs to know.
+#[derive(Debug, Clone)]
+pub struct DeliveryContext {
+    pub delivery_id: String,
+    pub tracking_id: String,
+    pub state: String,
+    /// `MessageHeader.id` of the original message.
+    pub header_id: String,
+    pub sender_org: String,
+    pub event_system: String,
+    pub event_code: String,
+    pub receiver_org: String,
+    pub receiver_system: String,
+    pub receiver_value: String,
+    pub want_infack: bool,
+    pub want_busack: bool,
+    pub expires_at: Millis,
+    pub created_at: Millis,
+}
+
+const CONTEXT_COLUMNS: &str = "d.delivery_id, d.tracking_id, d.state, m.header_id, m.sender_org, m.event_system, \
+     m.event_code, d.receiver_org, d.receiver_system, d.receiver_value, m.want_infack, m.want_busack, d.expires_at, \
+     d.created_at";
+
+fn context_from_row(row: &AnyRow) -> Result<DeliveryContext, StoreError> {
+    Ok(DeliveryContext {
+        delivery_id: row.try_get("delivery_id")?,
+        tracking_id: row.try_get("tracking_id")?,
+        state: row.try_get("state")?,
+        header_id: row.try_get("header_id")?,
+        sender_org: row.try_get("sender_org")?,
+        event_system: row.try_get("event_system")?,
+        event_code: row.try_get("event_code")?,
+        receiver_org: row.try_get("receiver_org")?,
+        receiver_system: row.try_get("receiver_system")?,
+        receiver_value: row.try_get("receiver_value")?,
+        want_infack: row.try_get::<i64, _>("want_infack")? != 0,
+        want_busack: row.try_get::<i64, _>("want_busack")? != 0,
+        expires_at: Millis::from_i64(row.try_get("expires_at")?),
+        created_at: Millis::from_i64(row.try_get("created_at")?),
+    })
+}
+
+fn claimed_from_row(outbox: Outbox, row: &AnyRow) -> Result<Claimed, StoreError> {
+    Ok(Claimed {
+        outbox,
+        id: row.try_get("id")?,
+        tracking_id: row.try_get("tracking_id")?,
+        org: row.try_get("org")?,
+        attempts: row.try_get("attempts")?,
+        expires_at: Millis::from_i64(row.try_get("expires_at")?),
+        created_at: Millis::from_i64(row.try_get("created_at")?),
+    })
+}
+
+impl Store {
+    /// Push organisations with rows of `outbox` due now, and how many each.
+    pub async fn due_orgs(&self, outbox: Outbox, now: Millis) -> Result<Vec<(String, i64)>, StoreError> {
+        let (table, org) = (outbox.table(), outbox.org_column());
+        let sql = format!(
+            "SELECT q.{org} AS org, COUNT(*) AS n FROM {table} q JOIN organizations o ON o.org_id = q.{org} \
+             WHERE q.state = 'queued' AND q.next_attempt_at <= $1 AND q.expires_at > $1 \
+             AND (q.leased_until IS NULL OR q.leased_until <= $1) AND o.delivery_mode = 'push' \
+             GROUP BY q.{org} ORDER BY MIN(q.next_attempt_at)"
+        );
+        let rows = sqlx::query(&sql).bind(now.as_i64()).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| Ok((row.try_get("org")?, row.try_get("n")?))).collect()
+    }
+
+    /// Claims up to `limit` due rows of `outbox` for organisation `org`, oldest due first. Each claimed
+    /// row is leased until `lease_until` and its attempt counted.
+    ///
+    /// One statement on both backends. On PostgreSQL the candidates are locked with `SKIP LOCKED`, so
+    /// broker nodes claiming at once take different rows; the outer condition re-checks the lease, so a
+    /// row is never claimed twice.
+    pub async fn claim_due(
+        &self,
+        outbox: Outbox,
+        org: &str,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let (table, id, org_column) = (outbox.table(), outbox.id_column(), outbox.org_column());
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE {table} SET leased_until = $1, attempts = attempts + 1, updated_at = $2 \
+             WHERE {id} IN (SELECT {id} FROM {table} \
+                 WHERE {org_column} = $3 AND state = 'queued' AND next_attempt_at <= $2 AND expires_at > $2 \
+                 AND (leased_until IS NULL OR leased_until <= $2) \
+                 ORDER BY next_attempt_at LIMIT $4{lock}) \
+             AND state = 'queued' AND (leased_until IS NULL OR leased_until <= $2) \
+             RETURNING {id} AS id, tracking_id, {org_column} AS org, CAST(attempts AS BIGINT) AS attempts, \
+                 expires_at, created_at"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(lease_until.as_i64())
+            .bind(now.as_i64())
+            .bind(org)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| claimed_from_row(outbox, row)).collect()
+    }
+
+    /// Queued rows of either outbox whose time to live has passed (and that no worker holds).
+    pub async fn expired_due(&self, outbox: Outbox, now: Millis, limit: usize) -> Result<Vec<Claimed>, StoreError> {
+        let (table, id, org) = (outbox.table(), outbox.id_column(), outbox.org_column());
+        let sql = format!(
+            "SELECT {id} AS id, tracking_id, {org} AS org, CAST(attempts AS BIGINT) AS attempts, expires_at, \
+             created_at FROM {table} \
+             WHERE state = 'queued' AND expires_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) \
+             ORDER BY expires_at LIMIT $2"
+        );
+        let rows = sqlx::query(&sql).bind(now.as_i64()).bind(limit as i64).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| claimed_from_row(outbox, row)).collect()
+    }
+
+    /// The bytes to push for a claimed row (`None` if the payload was purged).
+    pub async fn parcel(&self, claimed: &Claimed) -> Result<Option<Parcel>, StoreError> {
+        let row = match claimed.outbox {
+            Outbox::Handovers => {
+                sqlx::query("SELECT header_id, payload FROM messages WHERE tracking_id = $1")
+                    .bind(&claimed.tracking_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            Outbox::Receipts => {
+                sqlx::query("SELECT header_id, payload FROM receipts WHERE receipt_id = $1")
+                    .bind(&claimed.id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
+        let Some(row) = row else { return Ok(None) };
+        let payload: Option<Vec<u8>> = row.try_get("payload")?;
+        Ok(payload.map(|payload| Parcel { header_id: row.try_get("header_id").unwrap_or_default(), payload }))
+    }
+
+    /// A delivery with its message's facts, for receipts.
+    pub async fn delivery_context(&self, delivery_id: &str) -> Result<Option<DeliveryContext>, StoreError> {
+        let sql = format!(
+            "SELECT {CONTEXT_COLUMNS} FROM deliveries d JOIN messages m ON m.tracking_id = d.tracking_id \
+             WHERE d.delivery_id = $1"
+        );
+        let row = sqlx::query(&sql).bind(delivery_id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(context_from_row).transpose()
+    }
+
+    /// The delivery to `receiver_org` of the message whose `MessageHeader.id` is `header_id`: what a
+    /// business response answers. The newest, should two senders have used the same id.
+    pub async fn delivery_answered(
+        &self,
+        header_id: &str,
+        receiver_org: &str,
+    ) -> Result<Option<DeliveryContext>, StoreError> {
+        let sql = format!(
+            "SELECT {CONTEXT_COLUMNS} FROM deliveries d JOIN messages m ON m.tracking_id = d.tracking_id \
+             WHERE m.header_id = $1 AND d.receiver_org = $2 ORDER BY m.received_at DESC LIMIT 1"
+        );
+        let row = sqlx::query(&sql).bind(header_id).bind(receiver_org).fetch_optional(&self.pool).await?;
+        row.as_ref().map(context_from_row).transpose()
+    }
+
+    /// Rows of an outbox by state (for `/metrics`).
+    pub async fn outbox_states(&self, outbox: Outbox) -> Result<Vec<(String, i64)>, StoreError> {
+        let sql = format!("SELECT state, COUNT(*) AS n FROM {} GROUP BY state ORDER BY state", outbox.table());
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| Ok((row.try_get("state")?, row.try_get("n")?))).collect()
+    }
+
+    /// Queued rows per organisation (for `/metrics`).
+    pub async fn queue_depths(&self, outbox: Outbox) -> Result<Vec<(String, i64)>, StoreError> {
+        let org = outbox.org_column();
+        let sql = format!(
+            "SELECT {org} AS org, COUNT(*) AS n FROM {} WHERE state = 'queued' GROUP BY {org} ORDER BY {org}",
+            outbox.table()
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| Ok((row.try_get("org")?, row.try_get("n")?))).collect()
+    }
+}
+
+/// Applies settlements inside the writer's transaction; `true` for each whose change applied.
+pub(super) async fn apply_settlements(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    settlements: &[Settlement],
+) -> Result<Vec<bool>, StoreError> {
+    let mut applied = Vec::with_capacity(settlements.len());
+    let mut ledger = Vec::new();
+    for s in settlements {
+        let (table, id) = (s.outbox.table(), s.outbox.id_column());
+        let result = match &s.change {
+            Change::Retry { next_attempt_at, error } => {
+                let sql = format!(
+                    "UPDATE {table} SET next_attempt_at = $1, leased_until = NULL, last_error = $2, updated_at = $3 \
+                     WHERE {id} = $4 AND state = 'queued'"
+                );
+                sqlx::query(&sql)
+                    .bind(next_attempt_at.as_i64())
+                    .bind(error)
+                    .bind(s.at.as_i64())
+                    .bind(&s.id)
+                    .execute(&mut **tx)
+                    .await?
+            }
+            Change::Finish { to, from, error, delivered } => {
+                let guard: Vec<String> = (0..from.len()).map(|n| format!("${}", n + 6)).collect();
+                let sql = format!(
+                    "UPDATE {table} SET state = $1, leased_until = NULL, last_error = $2, updated_at = $3, \
+                     delivered_at = CASE WHEN $4 > 0 THEN $4 ELSE delivered_at END \
+                     WHERE {id} = $5 AND state IN ({})",
+                    guard.join(", ")
+                );
+                let delivered_at = if *delivered { s.at.as_i64() } else { 0 };
+                let mut query = sqlx::query(&sql)
+                    .bind(*to)
+                    .bind(error.as_deref())
+                    .bind(s.at.as_i64())
+                    .bind(delivered_at)
+                    .bind(&s.id);
+                for state in from {
+                    query = query.bind(*state);
+                }
+                query.execute(&mut **tx).await?
+            }
+        };
+        let done = result.rows_affected() == 1;
+        if done {
+            ledger.extend(s.ledger.iter());
+            if let Some(receipt) = &s.receipt {
+                insert_receipt(tx, receipt, s.at).await?;
+            }
+        }
+        applied.push(done);
+    }
+    insert_ledger(tx, backend, &ledger).await?;
+    Ok(applied)
+}
+
+async fn insert_receipt(tx: &mut Transaction<'_, Any>, r: &NewReceipt, now: Millis) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO receipts (receipt_id, tracking_id, delivery_id, recipient_org, kind, header_id, payload, state, \
+         attempts, next_attempt_at, expires_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9, $10, $11) ON CONFLICT (delivery_id, kind) DO NOTHING",
+    )
+    .bind(&r.receipt_id)
+    .bind(&r.tracking_id)
+    .bind(&r.delivery_id)
+    .bind(&r.recipient_org)
+    .bind(&r.kind)
+    .bind(&r.header_id)
+    .bind(&r.payload)
+    .bind(now.as_i64())
+    .bind(r.expires_at.as_i64())
+    .bind(now.as_i64())
+    .bind(now.as_i64())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

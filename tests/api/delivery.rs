@@ -1,0 +1,360 @@
+//! Push delivery to real receiver servers on loopback: retries, failures, expiry, fan-out, receipts
+//! and business responses. Each test starts its receivers (actix-web servers with a scripted answer)
+//! and a broker whose directory points at them.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use handover_broker::config::Settings;
+use handover_broker::directory::{self, DeliveryMode};
+use handover_broker::store::Store;
+use serde_json::{json, Value};
+use sha2::Digest;
+
+use crate::helpers::*;
+
+/// One answer of a receiver.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Status(u16),
+    RetryAfter(u16, u64),
+    /// Wait this long before answering 200.
+    Slow(Duration),
+}
+
+/// A message a receiver got.
+#[derive(Debug, Clone)]
+pub struct Got {
+    pub message_id: String,
+    pub hash_header: String,
+    pub body: Vec<u8>,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+pub struct ReceiverState {
+    pub got: Mutex<Vec<Got>>,
+    /// Message ids stored: a receiver that deduplicates on `X-Message-Id`.
+    pub stored: Mutex<HashSet<String>>,
+    pub script: Mutex<VecDeque<Reply>>,
+    /// Message ids always answered 500, whatever the script says.
+    pub refuse: Mutex<HashSet<String>>,
+}
+
+impl ReceiverState {
+    pub fn got(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+    pub fn bodies(&self) -> Vec<Value> {
+        self.got().iter().map(|g| serde_json::from_slice(&g.body).unwrap()).collect()
+    }
+}
+
+pub struct Receiver {
+    pub address: String,
+    pub state: Arc<ReceiverState>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<ReceiverState>) -> HttpResponse {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let reply = if state.refuse.lock().unwrap().contains(&header("X-Message-Id")) {
+        Some(Reply::Status(500))
+    } else {
+        state.script.lock().unwrap().pop_front()
+    };
+    if let Some(Reply::Slow(wait)) = reply {
+        tokio::time::sleep(wait).await;
+    }
+    state.got.lock().unwrap().push(Got {
+        message_id: header("X-Message-Id"),
+        hash_header: header("X-Payload-SHA256"),
+        body: body.to_vec(),
+        at: Instant::now(),
+    });
+    match reply {
+        Some(Reply::Status(code)) if code >= 300 => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap()).finish()
+        }
+        Some(Reply::RetryAfter(code, secs)) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap())
+                .insert_header(("Retry-After", secs.to_string()))
+                .finish()
+        }
+        _ => {
+            state.stored.lock().unwrap().insert(header("X-Message-Id"));
+            HttpResponse::Ok().content_type(FHIR_JSON).body("{}")
+        }
+    }
+}
+
+impl Receiver {
+    /// A receiver on `listener` (plain HTTP), or with `tls` (HTTPS).
+    pub fn start(listener: std::net::TcpListener, tls: Option<rustls::ServerConfig>) -> Self {
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(ReceiverState::default());
+        let data = web::Data::from(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(20 << 20))
+                .default_service(web::to(receive))
+        })
+        .workers(2)
+        .shutdown_timeout(1);
+        let (server, scheme) = match tls {
+            Some(tls) => (server.listen_rustls_0_23(listener, tls).unwrap(), "https"),
+            None => (server.listen(listener).unwrap(), "http"),
+        };
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self { address: format!("{scheme}://127.0.0.1:{port}/fhir"), state, handle }
+    }
+
+    pub fn plain() -> Self {
+        Self::start(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), None)
+    }
+
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state.script.lock().unwrap().extend(replies);
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// Delivery settings fast enough for tests: short backoff, timeouts and poll.
+pub fn fast(settings: &mut Settings) {
+    settings.delivery.enabled = true;
+    settings.delivery.initial_backoff_ms = 100;
+    settings.delivery.max_backoff_ms = 400;
+    settings.delivery.poll_ms = 50;
+    settings.delivery.timeout_ms = 2_000;
+    settings.delivery.connect_timeout_ms = 500;
+    settings.delivery.lease_ms = 5_000;
+}
+
+/// A broker whose demo organisations `orgs` (id, address) push to the given addresses.
+pub async fn broker_with(orgs: &[(&str, &str)], tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    broker_where(orgs, tweak, |_| {}).await
+}
+
+/// A broker like [`broker_with`] whose directory entries are further changed by `edit` (e.g. an
+/// endpoint's `ca_pem` or `client_certificate`).
+pub async fn broker_where(
+    orgs: &[(&str, &str)],
+    tweak: impl FnOnce(&mut Settings),
+    edit: impl FnMut(&mut directory::Organization),
+) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path()).await;
+    fast(&mut settings);
+    tweak(&mut settings);
+    point_directory_with(&settings, orgs, edit).await;
+    spawn_with(settings, dir).await
+}
+
+/// Loads the demo directory with the given organisations pushing to the given addresses.
+pub async fn point_directory(settings: &Settings, orgs: &[(&str, &str)]) {
+    point_directory_with(settings, orgs, |_| {}).await;
+}
+
+/// [`point_directory`], then `edit` on every organisation before the import.
+pub async fn point_directory_with(
+    settings: &Settings,
+    orgs: &[(&str, &str)],
+    mut edit: impl FnMut(&mut directory::Organization),
+) {
+    let store = Store::open(&settings.database_url, 2, 8).await.unwrap();
+    let mut organizations = directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
+    for org in &mut organizations {
+        if let Some((_, address)) = orgs.iter().find(|(id, _)| *id == org.id.as_str()) {
+            org.delivery = DeliveryMode::Push;
+            org.address = (*address).to_owned();
+        }
+        edit(org);
+    }
+    directory::import(&store, &organizations).await.unwrap();
+    store.close().await;
+}
+
+/// A loopback address where nothing listens (bound, then released): connections are refused.
+pub fn closed_port() -> (std::net::SocketAddr, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    (addr, format!("http://{addr}/fhir"))
+}
+
+/// Waits (up to 20 s) until the deliveries of `tracking` satisfy `done`.
+pub async fn wait_deliveries(
+    app: &TestApp,
+    tracking: &str,
+    done: impl Fn(&[handover_broker::store::DeliveryRecord]) -> bool,
+) -> Vec<handover_broker::store::DeliveryRecord> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let deliveries = app.store.deliveries(tracking).await.unwrap();
+        if done(&deliveries) {
+            return deliveries;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "deliveries still {:?}",
+            deliveries.iter().map(|d| (&d.receiver_org, &d.state, d.attempts)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Waits until `receiver` got a receipt reporting `state`, and returns it (whole Bundle).
+pub async fn wait_receipt(receiver: &Receiver, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some((_, _, body)) = receipts(receiver).into_iter().find(|(s, _, _)| s == state) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {state} receipt; got {:?}",
+            receipts(receiver).iter().map(|r| (r.0.clone(), r.1.clone())).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A nursing handover from the hospital to the home-care organisation at `address`.
+pub fn nursing_to(address: &str) -> Value {
+    let mut bundle = fresh(fixture("nursing-handover.json"));
+    header(&mut bundle)["destination"][0]["endpoint"] = json!(address);
+    bundle
+}
+
+/// The tracking id from a 202 acknowledgement.
+pub async fn accepted(response: reqwest::Response) -> String {
+    assert_eq!(response.status().as_u16(), 202);
+    tracking_id(&response.json::<Value>().await.unwrap())
+}
+
+/// Posts and returns the tracking id.
+pub async fn send(app: &TestApp, token: &str, bundle: &Value) -> String {
+    accepted(app.post_message(token, bundle).await).await
+}
+
+/// Waits (up to 20 s) until every delivery of `tracking` is in one of `states`.
+pub async fn wait_for(app: &TestApp, tracking: &str, states: &[&str]) -> Vec<handover_broker::store::DeliveryRecord> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let deliveries = app.store.deliveries(tracking).await.unwrap();
+        if !deliveries.is_empty() && deliveries.iter().all(|d| states.contains(&d.state.as_str())) {
+            return deliveries;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "deliveries still {:?}",
+            deliveries.iter().map(|d| &d.state).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Waits until `receiver` got at least `n` posts.
+pub async fn wait_got(receiver: &Receiver, n: usize) -> Vec<Got> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = receiver.state.got();
+        if got.len() >= n {
+            return got;
+        }
+        assert!(Instant::now() < deadline, "the receiver got {} of {n}", got.len());
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The receipts (response messages) a sender's receiver got, as (delivery state, response code).
+pub fn receipts(receiver: &Receiver) -> Vec<(String, String, Value)> {
+    receiver
+        .state
+        .bodies()
+        .into_iter()
+        .map(|b| {
+            let header = &b["entry"][0]["resource"];
+            let state = header["extension"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["url"].as_str().unwrap().ends_with("delivery-state"))
+                .map(|e| e["valueCoding"]["code"].as_str().unwrap().to_owned())
+                .unwrap();
+            (state, header["response"]["code"].as_str().unwrap().to_owned(), b.clone())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_handover_is_pushed_byte_identical_and_the_sender_gets_a_delivered_receipt() {
+    let (home_care, hospital) = (Receiver::plain(), Receiver::plain());
+    let app =
+        broker_with(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {}).await;
+    let bundle = nursing_to(&home_care.address);
+    let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
+    let response = app.post_raw(Some(HOSPITAL), Some(FHIR_JSON), bytes.clone()).await;
+    let tracking = accepted(response).await;
+    let deliveries = wait_for(&app, &tracking, &["delivered"]).await;
+    assert_eq!(deliveries[0].attempts, 1);
+    let got = wait_got(&home_care, 1).await;
+    assert_eq!(got[0].body, bytes, "the exact bytes accepted");
+    assert_eq!(got[0].hash_header, hex::encode(sha2::Sha256::digest(&bytes)));
+    assert_eq!(got[0].message_id, bundle["entry"][0]["resource"]["id"].as_str().unwrap());
+
+    // The sender's receipt: a response message to the original MessageHeader.id.
+    wait_got(&hospital, 1).await;
+    let receipts = receipts(&hospital);
+    assert_eq!(receipts[0].0, "delivered");
+    assert_eq!(receipts[0].1, "ok");
+    assert_eq!(receipts[0].2["entry"][0]["resource"]["response"]["identifier"], bundle["entry"][0]["resource"]["id"]);
+
+    let receipt = app.receipt(HOSPITAL, &tracking).await.text().await.unwrap();
+    assert!(receipt.contains("\"delivered\""), "{receipt}");
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("handover_broker_delivery_attempts_total{outbox=\"handover\",outcome=\"delivered\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("handover_broker_delivery_latency_seconds_count 1"), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_receiver_answering_500_five_times_then_200_gets_the_message_once() {
+    let home_care = Receiver::plain();
+    home_care.script((0..5).map(|_| Reply::Status(500)));
+    let app = broker_with(&[("thuiszorg-parkstad", &home_care.address)], |_| {}).await;
+    let tracking = send(&app, HOSPITAL, &nursing_to(&home_care.address)).await;
+    let deliveries = wait_for(&app, &tracking, &["delivered"]).await;
+    assert_eq!(deliveries[0].attempts, 6);
+    assert_eq!(home_care.state.got().len(), 6);
+    assert_eq!(home_care.state.stored.lock().unwrap().len(), 1);
+    // Backoff: the retries were spread out, not immediate.
+    let got = home_care.state.got();
+    assert!(got[5].at - got[0].at >= Duration::from_millis(5 * 50), "{:?}", got[5].at - got[0].at);
+}
+
+#[tokio::test]
+async fn a_400_fails_at_once_and_the_sender_gets_a_non_delivery_receipt() {
+    let (home_care, hospital) = (Receiver::plain(), Receiver::plain());
+    home_care.script([Reply::Status(400)]);
+    let app =
+        broker_with(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {}).await;
+    let tracking = send(&app, HOSPITAL, &nursing_to(&home_care.address)).await;
+    let deliveries = wait_for(&app, &tracking, &["failed"]).await;
+    assert_eq!(deliveries[0].attempts, 1);
+    wait_got(&hospital, 1).await;
+    let receipts = receipts(&hospital);
+    assert_eq!((receipts[0].0.as_str(), receipts[0].1.as_str()), ("failed", "fatal-error"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(home_care.state.got().len(), 1, "no retry after a permanent error");
+}
