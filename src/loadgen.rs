@@ -33,6 +33,11 @@ pub struct LoadgenArgs {
     /// Stop after this many requests in all (whichever comes first).
     #[arg(long)]
     pub max_requests: Option<u64>,
+    /// Send this many requests per second in all, evenly spaced (default: as fast as the clients go).
+    /// Latency is then measured from each request's scheduled time, so a slow broker cannot hide
+    /// its queueing by slowing the generator down.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Template message Bundle.
     #[arg(long, default_value = "fixtures/handovers/discharge-summary.json")]
     pub bundle: PathBuf,
@@ -266,11 +271,13 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
     let budget = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(args.max_requests.unwrap_or(u64::MAX)));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration);
+    let scheduled = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let interval = args.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r));
 
     let mut tasks = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency.max(1) {
-        let (client, url, auth, template, budget) =
-            (client.clone(), url.clone(), auth.clone(), template.clone(), budget.clone());
+        let (client, url, auth, template, budget, scheduled) =
+            (client.clone(), url.clone(), auth.clone(), template.clone(), budget.clone(), scheduled.clone());
         tasks.push(tokio::spawn(async move {
             let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
             let (mut requests, mut accepted, mut first_error) = (0u64, 0u64, None);
@@ -285,7 +292,18 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
                     break;
                 }
                 let (body, header_id) = template.render();
-                let sent = Instant::now();
+                let sent = match interval {
+                    Some(interval) => {
+                        let n = scheduled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let at = started + interval.mul_f64(n as f64);
+                        if at >= deadline {
+                            break;
+                        }
+                        tokio::time::sleep_until(at.into()).await;
+                        at
+                    }
+                    None => Instant::now(),
+                };
                 let result = client
                     .post(&url)
                     .header("Authorization", &auth)

@@ -31,3 +31,10 @@ CREATE TABLE receipts (
 );
 CREATE INDEX receipts_due ON receipts (state, next_attempt_at);
 CREATE INDEX receipts_recipient ON receipts (recipient_org, state);
+
+-- The push workers' probes and claims: per organisation, queued, oldest due first.
+CREATE INDEX deliveries_claim ON deliveries (receiver_org, state, next_attempt_at);
+CREATE INDEX receipts_claim ON receipts (recipient_org, state, next_attempt_at);
+-- The expiry sweep.
+CREATE INDEX deliveries_expiry ON deliveries (state, expires_at);
+CREATE INDEX receipts_expiry ON receipts (state, expires_at);

@@ -46,6 +46,7 @@ pub struct Pusher {
     clients: Clients,
     backoff: Backoff,
     lease: Duration,
+    timeout: Duration,
     poll: Duration,
     max_in_flight: usize,
     per_receiver: usize,
@@ -54,6 +55,45 @@ pub struct Pusher {
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
 }
+
+/// What the dispatcher knows of one organisation it pushes to.
+struct Receiver {
+    /// Rows claimed for it and not yet settled (waiting for the gate or being pushed).
+    held: usize,
+    /// `per_receiver` permits: pushes to it at once.
+    gate: Arc<Semaphore>,
+    /// Its last answer was a success or a refusal, not a retry. A healthy receiver gets rows claimed
+    /// ahead ([`PREFETCH`] times its gate), so that claiming never limits it; an unhealthy one only
+    /// as many as it may take at once, so that no claimed row outlives its lease waiting.
+    healthy: bool,
+}
+
+type Receivers = Arc<Mutex<HashMap<String, Receiver>>>;
+
+/// Claimed-ahead rows per push slot for a healthy receiver.
+const PREFETCH: usize = 16;
+
+/// A claimed row's share of the bounds; given back (and the dispatcher woken) when dropped.
+struct Held {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    receivers: Receivers,
+    org: String,
+    wake: Arc<Notify>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Ok(mut receivers) = self.receivers.lock() {
+            if let Some(receiver) = receivers.get_mut(&self.org) {
+                receiver.held = receiver.held.saturating_sub(1);
+            }
+        }
+        self.wake.notify_one();
+    }
+}
+
+/// How often queued rows are checked for an expired time to live.
+const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 
 /// Handle to the running dispatcher.
 pub struct PushWorkers {
@@ -96,6 +136,7 @@ impl Pusher {
                 max: Duration::from_millis(settings.max_backoff_ms),
             },
             lease: Duration::from_millis(settings.lease_ms),
+            timeout: Duration::from_millis(settings.timeout_ms),
             poll: Duration::from_millis(settings.poll_ms),
             max_in_flight: settings.max_in_flight,
             per_receiver: settings.per_receiver,
@@ -114,14 +155,21 @@ impl Pusher {
     }
 
     async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
-        let slots = Arc::new(Semaphore::new(self.max_in_flight));
-        let busy: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let slots = Arc::new(Semaphore::new(self.max_in_flight.saturating_mul(PREFETCH)));
+        let receivers: Receivers = Arc::default();
         let mut tasks = tokio::task::JoinSet::new();
+        let mut expired_at = tokio::time::Instant::now() - EXPIRY_EVERY;
         loop {
             if *stopped.borrow() {
                 break;
             }
-            if let Err(e) = self.round(&slots, &busy, &mut tasks).await {
+            if expired_at.elapsed() >= EXPIRY_EVERY {
+                expired_at = tokio::time::Instant::now();
+                if let Err(e) = self.expire_due().await {
+                    tracing::warn!(stage = "delivery", error = %e, "expiry sweep failed; retrying");
+                }
+            }
+            if let Err(e) = self.round(&slots, &receivers, &mut tasks).await {
                 tracing::warn!(stage = "delivery", error = %e, "dispatch round failed; retrying");
             }
             while tasks.try_join_next().is_some() {}
@@ -135,49 +183,89 @@ impl Pusher {
         while tasks.join_next().await.is_some() {}
     }
 
-    /// Expires what outlived its time to live, then claims what is due, per organisation.
-    async fn round(
-        self: &Arc<Self>,
-        slots: &Arc<Semaphore>,
-        busy: &Arc<Mutex<HashMap<String, usize>>>,
-        tasks: &mut tokio::task::JoinSet<()>,
-    ) -> Result<(), StoreError> {
+    /// Expires what outlived its time to live.
+    async fn expire_due(&self) -> Result<(), StoreError> {
         let now = Millis::now();
         for outbox in [Outbox::Handovers, Outbox::Receipts] {
             for row in self.store.expired_due(outbox, now, EXPIRY_BATCH).await? {
                 self.expire(row).await?;
             }
         }
-        for outbox in [Outbox::Handovers, Outbox::Receipts] {
-            for (org, due) in self.store.due_orgs(outbox, now).await? {
-                let running = busy.lock().map(|b| b.get(&org).copied().unwrap_or(0)).unwrap_or(usize::MAX);
-                let take = self.per_receiver.saturating_sub(running).min(slots.available_permits());
-                let take = take.min(usize::try_from(due).unwrap_or(usize::MAX));
-                if take == 0 {
+        Ok(())
+    }
+
+    /// Claims what is due, per organisation, within the bounds, and starts a task per row; the task
+    /// waits for a push slot of its organisation.
+    async fn round(
+        self: &Arc<Self>,
+        slots: &Arc<Semaphore>,
+        receivers: &Receivers,
+        tasks: &mut tokio::task::JoinSet<()>,
+    ) -> Result<(), StoreError> {
+        let now = Millis::now();
+        let lease_until = now.plus_millis(u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX));
+        let mut free = slots.available_permits();
+        let mut claims = Vec::new();
+        // Organisations come from the directory (a handful), not from scanning the queue, so a round
+        // costs the same with a backlog of a million rows as with none.
+        let snapshot = self.directory.snapshot();
+        for org in snapshot.organizations().iter().filter(|o| o.delivery == DeliveryMode::Push) {
+            for outbox in [Outbox::Handovers, Outbox::Receipts] {
+                let room = {
+                    let Ok(mut receivers) = receivers.lock() else { return Ok(()) };
+                    let receiver = receivers.entry(org.id.to_string()).or_insert_with(|| Receiver {
+                        held: 0,
+                        gate: Arc::new(Semaphore::new(self.per_receiver)),
+                        healthy: true,
+                    });
+                    let cap = if receiver.healthy { self.per_receiver * PREFETCH } else { self.per_receiver };
+                    cap.saturating_sub(receiver.held).min(free)
+                };
+                if room == 0 || !self.store.has_due(outbox, org.id.as_str(), now).await? {
                     continue;
                 }
-                let lease_until = now.plus_millis(u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX));
-                for row in self.store.claim_due(outbox, &org, now, lease_until, take).await? {
-                    let Ok(permit) = slots.clone().acquire_owned().await else { return Ok(()) };
-                    if let Ok(mut b) = busy.lock() {
-                        *b.entry(row.org.clone()).or_default() += 1;
+                if let Ok(mut receivers) = receivers.lock() {
+                    if let Some(receiver) = receivers.get_mut(org.id.as_str()) {
+                        receiver.held += room;
                     }
-                    let (pusher, busy) = (self.clone(), busy.clone());
-                    tasks.spawn(async move {
-                        let org = row.org.clone();
-                        if let Err(e) = pusher.push(row).await {
-                            // The row stays leased; when the lease runs out it is tried again.
-                            tracing::error!(stage = "delivery", error = %e, "push could not be settled");
-                        }
-                        if let Ok(mut b) = busy.lock() {
-                            if let Some(n) = b.get_mut(&org) {
-                                *n = n.saturating_sub(1);
-                            }
-                        }
-                        drop(permit);
-                        pusher.wake.notify_one();
-                    });
                 }
+                free -= room;
+                claims.push((outbox, org.id.to_string(), room));
+            }
+        }
+        // All claims of the round at once: they share one commit of the writer.
+        let claimed = futures_util::future::join_all(
+            claims.iter().map(|(outbox, org, take)| self.store.claim_due(*outbox, org, now, lease_until, *take)),
+        )
+        .await;
+        for ((_, org, reserved), rows) in claims.into_iter().zip(claimed) {
+            let rows = rows.unwrap_or_else(|e| {
+                tracing::warn!(stage = "delivery", error = %e, "claim failed");
+                Vec::new()
+            });
+            let gate = match receivers.lock() {
+                Ok(mut receivers) => match receivers.get_mut(&org) {
+                    // Give back what was reserved but not claimed.
+                    Some(receiver) => {
+                        receiver.held = receiver.held.saturating_sub(reserved - rows.len());
+                        receiver.gate.clone()
+                    }
+                    None => continue,
+                },
+                Err(_) => return Ok(()),
+            };
+            for row in rows {
+                let Ok(permit) = slots.clone().acquire_owned().await else { return Ok(()) };
+                let held =
+                    Held { _permit: permit, receivers: receivers.clone(), org: org.clone(), wake: self.wake.clone() };
+                let (pusher, gate) = (self.clone(), gate.clone());
+                tasks.spawn(async move {
+                    let Ok(turn) = gate.acquire_owned().await else { return };
+                    if let Err(e) = pusher.push(row, lease_until, turn, held).await {
+                        // The row stays leased; when the lease runs out it is tried again.
+                        tracing::error!(stage = "delivery", error = %e, "push could not be settled");
+                    }
+                });
             }
         }
         Ok(())
@@ -185,7 +273,20 @@ impl Pusher {
 
     /// One attempt for one claimed row, settled.
     #[tracing::instrument(skip_all, fields(stage = "delivery", outbox = row.outbox.as_str(), id = %row.id, tracking_id = %row.tracking_id, org = %row.org, attempt = row.attempts))]
-    async fn push(&self, row: Claimed) -> Result<(), StoreError> {
+    async fn push(
+        &self,
+        row: Claimed,
+        lease_until: Millis,
+        turn: tokio::sync::OwnedSemaphorePermit,
+        held: Held,
+    ) -> Result<(), StoreError> {
+        // A row that waited for its turn too long to finish within its lease goes back to the queue
+        // (no attempt spent), rather than risk a second node claiming it while it is pushed here.
+        let timeout = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        if Millis::now().plus_millis(timeout) >= lease_until {
+            drop(turn);
+            return self.release(&row).await;
+        }
         let Some(parcel) = self.store.parcel(&row).await? else {
             return self.finish(&row, DeliveryState::Failed, "the payload is no longer stored", "purged").await;
         };
@@ -200,7 +301,10 @@ impl Pusher {
             Ok(client) => client,
             Err(e) => return self.retry(&row, None, &e.to_string()).await,
         };
-        let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&parcel.payload));
+        let hash = match parcel.sha256 {
+            Some(hash) => hash,
+            None => hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&parcel.payload)),
+        };
         let result = client
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/fhir+json")
@@ -220,6 +324,14 @@ impl Pusher {
             }
             Err(e) => judge_error(&e),
         };
+        // The receiver is done with us: its slot goes to the next message now, while this outcome is
+        // committed. The row stays leased (and held) until then, so no one claims it meanwhile.
+        drop(turn);
+        if let Ok(mut receivers) = held.receivers.lock() {
+            if let Some(receiver) = receivers.get_mut(&row.org) {
+                receiver.healthy = !matches!(verdict, Verdict::Retry { .. });
+            }
+        }
         match verdict {
             Verdict::Delivered => {
                 self.metrics.attempt(row.outbox, "delivered");
@@ -238,6 +350,20 @@ impl Pusher {
                 self.finish(&row, DeliveryState::Failed, &summary, &reason).await
             }
         }
+    }
+
+    /// Gives a claimed row back to the queue as it was: due now, the claim's attempt not counted.
+    async fn release(&self, row: &Claimed) -> Result<(), StoreError> {
+        let settlement = Settlement {
+            outbox: row.outbox,
+            id: row.id.clone(),
+            at: Millis::now(),
+            change: Change::Release,
+            ledger: Vec::new(),
+            receipt: None,
+        };
+        self.store.writer().settle(vec![settlement]).await?;
+        Ok(())
     }
 
     fn entry(&self, row: &Claimed, event: LedgerEvent, at: Millis, outcome: &str) -> LedgerRecord {

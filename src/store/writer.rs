@@ -10,13 +10,14 @@ use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::messages::{self, CommitOutcome, LedgerRecord, NewMessage};
-use super::outbox::{self, Settlement};
+use super::outbox::{self, Claim, Claimed, Settlement};
 use super::{Backend, StoreError};
 
 enum Job {
     Accept(Box<NewMessage>, oneshot::Sender<Result<CommitOutcome, StoreError>>),
     Append(Vec<LedgerRecord>, oneshot::Sender<Result<(), StoreError>>),
     Settle(Vec<Settlement>, oneshot::Sender<Result<Vec<bool>, StoreError>>),
+    Claim(Claim, oneshot::Sender<Result<Vec<Claimed>, StoreError>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -53,6 +54,13 @@ impl Writer {
     pub async fn settle(&self, settlements: Vec<Settlement>) -> Result<Vec<bool>, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.jobs.send(Job::Settle(settlements, reply)).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Claims due outbox rows (see `Store::claim_due`).
+    pub async fn claim(&self, claim: Claim) -> Result<Vec<Claimed>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs.send(Job::Claim(claim, reply)).await.map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -130,6 +138,7 @@ async fn commit_batch(pool: &AnyPool, backend: Backend, batch: Vec<Job>) {
 enum Applied {
     Commit(CommitOutcome),
     Settled(Vec<bool>),
+    Claimed(Vec<Claimed>),
     Nothing,
 }
 
@@ -158,15 +167,19 @@ async fn apply_all(pool: &AnyPool, backend: Backend, batch: &[Job]) -> Result<Ve
                 ledger.extend(entries.iter());
                 Applied::Nothing
             }
-            Job::Settle(..) | Job::Shutdown(_) => Applied::Nothing,
+            Job::Settle(..) | Job::Claim(..) | Job::Shutdown(_) => Applied::Nothing,
         });
     }
     messages::insert_deliveries(&mut tx, backend, &deliveries).await?;
     messages::insert_ledger(&mut tx, backend, &ledger).await?;
     // Settlements after the inserts: a receipt may be about a delivery inserted in this very batch.
     for (job, result) in batch.iter().zip(results.iter_mut()) {
-        if let Job::Settle(settlements, _) = job {
-            *result = Applied::Settled(outbox::apply_settlements(&mut tx, backend, settlements).await?);
+        match job {
+            Job::Settle(settlements, _) => {
+                *result = Applied::Settled(outbox::apply_settlements(&mut tx, backend, settlements).await?)
+            }
+            Job::Claim(claim, _) => *result = Applied::Claimed(outbox::claim(&mut tx, backend, claim).await?),
+            _ => {}
         }
     }
     tx.commit().await?;
@@ -188,6 +201,12 @@ fn reply(job: Job, result: Result<Applied, StoreError>) {
         Job::Settle(_, tx) => {
             let _ = tx.send(result.and_then(|applied| match applied {
                 Applied::Settled(done) => Ok(done),
+                _ => Err(StoreError::CommitFailed),
+            }));
+        }
+        Job::Claim(_, tx) => {
+            let _ = tx.send(result.and_then(|applied| match applied {
+                Applied::Claimed(rows) => Ok(rows),
                 _ => Err(StoreError::CommitFailed),
             }));
         }
