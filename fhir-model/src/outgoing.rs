@@ -238,7 +238,6 @@ fn coding(system: &str, code: &str) -> Result<Coding, FhirError> {
 /// `{CANONICAL}/StructureDefinition/tracking-id` on the MessageHeader, the OperationOutcome's
 /// diagnostics, and the HTTP `Location` header that the API sets to `receipt_url`.
 pub fn acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, FhirError> {
-    let outcome_url = format!("urn:uuid:{}", ack.outcome_id);
     let diagnostics = format!(
         "Accepted by the broker for delivery to {} receiver(s). Tracking id {}; receipts at {}.",
         ack.receivers, ack.tracking_id, ack.receipt_url
@@ -250,32 +249,75 @@ pub fn acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, FhirError> 
         expression: None,
     }];
     issues.extend(ack.warnings.iter().cloned());
-    let outcome = outcome(Some(ack.outcome_id), &issues)?;
+    response_message(&ResponseParts {
+        bundle_id: ack.bundle_id,
+        header_id: ack.header_id,
+        outcome_id: ack.outcome_id,
+        timestamp: ack.timestamp,
+        request_header_id: ack.request_header_id,
+        event: (ack.event_system, ack.event_code),
+        to: (ack.sender_system, ack.sender_value, ack.sender_endpoint),
+        broker_endpoint: ack.broker_endpoint,
+        software_version: ack.software_version,
+        tracking_id: ack.tracking_id,
+        extra: Vec::new(),
+        code: ResponseType::Ok,
+        issues: &issues,
+    })
+}
+
+/// What a response message of the broker's (acknowledgement or receipt) is made of.
+struct ResponseParts<'a> {
+    bundle_id: &'a str,
+    header_id: &'a str,
+    outcome_id: &'a str,
+    timestamp: OffsetDateTime,
+    request_header_id: &'a str,
+    event: (&'a str, &'a str),
+    /// The organisation it goes to: identifier system and value, and endpoint.
+    to: (&'a str, &'a str, &'a str),
+    broker_endpoint: &'a str,
+    software_version: &'a str,
+    tracking_id: &'a str,
+    /// Extensions on the MessageHeader after the tracking id.
+    extra: Vec<Extension>,
+    code: ResponseType,
+    issues: &'a [OutcomeIssue<'a>],
+}
+
+/// A `Bundle` of type `message`: a MessageHeader answering `request_header_id`, and the OperationOutcome
+/// its `response.details` points to.
+fn response_message(parts: &ResponseParts<'_>) -> Result<Vec<u8>, FhirError> {
+    let outcome_url = format!("urn:uuid:{}", parts.outcome_id);
+    let outcome = outcome(Some(parts.outcome_id), parts.issues)?;
     let tracking = Extension::builder()
         .url(format!("{CANONICAL}/StructureDefinition/tracking-id"))
-        .value(ExtensionValue::Id(ack.tracking_id.to_owned()))
+        .value(ExtensionValue::Id(parts.tracking_id.to_owned()))
         .build()?;
+    let mut extensions = vec![tracking];
+    extensions.extend(parts.extra.iter().cloned());
+    let (system, value, endpoint) = parts.to;
     let destination = MessageHeaderDestination::builder()
-        .endpoint(ack.sender_endpoint.to_owned())
-        .receiver(Reference::builder().identifier(identifier(ack.sender_system, ack.sender_value)?).build()?)
+        .endpoint(endpoint.to_owned())
+        .receiver(Reference::builder().identifier(identifier(system, value)?).build()?)
         .build()?;
     let header = MessageHeader::builder()
-        .id(ack.header_id.to_owned())
-        .extension(vec![tracking])
-        .event(MessageHeaderEvent::Coding(coding(ack.event_system, ack.event_code)?))
+        .id(parts.header_id.to_owned())
+        .extension(extensions)
+        .event(MessageHeaderEvent::Coding(coding(parts.event.0, parts.event.1)?))
         .destination(vec![Some(destination)])
         .source(
             MessageHeaderSource::builder()
                 .name("handover-broker".to_owned())
                 .software("handover-broker".to_owned())
-                .version(ack.software_version.to_owned())
-                .endpoint(ack.broker_endpoint.to_owned())
+                .version(parts.software_version.to_owned())
+                .endpoint(parts.broker_endpoint.to_owned())
                 .build()?,
         )
         .response(
             MessageHeaderResponse::builder()
-                .identifier(ack.request_header_id.to_owned())
-                .code(ResponseType::Ok)
+                .identifier(parts.request_header_id.to_owned())
+                .code(parts.code)
                 .details(Reference::builder().reference(outcome_url.clone()).build()?)
                 .build()?,
         )
@@ -283,16 +325,16 @@ pub fn acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, FhirError> 
     let entries = vec![
         Some(
             BundleEntry::builder()
-                .full_url(format!("urn:uuid:{}", ack.header_id))
+                .full_url(format!("urn:uuid:{}", parts.header_id))
                 .resource(Resource::from(header))
                 .build()?,
         ),
         Some(BundleEntry::builder().full_url(outcome_url).resource(Resource::from(outcome)).build()?),
     ];
     let bundle = Bundle::builder()
-        .id(ack.bundle_id.to_owned())
+        .id(parts.bundle_id.to_owned())
         .r#type(BundleType::Message)
-        .timestamp(Instant(ack.timestamp))
+        .timestamp(Instant(parts.timestamp))
         .entry(entries)
         .build()?;
     Ok(serde_json::to_vec(&bundle)?)
@@ -302,59 +344,25 @@ pub fn acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, FhirError> 
 /// tracking id as an extension; the reported state is a second extension,
 /// `{CANONICAL}/StructureDefinition/delivery-state` (a code of `{CANONICAL}/CodeSystem/delivery-state`).
 pub fn receipt(receipt: &Receipt<'_>) -> Result<Vec<u8>, FhirError> {
-    let outcome_url = format!("urn:uuid:{}", receipt.outcome_id);
-    let outcome = outcome(Some(receipt.outcome_id), receipt.issues)?;
-    let tracking = Extension::builder()
-        .url(format!("{CANONICAL}/StructureDefinition/tracking-id"))
-        .value(ExtensionValue::Id(receipt.tracking_id.to_owned()))
-        .build()?;
     let state = Extension::builder()
         .url(format!("{CANONICAL}/StructureDefinition/delivery-state"))
         .value(ExtensionValue::Coding(coding(&format!("{CANONICAL}/CodeSystem/delivery-state"), receipt.state)?))
         .build()?;
-    let destination = MessageHeaderDestination::builder()
-        .endpoint(receipt.recipient_endpoint.to_owned())
-        .receiver(
-            Reference::builder().identifier(identifier(receipt.recipient_system, receipt.recipient_value)?).build()?,
-        )
-        .build()?;
-    let header = MessageHeader::builder()
-        .id(receipt.header_id.to_owned())
-        .extension(vec![tracking, state])
-        .event(MessageHeaderEvent::Coding(coding(receipt.event_system, receipt.event_code)?))
-        .destination(vec![Some(destination)])
-        .source(
-            MessageHeaderSource::builder()
-                .name("handover-broker".to_owned())
-                .software("handover-broker".to_owned())
-                .version(receipt.software_version.to_owned())
-                .endpoint(receipt.broker_endpoint.to_owned())
-                .build()?,
-        )
-        .response(
-            MessageHeaderResponse::builder()
-                .identifier(receipt.request_header_id.to_owned())
-                .code(if receipt.ok { ResponseType::Ok } else { ResponseType::FatalError })
-                .details(Reference::builder().reference(outcome_url.clone()).build()?)
-                .build()?,
-        )
-        .build()?;
-    let entries = vec![
-        Some(
-            BundleEntry::builder()
-                .full_url(format!("urn:uuid:{}", receipt.header_id))
-                .resource(Resource::from(header))
-                .build()?,
-        ),
-        Some(BundleEntry::builder().full_url(outcome_url).resource(Resource::from(outcome)).build()?),
-    ];
-    let bundle = Bundle::builder()
-        .id(receipt.bundle_id.to_owned())
-        .r#type(BundleType::Message)
-        .timestamp(Instant(receipt.timestamp))
-        .entry(entries)
-        .build()?;
-    Ok(serde_json::to_vec(&bundle)?)
+    response_message(&ResponseParts {
+        bundle_id: receipt.bundle_id,
+        header_id: receipt.header_id,
+        outcome_id: receipt.outcome_id,
+        timestamp: receipt.timestamp,
+        request_header_id: receipt.request_header_id,
+        event: (receipt.event_system, receipt.event_code),
+        to: (receipt.recipient_system, receipt.recipient_value, receipt.recipient_endpoint),
+        broker_endpoint: receipt.broker_endpoint,
+        software_version: receipt.software_version,
+        tracking_id: receipt.tracking_id,
+        extra: vec![state],
+        code: if receipt.ok { ResponseType::Ok } else { ResponseType::FatalError },
+        issues: receipt.issues,
+    })
 }
 
 /// The CapabilityStatement of `GET /fhir/metadata`.

@@ -272,7 +272,7 @@ impl Pusher {
     }
 
     /// One attempt for one claimed row, settled.
-    #[tracing::instrument(skip_all, fields(stage = "delivery", outbox = row.outbox.as_str(), id = %row.id, tracking_id = %row.tracking_id, org = %row.org, attempt = row.attempts))]
+    #[tracing::instrument(skip_all, fields(stage = "delivery", outbox = row.outbox.as_str(), id = %row.id, tracking_id = %row.tracking_id, org = %row.org, attempt = row.attempts, trace))]
     async fn push(
         &self,
         row: Claimed,
@@ -305,6 +305,10 @@ impl Pusher {
             Some(hash) => hash,
             None => hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&parcel.payload)),
         };
+        // A W3C trace context per attempt, so that the receiver's logs and the broker's meet.
+        let span_id = uuid::Uuid::new_v4().simple().to_string();
+        let traceparent = format!("00-{}-{}-01", uuid::Uuid::new_v4().simple(), &span_id[..16]);
+        tracing::Span::current().record("trace", traceparent.as_str());
         let result = client
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/fhir+json")
@@ -312,6 +316,7 @@ impl Pusher {
             .header(MESSAGE_ID_HEADER, &parcel.header_id)
             .header(TRACKING_ID_HEADER, &row.tracking_id)
             .header(PAYLOAD_HASH_HEADER, &hash)
+            .header("traceparent", &traceparent)
             .body(parcel.payload)
             .send()
             .await;

@@ -184,25 +184,14 @@ impl Ingestor {
 
         let now = Millis::now();
         let tracking_id = uuid::Uuid::now_v7().to_string();
-        let receipt_url = format!("{}/fhir/receipts/{tracking_id}", self.base_url);
-        let ack = handover_fhir::acknowledgement(&handover_fhir::Acknowledgement {
-            bundle_id: &uuid::Uuid::new_v4().to_string(),
-            header_id: &uuid::Uuid::new_v4().to_string(),
-            outcome_id: &uuid::Uuid::new_v4().to_string(),
-            timestamp: now.to_datetime(),
-            request_header_id: submission.header_id(),
-            event_system: &submission.event().system,
-            event_code: &submission.event().code,
-            sender_system: plan.sender_identifier.system(),
-            sender_value: plan.sender_identifier.value(),
-            sender_endpoint: submission.source_endpoint(),
-            broker_endpoint: &format!("{}/fhir", self.base_url),
-            software_version: env!("CARGO_PKG_VERSION"),
-            tracking_id: &tracking_id,
-            receipt_url: &receipt_url,
-            receivers: plan.routes.len(),
-            warnings: &warnings,
-        })?;
+        let ack = self.acknowledgement(
+            &submission,
+            &plan.sender_identifier,
+            &tracking_id,
+            plan.routes.len(),
+            &warnings,
+            now,
+        )?;
 
         let entry = |event| {
             let mut e = LedgerRecord::new(event, now);
@@ -276,6 +265,37 @@ impl Ingestor {
                 .at("Bundle.id"),
             )),
         }
+    }
+
+    /// The acknowledgement response message for a committed submission.
+    fn acknowledgement(
+        &self,
+        submission: &Submission,
+        sender: &crate::directory::OrgIdentifier,
+        tracking_id: &str,
+        receivers: usize,
+        warnings: &[handover_fhir::OutcomeIssue<'_>],
+        now: Millis,
+    ) -> Result<Vec<u8>, IngestError> {
+        let receipt_url = format!("{}/fhir/receipts/{tracking_id}", self.base_url);
+        Ok(handover_fhir::acknowledgement(&handover_fhir::Acknowledgement {
+            bundle_id: &uuid::Uuid::new_v4().to_string(),
+            header_id: &uuid::Uuid::new_v4().to_string(),
+            outcome_id: &uuid::Uuid::new_v4().to_string(),
+            timestamp: now.to_datetime(),
+            request_header_id: submission.header_id(),
+            event_system: &submission.event().system,
+            event_code: &submission.event().code,
+            sender_system: sender.system(),
+            sender_value: sender.value(),
+            sender_endpoint: submission.source_endpoint(),
+            broker_endpoint: &format!("{}/fhir", self.base_url),
+            software_version: env!("CARGO_PKG_VERSION"),
+            tracking_id,
+            receipt_url: &receipt_url,
+            receivers,
+            warnings,
+        })?)
     }
 
     /// Ledger entries for a refused submission. Failing to write them is logged, not returned: the

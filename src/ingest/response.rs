@@ -101,7 +101,7 @@ impl Ingestor {
         entry.outcome = submission.response_code().map(str::to_owned);
         let accepted = Accepted {
             tracking_id: context.tracking_id.clone(),
-            ack: self.response_ack(submission, &caller_identifier, &context.tracking_id, now)?,
+            ack: self.acknowledgement(submission, &caller_identifier, &context.tracking_id, 1, &[], now)?,
             duplicate: false,
         };
         let Some(target) = target else {
@@ -156,34 +156,5 @@ impl Ingestor {
             )
             .at(format!("{RESPONSE}.code")),
         ))
-    }
-
-    /// The acknowledgement of a response message: accepted by the broker, for the original's tracking id.
-    fn response_ack(
-        &self,
-        submission: &Submission,
-        caller: &crate::directory::OrgIdentifier,
-        tracking_id: &str,
-        now: Millis,
-    ) -> Result<Vec<u8>, IngestError> {
-        let receipt_url = format!("{}/fhir/receipts/{tracking_id}", self.base_url);
-        Ok(handover_fhir::acknowledgement(&handover_fhir::Acknowledgement {
-            bundle_id: &uuid::Uuid::new_v4().to_string(),
-            header_id: &uuid::Uuid::new_v4().to_string(),
-            outcome_id: &uuid::Uuid::new_v4().to_string(),
-            timestamp: now.to_datetime(),
-            request_header_id: submission.header_id(),
-            event_system: &submission.event().system,
-            event_code: &submission.event().code,
-            sender_system: caller.system(),
-            sender_value: caller.value(),
-            sender_endpoint: submission.source_endpoint(),
-            broker_endpoint: &format!("{}/fhir", self.base_url),
-            software_version: env!("CARGO_PKG_VERSION"),
-            tracking_id,
-            receipt_url: &receipt_url,
-            receivers: 1,
-            warnings: &[],
-        })?)
     }
 }

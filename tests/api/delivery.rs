@@ -29,6 +29,7 @@ pub enum Reply {
 pub struct Got {
     pub message_id: String,
     pub hash_header: String,
+    pub traceparent: String,
     pub body: Vec<u8>,
     pub at: Instant,
 }
@@ -71,6 +72,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<ReceiverSt
     state.got.lock().unwrap().push(Got {
         message_id: header("X-Message-Id"),
         hash_header: header("X-Payload-SHA256"),
+        traceparent: header("traceparent"),
         body: body.to_vec(),
         at: Instant::now(),
     });
@@ -309,6 +311,8 @@ async fn a_handover_is_pushed_byte_identical_and_the_sender_gets_a_delivered_rec
     let got = wait_got(&home_care, 1).await;
     assert_eq!(got[0].body, bytes, "the exact bytes accepted");
     assert_eq!(got[0].hash_header, hex::encode(sha2::Sha256::digest(&bytes)));
+    let trace: Vec<&str> = got[0].traceparent.split('-').collect();
+    assert_eq!(trace.iter().map(|p| p.len()).collect::<Vec<_>>(), [2, 32, 16, 2], "{}", got[0].traceparent);
     assert_eq!(got[0].message_id, bundle["entry"][0]["resource"]["id"].as_str().unwrap());
 
     // The sender's receipt: a response message to the original MessageHeader.id.

@@ -1,32 +1,22 @@
 //! A broker killed (SIGKILL) in the middle of a push: the delivery was claimed with a lease, so the
 //! restarted broker pushes it again when the lease runs out. At least once, never zero times.
 
-use std::io::BufRead;
 use std::time::Duration;
 
 use crate::delivery::{nursing_to, point_directory, wait_got, Receiver, Reply};
 use crate::helpers::*;
 
-/// Starts the real binary on the database in `dir`; returns it and its base URL.
+/// Starts the real binary on the database in `dir` (demo tokens, a push timeout of 2 s and a lease of
+/// 3 s); returns it and its base URL.
 fn start_broker(dir: &std::path::Path) -> (std::process::Child, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_handover-broker"))
-        .arg("serve")
-        .env("HANDOVER_LISTEN", "127.0.0.1:0")
-        .env("HANDOVER_DATABASE_URL", format!("sqlite://{}/broker.db", dir.display()))
-        .env("HANDOVER_PROFILES_DIR", project_dir().join("profiles"))
-        .env("HANDOVER_FIXTURES_DIR", project_dir().join("fixtures"))
+    let mut child = broker_command(dir)
         .env("HANDOVER_DEMO", "true")
         .env("HANDOVER_DELIVERY__TIMEOUT_MS", "2000")
         .env("HANDOVER_DELIVERY__LEASE_MS", "3000")
         .env("HANDOVER_DELIVERY__POLL_MS", "50")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").expect("the listening line").to_owned();
+    let base = listening_base(&mut child);
     (child, base)
 }
 

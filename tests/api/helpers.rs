@@ -74,6 +74,30 @@ async fn fresh_postgres_database(server: &str) -> String {
     format!("{server}/{name}")
 }
 
+/// The real broker binary, ready to `serve` an SQLite database in `dir` on a random loopback port, logs
+/// off, the first line of stdout being `listening on ...` (see [`listening_base`]).
+pub fn broker_command(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_handover-broker"));
+    command
+        .arg("serve")
+        .env("HANDOVER_LISTEN", "127.0.0.1:0")
+        .env("HANDOVER_DATABASE_URL", format!("sqlite://{}/broker.db", dir.display()))
+        .env("HANDOVER_PROFILES_DIR", project_dir().join("profiles"))
+        .env("HANDOVER_FIXTURES_DIR", project_dir().join("fixtures"))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    command
+}
+
+/// Reads the started broker's `listening on URL` line; returns the URL.
+pub fn listening_base(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line).expect("a line");
+    line.trim().strip_prefix("listening on ").expect("the listening line").to_owned()
+}
+
 pub fn uses_sqlite(app: &TestApp) -> bool {
     app.database_url.starts_with("sqlite:")
 }

@@ -49,23 +49,9 @@ async fn a_restarted_demo_keeps_its_demo_tokens_until_a_real_directory_is_import
 /// cleanly; every message it acknowledged is in the database afterwards.
 #[tokio::test]
 async fn sigterm_under_load_loses_no_acknowledged_message() {
-    use std::io::BufRead;
-
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_handover-broker"))
-        .arg("serve")
-        .env("HANDOVER_LISTEN", "127.0.0.1:0")
-        .env("HANDOVER_DATABASE_URL", format!("sqlite://{}/broker.db", dir.path().display()))
-        .env("HANDOVER_PROFILES_DIR", project_dir().join("profiles"))
-        .env("HANDOVER_FIXTURES_DIR", project_dir().join("fixtures"))
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").expect("the listening line").to_owned();
+    let mut child = broker_command(dir.path()).spawn().unwrap();
+    let base = listening_base(&mut child);
 
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut senders = Vec::new();
