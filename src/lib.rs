@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod json;
 pub mod ledger;
 pub mod loadgen;
+pub mod mailbox;
 pub mod metrics;
 pub mod outcome;
 pub mod profiles;

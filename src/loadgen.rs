@@ -67,6 +67,10 @@ pub struct LoadgenArgs {
     /// hospital's receipts) and report delivered messages/s and accept-to-deliver latency.
     #[arg(long)]
     pub receiver_listen: Vec<std::net::SocketAddr>,
+    /// Instead of posting: list the token's mailbox (`_count=50`, first page) this many times, one
+    /// request at a time, and report the latency.
+    #[arg(long)]
+    pub list_mailbox: Option<u64>,
 }
 
 /// What a run measured.
@@ -451,8 +455,45 @@ impl Receivers {
     }
 }
 
+/// Lists the mailbox `n` times in a row; prints the latency.
+async fn measure_listing(args: &LoadgenArgs, n: u64) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let url = format!("{}/fhir/mailbox?_count=50", args.url.trim_end_matches('/'));
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
+    let (mut total, started) = (Value::Null, Instant::now());
+    for _ in 0..n {
+        let sent = Instant::now();
+        let response = client.get(&url).bearer_auth(&args.token).send().await?;
+        anyhow::ensure!(response.status().is_success(), "the broker answered {}", response.status());
+        let page: Value = serde_json::from_slice(&response.bytes().await?)?;
+        histogram.saturating_record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX).max(1));
+        total = page["total"].clone();
+    }
+    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    let report = json!({
+        "listings": n, "page": 50, "waiting": total, "seconds": started.elapsed().as_secs_f64(),
+        "latency_ms": {"p50": ms(0.5), "p99": ms(0.99), "max": histogram.max() as f64 / 1000.0},
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!(
+            "listings  waiting  p50_ms  p99_ms  max_ms\n{:>8}  {:>7}  {:>6.2}  {:>6.2}  {:>6.2}",
+            n,
+            total,
+            ms(0.5),
+            ms(0.99),
+            histogram.max() as f64 / 1000.0
+        );
+    }
+    Ok(())
+}
+
 /// The CLI verb: measure, then print.
 pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
+    if let Some(n) = args.list_mailbox {
+        return measure_listing(&args, n).await;
+    }
     let report = measure(&args).await?;
     if args.json {
         println!("{}", report.to_json());

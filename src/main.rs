@@ -64,6 +64,15 @@ enum Command {
     },
     /// Post unique message Bundles as fast as possible and report throughput and latency.
     Loadgen(handover_broker::loadgen::LoadgenArgs),
+    /// The reference client of the pull mailbox.
+    #[command(subcommand)]
+    Mailbox(MailboxCommand),
+}
+
+#[derive(Subcommand)]
+enum MailboxCommand {
+    /// Save every waiting message as a file in --out (and with --ack acknowledge each once on disk).
+    Pull(handover_broker::mailbox::pull::PullArgs),
 }
 
 #[derive(Subcommand)]
@@ -205,6 +214,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
         }
         Command::Loadgen(args) => handover_broker::loadgen::run(args).await?,
+        Command::Mailbox(MailboxCommand::Pull(args)) => handover_broker::mailbox::pull::run(args).await?,
         Command::Validate { profile, profiles, json, files } => {
             let mut dirs = vec![settings.profiles_dir.as_path()];
             dirs.extend(profiles.iter().map(PathBuf::as_path));

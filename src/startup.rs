@@ -82,7 +82,7 @@ impl Application {
 
         let directory = Directory::load(store.clone()).await?;
         let refresher = directory.spawn_refresh();
-        let wake = Arc::new(tokio::sync::Notify::new());
+        let signals = crate::mailbox::Signals::default();
         let metrics = Arc::new(Metrics::new());
         let pushers = if settings.delivery.enabled {
             let pusher = Pusher::new(
@@ -91,13 +91,23 @@ impl Application {
                 &settings.delivery,
                 settings.message_ttl_secs,
                 base_url.clone(),
-                wake.clone(),
+                signals.clone(),
                 metrics.clone(),
             )?;
             Some(pusher.spawn())
         } else {
             None
         };
+        let mailbox = crate::mailbox::Mailbox::new(
+            crate::delivery::settle::Settler {
+                store: store.clone(),
+                directory: directory.clone(),
+                base_url: base_url.clone(),
+                ttl_secs: settings.message_ttl_secs,
+                signals: signals.clone(),
+            },
+            signals.clone(),
+        );
         let ingestor = Ingestor::new(
             store.clone(),
             directory.clone(),
@@ -105,7 +115,7 @@ impl Application {
             settings.limits.clone(),
             settings.message_ttl_secs,
             base_url.clone(),
-            wake,
+            signals.clone(),
         );
         let state = web::Data::new(AppState {
             ingestor,
@@ -114,6 +124,8 @@ impl Application {
             metadata: Arc::new(metadata),
             metrics,
             directory,
+            mailbox,
+            base_url: base_url.clone(),
         });
         let server = HttpServer::new(move || {
             App::new().wrap(TracingLogger::<QuietRootSpan>::new()).app_data(state.clone()).configure(api::configure)

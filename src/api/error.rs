@@ -21,6 +21,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::auth::AuthError;
 use crate::ingest::IngestError;
+use crate::mailbox::MailboxError;
 use crate::outcome::{Issue, IssueCode};
 use crate::receipts::ReceiptError;
 use crate::store::StoreError;
@@ -90,6 +91,23 @@ impl From<ReceiptError> for ApiError {
             ReceiptError::NotFound => Self::NotFound("no receipt with this tracking id for this organisation".into()),
             ReceiptError::Store(e) => Self::from(e),
             ReceiptError::Fhir(e) => Self::Internal(e.into()),
+        }
+    }
+}
+
+impl From<MailboxError> for ApiError {
+    fn from(e: MailboxError) -> Self {
+        match e {
+            // The same answer for someone else's message as for none: ids leak nothing.
+            MailboxError::NotFound => Self::NotFound("no such message in this mailbox".into()),
+            MailboxError::BadParameter { name, problem } => {
+                Self::BadRequest(vec![Issue::error(IssueCode::Invalid, format!("{name}: {problem}"))])
+            }
+            MailboxError::Expired => Self::Conflict(Issue::error(
+                IssueCode::Conflict,
+                "the message expired before it was acknowledged; its sender has been told it was not delivered",
+            )),
+            MailboxError::Store(e) => Self::from(e),
         }
     }
 }

@@ -69,6 +69,59 @@ pub async fn receipt(
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
 }
 
+/// `GET /fhir/mailbox?_count=&_cursor=&_since=&event=&_wait=`: the caller's waiting messages.
+pub async fn mailbox_list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let caller = state.caller(&req, Role::Sender).await?;
+    let mut params = crate::mailbox::ListParams::default();
+    for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        let slot = match key.as_ref() {
+            "_count" => &mut params.count,
+            "_cursor" => &mut params.cursor,
+            "_since" => &mut params.since,
+            "event" => &mut params.event,
+            "_wait" => &mut params.wait,
+            // Other parameters (e.g. `_format`) do not change the answer.
+            _ => continue,
+        };
+        *slot = Some(value.into_owned());
+    }
+    let body = state.mailbox.list(&caller, &params, &state.base_url).await?;
+    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
+}
+
+/// `GET /fhir/mailbox/{id}`: one waiting (or acknowledged) message, exactly as accepted.
+pub async fn mailbox_read(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = state.caller(&req, Role::Sender).await?;
+    let body = state.mailbox.read(&caller, &path.into_inner()).await?;
+    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
+}
+
+/// `POST /fhir/mailbox/{id}/$acknowledge`: 200 with an OperationOutcome, the first time and every time.
+pub async fn mailbox_acknowledge(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = state.caller(&req, Role::Sender).await?;
+    let changed = state.mailbox.acknowledge(&caller, &path.into_inner()).await?;
+    let message = if changed {
+        "acknowledged: the message is delivered and has left the mailbox"
+    } else {
+        "already acknowledged: nothing changed"
+    };
+    let issues = [Issue {
+        severity: Severity::Information,
+        code: IssueCode::Informational,
+        message: message.into(),
+        expression: None,
+    }];
+    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(super::error::outcome_body(&issues)))
+}
+
 /// `GET /fhir/metadata`: the CapabilityStatement.
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type(FHIR_JSON).body(state.metadata.as_ref().clone())

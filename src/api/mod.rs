@@ -30,6 +30,9 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The routing snapshot of this process, refreshed at once after an admin change.
     pub directory: crate::directory::Directory,
+    pub mailbox: crate::mailbox::Mailbox,
+    /// `http(s)://host:port` as clients reach it, for links.
+    pub base_url: String,
 }
 
 impl AppState {
@@ -65,6 +68,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/healthz").route(web::get().to(healthz)).default_service(not_allowed()))
         .service(web::resource("/readyz").route(web::get().to(readyz)).default_service(not_allowed()))
+        .service(web::resource("/fhir/mailbox").route(web::get().to(mailbox_list)).default_service(not_allowed()))
+        .service(
+            web::resource("/fhir/mailbox/{id}/$acknowledge")
+                .route(web::post().to(mailbox_acknowledge))
+                .default_service(not_allowed()),
+        )
+        .service(web::resource("/fhir/mailbox/{id}").route(web::get().to(mailbox_read)).default_service(not_allowed()))
         .service(web::resource("/metrics").route(web::get().to(metrics)).default_service(not_allowed()))
         .configure(admin::configure)
         .default_service(web::to(not_found));

@@ -6,6 +6,7 @@
 
 pub mod push;
 pub mod retry;
+pub mod settle;
 mod tls;
 
 use std::fmt;

@@ -18,14 +18,15 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify, Semaphore};
 
 use super::retry::{judge, judge_error, Backoff, Verdict};
+use super::settle::{Settler, Target};
 use super::tls::Clients;
 use super::DeliveryState;
 use crate::config::DeliverySettings;
 use crate::directory::{DeliveryMode, Directory};
 use crate::ledger::{LedgerEvent, LedgerRecord};
+use crate::mailbox::Signals;
 use crate::metrics::Metrics;
-use crate::receipts::{receipt_for, ReceiptInput};
-use crate::store::{Change, Claimed, DeliveryContext, Outbox, Settlement, Store, StoreError};
+use crate::store::{Change, Claimed, Outbox, Settlement, Store, StoreError};
 use crate::time::Millis;
 
 /// Header carrying the original `MessageHeader.id`, so that a receiver can drop a duplicate after a
@@ -43,6 +44,7 @@ const EXPIRY_BATCH: usize = 200;
 pub struct Pusher {
     store: Store,
     directory: Directory,
+    settler: Settler,
     clients: Clients,
     backoff: Backoff,
     lease: Duration,
@@ -50,8 +52,6 @@ pub struct Pusher {
     poll: Duration,
     max_in_flight: usize,
     per_receiver: usize,
-    ttl_secs: u64,
-    base_url: String,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
 }
@@ -124,10 +124,17 @@ impl Pusher {
         settings: &DeliverySettings,
         ttl_secs: u64,
         base_url: String,
-        wake: Arc<Notify>,
+        signals: Signals,
         metrics: Arc<Metrics>,
     ) -> Result<Self, PushError> {
         Ok(Self {
+            settler: Settler {
+                store: store.clone(),
+                directory: directory.clone(),
+                base_url,
+                ttl_secs,
+                signals: signals.clone(),
+            },
             store,
             directory,
             clients: Clients::new(settings)?,
@@ -140,9 +147,7 @@ impl Pusher {
             poll: Duration::from_millis(settings.poll_ms),
             max_in_flight: settings.max_in_flight,
             per_receiver: settings.per_receiver,
-            ttl_secs,
-            base_url,
-            wake,
+            wake: signals.push(),
             metrics,
         })
     }
@@ -372,15 +377,7 @@ impl Pusher {
     }
 
     fn entry(&self, row: &Claimed, event: LedgerEvent, at: Millis, outcome: &str) -> LedgerRecord {
-        let mut entry = LedgerRecord::new(event, at);
-        entry.tracking_id = Some(row.tracking_id.clone());
-        entry.delivery_id = Some(row.id.clone());
-        entry.receiver_org = Some(row.org.clone());
-        entry.outcome = Some(match row.outbox {
-            Outbox::Handovers => outcome.to_owned(),
-            Outbox::Receipts => format!("receipt {outcome}"),
-        });
-        entry
+        self.settler.entry(&target(row), event, at, outcome)
     }
 
     async fn retry(&self, row: &Claimed, not_before: Option<Duration>, reason: &str) -> Result<(), StoreError> {
@@ -403,73 +400,13 @@ impl Pusher {
     /// Moves a row to a final state (`Delivered`, `Failed`, `Expired`), with its receipt.
     async fn finish(&self, row: &Claimed, to: DeliveryState, summary: &str, outcome: &str) -> Result<(), StoreError> {
         let now = Millis::now();
-        let event = match to {
-            DeliveryState::Delivered => LedgerEvent::Delivered,
-            DeliveryState::Expired => LedgerEvent::Expired,
-            _ => LedgerEvent::Failed,
-        };
-        let mut ledger = Vec::new();
-        if to != DeliveryState::Expired {
-            ledger.push(self.entry(row, LedgerEvent::DeliveryAttempt, now, outcome));
-        }
-        ledger.push(self.entry(row, event, now, outcome));
-        let mut receipt = None;
-        if row.outbox == Outbox::Handovers {
-            if let Some(context) = self.store.delivery_context(&row.id).await? {
-                fill_parties(&mut ledger, &context);
-                receipt = self.receipt(&context, to, summary, now, &mut ledger);
-            }
-        }
-        let from = from_states(to);
-        let change = Change::Finish {
-            to: to.as_str(),
-            from,
-            error: (to != DeliveryState::Delivered).then(|| outcome.to_owned()),
-            delivered: to == DeliveryState::Delivered,
-        };
-        let settlement = Settlement { outbox: row.outbox, id: row.id.clone(), at: now, change, ledger, receipt };
-        let applied = self.store.writer().settle(vec![settlement]).await?;
-        if to == DeliveryState::Delivered && row.outbox == Outbox::Handovers && applied.first() == Some(&true) {
+        let attempt =
+            (to != DeliveryState::Expired).then(|| self.entry(row, LedgerEvent::DeliveryAttempt, now, outcome));
+        let applied = self.settler.finish(&target(row), to, summary, outcome, attempt).await?;
+        if to == DeliveryState::Delivered && row.outbox == Outbox::Handovers && applied {
             self.metrics.delivered_after(now.as_i64().saturating_sub(row.created_at.as_i64()) as f64 / 1000.0);
         }
         Ok(())
-    }
-
-    /// The sender's receipt for a state change, if it wants one; its ledger entry goes to `ledger`.
-    fn receipt(
-        &self,
-        context: &DeliveryContext,
-        state: DeliveryState,
-        summary: &str,
-        now: Millis,
-        ledger: &mut Vec<LedgerRecord>,
-    ) -> Option<crate::store::NewReceipt> {
-        let input = ReceiptInput {
-            state,
-            summary,
-            receiver_issues: &[],
-            base_url: &self.base_url,
-            now,
-            ttl_secs: self.ttl_secs,
-        };
-        match receipt_for(&self.directory.snapshot(), context, &input) {
-            Ok(Some(receipt)) => {
-                let mut entry = LedgerRecord::new(LedgerEvent::ReceiptCreated, now);
-                entry.tracking_id = Some(context.tracking_id.clone());
-                entry.delivery_id = Some(context.delivery_id.clone());
-                entry.sender_org = Some(context.sender_org.clone());
-                entry.receiver_org = Some(context.receiver_org.clone());
-                entry.event_code = Some(context.event_code.clone());
-                entry.outcome = Some(state.as_str().to_owned());
-                ledger.push(entry);
-                Some(receipt)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot build a receipt");
-                None
-            }
-        }
     }
 
     async fn expire(&self, row: Claimed) -> Result<(), StoreError> {
@@ -493,10 +430,6 @@ pub fn from_states(to: DeliveryState) -> Vec<&'static str> {
     DeliveryState::ALL.into_iter().filter(|s| s.transition(event) == Some(to)).map(DeliveryState::as_str).collect()
 }
 
-fn fill_parties(ledger: &mut [LedgerRecord], context: &DeliveryContext) {
-    for entry in ledger {
-        entry.header_id.get_or_insert_with(|| context.header_id.clone());
-        entry.sender_org.get_or_insert_with(|| context.sender_org.clone());
-        entry.event_code.get_or_insert_with(|| context.event_code.clone());
-    }
+fn target(row: &Claimed) -> Target<'_> {
+    Target { outbox: row.outbox, id: &row.id, tracking_id: &row.tracking_id, org: &row.org }
 }

@@ -26,6 +26,7 @@ use crate::auth::Principal;
 use crate::config::Limits;
 use crate::directory::Directory;
 use crate::ledger::{LedgerEvent, LedgerRecord};
+use crate::mailbox::Signals;
 use crate::outcome::{Issue, IssueCode};
 use crate::profiles::Catalog;
 use crate::routing::{self, RoutingError};
@@ -92,8 +93,9 @@ pub struct Ingestor {
     limits: Limits,
     ttl_secs: u64,
     base_url: String,
-    /// Woken after each commit, so that the push workers start at once instead of at their next poll.
-    wake: Arc<tokio::sync::Notify>,
+    /// Told of each commit, so that the push workers and the receivers' long-polls start at once
+    /// instead of at their next poll.
+    signals: Signals,
 }
 
 impl Ingestor {
@@ -104,9 +106,9 @@ impl Ingestor {
         limits: Limits,
         ttl_secs: u64,
         base_url: String,
-        wake: Arc<tokio::sync::Notify>,
+        signals: Signals,
     ) -> Self {
-        Self { store, directory, catalog, limits, ttl_secs, base_url, wake }
+        Self { store, directory, catalog, limits, ttl_secs, base_url, signals }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -240,7 +242,9 @@ impl Ingestor {
         };
         match self.store.writer().accept(message).await? {
             CommitOutcome::Stored => {
-                self.wake.notify_one();
+                for route in &plan.routes {
+                    self.signals.arrived(route.receiver.as_str());
+                }
                 Ok(Accepted { tracking_id, ack, duplicate: false })
             }
             CommitOutcome::KeyTaken { tracking_id, ack, payload } if same_entries(&submission, payload.as_deref()) => {

@@ -141,7 +141,7 @@ impl Ingestor {
         };
         let applied = self.store.writer().settle(vec![settlement]).await?;
         if applied.first() == Some(&true) {
-            self.wake.notify_one();
+            self.signals.arrived(&context.sender_org);
             return Ok(accepted);
         }
         // Already answered: the same answer again is a resend, another is a conflict.

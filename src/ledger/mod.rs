@@ -39,6 +39,10 @@ pub enum LedgerEvent {
     ReceiptCreated,
     /// A request was refused because the caller may not do it (e.g. answer another's message).
     DeniedAccess,
+    /// The addressee listed or downloaded a message from its mailbox.
+    MailboxRead,
+    /// The addressee acknowledged a message from its mailbox.
+    Acknowledged,
 }
 
 impl LedgerEvent {
@@ -55,6 +59,8 @@ impl LedgerEvent {
             Self::Expired => "expired",
             Self::ReceiptCreated => "receipt-created",
             Self::DeniedAccess => "denied-access",
+            Self::MailboxRead => "mailbox-read",
+            Self::Acknowledged => "acknowledged",
         }
     }
 }
@@ -80,6 +86,8 @@ impl FromStr for LedgerEvent {
             "expired" => Self::Expired,
             "receipt-created" => Self::ReceiptCreated,
             "denied-access" => Self::DeniedAccess,
+            "mailbox-read" => Self::MailboxRead,
+            "acknowledged" => Self::Acknowledged,
             other => return Err(other.to_owned()),
         })
     }

@@ -11,6 +11,7 @@
 //! it only stores it atomically.
 
 mod directory;
+mod mailbox;
 mod messages;
 mod outbox;
 mod tokens;
@@ -22,6 +23,7 @@ use std::sync::Once;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use mailbox::{Cursor, MailboxItem, MailboxQuery};
 pub use messages::{CommitOutcome, DeliveryRecord, LedgerRecord, MessageRecord, NewDelivery, NewMessage};
 pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, Settlement};
 pub use tokens::TokenRecord;

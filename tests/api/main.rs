@@ -10,6 +10,7 @@ mod delivery;
 mod delivery_cases;
 mod delivery_crash;
 mod limits;
+mod mailbox;
 mod process_message;
 mod receipts;
 mod restart;

@@ -1,0 +1,245 @@
+//! The pull mailbox (MESH, the Belgian eHealthBox, in FHIR): an organisation whose directory entry
+//! says `mailbox` lists what waits for it (handovers and receipts), downloads each, and acknowledges
+//! it; only the acknowledgement makes a handover `delivered` for its sender.
+//!
+//! Only the addressee sees an item: for anyone else it does not exist (404), so ids leak nothing.
+//! Every listing and download is a ledger entry per message, and every acknowledgement too. Expiry is
+//! the push workers' sweep: an item not acknowledged within its time to live becomes `expired` and
+//! leaves the mailbox, and the sender of a handover gets a non-delivery receipt (a receipt that expires
+//! makes none, so receipts never loop).
+
+pub mod pull;
+mod signals;
+
+use std::time::Duration;
+
+pub use signals::Signals;
+
+use crate::auth::Principal;
+use crate::delivery::settle::{Settler, Target};
+use crate::delivery::DeliveryState;
+use crate::ledger::{LedgerEvent, LedgerRecord};
+use crate::store::{Cursor, MailboxItem, MailboxQuery, StoreError};
+use crate::time::Millis;
+
+/// Default and largest page size.
+pub const DEFAULT_COUNT: usize = 50;
+pub const MAX_COUNT: usize = 500;
+/// Longest long-poll.
+pub const MAX_WAIT_SECS: u64 = 60;
+/// A long-poll also looks again this often: another broker node's commits send no signal here.
+const RECHECK: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailboxError {
+    #[error("no such message in this mailbox")]
+    NotFound,
+    #[error("search parameter {name}: {problem}")]
+    BadParameter { name: &'static str, problem: String },
+    #[error("the message expired before it was acknowledged")]
+    Expired,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The parameters of `GET /fhir/mailbox`, as received.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub count: Option<String>,
+    pub cursor: Option<String>,
+    pub since: Option<String>,
+    pub event: Option<String>,
+    pub wait: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Mailbox {
+    settler: Settler,
+    signals: Signals,
+}
+
+fn bad(name: &'static str, problem: impl Into<String>) -> MailboxError {
+    MailboxError::BadParameter { name, problem: problem.into() }
+}
+
+/// `{created_at}.{id}`, the `_cursor` of a `next` link.
+fn parse_cursor(text: &str) -> Result<Cursor, MailboxError> {
+    let (at, id) = text.split_once('.').ok_or_else(|| bad("_cursor", "not a cursor of this broker"))?;
+    let at = at.parse::<i64>().map_err(|_| bad("_cursor", "not a cursor of this broker"))?;
+    uuid::Uuid::parse_str(id).map_err(|_| bad("_cursor", "not a cursor of this broker"))?;
+    Ok(Cursor { created_at: Millis::from_i64(at), id: id.to_owned() })
+}
+
+/// A FHIR `instant`/`dateTime`, or a date (midnight UTC).
+fn parse_since(text: &str) -> Result<Millis, MailboxError> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(at) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(Millis::from_datetime(at));
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date =
+        time::Date::parse(text, format).map_err(|_| bad("_since", "expected an instant, e.g. 2026-11-22T08:00:00Z"))?;
+    Ok(Millis::from_datetime(date.midnight().assume_utc()))
+}
+
+/// Query-string encoding of a parameter value (RFC 3986 unreserved characters kept).
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+impl Mailbox {
+    pub fn new(settler: Settler, signals: Signals) -> Self {
+        Self { settler, signals }
+    }
+
+    fn read_entry(&self, caller: &Principal, item: &MailboxItem, now: Millis, how: &str) -> LedgerRecord {
+        let target =
+            Target { outbox: item.outbox, id: &item.id, tracking_id: &item.tracking_id, org: caller.org.as_str() };
+        let mut entry = self.settler.entry(&target, LedgerEvent::MailboxRead, now, how);
+        entry.actor_org = Some(caller.org.to_string());
+        entry.event_code = Some(item.event_code.clone());
+        entry
+    }
+
+    /// `GET /fhir/mailbox`: a `searchset` Bundle of the caller's waiting messages, oldest first, each
+    /// entry the message exactly as accepted, with `total` and a `next` link while more wait.
+    #[tracing::instrument(skip_all, fields(stage = "mailbox", org = %caller.org, listed))]
+    pub async fn list(&self, caller: &Principal, params: &ListParams, base_url: &str) -> Result<Vec<u8>, MailboxError> {
+        let count = match params.count.as_deref() {
+            None => DEFAULT_COUNT,
+            Some(text) => {
+                text.parse::<usize>().map_err(|_| bad("_count", "expected a whole number"))?.clamp(1, MAX_COUNT)
+            }
+        };
+        let wait = match params.wait.as_deref() {
+            None => 0,
+            Some(text) => text.parse::<u64>().map_err(|_| bad("_wait", "expected seconds"))?.min(MAX_WAIT_SECS),
+        };
+        let query = MailboxQuery {
+            after: params.cursor.as_deref().map(parse_cursor).transpose()?,
+            since: params.since.as_deref().map(parse_since).transpose()?,
+            event: params.event.clone(),
+            limit: count + 1,
+        };
+        let org = caller.org.as_str();
+        let store = &self.settler.store;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+        let notify = self.signals.mailbox(org);
+        let mut items = loop {
+            // Interest first, then the look: an arrival in between still wakes this wait.
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let items = store.mailbox_page(org, &query).await?;
+            let now = tokio::time::Instant::now();
+            if !items.is_empty() || now >= deadline {
+                break items;
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(RECHECK.min(deadline - now)) => {}
+            }
+        };
+        let more = items.len() > count;
+        items.truncate(count);
+        let total = store.mailbox_count(org, &query).await?;
+
+        let now = Millis::now();
+        let reads: Vec<LedgerRecord> = items.iter().map(|item| self.read_entry(caller, item, now, "listed")).collect();
+        if !reads.is_empty() {
+            store.writer().append_ledger(reads).await?;
+        }
+        tracing::Span::current().record("listed", items.len());
+
+        let mut filters = String::new();
+        if let Some(since) = &params.since {
+            filters.push_str(&format!("&_since={}", encode(since)));
+        }
+        if let Some(event) = &params.event {
+            filters.push_str(&format!("&event={}", encode(event)));
+        }
+        let self_url = format!("{base_url}/fhir/mailbox?_count={count}{filters}");
+        let mut links = vec![serde_json::json!({ "relation": "self", "url": self_url })];
+        if let (true, Some(last)) = (more, items.last()) {
+            let next = format!(
+                "{base_url}/fhir/mailbox?_count={count}{filters}&_cursor={}.{}",
+                last.created_at.as_i64(),
+                last.id
+            );
+            links.push(serde_json::json!({ "relation": "next", "url": next }));
+        }
+        // The entries are the stored bytes, spliced in as they are: no parse, no re-serialisation.
+        let mut body = Vec::with_capacity(items.iter().map(|i| i.payload.as_ref().map_or(0, Vec::len) + 200).sum());
+        let head = serde_json::json!({
+            "resourceType": "Bundle",
+            "id": uuid::Uuid::new_v4().to_string(),
+            "type": "searchset",
+            "total": total,
+            "link": links,
+        })
+        .to_string();
+        body.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+        body.extend_from_slice(b",\"entry\":[");
+        for (n, item) in items.iter().filter(|i| i.payload.is_some()).enumerate() {
+            if n > 0 {
+                body.push(b',');
+            }
+            let full_url = serde_json::to_string(&format!("{base_url}/fhir/mailbox/{}", item.id)).unwrap_or_default();
+            body.extend_from_slice(format!("{{\"fullUrl\":{full_url},\"resource\":").as_bytes());
+            body.extend_from_slice(item.payload.as_deref().unwrap_or(b"null"));
+            body.extend_from_slice(b",\"search\":{\"mode\":\"match\"}}");
+        }
+        body.extend_from_slice(b"]}");
+        Ok(body)
+    }
+
+    /// `GET /fhir/mailbox/{id}`: one message addressed to the caller, exactly as accepted, whether
+    /// or not it was acknowledged already.
+    #[tracing::instrument(skip_all, fields(stage = "mailbox", org = %caller.org, id = %id))]
+    pub async fn read(&self, caller: &Principal, id: &str) -> Result<Vec<u8>, MailboxError> {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(MailboxError::NotFound);
+        }
+        let store = &self.settler.store;
+        let (item, _) = store.mailbox_item(caller.org.as_str(), id).await?.ok_or(MailboxError::NotFound)?;
+        store.writer().append_ledger(vec![self.read_entry(caller, &item, Millis::now(), "downloaded")]).await?;
+        item.payload.ok_or(MailboxError::NotFound)
+    }
+
+    /// `POST /fhir/mailbox/{id}/$acknowledge`: the caller has the message. A handover becomes
+    /// `delivered` (and its sender gets the receipt); either way it leaves the mailbox. Idempotent:
+    /// acknowledging again changes nothing and answers the same. Returns whether this call changed it.
+    #[tracing::instrument(skip_all, fields(stage = "mailbox", org = %caller.org, id = %id))]
+    pub async fn acknowledge(&self, caller: &Principal, id: &str) -> Result<bool, MailboxError> {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(MailboxError::NotFound);
+        }
+        let store = &self.settler.store;
+        let (item, state) = store.mailbox_item(caller.org.as_str(), id).await?.ok_or(MailboxError::NotFound)?;
+        if state == DeliveryState::Queued.as_str() {
+            let target =
+                Target { outbox: item.outbox, id: &item.id, tracking_id: &item.tracking_id, org: caller.org.as_str() };
+            let mut acknowledged =
+                self.settler.entry(&target, LedgerEvent::Acknowledged, Millis::now(), "acknowledged");
+            acknowledged.actor_org = Some(caller.org.to_string());
+            let summary = "Downloaded and acknowledged by the receiver from its mailbox.";
+            if self
+                .settler
+                .finish(&target, DeliveryState::Delivered, summary, "acknowledged", Some(acknowledged))
+                .await?
+            {
+                tracing::info!(outbox = item.outbox.as_str(), "acknowledged");
+                return Ok(true);
+            }
+        }
+        // Moved on already (by an earlier acknowledgement, a business response, or expiry).
+        let state = match store.mailbox_item(caller.org.as_str(), id).await? {
+            Some((_, state)) => state,
+            None => return Err(MailboxError::NotFound),
+        };
+        match state.as_str() {
+            "expired" | "failed" => Err(MailboxError::Expired),
+            _ => Ok(false),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The mailbox: what waits for an organisation that pulls. Not a table of its own: the queued rows of
+//! both outboxes addressed to it (handovers in `deliveries`, receipts in `receipts`), oldest first.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::outbox::Outbox;
+use super::{Store, StoreError};
+use crate::time::Millis;
+
+/// A position in a mailbox listing: after (created_at, id). Ids are unique, so no two items share a
+/// position, and an item that arrives later sorts after every position already handed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: Millis,
+    pub id: String,
+}
+
+/// One waiting message.
+#[derive(Debug, Clone)]
+pub struct MailboxItem {
+    pub outbox: Outbox,
+    /// The delivery or receipt id: the mailbox's name for it.
+    pub id: String,
+    pub tracking_id: String,
+    pub created_at: Millis,
+    pub event_code: String,
+    /// The exact bytes (`None` once purged).
+    pub payload: Option<Vec<u8>>,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct MailboxQuery {
+    pub after: Option<Cursor>,
+    /// Only items that arrived at or after this time.
+    pub since: Option<Millis>,
+    /// Only this handover kind (event code).
+    pub event: Option<String>,
+    pub limit: usize,
+}
+
+fn item_from_row(outbox: Outbox, row: &AnyRow) -> Result<MailboxItem, StoreError> {
+    Ok(MailboxItem {
+        outbox,
+        id: row.try_get("id")?,
+        tracking_id: row.try_get("tracking_id")?,
+        created_at: Millis::from_i64(row.try_get("created_at")?),
+        event_code: row.try_get("event_code")?,
+        payload: row.try_get("payload")?,
+    })
+}
+
+/// `(table, id column, org column)` of an outbox.
+fn columns(outbox: Outbox) -> (&'static str, &'static str, &'static str) {
+    match outbox {
+        Outbox::Handovers => ("deliveries", "delivery_id", "receiver_org"),
+        Outbox::Receipts => ("receipts", "receipt_id", "recipient_org"),
+    }
+}
+
+impl Store {
+    /// A page of `org`'s mailbox, oldest first: handovers and receipts merged. Each outbox is read
+    /// along its index `(org, state, created_at, id)`, at most `limit` rows, so a page costs the same
+    /// in a mailbox of a hundred or of a hundred thousand.
+    pub async fn mailbox_page(&self, org: &str, query: &MailboxQuery) -> Result<Vec<MailboxItem>, StoreError> {
+        let mut items = Vec::with_capacity(query.limit * 2);
+        for outbox in [Outbox::Handovers, Outbox::Receipts] {
+            let (table, id, org_column) = columns(outbox);
+            let mut sql = format!(
+                "SELECT q.{id} AS id, q.tracking_id, q.created_at, m.event_code, {payload} AS payload \
+                 FROM {table} q JOIN messages m ON m.tracking_id = q.tracking_id \
+                 WHERE q.{org_column} = $1 AND q.state = 'queued'",
+                payload = match outbox {
+                    Outbox::Handovers => "m.payload",
+                    Outbox::Receipts => "q.payload",
+                }
+            );
+            let mut n = 1;
+            let mut param = || {
+                n += 1;
+                format!("${n}")
+            };
+            if query.after.is_some() {
+                let (a, b, c) = (param(), param(), param());
+                sql.push_str(&format!(" AND (q.created_at > {a} OR (q.created_at = {b} AND q.{id} > {c}))"));
+            }
+            if query.since.is_some() {
+                sql.push_str(&format!(" AND q.created_at >= {}", param()));
+            }
+            if query.event.is_some() {
+                sql.push_str(&format!(" AND m.event_code = {}", param()));
+            }
+            sql.push_str(&format!(" ORDER BY q.created_at, q.{id} LIMIT {}", param()));
+            let mut q = sqlx::query(&sql).bind(org);
+            if let Some(after) = &query.after {
+                q = q.bind(after.created_at.as_i64()).bind(after.created_at.as_i64()).bind(&after.id);
+            }
+            if let Some(since) = query.since {
+                q = q.bind(since.as_i64());
+            }
+            if let Some(event) = &query.event {
+                q = q.bind(event);
+            }
+            let rows = q.bind(query.limit as i64).fetch_all(&self.pool).await?;
+            for row in &rows {
+                items.push(item_from_row(outbox, row)?);
+            }
+        }
+        items.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        items.truncate(query.limit);
+        Ok(items)
+    }
+
+    /// How many messages wait for `org` (with the same filters as a listing, without the cursor).
+    pub async fn mailbox_count(&self, org: &str, query: &MailboxQuery) -> Result<i64, StoreError> {
+        let mut total = 0;
+        for outbox in [Outbox::Handovers, Outbox::Receipts] {
+            let (table, _, org_column) = columns(outbox);
+            let mut sql = format!(
+                "SELECT COUNT(*) AS n FROM {table} q JOIN messages m ON m.tracking_id = q.tracking_id \
+                 WHERE q.{org_column} = $1 AND q.state = 'queued'"
+            );
+            let mut n = 1;
+            if query.since.is_some() {
+                n += 1;
+                sql.push_str(&format!(" AND q.created_at >= ${n}"));
+            }
+            if query.event.is_some() {
+                n += 1;
+                sql.push_str(&format!(" AND m.event_code = ${n}"));
+            }
+            let mut q = sqlx::query(&sql).bind(org);
+            if let Some(since) = query.since {
+                q = q.bind(since.as_i64());
+            }
+            if let Some(event) = &query.event {
+                q = q.bind(event);
+            }
+            let n: i64 = q.fetch_one(&self.pool).await?.try_get("n")?;
+            total += n;
+        }
+        Ok(total)
+    }
+
+    /// One item addressed to `org`, in whatever state (`None` if it is not addressed to `org`).
+    /// Returns the item and its state.
+    pub async fn mailbox_item(&self, org: &str, id: &str) -> Result<Option<(MailboxItem, String)>, StoreError> {
+        for outbox in [Outbox::Handovers, Outbox::Receipts] {
+            let (table, id_column, org_column) = columns(outbox);
+            let payload = match outbox {
+                Outbox::Handovers => "m.payload",
+                Outbox::Receipts => "q.payload",
+            };
+            let sql = format!(
+                "SELECT q.{id_column} AS id, q.tracking_id, q.created_at, m.event_code, {payload} AS payload, q.state \
+                 FROM {table} q JOIN messages m ON m.tracking_id = q.tracking_id \
+                 WHERE q.{id_column} = $1 AND q.{org_column} = $2"
+            );
+            if let Some(row) = sqlx::query(&sql).bind(id).bind(org).fetch_optional(&self.pool).await? {
+                return Ok(Some((item_from_row(outbox, &row)?, row.try_get("state")?)));
+            }
+        }
+        Ok(None)
+    }
+}
