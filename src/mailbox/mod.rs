@@ -179,8 +179,14 @@ impl Mailbox {
         })
         .to_string();
         body.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+        // FHIR JSON has no empty arrays: an empty page has no `entry` at all.
+        let listed: Vec<&MailboxItem> = items.iter().filter(|i| i.payload.is_some()).collect();
+        if listed.is_empty() {
+            body.push(b'}');
+            return Ok(body);
+        }
         body.extend_from_slice(b",\"entry\":[");
-        for (n, item) in items.iter().filter(|i| i.payload.is_some()).enumerate() {
+        for (n, item) in listed.into_iter().enumerate() {
             if n > 0 {
                 body.push(b',');
             }

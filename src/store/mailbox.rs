@@ -9,7 +9,10 @@ use super::{Store, StoreError};
 use crate::time::Millis;
 
 /// A position in a mailbox listing: after (created_at, id). Ids are unique, so no two items share a
-/// position, and an item that arrives later sorts after every position already handed out.
+/// position and a pass over the pages never lists an item twice. `created_at` is taken just before the
+/// commit, so an item committed a moment after a page was read may sort just before that page's end:
+/// such an item is not lost, only listed by the next pass (clients that acknowledge start each pass
+/// from the first page, as `mailbox pull` does).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub created_at: Millis,
@@ -117,10 +120,10 @@ impl Store {
         let mut total = 0;
         for outbox in [Outbox::Handovers, Outbox::Receipts] {
             let (table, _, org_column) = columns(outbox);
-            let mut sql = format!(
-                "SELECT COUNT(*) AS n FROM {table} q JOIN messages m ON m.tracking_id = q.tracking_id \
-                 WHERE q.{org_column} = $1 AND q.state = 'queued'"
-            );
+            // Without an event filter the count is read from the mailbox index alone.
+            let join = if query.event.is_some() { "JOIN messages m ON m.tracking_id = q.tracking_id" } else { "" };
+            let mut sql =
+                format!("SELECT COUNT(*) AS n FROM {table} q {join} WHERE q.{org_column} = $1 AND q.state = 'queued'");
             let mut n = 1;
             if query.since.is_some() {
                 n += 1;

@@ -11,6 +11,7 @@ mod delivery_cases;
 mod delivery_crash;
 mod limits;
 mod mailbox;
+mod mailbox_cases;
 mod process_message;
 mod receipts;
 mod restart;
