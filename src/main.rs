@@ -67,6 +67,22 @@ enum Command {
     /// The reference client of the pull mailbox.
     #[command(subcommand)]
     Mailbox(MailboxCommand),
+    /// The tamper-evident ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Recompute the hash chain; with --checkpoint, also check it against a saved checkpoint (which
+    /// finds removed newest entries). Prints the result as JSON; exit 1 when broken.
+    Verify {
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Print the head of the chain (sequence and hash) as JSON: keep it somewhere else, and verify
+    /// against it later.
+    Checkpoint,
 }
 
 #[derive(Subcommand)]
@@ -215,6 +231,28 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Loadgen(args) => handover_broker::loadgen::run(args).await?,
         Command::Mailbox(MailboxCommand::Pull(args)) => handover_broker::mailbox::pull::run(args).await?,
+        Command::Ledger(LedgerCommand::Checkpoint) => {
+            let store = open_store(&settings).await?;
+            let checkpoint = handover_broker::ledger::checkpoint(&store).await?;
+            store.close().await;
+            println!("{}", serde_json::to_string(&checkpoint)?);
+        }
+        Command::Ledger(LedgerCommand::Verify { checkpoint }) => {
+            let checkpoint = match checkpoint {
+                Some(path) => {
+                    let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                    Some(serde_json::from_slice(&text).context("not a checkpoint of this broker")?)
+                }
+                None => None,
+            };
+            let store = open_store(&settings).await?;
+            let verification = handover_broker::ledger::verify(&store, checkpoint.as_ref()).await?;
+            store.close().await;
+            println!("{}", serde_json::to_string(&verification)?);
+            if !verification.ok {
+                std::process::exit(1);
+            }
+        }
         Command::Validate { profile, profiles, json, files } => {
             let mut dirs = vec![settings.profiles_dir.as_path()];
             dirs.extend(profiles.iter().map(PathBuf::as_path));

@@ -122,6 +122,14 @@ pub async fn mailbox_acknowledge(
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(super::error::outcome_body(&issues)))
 }
 
+/// `GET /ledger/verify` (auditor): the hash chain recomputed.
+pub async fn ledger_verify(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.caller(&req, Role::Auditor).await?;
+    let verification = crate::ledger::verify(&state.store, None).await?;
+    let body = serde_json::to_vec(&verification).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
+}
+
 /// `GET /fhir/metadata`: the CapabilityStatement.
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type(FHIR_JSON).body(state.metadata.as_ref().clone())

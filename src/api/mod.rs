@@ -75,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(not_allowed()),
         )
         .service(web::resource("/fhir/mailbox/{id}").route(web::get().to(mailbox_read)).default_service(not_allowed()))
+        .service(web::resource("/ledger/verify").route(web::get().to(ledger_verify)).default_service(not_allowed()))
         .service(web::resource("/metrics").route(web::get().to(metrics)).default_service(not_allowed()))
         .configure(admin::configure)
         .default_service(web::to(not_found));

@@ -110,6 +110,9 @@ pub struct LedgerRecord {
     /// Free-form, non-identifying outcome, e.g. `202`, `422 incomplete`, `409 header-id-reused`.
     pub outcome: Option<String>,
     pub payload_sha256: Option<String>,
+    /// Keyed hash (HMAC-SHA-256) of the patient's identifier: auditors find a patient's messages
+    /// without the ledger holding the identifier.
+    pub patient_key: Option<String>,
 }
 
 impl LedgerRecord {
@@ -127,6 +130,43 @@ impl LedgerRecord {
             event_code: None,
             outcome: None,
             payload_sha256: None,
+            patient_key: None,
         }
     }
+}
+
+/// The head of the chain at a moment, to keep elsewhere: a later verification against it finds
+/// entries removed from the end, which the chain alone cannot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+    /// When it was taken (RFC 3339).
+    pub at: String,
+}
+
+/// The current head as a checkpoint.
+pub async fn checkpoint(store: &crate::store::Store) -> Result<Checkpoint, crate::store::StoreError> {
+    let head = store.verify_ledger().await?;
+    let at = Millis::now().to_datetime().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    Ok(Checkpoint { seq: head.head_seq, hash: head.head_hash, at })
+}
+
+/// Verifies the chain, and, given a checkpoint, that the entry it names is still there unchanged.
+pub async fn verify(
+    store: &crate::store::Store,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<crate::store::Verification, crate::store::StoreError> {
+    let mut verification = store.verify_ledger().await?;
+    if let (true, Some(checkpoint)) = (verification.ok, checkpoint) {
+        if store.ledger_hash_at(checkpoint.seq).await?.as_deref() != Some(checkpoint.hash.as_str()) {
+            verification.ok = false;
+            verification.first_broken_seq = Some(checkpoint.seq.min(verification.head_seq + 1));
+            verification.problem = Some(format!(
+                "the checkpoint's entry {} is missing or changed: the ledger was truncated or rewritten",
+                checkpoint.seq
+            ));
+        }
+    }
+    Ok(verification)
 }

@@ -83,13 +83,13 @@ pub struct DeliveryRecord {
 /// Rows per multi-row INSERT. A fixed size keeps the number of distinct statement texts small, so the
 /// prepared-statement cache keeps them; 32 rows of at most 12 columns stay far below the parameter
 /// limits of both backends.
-const ROWS_PER_STATEMENT: usize = 32;
+pub(super) const ROWS_PER_STATEMENT: usize = 32;
 
 /// `($1, $2), ($3, $4)` (PostgreSQL) or `(?, ?), (?, ?)` (SQLite) for `rows` rows of `cols` columns.
 ///
 /// SQLite gets anonymous `?` because sqlx resolves every named `$N` through
 /// `sqlite3_bind_parameter_name`, a linear search: quadratic in a statement of hundreds of parameters.
-fn values_sql(backend: Backend, rows: usize, cols: usize) -> String {
+pub(super) fn values_sql(backend: Backend, rows: usize, cols: usize) -> String {
     let mut sql = String::with_capacity(rows * cols * 5);
     let mut n = 0;
     for row in 0..rows {
@@ -210,39 +210,6 @@ pub(super) async fn insert_deliveries(
     Ok(())
 }
 
-/// Appends ledger entries in the order given.
-pub(super) async fn insert_ledger(
-    tx: &mut Transaction<'_, Any>,
-    backend: Backend,
-    entries: &[&LedgerEntry],
-) -> Result<(), StoreError> {
-    const COLS: usize = 11;
-    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO ledger (at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, \
-             event_code, outcome, payload_sha256) VALUES {}",
-            values_sql(backend, chunk.len(), COLS)
-        );
-        let mut query = sqlx::query(&sql);
-        for e in chunk {
-            query = query
-                .bind(e.at.as_i64())
-                .bind(e.event.as_str())
-                .bind(e.tracking_id.as_deref())
-                .bind(e.header_id.as_deref())
-                .bind(e.delivery_id.as_deref())
-                .bind(e.actor_org.as_deref())
-                .bind(e.sender_org.as_deref())
-                .bind(e.receiver_org.as_deref())
-                .bind(e.event_code.as_deref())
-                .bind(e.outcome.as_deref())
-                .bind(e.payload_sha256.as_deref());
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
 fn message_from_row(row: &AnyRow) -> Result<MessageRecord, StoreError> {
     Ok(MessageRecord {
         tracking_id: row.try_get("tracking_id")?,
@@ -314,7 +281,7 @@ impl Store {
     pub async fn ledger_for_message(&self, tracking_id: &str) -> Result<Vec<LedgerRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, event_code, outcome, \
-             payload_sha256 FROM ledger WHERE tracking_id = $1 ORDER BY seq",
+             payload_sha256, patient_key FROM ledger WHERE tracking_id = $1 ORDER BY seq",
         )
         .bind(tracking_id)
         .fetch_all(&self.pool)
@@ -326,7 +293,7 @@ impl Store {
     pub async fn ledger_tail(&self, limit: i64) -> Result<Vec<LedgerRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, event_code, outcome, \
-             payload_sha256 FROM (SELECT * FROM ledger ORDER BY seq DESC LIMIT $1) AS tail ORDER BY seq",
+             payload_sha256, patient_key FROM (SELECT * FROM ledger ORDER BY seq DESC LIMIT $1) AS tail ORDER BY seq",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -335,7 +302,7 @@ impl Store {
     }
 }
 
-fn ledger_from_row(row: &AnyRow) -> Result<LedgerRecord, StoreError> {
+pub(super) fn ledger_from_row(row: &AnyRow) -> Result<LedgerRecord, StoreError> {
     let event: String = row.try_get("event")?;
     Ok(LedgerRecord {
         at: Millis::from_i64(row.try_get("at")?),
@@ -349,6 +316,7 @@ fn ledger_from_row(row: &AnyRow) -> Result<LedgerRecord, StoreError> {
         event_code: row.try_get("event_code")?,
         outcome: row.try_get("outcome")?,
         payload_sha256: row.try_get("payload_sha256")?,
+        patient_key: row.try_get("patient_key")?,
     })
 }
 

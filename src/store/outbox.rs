@@ -5,7 +5,8 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::messages::{insert_ledger, LedgerRecord};
+use super::ledger::insert_ledger;
+use super::messages::LedgerRecord;
 use super::{Backend, Store, StoreError};
 use crate::time::Millis;
 

@@ -171,7 +171,7 @@ async fn apply_all(pool: &AnyPool, backend: Backend, batch: &[Job]) -> Result<Ve
         });
     }
     messages::insert_deliveries(&mut tx, backend, &deliveries).await?;
-    messages::insert_ledger(&mut tx, backend, &ledger).await?;
+    super::ledger::insert_ledger(&mut tx, backend, &ledger).await?;
     // Settlements after the inserts: a receipt may be about a delivery inserted in this very batch.
     for (job, result) in batch.iter().zip(results.iter_mut()) {
         match job {

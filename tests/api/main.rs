@@ -9,6 +9,7 @@ mod dedup;
 mod delivery;
 mod delivery_cases;
 mod delivery_crash;
+mod ledger;
 mod limits;
 mod mailbox;
 mod mailbox_cases;

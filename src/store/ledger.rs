@@ -1,0 +1,177 @@
+//! The ledger's hash chain, kept by the one code path that appends entries.
+//!
+//! Each entry gets the next sequence number and `hash = hex(SHA-256(prev_hash || canonical bytes))`,
+//! where `prev_hash` is the previous entry's hash (64 zeros before the first) and the canonical bytes
+//! are defined by [`canonical_entry`]. Appends happen inside the writer's transaction, which reads the
+//! head it chains from; on PostgreSQL the table is locked for the rest of that transaction so that two
+//! broker nodes never chain from the same head.
+
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::messages::{ledger_from_row, values_sql, ROWS_PER_STATEMENT};
+use super::{Backend, Store, StoreError};
+use crate::ledger::LedgerRecord;
+
+/// `prev_hash` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The canonical bytes of an entry: the compact JSON array
+/// `[seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org,
+/// event_code, outcome, payload_sha256, patient_key]` (numbers as integers, absent fields as `null`,
+/// strings escaped as RFC 8259 says and serde_json writes them, no white space).
+pub fn canonical_entry(seq: i64, e: &LedgerRecord) -> Vec<u8> {
+    let fields = (
+        seq,
+        e.at.as_i64(),
+        e.event.as_str(),
+        &e.tracking_id,
+        &e.header_id,
+        &e.delivery_id,
+        &e.actor_org,
+        &e.sender_org,
+        &e.receiver_org,
+        &e.event_code,
+        &e.outcome,
+        &e.payload_sha256,
+        &e.patient_key,
+    );
+    // Serialising strings and integers into memory cannot fail.
+    serde_json::to_vec(&fields).unwrap_or_default()
+}
+
+/// `hex(SHA-256(prev_hash || canonical))`.
+pub fn chain_hash(prev_hash: &str, canonical: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(canonical);
+    hex::encode(hasher.finalize())
+}
+
+/// Appends entries in the order given, chained from the current head.
+pub(super) async fn insert_ledger(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    entries: &[&LedgerRecord],
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    if backend == Backend::Postgres {
+        // Readers go on; other appenders wait for this transaction.
+        sqlx::query("LOCK TABLE ledger IN EXCLUSIVE MODE").execute(&mut **tx).await?;
+    }
+    let head = sqlx::query("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetch_optional(&mut **tx).await?;
+    let (mut seq, mut prev): (i64, String) = match head {
+        Some(row) => (row.try_get("seq")?, row.try_get::<Option<String>, _>("hash")?.unwrap_or_else(|| GENESIS.into())),
+        None => (0, GENESIS.to_owned()),
+    };
+    const COLS: usize = 15;
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO ledger (seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, \
+             receiver_org, event_code, outcome, payload_sha256, patient_key, prev_hash, hash) VALUES {}",
+            values_sql(backend, chunk.len(), COLS)
+        );
+        let mut query = sqlx::query(&sql);
+        for e in chunk {
+            seq += 1;
+            let hash = chain_hash(&prev, &canonical_entry(seq, e));
+            query = query
+                .bind(seq)
+                .bind(e.at.as_i64())
+                .bind(e.event.as_str())
+                .bind(e.tracking_id.as_deref())
+                .bind(e.header_id.as_deref())
+                .bind(e.delivery_id.as_deref())
+                .bind(e.actor_org.as_deref())
+                .bind(e.sender_org.as_deref())
+                .bind(e.receiver_org.as_deref())
+                .bind(e.event_code.as_deref())
+                .bind(e.outcome.as_deref())
+                .bind(e.payload_sha256.as_deref())
+                .bind(e.patient_key.as_deref())
+                .bind(prev.clone())
+                .bind(hash.clone());
+            prev = hash;
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// What verifying the chain found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Verification {
+    pub ok: bool,
+    pub entries_checked: u64,
+    /// The newest entry checked: sequence and hash (what a checkpoint records).
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The first entry that does not fit the chain, and why.
+    pub first_broken_seq: Option<i64>,
+    pub problem: Option<String>,
+}
+
+fn record_from_row(row: &AnyRow) -> Result<(i64, LedgerRecord, Option<String>, Option<String>), StoreError> {
+    Ok((row.try_get("seq")?, ledger_from_row(row)?, row.try_get("prev_hash")?, row.try_get("hash")?))
+}
+
+impl Store {
+    /// Recomputes the whole chain, oldest first, in pages (memory stays flat at any size). Finds any
+    /// changed, removed, inserted or reordered entry; a removal of the newest entries needs a
+    /// checkpoint to compare with (see [`Verification::head_seq`]).
+    pub async fn verify_ledger(&self) -> Result<Verification, StoreError> {
+        const PAGE: i64 = 10_000;
+        let mut v = Verification {
+            ok: true,
+            entries_checked: 0,
+            head_seq: 0,
+            head_hash: GENESIS.to_owned(),
+            first_broken_seq: None,
+            problem: None,
+        };
+        loop {
+            let rows = sqlx::query(
+                "SELECT seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, \
+                 event_code, outcome, payload_sha256, patient_key, prev_hash, hash FROM ledger \
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(v.head_seq)
+            .bind(PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(v);
+            }
+            for row in &rows {
+                let (seq, record, prev_hash, hash) = record_from_row(row)?;
+                let problem = if seq != v.head_seq + 1 {
+                    Some(format!("entries {} to {} are missing", v.head_seq + 1, seq - 1))
+                } else if prev_hash.as_deref() != Some(v.head_hash.as_str()) {
+                    Some("prev_hash is not the previous entry's hash".to_owned())
+                } else if hash.as_deref() != Some(chain_hash(&v.head_hash, &canonical_entry(seq, &record)).as_str()) {
+                    Some("the entry's content does not match its hash".to_owned())
+                } else {
+                    None
+                };
+                if let Some(problem) = problem {
+                    v.ok = false;
+                    v.first_broken_seq = Some(seq);
+                    v.problem = Some(problem);
+                    return Ok(v);
+                }
+                v.entries_checked += 1;
+                v.head_seq = seq;
+                v.head_hash = hash.unwrap_or_default();
+            }
+        }
+    }
+
+    /// The hash of entry `seq`, for comparing with a checkpoint (`None`: no such entry).
+    pub async fn ledger_hash_at(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT hash FROM ledger WHERE seq = $1").bind(seq).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("hash")).transpose()?.flatten())
+    }
+}
