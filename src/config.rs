@@ -42,6 +42,23 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub store: StoreSettings,
     pub delivery: DeliverySettings,
+    #[serde(default)]
+    pub ledger: LedgerSettings,
+}
+
+/// The ledger's settings.
+#[derive(Clone, Default, Deserialize)]
+pub struct LedgerSettings {
+    /// The secret of the patient keys (HMAC-SHA-256 of each patient identifier). Required outside demo
+    /// mode unless one was generated before; demo mode generates one on first start and keeps it in the
+    /// database. Changing it makes earlier entries unfindable by patient.
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for LedgerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerSettings").field("secret", &self.secret.as_ref().map(|_| "(set)")).finish()
+    }
 }
 
 /// Limits on what a client may send. Each one is enforced before anything is stored.

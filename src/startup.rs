@@ -51,6 +51,8 @@ impl Application {
         if demo && directory::load_demo_if_empty(&store, &settings.fixtures_dir).await? {
             tracing::info!(fixtures = %settings.fixtures_dir.display(), "loaded the demo directory");
         }
+        let patient_keys =
+            crate::ledger::patient::PatientKeys::new(patient_secret(&store, &settings, demo).await?.as_bytes());
         let mut dirs = vec![settings.profiles_dir.as_path()];
         dirs.extend(settings.extra_profile_dirs.iter().map(PathBuf::as_path));
         let catalog = Arc::new(Catalog::load_all(&dirs)?);
@@ -116,6 +118,7 @@ impl Application {
             settings.message_ttl_secs,
             base_url.clone(),
             signals.clone(),
+            patient_keys.clone(),
         );
         let state = web::Data::new(AppState {
             ingestor,
@@ -126,6 +129,7 @@ impl Application {
             directory,
             mailbox,
             base_url: base_url.clone(),
+            patient_keys,
         });
         let server = HttpServer::new(move || {
             App::new().wrap(TracingLogger::<QuietRootSpan>::new()).app_data(state.clone()).configure(api::configure)
@@ -181,6 +185,24 @@ impl Application {
         self.store.close().await;
         result
     }
+}
+
+/// The secret of the ledger's patient keys: configured, or kept in the database from an earlier start,
+/// or (demo mode only) generated now and kept.
+async fn patient_secret(store: &Store, settings: &Settings, demo: bool) -> anyhow::Result<String> {
+    const KEY: &str = "ledger_patient_secret";
+    if let Some(secret) = &settings.ledger.secret {
+        anyhow::ensure!(secret.len() >= 32, "ledger.secret must be at least 32 characters");
+        return Ok(secret.clone());
+    }
+    if let Some(secret) = store.state_value(KEY).await? {
+        return Ok(secret);
+    }
+    anyhow::ensure!(
+        demo,
+        "ledger.secret (HANDOVER_LEDGER__SECRET) is required: the key of the patient keys in the ledger"
+    );
+    Ok(store.state_value_or_insert(KEY, &crate::ledger::patient::new_secret()).await?)
 }
 
 fn tls_config(tls: &TlsSettings) -> anyhow::Result<rustls::ServerConfig> {

@@ -112,6 +112,18 @@ impl From<MailboxError> for ApiError {
     }
 }
 
+impl From<crate::ledger::audit::AuditError> for ApiError {
+    fn from(e: crate::ledger::audit::AuditError) -> Self {
+        use crate::ledger::audit::AuditError;
+        match e {
+            AuditError::BadParameter { name, problem } => {
+                Self::BadRequest(vec![Issue::error(IssueCode::Invalid, format!("{name}: {problem}"))])
+            }
+            AuditError::Store(e) => Self::from(e),
+        }
+    }
+}
+
 impl ApiError {
     /// Status and the issues the client sees.
     fn classify(&self) -> (StatusCode, Vec<Issue>) {

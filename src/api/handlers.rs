@@ -122,6 +122,19 @@ pub async fn mailbox_acknowledge(
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(super::error::outcome_body(&issues)))
 }
 
+/// `GET /fhir/AuditEvent` (auditor): the ledger, searched.
+pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.caller(&req, Role::Auditor).await?;
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    let snapshot = state.directory.snapshot();
+    let answer =
+        crate::ledger::audit::search(&state.store, &params, &snapshot, &state.patient_keys, &state.base_url).await?;
+    let json = params.iter().any(|(name, value)| name == "_format" && value == "json");
+    let body = serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(HttpResponse::Ok().content_type(if json { "application/json" } else { FHIR_JSON }).body(body))
+}
+
 /// `GET /ledger/verify` (auditor): the hash chain recomputed.
 pub async fn ledger_verify(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.caller(&req, Role::Auditor).await?;

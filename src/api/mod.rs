@@ -33,6 +33,8 @@ pub struct AppState {
     pub mailbox: crate::mailbox::Mailbox,
     /// `http(s)://host:port` as clients reach it, for links.
     pub base_url: String,
+    /// Turns auditors' patient identifiers into the ledger's patient keys.
+    pub patient_keys: crate::ledger::patient::PatientKeys,
 }
 
 impl AppState {
@@ -75,6 +77,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(not_allowed()),
         )
         .service(web::resource("/fhir/mailbox/{id}").route(web::get().to(mailbox_read)).default_service(not_allowed()))
+        .service(web::resource("/fhir/AuditEvent").route(web::get().to(audit_events)).default_service(not_allowed()))
         .service(web::resource("/ledger/verify").route(web::get().to(ledger_verify)).default_service(not_allowed()))
         .service(web::resource("/metrics").route(web::get().to(metrics)).default_service(not_allowed()))
         .configure(admin::configure)

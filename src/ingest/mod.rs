@@ -82,6 +82,8 @@ struct Attempt {
     payload_sha256: Option<String>,
     header_id: Option<String>,
     event_code: Option<String>,
+    /// The first patient identifier's key (see `ledger::patient`): the ledger's name for the patient.
+    patient_key: Option<String>,
 }
 
 /// Runs submissions through the stages. Cheap to clone.
@@ -96,9 +98,12 @@ pub struct Ingestor {
     /// Told of each commit, so that the push workers and the receivers' long-polls start at once
     /// instead of at their next poll.
     signals: Signals,
+    patient_keys: crate::ledger::patient::PatientKeys,
 }
 
 impl Ingestor {
+    // One handle per collaborator; a parameter struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         directory: Directory,
@@ -107,8 +112,9 @@ impl Ingestor {
         ttl_secs: u64,
         base_url: String,
         signals: Signals,
+        patient_keys: crate::ledger::patient::PatientKeys,
     ) -> Self {
-        Self { store, directory, catalog, limits, ttl_secs, base_url, signals }
+        Self { store, directory, catalog, limits, ttl_secs, base_url, signals, patient_keys }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -169,6 +175,8 @@ impl Ingestor {
         span.record("message_id", submission.header_id());
         attempt.header_id = Some(submission.header_id().to_owned());
         attempt.event_code = Some(submission.event().code.clone());
+        let patient_keys = self.patient_keys.of_bundle(submission.document());
+        attempt.patient_key = patient_keys.first().cloned();
 
         if let Some(original) = submission.response_to() {
             return self.answer(caller, &submission, original).await;
@@ -202,6 +210,7 @@ impl Ingestor {
             e.actor_org = Some(caller.org.to_string());
             e.sender_org = Some(caller.org.to_string());
             e.event_code = Some(submission.event().code.clone());
+            e.patient_key = patient_keys.first().cloned();
             e
         };
         let mut received = entry(LedgerEvent::Received);
@@ -237,6 +246,7 @@ impl Ingestor {
             received_at: now,
             want_infack: submission.handling().infack.unwrap_or(true),
             want_busack: submission.handling().busack.unwrap_or(true),
+            patient_keys,
             deliveries,
             ledger,
         };
@@ -312,6 +322,7 @@ impl Ingestor {
             e.actor_org = Some(caller.org.to_string());
             e.sender_org = Some(caller.org.to_string());
             e.event_code = attempt.event_code.clone();
+            e.patient_key = attempt.patient_key.clone();
             e
         };
         let mut received = entry(LedgerEvent::Received);

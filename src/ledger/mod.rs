@@ -9,6 +9,9 @@
 //!   and the SHA-256 of the payload. (`patient_key`, a keyed hash of the patient identifier, and the
 //!   hash chain `prev_hash`/`hash` are columns reserved for the tamper-evident ledger.)
 
+pub mod audit;
+pub mod patient;
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -79,6 +79,24 @@ impl Store {
         Ok(())
     }
 
+    /// A value kept in `broker_state`, set once: the stored value if there is one, else `value`, stored
+    /// now (two broker nodes starting at once agree on the first one written).
+    pub async fn state_value_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        sqlx::query("INSERT INTO broker_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(self.state_value(key).await?.unwrap_or_else(|| value.to_owned()))
+    }
+
+    /// A value kept in `broker_state`.
+    pub async fn state_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row =
+            sqlx::query("SELECT value FROM broker_state WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+        Ok(row.map(|row| row.try_get("value")).transpose()?)
+    }
+
     /// Where the directory came from, if recorded.
     pub async fn directory_source(&self) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT value FROM broker_state WHERE key = 'directory_source'")

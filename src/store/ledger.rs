@@ -175,3 +175,95 @@ impl Store {
         Ok(row.map(|r| r.try_get::<Option<String>, _>("hash")).transpose()?.flatten())
     }
 }
+
+/// An auditor's question to the ledger. Every filter is optional; together they narrow.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerQuery {
+    /// Entries of messages about this patient (a patient key), and refusals that named it.
+    pub patient_key: Option<String>,
+    pub sender_org: Option<String>,
+    pub receiver_org: Option<String>,
+    pub event: Option<String>,
+    pub from: Option<crate::time::Millis>,
+    pub until: Option<crate::time::Millis>,
+    /// A tracking id or a `MessageHeader.id`.
+    pub message: Option<String>,
+    /// Entries after this sequence number (paging).
+    pub after_seq: Option<i64>,
+    pub limit: usize,
+}
+
+/// A ledger entry with its place in the chain.
+#[derive(Debug, Clone)]
+pub struct ChainedEntry {
+    pub seq: i64,
+    pub entry: LedgerRecord,
+    pub hash: Option<String>,
+}
+
+impl Store {
+    /// Ledger entries matching `query`, oldest first, at most `limit`.
+    pub async fn query_ledger(&self, query: &LedgerQuery) -> Result<Vec<ChainedEntry>, StoreError> {
+        let mut sql = String::from(
+            "SELECT seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, \
+             event_code, outcome, payload_sha256, patient_key, prev_hash, hash FROM ledger l WHERE 1 = 1",
+        );
+        // Each filter adds one parameter; the numbering follows the order of the pushes below.
+        let mut order: Vec<Bind> = Vec::new();
+        let mut push = |sql: &mut String, clause: String, bind: Bind| {
+            let n = order.len() + 1;
+            sql.push_str(&clause.replace("$?", &format!("${n}")));
+            order.push(bind);
+        };
+        if let Some(key) = &query.patient_key {
+            push(&mut sql, " AND (l.patient_key = $?".into(), Bind::Text(key.clone()));
+            push(
+                &mut sql,
+                " OR l.tracking_id IN (SELECT tracking_id FROM message_patients WHERE patient_key = $?))".into(),
+                Bind::Text(key.clone()),
+            );
+        }
+        if let Some(sender) = &query.sender_org {
+            push(&mut sql, " AND l.sender_org = $?".into(), Bind::Text(sender.clone()));
+        }
+        if let Some(receiver) = &query.receiver_org {
+            push(&mut sql, " AND l.receiver_org = $?".into(), Bind::Text(receiver.clone()));
+        }
+        if let Some(event) = &query.event {
+            push(&mut sql, " AND l.event = $?".into(), Bind::Text(event.clone()));
+        }
+        if let Some(from) = query.from {
+            push(&mut sql, " AND l.at >= $?".into(), Bind::Int(from.as_i64()));
+        }
+        if let Some(until) = query.until {
+            push(&mut sql, " AND l.at <= $?".into(), Bind::Int(until.as_i64()));
+        }
+        if let Some(message) = &query.message {
+            push(&mut sql, " AND (l.tracking_id = $?".into(), Bind::Text(message.clone()));
+            push(&mut sql, " OR l.header_id = $?)".into(), Bind::Text(message.clone()));
+        }
+        if let Some(after) = query.after_seq {
+            push(&mut sql, " AND l.seq > $?".into(), Bind::Int(after));
+        }
+        push(&mut sql, " ORDER BY l.seq LIMIT $?".into(), Bind::Int(query.limit as i64));
+        let mut q = sqlx::query(&sql);
+        for bind in order {
+            q = match bind {
+                Bind::Text(text) => q.bind(text),
+                Bind::Int(n) => q.bind(n),
+            };
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let (seq, entry, _, hash) = record_from_row(row)?;
+                Ok(ChainedEntry { seq, entry, hash })
+            })
+            .collect()
+    }
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}

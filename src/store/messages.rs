@@ -30,6 +30,8 @@ pub struct NewMessage {
     /// Non-delivery (failed, expired) is reported regardless.
     pub want_infack: bool,
     pub want_busack: bool,
+    /// Keys of the patient's identifiers (see `ledger::patient`), for auditors' queries by patient.
+    pub patient_keys: Vec<String>,
     pub deliveries: Vec<NewDelivery>,
     pub ledger: Vec<LedgerEntry>,
 }
@@ -174,6 +176,30 @@ pub(super) async fn classify_existing(
         },
         None => CommitOutcome::BundleIdReused,
     })
+}
+
+/// Inserts the patient keys of newly stored messages.
+pub(super) async fn insert_patient_keys(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    messages: &[&NewMessage],
+) -> Result<(), StoreError> {
+    let rows: Vec<(&str, &str)> = messages
+        .iter()
+        .flat_map(|m| m.patient_keys.iter().map(move |k| (m.tracking_id.as_str(), k.as_str())))
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO message_patients (tracking_id, patient_key) VALUES {}",
+            values_sql(backend, chunk.len(), 2)
+        );
+        let mut query = sqlx::query(&sql);
+        for (tracking_id, key) in chunk {
+            query = query.bind(*tracking_id).bind(*key);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Inserts deliveries, `queued`, each with its message.

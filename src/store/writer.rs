@@ -170,6 +170,8 @@ async fn apply_all(pool: &AnyPool, backend: Backend, batch: &[Job]) -> Result<Ve
             Job::Settle(..) | Job::Claim(..) | Job::Shutdown(_) => Applied::Nothing,
         });
     }
+    let stored: Vec<&NewMessage> = new.iter().copied().filter(|m| inserted.contains(&m.tracking_id)).collect();
+    messages::insert_patient_keys(&mut tx, backend, &stored).await?;
     messages::insert_deliveries(&mut tx, backend, &deliveries).await?;
     super::ledger::insert_ledger(&mut tx, backend, &ledger).await?;
     // Settlements after the inserts: a receipt may be about a delivery inserted in this very batch.

@@ -62,6 +62,8 @@ pub async fn test_settings(db_dir: &Path) -> Settings {
     // The demo directory's push endpoints are not running in tests; tests of delivery turn it on with
     // their own receivers (tests/api/delivery.rs).
     settings.delivery.enabled = false;
+    // Outside demo mode the patient-key secret must be configured; tests that leave demo mode have one.
+    settings.ledger.secret = Some("test-secret-of-the-ledger-patient-keys".to_owned());
     settings
 }
 

@@ -93,3 +93,81 @@ async fn removing_the_newest_entries_is_found_against_a_checkpoint() {
     accepted(app.post_message(HOSPITAL, &discharge()).await).await;
     assert!(handover_broker::ledger::verify(&app.store, Some(&checkpoint)).await.unwrap().ok);
 }
+
+#[tokio::test]
+async fn the_ledger_names_the_patient_by_a_keyed_hash_only() {
+    let app = spawn_app().await;
+    let tracking = accepted(app.post_message(HOSPITAL, &discharge()).await).await;
+    let mut refused = discharge();
+    header(&mut refused)["destination"] = serde_json::json!([destination(URA, "12345678", "https://x.example/fhir")]);
+    assert_eq!(app.post_message(HOSPITAL, &refused).await.status().as_u16(), 422);
+
+    let all = app.store.ledger_tail(1000).await.unwrap();
+    let text = format!("{all:?}");
+    assert!(!text.contains("999911120"), "the BSN is in the ledger");
+    let keyed: Vec<&str> = all.iter().filter_map(|e| e.patient_key.as_deref()).collect();
+    assert!(keyed.len() >= 5, "received, accepted, routed, received, rejected carry the patient key");
+    assert!(keyed.iter().all(|k| k.len() == 64 && *k == keyed[0]), "one patient, one key: {keyed:?}");
+    let entries = app.store.ledger_for_message(&tracking).await.unwrap();
+    assert!(entries.iter().all(|e| e.patient_key.as_deref() == Some(keyed[0])));
+}
+
+const BSN: &str = "http://fhir.nl/fhir/NamingSystem/bsn|999911120";
+
+#[tokio::test]
+async fn an_auditor_finds_a_patients_handovers_as_valid_audit_events() {
+    let app = spawn_app().await;
+    let first = accepted(app.post_message(HOSPITAL, &discharge()).await).await;
+    let second = accepted(app.post_message(HOSPITAL, &discharge()).await).await;
+    // Another patient's handover is not in the answer.
+    let mut other = discharge();
+    let patient = entry_of(&other, "Patient");
+    other["entry"][patient]["resource"]["identifier"][0]["value"] = serde_json::json!("999911132");
+    accepted(app.post_message(HOSPITAL, &other).await).await;
+
+    let auditor = token_with_role(&app, Role::Auditor).await;
+    let query = format!(
+        "/fhir/AuditEvent?patient-identifier={}",
+        url::form_urlencoded::byte_serialize(BSN.as_bytes()).collect::<String>()
+    );
+    let response = app.get(Some(&auditor), &query).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let bundle: Value = response.json().await.unwrap();
+    let events = bundle["entry"].as_array().unwrap();
+    assert_eq!(events.len(), 6, "received, accepted, routed for each of the two");
+    let model = handover_broker::profiles::base::BaseModel::load().unwrap();
+    for event in events {
+        let resource = &event["resource"];
+        let text = resource.to_string();
+        let mut issues = Vec::new();
+        model.check_resource(&handover_broker::json::parse(&text).unwrap(), "AuditEvent", &mut issues);
+        assert!(issues.iter().all(|i| !i.is_error()), "not a valid R4 AuditEvent: {issues:?}\n{text}");
+        let tracking = resource["entity"][0]["what"]["identifier"]["value"].as_str().unwrap();
+        assert!(tracking == first || tracking == second);
+        assert!(!text.contains("999911120"));
+    }
+
+    // Paging, filters and the JSON variant.
+    let page: Value = app.get(Some(&auditor), &format!("{query}&_count=4")).await.json().await.unwrap();
+    assert_eq!(page["entry"].as_array().unwrap().len(), 4);
+    let next = page["link"][0]["url"].as_str().unwrap().to_owned();
+    let rest: Value = app.client.get(next).bearer_auth(&auditor).send().await.unwrap().json().await.unwrap();
+    assert_eq!(rest["entry"].as_array().unwrap().len(), 2);
+    let routed: Value = app
+        .get(Some(&auditor), &format!("{query}&event=routed&receiver=gp-heerlen&_format=json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(routed["entries"].as_array().unwrap().len(), 2);
+    let by_message: Value =
+        app.get(Some(&auditor), &format!("/fhir/AuditEvent?message={first}&_format=json")).await.json().await.unwrap();
+    assert_eq!(by_message["entries"].as_array().unwrap().len(), 3);
+    let future: Value =
+        app.get(Some(&auditor), &format!("{query}&date=ge2099-01-01&_format=json")).await.json().await.unwrap();
+    assert!(future["entries"].as_array().unwrap().is_empty());
+
+    // Organisations cannot read the ledger; bad parameters are 400.
+    assert_eq!(app.get(Some(HOSPITAL), &query).await.status().as_u16(), 403);
+    assert_eq!(app.get(Some(&auditor), "/fhir/AuditEvent?date=2026").await.status().as_u16(), 400);
+}

@@ -1,0 +1,233 @@
+//! The ledger for auditors: `GET /fhir/AuditEvent` as FHIR R4 AuditEvents shaped after the IHE Basic
+//! Audit Log Patterns (the sending and receiving organisations as agents, the message and the patient
+//! key as entities, the outcome), or plain JSON for scripts.
+
+use serde_json::{json, Value};
+
+use super::patient::PatientKeys;
+use crate::directory::{OrgIdentifier, Snapshot};
+use crate::store::{ChainedEntry, LedgerQuery, Store, StoreError};
+use crate::time::Millis;
+
+const CANONICAL: &str = "https://fhir.handover-broker.eu";
+pub const DEFAULT_COUNT: usize = 100;
+pub const MAX_COUNT: usize = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("search parameter {name}: {problem}")]
+    BadParameter { name: &'static str, problem: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn bad(name: &'static str, problem: impl Into<String>) -> AuditError {
+    AuditError::BadParameter { name, problem: problem.into() }
+}
+
+/// An organisation given as a directory id or as `system|value`.
+fn org(directory: &Snapshot, name: &'static str, text: &str) -> Result<String, AuditError> {
+    if let Some(identifier) = OrgIdentifier::parse_token(text) {
+        return directory
+            .by_identifier(&identifier)
+            .map(|o| o.id.to_string())
+            .ok_or_else(|| bad(name, "no organisation with this identifier in the directory"));
+    }
+    Ok(text.to_owned())
+}
+
+fn instant(name: &'static str, text: &str) -> Result<Millis, AuditError> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(at) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(Millis::from_datetime(at));
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(text, format).map_err(|_| bad(name, "expected ge or le and an instant or a date"))?;
+    Ok(Millis::from_datetime(date.midnight().assume_utc()))
+}
+
+/// Builds the store's query from the search parameters (name, value pairs as received).
+pub fn query(
+    params: &[(String, String)],
+    directory: &Snapshot,
+    keys: &PatientKeys,
+) -> Result<(LedgerQuery, bool), AuditError> {
+    let mut query = LedgerQuery { limit: DEFAULT_COUNT, ..LedgerQuery::default() };
+    let mut json = false;
+    for (name, value) in params {
+        match name.as_str() {
+            "patient-identifier" => {
+                let (system, value) =
+                    value.rsplit_once('|').ok_or_else(|| bad("patient-identifier", "expected SYSTEM|VALUE"))?;
+                query.patient_key = Some(keys.key(system, value));
+            }
+            "sender" => query.sender_org = Some(org(directory, "sender", value)?),
+            "receiver" => query.receiver_org = Some(org(directory, "receiver", value)?),
+            "event" => query.event = Some(value.clone()),
+            "message" => query.message = Some(value.clone()),
+            "date" => match value.get(..2) {
+                Some("ge") => query.from = Some(instant("date", &value[2..])?),
+                Some("le") => query.until = Some(instant("date", &value[2..])?),
+                _ => return Err(bad("date", "expected ge or le and an instant or a date")),
+            },
+            "_count" => {
+                query.limit =
+                    value.parse::<usize>().map_err(|_| bad("_count", "expected a whole number"))?.clamp(1, MAX_COUNT)
+            }
+            "_cursor" => {
+                query.after_seq = Some(value.parse().map_err(|_| bad("_cursor", "not a cursor of this broker"))?)
+            }
+            "_format" if value == "json" => json = true,
+            _ => {}
+        }
+    }
+    Ok((query, json))
+}
+
+fn org_agent(role_code: &str, role_display: &str, org: &str, requestor: bool) -> Value {
+    json!({
+        "type": { "coding": [{ "system": "http://dicom.nema.org/resources/ontology/DCM", "code": role_code, "display": role_display }] },
+        "who": { "identifier": { "system": format!("{CANONICAL}/NamingSystem/organization"), "value": org } },
+        "requestor": requestor,
+    })
+}
+
+/// One entry as an AuditEvent.
+pub fn audit_event(chained: &ChainedEntry) -> Value {
+    let e = &chained.entry;
+    let recorded = e.at.to_datetime().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let failed = matches!(e.event.as_str(), "rejected" | "failed" | "expired" | "denied-access");
+    let mut agents = Vec::new();
+    if let Some(sender) = &e.sender_org {
+        agents.push(org_agent("110153", "Source Role ID", sender, e.actor_org.as_ref() == Some(sender)));
+    }
+    if let Some(receiver) = &e.receiver_org {
+        agents.push(org_agent("110152", "Destination Role ID", receiver, e.actor_org.as_ref() == Some(receiver)));
+    }
+    if let Some(actor) =
+        e.actor_org.as_ref().filter(|a| Some(*a) != e.sender_org.as_ref() && Some(*a) != e.receiver_org.as_ref())
+    {
+        agents.push(org_agent("110150", "Application", actor, true));
+    }
+    if agents.is_empty() {
+        agents.push(json!({ "who": { "display": "handover-broker" }, "requestor": false }));
+    }
+    let mut details = Vec::new();
+    for (kind, value) in [
+        ("tracking-id", &e.tracking_id),
+        ("message-header-id", &e.header_id),
+        ("delivery-id", &e.delivery_id),
+        ("handover-kind", &e.event_code),
+        ("payload-sha256", &e.payload_sha256),
+    ] {
+        if let Some(value) = value {
+            details.push(json!({ "type": kind, "valueString": value }));
+        }
+    }
+    let mut entities = Vec::new();
+    if !details.is_empty() {
+        let mut message = json!({
+            "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object" },
+            "detail": details,
+        });
+        if let Some(tracking) = &e.tracking_id {
+            message["what"] = json!({ "identifier": { "system": format!("{CANONICAL}/NamingSystem/tracking-id"), "value": tracking } });
+        }
+        entities.push(message);
+    }
+    if let Some(key) = &e.patient_key {
+        entities.push(json!({
+            "what": { "identifier": { "system": format!("{CANONICAL}/NamingSystem/patient-key"), "value": key } },
+            "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person" },
+            "role": { "system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient" },
+        }));
+    }
+    let mut event = json!({
+        "resourceType": "AuditEvent",
+        "id": chained.seq.to_string(),
+        "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest", "display": "RESTful Operation" },
+        "subtype": [{ "system": format!("{CANONICAL}/CodeSystem/ledger-event"), "code": e.event.as_str() }],
+        "action": if e.event.as_str() == "mailbox-read" { "R" } else { "E" },
+        "recorded": recorded,
+        "outcome": if failed { "4" } else { "0" },
+        "agent": agents,
+        "source": {
+            "observer": { "display": "handover-broker" },
+            "type": [{ "system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4", "display": "Application Server" }],
+        },
+    });
+    if let Some(outcome) = &e.outcome {
+        event["outcomeDesc"] = json!(outcome);
+    }
+    if !entities.is_empty() {
+        event["entity"] = json!(entities);
+    }
+    event
+}
+
+/// The answer to an auditor's search: a searchset Bundle of AuditEvents with a `next` link, or (for
+/// `_format=json`) a JSON object with the entries as the ledger holds them.
+pub async fn search(
+    store: &Store,
+    params: &[(String, String)],
+    directory: &Snapshot,
+    keys: &PatientKeys,
+    base_url: &str,
+) -> Result<Value, AuditError> {
+    let (mut query, json) = query(params, directory, keys)?;
+    let limit = query.limit;
+    query.limit = limit + 1;
+    let mut found = store.query_ledger(&query).await?;
+    let more = found.len() > limit;
+    found.truncate(limit);
+    let next = match (more, found.last()) {
+        (true, Some(last)) => {
+            let kept: String = params
+                .iter()
+                .filter(|(name, _)| name != "_cursor")
+                .map(|(name, value)| {
+                    format!("{}={}&", name, url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>())
+                })
+                .collect();
+            Some(format!("{base_url}/fhir/AuditEvent?{kept}_cursor={}", last.seq))
+        }
+        _ => None,
+    };
+    if json {
+        let entries: Vec<Value> = found
+            .iter()
+            .map(|c| {
+                let e = &c.entry;
+                json!({
+                    "seq": c.seq, "at": e.at.as_i64(), "event": e.event.as_str(), "tracking_id": e.tracking_id,
+                    "header_id": e.header_id, "delivery_id": e.delivery_id, "actor_org": e.actor_org,
+                    "sender_org": e.sender_org, "receiver_org": e.receiver_org, "event_code": e.event_code,
+                    "outcome": e.outcome, "payload_sha256": e.payload_sha256, "patient_key": e.patient_key,
+                    "hash": c.hash,
+                })
+            })
+            .collect();
+        return Ok(json!({ "entries": entries, "next": next }));
+    }
+    let mut links = vec![];
+    if let Some(next) = next {
+        links.push(json!({ "relation": "next", "url": next }));
+    }
+    let mut bundle = json!({ "resourceType": "Bundle", "id": uuid::Uuid::new_v4().to_string(), "type": "searchset" });
+    if !links.is_empty() {
+        bundle["link"] = json!(links);
+    }
+    if !found.is_empty() {
+        bundle["entry"] = found
+            .iter()
+            .map(|c| {
+                json!({
+                    "fullUrl": format!("{base_url}/fhir/AuditEvent/{}", c.seq),
+                    "resource": audit_event(c),
+                    "search": { "mode": "match" },
+                })
+            })
+            .collect();
+    }
+    Ok(bundle)
+}
