@@ -83,6 +83,15 @@ enum LedgerCommand {
     /// Print the head of the chain (sequence and hash) as JSON: keep it somewhere else, and verify
     /// against it later.
     Checkpoint,
+    /// Print the entries recorded in a time window as NDJSON of FHIR AuditEvents, oldest first.
+    Export {
+        /// From this instant or date on (inclusive).
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to this instant or date (inclusive).
+        #[arg(long)]
+        until: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -236,6 +245,19 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let checkpoint = handover_broker::ledger::checkpoint(&store).await?;
             store.close().await;
             println!("{}", serde_json::to_string(&checkpoint)?);
+        }
+        Command::Ledger(LedgerCommand::Export { since, until }) => {
+            let store = open_store(&settings).await?;
+            let mut params = Vec::new();
+            if let Some(since) = since {
+                params.push(("date".to_owned(), format!("ge{since}")));
+            }
+            if let Some(until) = until {
+                params.push(("date".to_owned(), format!("le{until}")));
+            }
+            let exported = handover_broker::ledger::audit::export(&store, &params, &mut std::io::stdout().lock()).await;
+            store.close().await;
+            eprintln!("{} entries exported", exported?);
         }
         Command::Ledger(LedgerCommand::Verify { checkpoint }) => {
             let checkpoint = match checkpoint {

@@ -45,6 +45,14 @@ impl AppState {
             .map(|h| h.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into())));
         let principal = self.auth.authenticate(header.transpose()?).await?;
         if principal.role != role {
+            // Refused access is an event of the ledger too, with who tried (the path, not the query).
+            let mut denied =
+                crate::ledger::LedgerRecord::new(crate::ledger::LedgerEvent::DeniedAccess, crate::time::Millis::now());
+            denied.actor_org = Some(principal.org.to_string());
+            denied.outcome = Some(format!("403 {} needs role {role}", req.path().chars().take(80).collect::<String>()));
+            if let Err(e) = self.store.writer().append_ledger(vec![denied]).await {
+                tracing::error!(error = ?e, "cannot write the ledger entry of a refused request");
+            }
             return Err(ApiError::Forbidden(vec![crate::outcome::Issue::error(
                 crate::outcome::IssueCode::Forbidden,
                 format!("this needs a token with role {role}; this token has role {}", principal.role),

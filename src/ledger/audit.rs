@@ -231,3 +231,25 @@ pub async fn search(
     }
     Ok(bundle)
 }
+
+/// Writes the entries matching `params` (only the date window applies; no patient key is needed) as
+/// NDJSON of AuditEvents, oldest first, page by page. Returns how many.
+pub async fn export(
+    store: &Store,
+    params: &[(String, String)],
+    out: &mut dyn std::io::Write,
+) -> Result<u64, AuditError> {
+    let (mut query, _) = query(params, &Snapshot::default(), &PatientKeys::new(b""))?;
+    query.limit = MAX_COUNT;
+    let mut written = 0;
+    loop {
+        let page = store.query_ledger(&query).await?;
+        let Some(last) = page.last() else { return Ok(written) };
+        query.after_seq = Some(last.seq);
+        for entry in &page {
+            let line = audit_event(entry).to_string();
+            writeln!(out, "{line}").map_err(|e| bad("output", e.to_string()))?;
+            written += 1;
+        }
+    }
+}

@@ -199,6 +199,24 @@ impl Mailbox {
         Ok(body)
     }
 
+    /// The caller asked for an item that is not its own: if it is someone else's, that is a ledger
+    /// event (the answer is the same 404 either way).
+    async fn denied(&self, caller: &Principal, id: &str, what: &str) -> MailboxError {
+        let store = &self.settler.store;
+        if let Ok(Some((org, tracking_id))) = store.outbox_addressee(id).await {
+            let mut entry = LedgerRecord::new(LedgerEvent::DeniedAccess, Millis::now());
+            entry.actor_org = Some(caller.org.to_string());
+            entry.receiver_org = Some(org);
+            entry.tracking_id = Some(tracking_id);
+            entry.delivery_id = Some(id.to_owned());
+            entry.outcome = Some(format!("404 {what} by another organisation"));
+            if let Err(e) = store.writer().append_ledger(vec![entry]).await {
+                tracing::error!(error = ?e, "cannot write the ledger entry of a refused read");
+            }
+        }
+        MailboxError::NotFound
+    }
+
     /// `GET /fhir/mailbox/{id}`: one message addressed to the caller, exactly as accepted, whether
     /// or not it was acknowledged already.
     #[tracing::instrument(skip_all, fields(stage = "mailbox", org = %caller.org, id = %id))]
@@ -207,7 +225,9 @@ impl Mailbox {
             return Err(MailboxError::NotFound);
         }
         let store = &self.settler.store;
-        let (item, _) = store.mailbox_item(caller.org.as_str(), id).await?.ok_or(MailboxError::NotFound)?;
+        let Some((item, _)) = store.mailbox_item(caller.org.as_str(), id).await? else {
+            return Err(self.denied(caller, id, "download").await);
+        };
         store.writer().append_ledger(vec![self.read_entry(caller, &item, Millis::now(), "downloaded")]).await?;
         item.payload.ok_or(MailboxError::NotFound)
     }
@@ -221,7 +241,9 @@ impl Mailbox {
             return Err(MailboxError::NotFound);
         }
         let store = &self.settler.store;
-        let (item, state) = store.mailbox_item(caller.org.as_str(), id).await?.ok_or(MailboxError::NotFound)?;
+        let Some((item, state)) = store.mailbox_item(caller.org.as_str(), id).await? else {
+            return Err(self.denied(caller, id, "acknowledgement").await);
+        };
         if state == DeliveryState::Queued.as_str() {
             let target =
                 Target { outbox: item.outbox, id: &item.id, tracking_id: &item.tracking_id, org: caller.org.as_str() };

@@ -30,6 +30,16 @@ pub async fn receipt(store: &Store, caller: &Principal, tracking_id: &str) -> Re
     }
     let message = store.message(tracking_id).await?.ok_or(ReceiptError::NotFound)?;
     if message.sender_org != caller.org.as_str() {
+        // Someone else's message: the same 404 as for none, and a ledger entry of the attempt.
+        let mut entry =
+            crate::ledger::LedgerRecord::new(crate::ledger::LedgerEvent::DeniedAccess, crate::time::Millis::now());
+        entry.actor_org = Some(caller.org.to_string());
+        entry.sender_org = Some(message.sender_org.clone());
+        entry.tracking_id = Some(message.tracking_id.clone());
+        entry.outcome = Some("404 receipt read by another organisation".to_owned());
+        if let Err(e) = store.writer().append_ledger(vec![entry]).await {
+            tracing::error!(error = ?e, "cannot write the ledger entry of a refused read");
+        }
         return Err(ReceiptError::NotFound);
     }
     let deliveries = store.deliveries(tracking_id).await?;

@@ -167,3 +167,18 @@ impl Store {
         Ok(None)
     }
 }
+
+impl Store {
+    /// Who an outbox row (delivery or receipt) is addressed to, and its message, whoever asks: for the
+    /// ledger entry of a refused read. `None` if no such row exists.
+    pub async fn outbox_addressee(&self, id: &str) -> Result<Option<(String, String)>, StoreError> {
+        for outbox in [Outbox::Handovers, Outbox::Receipts] {
+            let (table, id_column, org_column) = columns(outbox);
+            let sql = format!("SELECT {org_column} AS org, tracking_id FROM {table} WHERE {id_column} = $1");
+            if let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? {
+                return Ok(Some((row.try_get("org")?, row.try_get("tracking_id")?)));
+            }
+        }
+        Ok(None)
+    }
+}

@@ -36,6 +36,21 @@ async fn every_step_of_a_handover_is_chained_and_an_auditor_can_verify_it() {
     assert_eq!(app.get(Some(HOSPITAL), "/ledger/verify").await.status().as_u16(), 403);
     let post = app.client.post(format!("{}/ledger/verify", app.base)).bearer_auth(&auditor).send().await.unwrap();
     assert_eq!(post.status().as_u16(), 405);
+    // The refused attempt is itself in the ledger, with who tried.
+    let tail = app.store.ledger_tail(1).await.unwrap();
+    assert_eq!(tail[0].event.as_str(), "denied-access");
+    assert_eq!(tail[0].actor_org.as_deref(), Some("zzl-hospital"));
+    // Reading another organisation's receipt or mailbox item: 404, and a ledger entry.
+    let gp = app.get(Some(GP_HEERLEN), &format!("/fhir/receipts/{tracking}")).await;
+    assert_eq!(gp.status().as_u16(), 404);
+    let tail = app.store.ledger_tail(1).await.unwrap();
+    assert_eq!((tail[0].event.as_str(), tail[0].actor_org.as_deref()), ("denied-access", Some("gp-heerlen")));
+    let delivery = app.store.deliveries(&tracking).await.unwrap().remove(0).delivery_id;
+    let hospital = app.get(Some(HOSPITAL), &format!("/fhir/mailbox/{delivery}")).await;
+    assert_eq!(hospital.status().as_u16(), 404);
+    let tail = app.store.ledger_tail(1).await.unwrap();
+    assert_eq!((tail[0].event.as_str(), tail[0].actor_org.as_deref()), ("denied-access", Some("zzl-hospital")));
+    assert!(app.store.verify_ledger().await.unwrap().ok);
 }
 
 #[tokio::test]
@@ -170,4 +185,23 @@ async fn an_auditor_finds_a_patients_handovers_as_valid_audit_events() {
     // Organisations cannot read the ledger; bad parameters are 400.
     assert_eq!(app.get(Some(HOSPITAL), &query).await.status().as_u16(), 403);
     assert_eq!(app.get(Some(&auditor), "/fhir/AuditEvent?date=2026").await.status().as_u16(), 400);
+}
+
+#[tokio::test]
+async fn the_export_is_one_audit_event_per_line_for_the_window() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        accepted(app.post_message(HOSPITAL, &discharge()).await).await;
+    }
+    let mut out = Vec::new();
+    let n = handover_broker::ledger::audit::export(&app.store, &[], &mut out).await.unwrap();
+    assert_eq!(n, 9);
+    let lines: Vec<Value> =
+        out.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
+    assert_eq!(lines.len(), 9);
+    assert!(lines.iter().all(|e| e["resourceType"] == "AuditEvent"));
+    let ids: Vec<i64> = lines.iter().map(|e| e["id"].as_str().unwrap().parse().unwrap()).collect();
+    assert_eq!(ids, (1..=9).collect::<Vec<_>>(), "oldest first, none missing");
+    let future = [("date".to_owned(), "ge2099-01-01".to_owned())];
+    assert_eq!(handover_broker::ledger::audit::export(&app.store, &future, &mut Vec::new()).await.unwrap(), 0);
 }
