@@ -83,6 +83,20 @@ enum LedgerCommand {
     /// Print the head of the chain (sequence and hash) as JSON: keep it somewhere else, and verify
     /// against it later.
     Checkpoint,
+    /// For benchmarks: append synthetic handovers (six entries each) for patients `urn:seed|0..N`.
+    Seed {
+        #[arg(long)]
+        messages: u64,
+        #[arg(long, default_value_t = 100_000)]
+        patients: u64,
+    },
+    /// For benchmarks: time patient queries on a seeded ledger and one full verification.
+    Bench {
+        #[arg(long, default_value_t = 100_000)]
+        patients: u64,
+        #[arg(long, default_value_t = 1_000)]
+        queries: u64,
+    },
     /// Print the entries recorded in a time window as NDJSON of FHIR AuditEvents, oldest first.
     Export {
         /// From this instant or date on (inclusive).
@@ -246,6 +260,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             store.close().await;
             println!("{}", serde_json::to_string(&checkpoint)?);
         }
+        Command::Ledger(LedgerCommand::Seed { messages, patients }) => {
+            let store = open_store(&settings).await?;
+            let keys = ledger_keys(&store, &settings).await?;
+            let written = handover_broker::ledger::bench::seed(&store, &keys, messages, patients).await?;
+            store.close().await;
+            eprintln!("{written} entries appended");
+        }
+        Command::Ledger(LedgerCommand::Bench { patients, queries }) => {
+            let store = open_store(&settings).await?;
+            let keys = ledger_keys(&store, &settings).await?;
+            let report = handover_broker::ledger::bench::bench(&store, &keys, patients, queries).await?;
+            store.close().await;
+            println!("{}", serde_json::to_string(&report)?);
+        }
         Command::Ledger(LedgerCommand::Export { since, until }) => {
             let store = open_store(&settings).await?;
             let mut params = Vec::new();
@@ -312,4 +340,16 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The patient keys of the broker whose database `store` is (its configured or stored secret).
+async fn ledger_keys(
+    store: &handover_broker::store::Store,
+    settings: &Settings,
+) -> anyhow::Result<handover_broker::ledger::patient::PatientKeys> {
+    let secret = match &settings.ledger.secret {
+        Some(secret) => secret.clone(),
+        None => store.state_value("ledger_patient_secret").await?.unwrap_or_default(),
+    };
+    Ok(handover_broker::ledger::patient::PatientKeys::new(secret.as_bytes()))
 }

@@ -10,6 +10,7 @@
 //!   hash chain `prev_hash`/`hash` are columns reserved for the tamper-evident ledger.)
 
 pub mod audit;
+pub mod bench;
 pub mod patient;
 
 use std::fmt;

@@ -118,12 +118,38 @@ fn record_from_row(row: &AnyRow) -> Result<(i64, LedgerRecord, Option<String>, O
     Ok((row.try_get("seq")?, ledger_from_row(row)?, row.try_get("prev_hash")?, row.try_get("hash")?))
 }
 
+/// Checks one page of rows against the chain so far.
+fn check_page(mut v: Verification, rows: &[AnyRow]) -> Result<Verification, StoreError> {
+    for row in rows {
+        let (seq, record, prev_hash, hash) = record_from_row(row)?;
+        let problem = if seq != v.head_seq + 1 {
+            Some(format!("entries {} to {} are missing", v.head_seq + 1, seq - 1))
+        } else if prev_hash.as_deref() != Some(v.head_hash.as_str()) {
+            Some("prev_hash is not the previous entry's hash".to_owned())
+        } else if hash.as_deref() != Some(chain_hash(&v.head_hash, &canonical_entry(seq, &record)).as_str()) {
+            Some("the entry's content does not match its hash".to_owned())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            v.ok = false;
+            v.first_broken_seq = Some(seq);
+            v.problem = Some(problem);
+            return Ok(v);
+        }
+        v.entries_checked += 1;
+        v.head_seq = seq;
+        v.head_hash = hash.unwrap_or_default();
+    }
+    Ok(v)
+}
+
 impl Store {
     /// Recomputes the whole chain, oldest first, in pages (memory stays flat at any size). Finds any
     /// changed, removed, inserted or reordered entry; a removal of the newest entries needs a
     /// checkpoint to compare with (see [`Verification::head_seq`]).
     pub async fn verify_ledger(&self) -> Result<Verification, StoreError> {
-        const PAGE: i64 = 10_000;
+        const PAGE: i64 = 20_000;
         let mut v = Verification {
             ok: true,
             entries_checked: 0,
@@ -132,41 +158,39 @@ impl Store {
             first_broken_seq: None,
             problem: None,
         };
-        loop {
-            let rows = sqlx::query(
-                "SELECT seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, \
-                 event_code, outcome, payload_sha256, patient_key, prev_hash, hash FROM ledger \
-                 WHERE seq > $1 ORDER BY seq LIMIT $2",
-            )
-            .bind(v.head_seq)
-            .bind(PAGE)
-            .fetch_all(&self.pool)
-            .await?;
-            if rows.is_empty() {
+        // Entries appended while this runs are left for the next verification.
+        let max: Option<i64> = sqlx::query("SELECT MAX(seq) AS max FROM ledger").fetch_one(&self.pool).await?.try_get("max")?;
+        let Some(max) = max else { return Ok(v) };
+        // The next page is read while this one is checked (on another thread): reading and hashing
+        // overlap. Pages are ranges of seq, so a page's query does not wait for the previous check.
+        let fetch = |low: i64| {
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                sqlx::query(
+                    "SELECT seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, \
+                     event_code, outcome, payload_sha256, patient_key, prev_hash, hash FROM ledger \
+                     WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                )
+                .bind(low)
+                .bind(low + PAGE)
+                .fetch_all(&pool)
+                .await
+            })
+        };
+        let mut low = 0;
+        let mut next = fetch(low);
+        while low < max {
+            let rows = next.await.map_err(|e| StoreError::Corrupt(format!("verification stopped: {e}")))??;
+            low += PAGE;
+            next = fetch(low);
+            v = tokio::task::spawn_blocking(move || check_page(v, &rows))
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("verification stopped: {e}")))??;
+            if !v.ok {
                 return Ok(v);
             }
-            for row in &rows {
-                let (seq, record, prev_hash, hash) = record_from_row(row)?;
-                let problem = if seq != v.head_seq + 1 {
-                    Some(format!("entries {} to {} are missing", v.head_seq + 1, seq - 1))
-                } else if prev_hash.as_deref() != Some(v.head_hash.as_str()) {
-                    Some("prev_hash is not the previous entry's hash".to_owned())
-                } else if hash.as_deref() != Some(chain_hash(&v.head_hash, &canonical_entry(seq, &record)).as_str()) {
-                    Some("the entry's content does not match its hash".to_owned())
-                } else {
-                    None
-                };
-                if let Some(problem) = problem {
-                    v.ok = false;
-                    v.first_broken_seq = Some(seq);
-                    v.problem = Some(problem);
-                    return Ok(v);
-                }
-                v.entries_checked += 1;
-                v.head_seq = seq;
-                v.head_hash = hash.unwrap_or_default();
-            }
         }
+        Ok(v)
     }
 
     /// The hash of entry `seq`, for comparing with a checkpoint (`None`: no such entry).
@@ -266,4 +290,15 @@ impl Store {
 enum Bind {
     Text(String),
     Int(i64),
+}
+
+impl Store {
+    /// Appends `entries` in one transaction, bypassing the writer: for seeding a benchmark ledger only.
+    pub async fn append_ledger_bulk(&self, entries: &[LedgerRecord]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let refs: Vec<&LedgerRecord> = entries.iter().collect();
+        insert_ledger(&mut tx, self.backend, &refs).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
