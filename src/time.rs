@@ -37,3 +37,15 @@ impl Millis {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 }
+
+/// A FHIR `instant`/`dateTime` (RFC 3339), or a date meaning its midnight UTC: what search parameters
+/// such as `_since` and `date` take.
+pub fn parse_instant(text: &str) -> Option<Millis> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(Millis::from_datetime(at));
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(text, format).ok()?;
+    Some(Millis::from_datetime(date.midnight().assume_utc()))
+}

@@ -37,13 +37,7 @@ fn org(directory: &Snapshot, name: &'static str, text: &str) -> Result<String, A
 }
 
 fn instant(name: &'static str, text: &str) -> Result<Millis, AuditError> {
-    use time::format_description::well_known::Rfc3339;
-    if let Ok(at) = time::OffsetDateTime::parse(text, &Rfc3339) {
-        return Ok(Millis::from_datetime(at));
-    }
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = time::Date::parse(text, format).map_err(|_| bad(name, "expected ge or le and an instant or a date"))?;
-    Ok(Millis::from_datetime(date.midnight().assume_utc()))
+    crate::time::parse_instant(text).ok_or_else(|| bad(name, "expected ge or le and an instant or a date"))
 }
 
 /// Builds the store's query from the search parameters (name, value pairs as received).

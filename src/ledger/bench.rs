@@ -20,7 +20,8 @@ const LIFE: [LedgerEvent; 6] = [
     LedgerEvent::Delivered,
     LedgerEvent::ReceiptCreated,
 ];
-const ORGS: [&str; 6] = ["zzl-hospital", "gp-heerlen", "gp-brugge", "thuiszorg-parkstad", "wzc-de-duinen", "triage-westkust"];
+const ORGS: [&str; 6] =
+    ["zzl-hospital", "gp-heerlen", "gp-brugge", "thuiszorg-parkstad", "wzc-de-duinen", "triage-westkust"];
 
 /// The synthetic patients' keys: patient `i` is `urn:seed|i`.
 fn patient_key(keys: &PatientKeys, i: u64) -> String {

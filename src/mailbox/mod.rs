@@ -70,16 +70,8 @@ fn parse_cursor(text: &str) -> Result<Cursor, MailboxError> {
     Ok(Cursor { created_at: Millis::from_i64(at), id: id.to_owned() })
 }
 
-/// A FHIR `instant`/`dateTime`, or a date (midnight UTC).
 fn parse_since(text: &str) -> Result<Millis, MailboxError> {
-    use time::format_description::well_known::Rfc3339;
-    if let Ok(at) = time::OffsetDateTime::parse(text, &Rfc3339) {
-        return Ok(Millis::from_datetime(at));
-    }
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date =
-        time::Date::parse(text, format).map_err(|_| bad("_since", "expected an instant, e.g. 2026-11-22T08:00:00Z"))?;
-    Ok(Millis::from_datetime(date.midnight().assume_utc()))
+    crate::time::parse_instant(text).ok_or_else(|| bad("_since", "expected an instant, e.g. 2026-11-22T08:00:00Z"))
 }
 
 /// Query-string encoding of a parameter value (RFC 3986 unreserved characters kept).

@@ -159,7 +159,8 @@ impl Store {
             problem: None,
         };
         // Entries appended while this runs are left for the next verification.
-        let max: Option<i64> = sqlx::query("SELECT MAX(seq) AS max FROM ledger").fetch_one(&self.pool).await?.try_get("max")?;
+        let max: Option<i64> =
+            sqlx::query("SELECT MAX(seq) AS max FROM ledger").fetch_one(&self.pool).await?.try_get("max")?;
         let Some(max) = max else { return Ok(v) };
         // The next page is read while this one is checked (on another thread): reading and hashing
         // overlap. Pages are ranges of seq, so a page's query does not wait for the previous check.
