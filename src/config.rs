@@ -53,11 +53,23 @@ pub struct LedgerSettings {
     /// mode unless one was generated before; demo mode generates one on first start and keeps it in the
     /// database. Changing it makes earlier entries unfindable by patient.
     pub secret: Option<String>,
+    /// Write a checkpoint of the chain's head into this folder every `checkpoint_secs` (off when unset).
+    pub checkpoint_dir: Option<PathBuf>,
+    #[serde(default = "default_checkpoint_secs")]
+    pub checkpoint_secs: u64,
+}
+
+fn default_checkpoint_secs() -> u64 {
+    3600
 }
 
 impl std::fmt::Debug for LedgerSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LedgerSettings").field("secret", &self.secret.as_ref().map(|_| "(set)")).finish()
+        f.debug_struct("LedgerSettings")
+            .field("secret", &self.secret.as_ref().map(|_| "(set)"))
+            .field("checkpoint_dir", &self.checkpoint_dir)
+            .field("checkpoint_secs", &self.checkpoint_secs)
+            .finish()
     }
 }
 

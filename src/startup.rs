@@ -33,6 +33,7 @@ pub struct Application {
     store: Store,
     demo_tokens: Vec<String>,
     refresher: tokio::task::JoinHandle<()>,
+    checkpoints: Option<tokio::task::JoinHandle<()>>,
     pushers: Option<PushWorkers>,
 }
 
@@ -84,6 +85,10 @@ impl Application {
 
         let directory = Directory::load(store.clone()).await?;
         let refresher = directory.spawn_refresh();
+        let checkpoints = settings.ledger.checkpoint_dir.clone().map(|dir| {
+            let every = std::time::Duration::from_secs(settings.ledger.checkpoint_secs.max(1));
+            crate::ledger::spawn_checkpoints(store.clone(), dir, every)
+        });
         let signals = crate::mailbox::Signals::default();
         let metrics = Arc::new(Metrics::new());
         let pushers = if settings.delivery.enabled {
@@ -142,7 +147,7 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
-        Ok(Self { addr, base_url, server, store, demo_tokens, refresher, pushers })
+        Ok(Self { addr, base_url, server, store, demo_tokens, refresher, checkpoints, pushers })
     }
 
     pub fn port(&self) -> u16 {
@@ -178,6 +183,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.refresher.abort();
+        if let Some(checkpoints) = self.checkpoints {
+            checkpoints.abort();
+        }
         // The push workers settle through the store's writer: stop them before the store closes.
         if let Some(pushers) = self.pushers {
             pushers.stop().await;

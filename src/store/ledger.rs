@@ -6,6 +6,7 @@
 //! head it chains from; on PostgreSQL the table is locked for the rest of that transaction so that two
 //! broker nodes never chain from the same head.
 
+use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -118,30 +119,48 @@ fn record_from_row(row: &AnyRow) -> Result<(i64, LedgerRecord, Option<String>, O
     Ok((row.try_get("seq")?, ledger_from_row(row)?, row.try_get("prev_hash")?, row.try_get("hash")?))
 }
 
-/// Checks one page of rows against the chain so far.
-fn check_page(mut v: Verification, rows: &[AnyRow]) -> Result<Verification, StoreError> {
+/// What one page of the chain says about itself: its ends, and the first entry in it that does not
+/// fit the entries before it in the same page.
+struct PageCheck {
+    /// Sequence and `prev_hash` of its first entry.
+    first: Option<(i64, Option<String>)>,
+    /// Sequence and hash of its last entry.
+    last: Option<(i64, String)>,
+    count: u64,
+    broken: Option<(i64, String)>,
+}
+
+/// Checks a page on its own: every entry's hash, and the links between its entries. The links to the
+/// page before are checked when the pages are joined, in order.
+fn check_page(rows: &[AnyRow]) -> Result<PageCheck, StoreError> {
+    let mut page = PageCheck { first: None, last: None, count: 0, broken: None };
     for row in rows {
         let (seq, record, prev_hash, hash) = record_from_row(row)?;
-        let problem = if seq != v.head_seq + 1 {
-            Some(format!("entries {} to {} are missing", v.head_seq + 1, seq - 1))
-        } else if prev_hash.as_deref() != Some(v.head_hash.as_str()) {
-            Some("prev_hash is not the previous entry's hash".to_owned())
-        } else if hash.as_deref() != Some(chain_hash(&v.head_hash, &canonical_entry(seq, &record)).as_str()) {
-            Some("the entry's content does not match its hash".to_owned())
-        } else {
-            None
+        let problem = match &page.last {
+            Some((last_seq, _)) if seq != last_seq + 1 => {
+                Some(format!("entries {} to {} are missing", last_seq + 1, seq - 1))
+            }
+            Some((_, last_hash)) if prev_hash.as_deref() != Some(last_hash.as_str()) => {
+                Some("prev_hash is not the previous entry's hash".to_owned())
+            }
+            _ => None,
         };
+        let expected = chain_hash(prev_hash.as_deref().unwrap_or_default(), &canonical_entry(seq, &record));
+        let problem = problem.or_else(|| {
+            (hash.as_deref() != Some(expected.as_str()))
+                .then(|| "the entry's content does not match its hash".to_owned())
+        });
         if let Some(problem) = problem {
-            v.ok = false;
-            v.first_broken_seq = Some(seq);
-            v.problem = Some(problem);
-            return Ok(v);
+            page.broken = Some((seq, problem));
+            return Ok(page);
         }
-        v.entries_checked += 1;
-        v.head_seq = seq;
-        v.head_hash = hash.unwrap_or_default();
+        if page.first.is_none() {
+            page.first = Some((seq, prev_hash));
+        }
+        page.count += 1;
+        page.last = Some((seq, hash.unwrap_or_default()));
     }
-    Ok(v)
+    Ok(page)
 }
 
 impl Store {
@@ -149,7 +168,13 @@ impl Store {
     /// changed, removed, inserted or reordered entry; a removal of the newest entries needs a
     /// checkpoint to compare with (see [`Verification::head_seq`]).
     pub async fn verify_ledger(&self) -> Result<Verification, StoreError> {
-        const PAGE: i64 = 20_000;
+        self.verify_ledger_in_pages(20_000).await
+    }
+
+    /// [`Store::verify_ledger`] with pages of `page` entries (tests use small pages to cross page ends).
+    pub async fn verify_ledger_in_pages(&self, page: i64) -> Result<Verification, StoreError> {
+        const PARALLEL_PAGES: usize = 4;
+        let page = page.max(1);
         let mut v = Verification {
             ok: true,
             entries_checked: 0,
@@ -162,36 +187,63 @@ impl Store {
         let max: Option<i64> =
             sqlx::query("SELECT MAX(seq) AS max FROM ledger").fetch_one(&self.pool).await?.try_get("max")?;
         let Some(max) = max else { return Ok(v) };
-        // The next page is read while this one is checked (on another thread): reading and hashing
-        // overlap. Pages are ranges of seq, so a page's query does not wait for the previous check.
-        let fetch = |low: i64| {
-            let pool = self.pool.clone();
-            tokio::spawn(async move {
-                sqlx::query(
-                    "SELECT seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, \
-                     event_code, outcome, payload_sha256, patient_key, prev_hash, hash FROM ledger \
-                     WHERE seq > $1 AND seq <= $2 ORDER BY seq",
-                )
-                .bind(low)
-                .bind(low + PAGE)
-                .fetch_all(&pool)
-                .await
+        // Pages are ranges of seq, read and hashed several at a time (each entry carries its
+        // prev_hash, so a page can be checked alone), then joined in order.
+        let pages = (0..).map(|n| n * page).take_while(|low| *low < max);
+        let checked = futures_util::stream::iter(pages)
+            .map(|low| {
+                let pool = self.pool.clone();
+                async move {
+                    let rows = sqlx::query(
+                        "SELECT seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, \
+                         receiver_org, event_code, outcome, payload_sha256, patient_key, prev_hash, hash FROM ledger \
+                         WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                    )
+                    .bind(low)
+                    .bind(low + page)
+                    .fetch_all(&pool)
+                    .await?;
+                    tokio::task::spawn_blocking(move || check_page(&rows))
+                        .await
+                        .map_err(|e| StoreError::Corrupt(format!("verification stopped: {e}")))?
+                }
             })
-        };
-        let mut low = 0;
-        let mut next = fetch(low);
-        while low < max {
-            let rows = next.await.map_err(|e| StoreError::Corrupt(format!("verification stopped: {e}")))??;
-            low += PAGE;
-            next = fetch(low);
-            v = tokio::task::spawn_blocking(move || check_page(v, &rows))
-                .await
-                .map_err(|e| StoreError::Corrupt(format!("verification stopped: {e}")))??;
-            if !v.ok {
+            .buffered(PARALLEL_PAGES);
+        futures_util::pin_mut!(checked);
+        while let Some(page) = checked.next().await {
+            let page = page?;
+            let joined = match &page.first {
+                Some((seq, _)) if *seq != v.head_seq + 1 => {
+                    Some((*seq, format!("entries {} to {} are missing", v.head_seq + 1, seq - 1)))
+                }
+                Some((seq, prev)) if prev.as_deref() != Some(v.head_hash.as_str()) => {
+                    Some((*seq, "prev_hash is not the previous entry's hash".to_owned()))
+                }
+                _ => None,
+            };
+            if let Some((seq, problem)) = joined.or(page.broken) {
+                v.ok = false;
+                v.first_broken_seq = Some(seq);
+                v.problem = Some(problem);
                 return Ok(v);
+            }
+            v.entries_checked += page.count;
+            if let Some((seq, hash)) = page.last {
+                v.head_seq = seq;
+                v.head_hash = hash;
             }
         }
         Ok(v)
+    }
+
+    /// The newest entry's sequence number and hash (0 and [`GENESIS`] for an empty ledger).
+    pub async fn ledger_head(&self) -> Result<(i64, String), StoreError> {
+        let row =
+            sqlx::query("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetch_optional(&self.pool).await?;
+        Ok(match row {
+            Some(row) => (row.try_get("seq")?, row.try_get::<Option<String>, _>("hash")?.unwrap_or_default()),
+            None => (0, GENESIS.to_owned()),
+        })
     }
 
     /// The hash of entry `seq`, for comparing with a checkpoint (`None`: no such entry).

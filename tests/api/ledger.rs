@@ -205,3 +205,49 @@ async fn the_export_is_one_audit_event_per_line_for_the_window() {
     let future = [("date".to_owned(), "ge2099-01-01".to_owned())];
     assert_eq!(handover_broker::ledger::audit::export(&app.store, &future, &mut Vec::new()).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn breaks_are_found_across_page_ends_too() {
+    let app = spawn_app().await;
+    for _ in 0..4 {
+        accepted(app.post_message(HOSPITAL, &discharge()).await).await;
+    }
+    for page in [1, 2, 5, 100] {
+        assert_eq!(app.store.verify_ledger_in_pages(page).await.unwrap().entries_checked, 12, "page {page}");
+    }
+    // Entry 7 starts a page of 2 (pages are 1-2, 3-4, 5-6, 7-8, ...): its link back is checked on joining.
+    tamper(&app, "UPDATE ledger SET prev_hash = hash WHERE seq = 7").await;
+    for page in [1, 2, 3, 100] {
+        let report = app.store.verify_ledger_in_pages(page).await.unwrap();
+        assert_eq!((report.ok, report.first_broken_seq), (false, Some(7)), "page {page}: {report:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_broker_writes_checkpoints_that_verification_accepts() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let checkpoints = dir.path().join("checkpoints");
+    let mut settings = test_settings(dir.path()).await;
+    settings.ledger.checkpoint_dir = Some(checkpoints.clone());
+    settings.ledger.checkpoint_secs = 1;
+    let app = spawn_with(settings, dir.clone()).await;
+    accepted(app.post_message(HOSPITAL, &discharge()).await).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let file = loop {
+        let found = std::fs::read_dir(&checkpoints)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy() == "checkpoint-3.json"));
+        if let Some(file) = found {
+            break file;
+        }
+        assert!(std::time::Instant::now() < deadline, "no checkpoint of entry 3 written");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let checkpoint: handover_broker::ledger::Checkpoint =
+        serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    assert_eq!(checkpoint.seq, 3);
+    assert!(handover_broker::ledger::verify(&app.store, Some(&checkpoint)).await.unwrap().ok);
+}
