@@ -90,10 +90,7 @@ impl fmt::Display for DeliveryState {
 impl FromStr for DeliveryState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Queued, Self::Delivered, Self::AcceptedByReceiver, Self::RejectedByReceiver, Self::Failed, Self::Expired]
-            .into_iter()
-            .find(|state| state.as_str() == s)
-            .ok_or_else(|| s.to_owned())
+        Self::ALL.into_iter().find(|state| state.as_str() == s).ok_or_else(|| s.to_owned())
     }
 }
 

@@ -7,11 +7,11 @@
 use super::{Accepted, IngestError, Ingestor, Submission};
 use crate::auth::Principal;
 use crate::delivery::push::from_states;
+use crate::delivery::settle::Settler;
 use crate::delivery::DeliveryState;
 use crate::json::Field;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::outcome::{Issue, IssueCode, Severity};
-use crate::receipts::{receipt_for, ReceiptInput};
 use crate::routing;
 use crate::store::{Change, Outbox, Settlement};
 use crate::time::Millis;
@@ -114,23 +114,15 @@ impl Ingestor {
             DeliveryState::AcceptedByReceiver => "The receiver accepted the message.",
             _ => "The receiver rejected the message; its reasons follow.",
         };
-        let input = ReceiptInput {
-            state: target,
-            summary,
-            receiver_issues: &receiver_issues,
-            base_url: &self.base_url,
-            now,
+        let settler = Settler {
+            store: self.store.clone(),
+            directory: self.directory.clone(),
+            base_url: self.base_url.clone(),
             ttl_secs: self.ttl_secs,
+            signals: self.signals.clone(),
         };
         let mut ledger = vec![entry];
-        let receipt = receipt_for(&snapshot, &context, &input)?;
-        if receipt.is_some() {
-            let mut created = ledger[0].clone();
-            created.event = LedgerEvent::ReceiptCreated;
-            created.actor_org = None;
-            created.outcome = Some(target.as_str().to_owned());
-            ledger.push(created);
-        }
+        let receipt = settler.receipt(&context, target, summary, &receiver_issues, now, &mut ledger);
         let settlement = Settlement {
             outbox: Outbox::Handovers,
             id: context.delivery_id.clone(),

@@ -56,10 +56,7 @@ fn item_from_row(outbox: Outbox, row: &AnyRow) -> Result<MailboxItem, StoreError
 
 /// `(table, id column, org column)` of an outbox.
 fn columns(outbox: Outbox) -> (&'static str, &'static str, &'static str) {
-    match outbox {
-        Outbox::Handovers => ("deliveries", "delivery_id", "receiver_org"),
-        Outbox::Receipts => ("receipts", "receipt_id", "recipient_org"),
-    }
+    (outbox.table(), outbox.id_column(), outbox.org_column())
 }
 
 impl Store {

@@ -20,19 +20,19 @@ pub enum Outbox {
 }
 
 impl Outbox {
-    fn table(self) -> &'static str {
+    pub(super) fn table(self) -> &'static str {
         match self {
             Self::Handovers => "deliveries",
             Self::Receipts => "receipts",
         }
     }
-    fn id_column(self) -> &'static str {
+    pub(super) fn id_column(self) -> &'static str {
         match self {
             Self::Handovers => "delivery_id",
             Self::Receipts => "receipt_id",
         }
     }
-    fn org_column(self) -> &'static str {
+    pub(super) fn org_column(self) -> &'static str {
         match self {
             Self::Handovers => "receiver_org",
             Self::Receipts => "recipient_org",
