@@ -24,7 +24,7 @@ use std::sync::Once;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use ledger::{canonical_entry, chain_hash, ChainedEntry, LedgerQuery, Verification, GENESIS};
+pub use ledger::{ChainedEntry, LedgerQuery, Verification};
 pub use mailbox::{Cursor, MailboxItem, MailboxQuery};
 pub use messages::{CommitOutcome, DeliveryRecord, LedgerRecord, MessageRecord, NewDelivery, NewMessage};
 pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, Settlement};

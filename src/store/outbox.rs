@@ -56,7 +56,6 @@ pub struct Claimed {
     pub org: String,
     /// Attempts so far, this one included.
     pub attempts: i64,
-    pub expires_at: Millis,
     pub created_at: Millis,
 }
 
@@ -92,7 +91,7 @@ pub(super) async fn claim(
              ORDER BY next_attempt_at LIMIT $4{lock}) \
          AND state = 'queued' AND (leased_until IS NULL OR leased_until <= $2) \
          RETURNING {id} AS id, tracking_id, {org_column} AS org, CAST(attempts AS BIGINT) AS attempts, \
-             expires_at, created_at"
+             created_at"
     );
     let rows = sqlx::query(&sql)
         .bind(claim.lease_until.as_i64())
@@ -168,13 +167,10 @@ pub struct DeliveryContext {
     pub receiver_value: String,
     pub want_infack: bool,
     pub want_busack: bool,
-    pub expires_at: Millis,
-    pub created_at: Millis,
 }
 
 const CONTEXT_COLUMNS: &str = "d.delivery_id, d.tracking_id, d.state, m.header_id, m.sender_org, m.event_system, \
-     m.event_code, d.receiver_org, d.receiver_system, d.receiver_value, m.want_infack, m.want_busack, d.expires_at, \
-     d.created_at";
+     m.event_code, d.receiver_org, d.receiver_system, d.receiver_value, m.want_infack, m.want_busack";
 
 fn context_from_row(row: &AnyRow) -> Result<DeliveryContext, StoreError> {
     Ok(DeliveryContext {
@@ -190,8 +186,6 @@ fn context_from_row(row: &AnyRow) -> Result<DeliveryContext, StoreError> {
         receiver_value: row.try_get("receiver_value")?,
         want_infack: row.try_get::<i64, _>("want_infack")? != 0,
         want_busack: row.try_get::<i64, _>("want_busack")? != 0,
-        expires_at: Millis::from_i64(row.try_get("expires_at")?),
-        created_at: Millis::from_i64(row.try_get("created_at")?),
     })
 }
 
@@ -202,7 +196,6 @@ fn claimed_from_row(outbox: Outbox, row: &AnyRow) -> Result<Claimed, StoreError>
         tracking_id: row.try_get("tracking_id")?,
         org: row.try_get("org")?,
         attempts: row.try_get("attempts")?,
-        expires_at: Millis::from_i64(row.try_get("expires_at")?),
         created_at: Millis::from_i64(row.try_get("created_at")?),
     })
 }
@@ -236,7 +229,7 @@ impl Store {
     pub async fn expired_due(&self, outbox: Outbox, now: Millis, limit: usize) -> Result<Vec<Claimed>, StoreError> {
         let (table, id, org) = (outbox.table(), outbox.id_column(), outbox.org_column());
         let sql = format!(
-            "SELECT {id} AS id, tracking_id, {org} AS org, CAST(attempts AS BIGINT) AS attempts, expires_at, \
+            "SELECT {id} AS id, tracking_id, {org} AS org, CAST(attempts AS BIGINT) AS attempts, \
              created_at FROM {table} \
              WHERE state = 'queued' AND expires_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) \
              ORDER BY expires_at LIMIT $2"
