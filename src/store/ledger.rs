@@ -18,28 +18,51 @@ use crate::ledger::LedgerRecord;
 /// `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The canonical bytes of an entry: the compact JSON array
-/// `[seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org,
-/// event_code, outcome, payload_sha256, patient_key]` (numbers as integers, absent fields as `null`,
-/// strings escaped as RFC 8259 says and serde_json writes them, no white space).
+/// The fields of an entry that its hash covers, borrowed: from a record being appended or from a
+/// stored row being verified.
+#[derive(Debug, Clone, Copy)]
+struct Fields<'a> {
+    seq: i64,
+    at: i64,
+    /// `event` to `patient_key`, in the order of [`Fields::canonical`].
+    texts: [Option<&'a str>; 11],
+}
+
+impl<'a> Fields<'a> {
+    fn of(seq: i64, e: &'a LedgerRecord) -> Self {
+        Fields {
+            seq,
+            at: e.at.as_i64(),
+            texts: [
+                Some(e.event.as_str()),
+                e.tracking_id.as_deref(),
+                e.header_id.as_deref(),
+                e.delivery_id.as_deref(),
+                e.actor_org.as_deref(),
+                e.sender_org.as_deref(),
+                e.receiver_org.as_deref(),
+                e.event_code.as_deref(),
+                e.outcome.as_deref(),
+                e.payload_sha256.as_deref(),
+                e.patient_key.as_deref(),
+            ],
+        }
+    }
+
+    /// The canonical bytes: the compact JSON array
+    /// `[seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org,
+    /// event_code, outcome, payload_sha256, patient_key]` (numbers as integers, absent fields as `null`,
+    /// strings escaped as RFC 8259 says and serde_json writes them, no white space).
+    fn canonical(&self) -> Vec<u8> {
+        let [a, b, c, d, e, f, g, h, i, j, k] = self.texts;
+        // Serialising strings and integers into memory cannot fail.
+        serde_json::to_vec(&(self.seq, self.at, a, b, c, d, e, f, g, h, i, j, k)).unwrap_or_default()
+    }
+}
+
+/// The canonical bytes of entry `seq` (see [`Fields::canonical`]).
 pub fn canonical_entry(seq: i64, e: &LedgerRecord) -> Vec<u8> {
-    let fields = (
-        seq,
-        e.at.as_i64(),
-        e.event.as_str(),
-        &e.tracking_id,
-        &e.header_id,
-        &e.delivery_id,
-        &e.actor_org,
-        &e.sender_org,
-        &e.receiver_org,
-        &e.event_code,
-        &e.outcome,
-        &e.payload_sha256,
-        &e.patient_key,
-    );
-    // Serialising strings and integers into memory cannot fail.
-    serde_json::to_vec(&fields).unwrap_or_default()
+    Fields::of(seq, e).canonical()
 }
 
 /// `hex(SHA-256(prev_hash || canonical))`.
@@ -119,6 +142,96 @@ fn record_from_row(row: &AnyRow) -> Result<(i64, LedgerRecord, Option<String>, O
     Ok((row.try_get("seq")?, ledger_from_row(row)?, row.try_get("prev_hash")?, row.try_get("hash")?))
 }
 
+/// The columns of a stored entry in the order [`PageReader`] reads them after `seq` and `at`.
+const PAGE_TEXT_COLUMNS: [&str; 13] = [
+    "event",
+    "tracking_id",
+    "header_id",
+    "delivery_id",
+    "actor_org",
+    "sender_org",
+    "receiver_org",
+    "event_code",
+    "outcome",
+    "payload_sha256",
+    "patient_key",
+    "prev_hash",
+    "hash",
+];
+
+/// One page of the chain (`seq` in `($1, $2]`) as a single text value, oldest entry first: per entry
+/// `seq;at;` and then each text column as `~` when NULL or as `{bytes}:{text}` (a netstring without its
+/// comma), so that any content reads back exactly. The same SQL runs on SQLite (3.44 and later) and
+/// PostgreSQL.
+///
+/// Why not one row per entry: sqlx hands rows over one at a time from SQLite's worker thread, copying
+/// every column, which costs several microseconds an entry, most of the verification time at
+/// 10 million entries. Packed, a page crosses once, and the fields are read in place.
+fn page_sql() -> String {
+    let texts: Vec<String> = PAGE_TEXT_COLUMNS
+        .iter()
+        .map(|c| format!("COALESCE(CAST(octet_length({c}) AS TEXT) || ':' || {c}, '~')"))
+        .collect();
+    format!(
+        "SELECT string_agg(CAST(seq AS TEXT) || ';' || CAST(at AS TEXT) || ';' || {}, '' ORDER BY seq) AS page \
+         FROM ledger WHERE seq > $1 AND seq <= $2",
+        texts.join(" || ")
+    )
+}
+
+/// Reads the entries of a page made by [`page_sql`].
+struct PageReader<'a> {
+    rest: &'a str,
+}
+
+/// A stored entry as read for verification.
+struct StoredEntry<'a> {
+    fields: Fields<'a>,
+    prev_hash: Option<&'a str>,
+    hash: Option<&'a str>,
+}
+
+impl<'a> PageReader<'a> {
+    fn malformed() -> StoreError {
+        StoreError::Corrupt("a ledger page could not be read".to_owned())
+    }
+
+    fn int(&mut self) -> Result<i64, StoreError> {
+        let (digits, rest) = self.rest.split_once(';').ok_or_else(Self::malformed)?;
+        self.rest = rest;
+        digits.parse().map_err(|_| Self::malformed())
+    }
+
+    fn text(&mut self) -> Result<Option<&'a str>, StoreError> {
+        if let Some(rest) = self.rest.strip_prefix('~') {
+            self.rest = rest;
+            return Ok(None);
+        }
+        let (len, rest) = self.rest.split_once(':').ok_or_else(Self::malformed)?;
+        let len: usize = len.parse().map_err(|_| Self::malformed())?;
+        // `get` refuses a length that would end inside a character.
+        let text = rest.get(..len).ok_or_else(Self::malformed)?;
+        self.rest = &rest[len..];
+        Ok(Some(text))
+    }
+
+    fn next_entry(&mut self) -> Option<Result<StoredEntry<'a>, StoreError>> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let mut entry = || {
+            let seq = self.int()?;
+            let at = self.int()?;
+            let mut texts = [None; 11];
+            for text in &mut texts {
+                *text = self.text()?;
+            }
+            Ok(StoredEntry { fields: Fields { seq, at, texts }, prev_hash: self.text()?, hash: self.text()? })
+        };
+        Some(entry())
+    }
+}
+
 /// What one page of the chain says about itself: its ends, and the first entry in it that does not
 /// fit the entries before it in the same page.
 struct PageCheck {
@@ -132,35 +245,38 @@ struct PageCheck {
 
 /// Checks a page on its own: every entry's hash, and the links between its entries. The links to the
 /// page before are checked when the pages are joined, in order.
-fn check_page(rows: &[AnyRow]) -> Result<PageCheck, StoreError> {
-    let mut page = PageCheck { first: None, last: None, count: 0, broken: None };
-    for row in rows {
-        let (seq, record, prev_hash, hash) = record_from_row(row)?;
-        let problem = match &page.last {
+fn check_page(page: &str) -> Result<PageCheck, StoreError> {
+    let mut check = PageCheck { first: None, last: None, count: 0, broken: None };
+    let mut reader = PageReader { rest: page };
+    let mut last: Option<(i64, &str)> = None;
+    while let Some(entry) = reader.next_entry() {
+        let StoredEntry { fields, prev_hash, hash } = entry?;
+        let seq = fields.seq;
+        let problem = match last {
             Some((last_seq, _)) if seq != last_seq + 1 => {
                 Some(format!("entries {} to {} are missing", last_seq + 1, seq - 1))
             }
-            Some((_, last_hash)) if prev_hash.as_deref() != Some(last_hash.as_str()) => {
+            Some((_, last_hash)) if prev_hash != Some(last_hash) => {
                 Some("prev_hash is not the previous entry's hash".to_owned())
             }
             _ => None,
         };
-        let expected = chain_hash(prev_hash.as_deref().unwrap_or_default(), &canonical_entry(seq, &record));
+        let expected = chain_hash(prev_hash.unwrap_or_default(), &fields.canonical());
         let problem = problem.or_else(|| {
-            (hash.as_deref() != Some(expected.as_str()))
-                .then(|| "the entry's content does not match its hash".to_owned())
+            (hash != Some(expected.as_str())).then(|| "the entry's content does not match its hash".to_owned())
         });
         if let Some(problem) = problem {
-            page.broken = Some((seq, problem));
-            return Ok(page);
+            check.broken = Some((seq, problem));
+            break;
         }
-        if page.first.is_none() {
-            page.first = Some((seq, prev_hash));
+        if check.first.is_none() {
+            check.first = Some((seq, prev_hash.map(str::to_owned)));
         }
-        page.count += 1;
-        page.last = Some((seq, hash.unwrap_or_default()));
+        check.count += 1;
+        last = Some((seq, hash.unwrap_or_default()));
     }
-    Ok(page)
+    check.last = last.map(|(seq, hash)| (seq, hash.to_owned()));
+    Ok(check)
 }
 
 impl Store {
@@ -190,20 +306,15 @@ impl Store {
         // Pages are ranges of seq, read and hashed several at a time (each entry carries its
         // prev_hash, so a page can be checked alone), then joined in order.
         let pages = (0..).map(|n| n * page).take_while(|low| *low < max);
+        let sql = page_sql();
         let checked = futures_util::stream::iter(pages)
             .map(|low| {
                 let pool = self.pool.clone();
+                let sql = sql.clone();
                 async move {
-                    let rows = sqlx::query(
-                        "SELECT seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, \
-                         receiver_org, event_code, outcome, payload_sha256, patient_key, prev_hash, hash FROM ledger \
-                         WHERE seq > $1 AND seq <= $2 ORDER BY seq",
-                    )
-                    .bind(low)
-                    .bind(low + page)
-                    .fetch_all(&pool)
-                    .await?;
-                    tokio::task::spawn_blocking(move || check_page(&rows))
+                    let page: Option<String> =
+                        sqlx::query(&sql).bind(low).bind(low + page).fetch_one(&pool).await?.try_get("page")?;
+                    tokio::task::spawn_blocking(move || check_page(page.as_deref().unwrap_or_default()))
                         .await
                         .map_err(|e| StoreError::Corrupt(format!("verification stopped: {e}")))?
                 }

@@ -251,3 +251,23 @@ async fn the_broker_writes_checkpoints_that_verification_accepts() {
     assert_eq!(checkpoint.seq, 3);
     assert!(handover_broker::ledger::verify(&app.store, Some(&checkpoint)).await.unwrap().ok);
 }
+
+#[tokio::test]
+async fn entries_with_any_characters_verify_and_an_edit_inside_them_is_found() {
+    use handover_broker::ledger::{LedgerEvent, LedgerRecord};
+    let app = spawn_app().await;
+    // Verification reads pages packed as `{bytes}:{text}` fields: content that looks like framing,
+    // multi-byte characters and JSON escapes must read back exactly.
+    let mut entry = LedgerRecord::new(LedgerEvent::Rejected, handover_broker::time::Millis::now());
+    entry.header_id = Some("3:a;~;12:é€😀\"\\\n\t".to_owned());
+    entry.outcome = Some("~".to_owned());
+    entry.actor_org = Some(String::new());
+    app.store.append_ledger_bulk(&[entry.clone(), entry]).await.unwrap();
+    let v = app.store.verify_ledger().await.unwrap();
+    assert!(v.ok, "{v:?}");
+    assert_eq!(v.entries_checked, 2);
+
+    tamper(&app, "UPDATE ledger SET header_id = '3:a;~;12:é€😀' WHERE seq = 2").await;
+    let v = app.store.verify_ledger().await.unwrap();
+    assert_eq!((v.ok, v.first_broken_seq), (false, Some(2)), "{v:?}");
+}
