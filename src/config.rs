@@ -44,11 +44,26 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     #[serde(default)]
     pub ledger: LedgerSettings,
+    pub retention: RetentionSettings,
+}
+
+/// How long the broker keeps what it carried (DESIGN.md section 6).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionSettings {
+    /// A message's payload is purged this long after its last delivery reached a final state
+    /// (delivered, answered, failed or expired); its ledger entries stay. 30 days by default.
+    pub payload_secs: u64,
+    /// How often the purge looks for payloads due.
+    pub sweep_secs: u64,
 }
 
 /// The ledger's settings.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct LedgerSettings {
+    /// Keep the ledger. `false` is allowed only with `demo = true`, to measure what ledgering costs
+    /// (README, benchmarks); a broker that carries real handovers always keeps it.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
     /// The secret of the patient keys (HMAC-SHA-256 of each patient identifier). Required outside demo
     /// mode unless one was generated before; demo mode generates one on first start and keeps it in the
     /// database. Changing it makes earlier entries unfindable by patient.
@@ -63,9 +78,20 @@ fn default_checkpoint_secs() -> u64 {
     3600
 }
 
+fn default_true() -> bool {
+    true
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        Self { enabled: true, secret: None, checkpoint_dir: None, checkpoint_secs: default_checkpoint_secs() }
+    }
+}
+
 impl std::fmt::Debug for LedgerSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LedgerSettings")
+            .field("enabled", &self.enabled)
             .field("secret", &self.secret.as_ref().map(|_| "(set)"))
             .field("checkpoint_dir", &self.checkpoint_dir)
             .field("checkpoint_secs", &self.checkpoint_secs)
@@ -160,7 +186,9 @@ impl Settings {
             .set_default("delivery.lease_ms", 60_000)?
             .set_default("delivery.initial_backoff_ms", 1_000)?
             .set_default("delivery.max_backoff_ms", 3_600_000)?
-            .set_default("delivery.poll_ms", 500)?;
+            .set_default("delivery.poll_ms", 500)?
+            .set_default("retention.payload_secs", 30 * 24 * 3600)?
+            .set_default("retention.sweep_secs", 60)?;
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
         }
@@ -204,6 +232,12 @@ impl Settings {
         if d.client_cert.is_some() != d.client_key.is_some() {
             return invalid("delivery", "client_cert and client_key go together");
         }
+        if !self.ledger.enabled && self.demo != Some(true) {
+            return invalid("ledger.enabled", "may be false only with demo = true (to measure what the ledger costs)");
+        }
+        if self.retention.sweep_secs == 0 {
+            return invalid("retention.sweep_secs", "must be at least 1");
+        }
         Ok(())
     }
 
@@ -216,5 +250,25 @@ impl Settings {
                 format!("{scheme}://{bound}")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ConfigError, Settings};
+
+    fn load(toml: &str) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("broker.toml");
+        std::fs::write(&file, toml).expect("written");
+        Settings::load(Some(&file))
+    }
+
+    #[test]
+    fn the_ledger_can_be_off_only_on_a_demo_broker() {
+        assert!(load("").expect("defaults load").ledger.enabled);
+        let refused = load("[ledger]\nenabled = false\n");
+        assert!(matches!(refused, Err(ConfigError::Invalid { key: "ledger.enabled", .. })), "{refused:?}");
+        assert!(!load("demo = true\n[ledger]\nenabled = false\n").expect("allowed in demo mode").ledger.enabled);
     }
 }

@@ -3,7 +3,7 @@
 //! The flow of a handover through the crate, one module per stage:
 //! `api` (HTTP edge) → `ingest` (envelope, dedup key) → `profiles` (completeness) → `routing`
 //! (receivers from the `directory`) → `store` (one transaction) → `delivery` / mailbox → `receipts`,
-//! with every state change appended to the `ledger`. See ARCHITECTURE.md.
+//! with every state change appended to the `ledger`; `retention` purges payloads that are done. See ARCHITECTURE.md.
 
 pub mod api;
 pub mod auth;
@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod outcome;
 pub mod profiles;
 pub mod receipts;
+pub mod retention;
 pub mod routing;
 pub mod startup;
 pub mod store;

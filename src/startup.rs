@@ -32,8 +32,8 @@ pub struct Application {
     server: Server,
     store: Store,
     demo_tokens: Vec<String>,
-    refresher: tokio::task::JoinHandle<()>,
-    checkpoints: Option<tokio::task::JoinHandle<()>>,
+    /// Directory refresh, checkpoints, retention: stopped with the server.
+    background: Vec<tokio::task::JoinHandle<()>>,
     pushers: Option<PushWorkers>,
 }
 
@@ -42,9 +42,17 @@ impl Application {
     /// the listener. Port 0 binds any free port; [`Application::port`] tells which.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         install_crypto_provider();
-        let store = Store::open(&settings.database_url, settings.store.max_connections, settings.store.max_batch)
-            .await
-            .context("opening the database")?;
+        let store = Store::open_with_ledger(
+            &settings.database_url,
+            settings.store.max_connections,
+            settings.store.max_batch,
+            settings.ledger.enabled,
+        )
+        .await
+        .context("opening the database")?;
+        if !settings.ledger.enabled {
+            tracing::warn!("the ledger is OFF (ledger.enabled = false): a demo broker for measuring its cost only");
+        }
         let demo = match settings.demo {
             Some(demo) => demo,
             None => directory::demo_by_default(&store).await?,
@@ -84,11 +92,12 @@ impl Application {
         })?;
 
         let directory = Directory::load(store.clone()).await?;
-        let refresher = directory.spawn_refresh();
-        let checkpoints = settings.ledger.checkpoint_dir.clone().map(|dir| {
+        let mut background =
+            vec![directory.spawn_refresh(), crate::retention::spawn(store.clone(), settings.retention.clone())];
+        if let Some(dir) = settings.ledger.checkpoint_dir.clone() {
             let every = std::time::Duration::from_secs(settings.ledger.checkpoint_secs.max(1));
-            crate::ledger::spawn_checkpoints(store.clone(), dir, every)
-        });
+            background.push(crate::ledger::spawn_checkpoints(store.clone(), dir, every));
+        }
         let signals = crate::mailbox::Signals::default();
         let metrics = Arc::new(Metrics::new());
         let pushers = if settings.delivery.enabled {
@@ -147,7 +156,7 @@ impl Application {
             None => server.listen(listener)?,
         }
         .run();
-        Ok(Self { addr, base_url, server, store, demo_tokens, refresher, checkpoints, pushers })
+        Ok(Self { addr, base_url, server, store, demo_tokens, background, pushers })
     }
 
     pub fn port(&self) -> u16 {
@@ -182,9 +191,8 @@ impl Application {
     /// was given before closing the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.refresher.abort();
-        if let Some(checkpoints) = self.checkpoints {
-            checkpoints.abort();
+        for task in &self.background {
+            task.abort();
         }
         // The push workers settle through the store's writer: stop them before the store closes.
         if let Some(pushers) = self.pushers {

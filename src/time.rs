@@ -28,11 +28,16 @@ impl Millis {
         Self(self.0.saturating_add(add))
     }
 
-    /// As a UTC date-time; out-of-range values clamp to the epoch (they cannot come from `now`).
+    pub fn minus_secs(self, secs: u64) -> Self {
+        let sub = i64::try_from(secs).unwrap_or(i64::MAX / 1000).saturating_mul(1000);
+        Self(self.0.saturating_sub(sub))
+    }
+
     pub fn plus_millis(self, ms: u64) -> Self {
         Self(self.0.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX)))
     }
 
+    /// As a UTC date-time; out-of-range values clamp to the epoch (they cannot come from `now`).
     pub fn to_datetime(self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }

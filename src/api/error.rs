@@ -11,6 +11,7 @@
 //! | not JSON / not a message Bundle / limit | 400    | structure, ...      |
 //! | incomplete or unroutable handover       | 422    | per issue           |
 //! | message id or Bundle id reused          | 409    | conflict            |
+//! | mailbox message whose payload is purged | 410    | deleted             |
 //! | database unavailable                    | 503    | transient           |
 //! | anything else (a bug)                   | 500    | exception           |
 //!
@@ -48,6 +49,8 @@ pub enum ApiError {
     Unprocessable(Vec<Issue>),
     #[error("conflict")]
     Conflict(Issue),
+    #[error("gone: {0}")]
+    Gone(String),
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -107,6 +110,11 @@ impl From<MailboxError> for ApiError {
                 IssueCode::Conflict,
                 "the message expired before it was acknowledged; its sender has been told it was not delivered",
             )),
+            MailboxError::Purged => Self::Gone(
+                "the message was delivered or ended long enough ago that its payload was purged (retention); \
+                 its history is still in the ledger"
+                    .into(),
+            ),
             MailboxError::Store(e) => Self::from(e),
         }
     }
@@ -148,6 +156,7 @@ impl ApiError {
             Self::BadRequest(issues) => (StatusCode::BAD_REQUEST, issues.clone()),
             Self::Unprocessable(issues) => (StatusCode::UNPROCESSABLE_ENTITY, issues.clone()),
             Self::Conflict(issue) => (StatusCode::CONFLICT, vec![issue.clone()]),
+            Self::Gone(what) => one(StatusCode::GONE, IssueCode::Deleted, what),
             Self::Unavailable(_) => one(
                 StatusCode::SERVICE_UNAVAILABLE,
                 IssueCode::Transient,

@@ -260,6 +260,18 @@ impl Ingestor {
             CommitOutcome::KeyTaken { tracking_id, ack, payload } if same_entries(&submission, payload.as_deref()) => {
                 Ok(Accepted { tracking_id, ack, duplicate: true })
             }
+            CommitOutcome::KeyTaken { payload: None, .. } => Err(IngestError::Conflict(
+                Issue::error(
+                    IssueCode::Conflict,
+                    format!(
+                        "MessageHeader.id {} was already used by this sender for a message whose payload has \
+                         since been purged (retention), so a resend cannot be recognised as the same; \
+                         send it with a new MessageHeader.id if it is still needed",
+                        submission.header_id()
+                    ),
+                )
+                .at("Bundle.entry[0].resource.id"),
+            )),
             CommitOutcome::KeyTaken { .. } => Err(IngestError::Conflict(
                 Issue::error(
                     IssueCode::Conflict,

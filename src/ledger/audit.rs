@@ -141,7 +141,8 @@ pub fn audit_event(chained: &ChainedEntry) -> Value {
         "id": chained.seq.to_string(),
         "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest", "display": "RESTful Operation" },
         "subtype": [{ "system": format!("{CANONICAL}/CodeSystem/ledger-event"), "code": e.event.as_str() }],
-        "action": if e.event.as_str() == "mailbox-read" { "R" } else { "E" },
+        // FHIR AuditEventAction: read for a mailbox read, delete for a purge, execute for the rest.
+        "action": match e.event.as_str() { "mailbox-read" => "R", "purged" => "D", _ => "E" },
         "recorded": recorded,
         "outcome": if failed { "4" } else { "0" },
         "agent": agents,

@@ -47,6 +47,8 @@ pub enum LedgerEvent {
     MailboxRead,
     /// The addressee acknowledged a message from its mailbox.
     Acknowledged,
+    /// The message's payload was removed after its retention period; its entries stay.
+    Purged,
 }
 
 impl LedgerEvent {
@@ -65,6 +67,7 @@ impl LedgerEvent {
             Self::DeniedAccess => "denied-access",
             Self::MailboxRead => "mailbox-read",
             Self::Acknowledged => "acknowledged",
+            Self::Purged => "purged",
         }
     }
 }
@@ -92,6 +95,7 @@ impl FromStr for LedgerEvent {
             "denied-access" => Self::DeniedAccess,
             "mailbox-read" => Self::MailboxRead,
             "acknowledged" => Self::Acknowledged,
+            "purged" => Self::Purged,
             other => return Err(other.to_owned()),
         })
     }

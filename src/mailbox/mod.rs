@@ -38,6 +38,8 @@ pub enum MailboxError {
     BadParameter { name: &'static str, problem: String },
     #[error("the message expired before it was acknowledged")]
     Expired,
+    #[error("the message's payload was purged after its retention period")]
+    Purged,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -221,7 +223,7 @@ impl Mailbox {
             return Err(self.denied(caller, id, "download").await);
         };
         store.writer().append_ledger(vec![self.read_entry(caller, &item, Millis::now(), "downloaded")]).await?;
-        item.payload.ok_or(MailboxError::NotFound)
+        item.payload.ok_or(MailboxError::Purged)
     }
 
     /// `POST /fhir/mailbox/{id}/$acknowledge`: the caller has the message. A handover becomes

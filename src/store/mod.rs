@@ -15,6 +15,7 @@ mod ledger;
 mod mailbox;
 mod messages;
 mod outbox;
+mod retention;
 mod tokens;
 mod writer;
 
@@ -28,6 +29,7 @@ pub use ledger::{ChainedEntry, LedgerQuery, Verification};
 pub use mailbox::{Cursor, MailboxItem, MailboxQuery};
 pub use messages::{CommitOutcome, DeliveryRecord, LedgerRecord, MessageRecord, NewDelivery, NewMessage};
 pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, Settlement};
+pub use retention::Purge;
 pub use tokens::TokenRecord;
 pub use writer::Writer;
 
@@ -70,6 +72,17 @@ static DRIVERS: Once = Once::new();
 impl Store {
     /// Connects (creating an SQLite file and its directory when missing) and applies migrations.
     pub async fn open(database_url: &str, max_connections: u32, max_batch: usize) -> Result<Self, StoreError> {
+        Self::open_with_ledger(database_url, max_connections, max_batch, true).await
+    }
+
+    /// [`Store::open`], with the ledger off when `ledger` is false: only for measuring what the ledger
+    /// costs (`ledger.enabled`, which the configuration allows in demo mode only).
+    pub async fn open_with_ledger(
+        database_url: &str,
+        max_connections: u32,
+        max_batch: usize,
+        ledger: bool,
+    ) -> Result<Self, StoreError> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let (backend, url) = if let Some(path) = database_url.strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or(path);
@@ -108,7 +121,7 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        let writer = Writer::spawn(pool.clone(), backend, max_batch);
+        let writer = Writer::spawn(pool.clone(), backend, max_batch, ledger);
         Ok(Self { pool, backend, writer })
     }
 

@@ -5,7 +5,6 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::ledger::insert_ledger;
 use super::messages::LedgerRecord;
 use super::{Backend, Store, StoreError};
 use crate::time::Millis;
@@ -305,12 +304,12 @@ impl Store {
     }
 }
 
-/// Applies settlements inside the writer's transaction; `true` for each whose change applied.
-pub(super) async fn apply_settlements(
+/// Applies settlements inside the writer's transaction; `true` for each whose change applied, and the
+/// ledger entries of those that did (for the writer to append).
+pub(super) async fn apply_settlements<'s>(
     tx: &mut Transaction<'_, Any>,
-    backend: Backend,
-    settlements: &[Settlement],
-) -> Result<Vec<bool>, StoreError> {
+    settlements: &'s [Settlement],
+) -> Result<(Vec<bool>, Vec<&'s LedgerRecord>), StoreError> {
     let mut applied = Vec::with_capacity(settlements.len());
     let mut ledger = Vec::new();
     for s in settlements {
@@ -366,8 +365,7 @@ pub(super) async fn apply_settlements(
         }
         applied.push(done);
     }
-    insert_ledger(tx, backend, &ledger).await?;
-    Ok(applied)
+    Ok((applied, ledger))
 }
 
 async fn insert_receipt(tx: &mut Transaction<'_, Any>, r: &NewReceipt, now: Millis) -> Result<(), StoreError> {

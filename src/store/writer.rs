@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::messages::{self, CommitOutcome, LedgerRecord, NewMessage};
 use super::outbox::{self, Claim, Claimed, Settlement};
+use super::retention::{self, Purge};
 use super::{Backend, StoreError};
 
 enum Job {
@@ -18,6 +19,7 @@ enum Job {
     Append(Vec<LedgerRecord>, oneshot::Sender<Result<(), StoreError>>),
     Settle(Vec<Settlement>, oneshot::Sender<Result<Vec<bool>, StoreError>>),
     Claim(Claim, oneshot::Sender<Result<Vec<Claimed>, StoreError>>),
+    Purge(Purge, oneshot::Sender<Result<Vec<String>, StoreError>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -27,11 +29,20 @@ pub struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
+/// What the writer commits to.
+struct Target {
+    pool: AnyPool,
+    backend: Backend,
+    /// Append ledger entries and patient keys. Off only to measure what the ledger costs
+    /// (`ledger.enabled`, demo mode only).
+    ledger: bool,
+}
+
 impl Writer {
-    pub(super) fn spawn(pool: AnyPool, backend: Backend, max_batch: usize) -> Self {
+    pub(super) fn spawn(pool: AnyPool, backend: Backend, max_batch: usize, ledger: bool) -> Self {
         // The queue holds a few batches; beyond that, senders wait (back-pressure on ingest).
         let (jobs, rx) = mpsc::channel(max_batch.saturating_mul(4).max(16));
-        tokio::spawn(run(pool, backend, rx, max_batch));
+        tokio::spawn(run(Target { pool, backend, ledger }, rx, max_batch));
         Self { jobs }
     }
 
@@ -64,6 +75,14 @@ impl Writer {
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
+    /// Removes the payloads due for purging, with their `purged` ledger entries; returns the tracking
+    /// ids purged.
+    pub async fn purge(&self, purge: Purge) -> Result<Vec<String>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs.send(Job::Purge(purge, reply)).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
     /// Commits everything queued so far, then stops the writer. Later jobs get `WriterGone`.
     pub async fn shutdown(&self) {
         let (reply, rx) = oneshot::channel();
@@ -73,7 +92,7 @@ impl Writer {
     }
 }
 
-async fn run(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+async fn run(target: Target, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     let mut stop: Option<oneshot::Sender<()>> = None;
     while let Some(first) = rx.recv().await {
         let mut batch = Vec::with_capacity(max_batch);
@@ -91,7 +110,7 @@ async fn run(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Job>, max_b
                 next = rx.try_recv().ok();
             }
         }
-        commit_batch(&pool, backend, batch).await;
+        commit_batch(&target, batch).await;
         if stop.is_some() && rx.is_empty() {
             break;
         }
@@ -102,12 +121,12 @@ async fn run(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Job>, max_b
     }
 }
 
-async fn commit_batch(pool: &AnyPool, backend: Backend, batch: Vec<Job>) {
+async fn commit_batch(target: &Target, batch: Vec<Job>) {
     if batch.is_empty() {
         return;
     }
     let size = batch.len();
-    match apply_all(pool, backend, &batch).await {
+    match apply_all(target, &batch).await {
         Ok(results) => {
             tracing::debug!(stage = "store", batch = size, "batch committed");
             for (job, applied) in batch.into_iter().zip(results) {
@@ -117,7 +136,7 @@ async fn commit_batch(pool: &AnyPool, backend: Backend, batch: Vec<Job>) {
         Err(e) if size > 1 => {
             tracing::warn!(stage = "store", batch = size, error = %e, "batch commit failed; retrying jobs one by one");
             for job in batch {
-                let result = apply_all(pool, backend, std::slice::from_ref(&job)).await;
+                let result = apply_all(target, std::slice::from_ref(&job)).await;
                 let result = result.map(|mut r| r.remove(0)).map_err(|e| {
                     tracing::error!(stage = "store", error = ?e, "commit failed");
                     StoreError::CommitFailed
@@ -139,13 +158,15 @@ enum Applied {
     Commit(CommitOutcome),
     Settled(Vec<bool>),
     Claimed(Vec<Claimed>),
+    Purged(Vec<String>),
     Nothing,
 }
 
-/// Applies `batch` in one transaction. Ledger entries of accepted messages and appends come in job
-/// order; settlements follow.
-async fn apply_all(pool: &AnyPool, backend: Backend, batch: &[Job]) -> Result<Vec<Applied>, StoreError> {
-    let mut tx = pool.begin().await?;
+/// Applies `batch` in one transaction. Ledger entries are appended in job order: those of accepted
+/// messages and appends first, then those of settlements and purges.
+async fn apply_all(target: &Target, batch: &[Job]) -> Result<Vec<Applied>, StoreError> {
+    let backend = target.backend;
+    let mut tx = target.pool.begin().await?;
     let new: Vec<&NewMessage> = batch
         .iter()
         .filter_map(|job| match job {
@@ -167,22 +188,35 @@ async fn apply_all(pool: &AnyPool, backend: Backend, batch: &[Job]) -> Result<Ve
                 ledger.extend(entries.iter());
                 Applied::Nothing
             }
-            Job::Settle(..) | Job::Claim(..) | Job::Shutdown(_) => Applied::Nothing,
+            Job::Settle(..) | Job::Claim(..) | Job::Purge(..) | Job::Shutdown(_) => Applied::Nothing,
         });
     }
     let stored: Vec<&NewMessage> = new.iter().copied().filter(|m| inserted.contains(&m.tracking_id)).collect();
-    messages::insert_patient_keys(&mut tx, backend, &stored).await?;
+    if target.ledger {
+        messages::insert_patient_keys(&mut tx, backend, &stored).await?;
+    }
     messages::insert_deliveries(&mut tx, backend, &deliveries).await?;
-    super::ledger::insert_ledger(&mut tx, backend, &ledger).await?;
     // Settlements after the inserts: a receipt may be about a delivery inserted in this very batch.
+    let mut purged_entries = Vec::new();
     for (job, result) in batch.iter().zip(results.iter_mut()) {
         match job {
             Job::Settle(settlements, _) => {
-                *result = Applied::Settled(outbox::apply_settlements(&mut tx, backend, settlements).await?)
+                let (applied, entries) = outbox::apply_settlements(&mut tx, settlements).await?;
+                ledger.extend(entries);
+                *result = Applied::Settled(applied);
             }
             Job::Claim(claim, _) => *result = Applied::Claimed(outbox::claim(&mut tx, backend, claim).await?),
+            Job::Purge(purge, _) => {
+                let (ids, entries) = retention::purge(&mut tx, purge).await?;
+                purged_entries.extend(entries);
+                *result = Applied::Purged(ids);
+            }
             _ => {}
         }
+    }
+    ledger.extend(purged_entries.iter());
+    if target.ledger {
+        super::ledger::insert_ledger(&mut tx, backend, &ledger).await?;
     }
     tx.commit().await?;
     Ok(results)
@@ -209,6 +243,12 @@ fn reply(job: Job, result: Result<Applied, StoreError>) {
         Job::Claim(_, tx) => {
             let _ = tx.send(result.and_then(|applied| match applied {
                 Applied::Claimed(rows) => Ok(rows),
+                _ => Err(StoreError::CommitFailed),
+            }));
+        }
+        Job::Purge(_, tx) => {
+            let _ = tx.send(result.and_then(|applied| match applied {
+                Applied::Purged(ids) => Ok(ids),
                 _ => Err(StoreError::CommitFailed),
             }));
         }

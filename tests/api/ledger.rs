@@ -271,3 +271,14 @@ async fn entries_with_any_characters_verify_and_an_edit_inside_them_is_found() {
     let v = app.store.verify_ledger().await.unwrap();
     assert_eq!((v.ok, v.first_broken_seq), (false, Some(2)), "{v:?}");
 }
+
+#[tokio::test]
+async fn a_demo_broker_measuring_the_ledger_cost_writes_no_entries() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path()).await;
+    settings.ledger.enabled = false;
+    let app = spawn_with(settings, dir).await;
+    let tracking = accepted(app.post_message(HOSPITAL, &discharge()).await).await;
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap().len(), 1, "routed as usual");
+    assert!(app.store.ledger_tail(10).await.unwrap().is_empty());
+}

@@ -16,6 +16,7 @@ mod mailbox_cases;
 mod process_message;
 mod receipts;
 mod restart;
+mod retention;
 mod service;
 mod tls;
 mod validation;

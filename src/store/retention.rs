@@ -1,0 +1,65 @@
+//! Payload retention: the bytes of a message are removed once every delivery of it has reached a final
+//! state and stayed there for the retention period. The message's row (ids, hashes, states, the
+//! acknowledgement) and its ledger entries stay; a `purged` entry records the removal.
+
+use sqlx::{Any, Row, Transaction};
+
+use super::StoreError;
+use crate::ledger::{LedgerEvent, LedgerRecord};
+use crate::time::Millis;
+
+/// One round of purging.
+#[derive(Debug, Clone, Copy)]
+pub struct Purge {
+    /// Purge payloads whose last delivery ended (and whose message arrived) at or before this time.
+    pub cutoff: Millis,
+    /// Most messages purged in one transaction.
+    pub limit: usize,
+    /// The time of the `purged` entries.
+    pub at: Millis,
+}
+
+/// Removes the payloads due (oldest first, at most `purge.limit`) in the caller's transaction. Returns
+/// the tracking ids purged and a `purged` entry for each (for the writer to append).
+pub(super) async fn purge(
+    tx: &mut Transaction<'_, Any>,
+    purge: &Purge,
+) -> Result<(Vec<String>, Vec<LedgerRecord>), StoreError> {
+    // A message cannot have ended before it arrived: `received_at` bounds the scan along the
+    // `messages_unpurged` index, and the deliveries are looked up by their tracking id.
+    let candidates = sqlx::query(
+        "SELECT m.tracking_id, m.header_id, m.sender_org, m.event_code, m.payload_sha256 FROM messages m \
+         WHERE m.payload IS NOT NULL AND m.received_at <= $1 \
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.tracking_id = m.tracking_id \
+                         AND (d.state = 'queued' OR d.updated_at > $2)) \
+         ORDER BY m.received_at LIMIT $3",
+    )
+    .bind(purge.cutoff.as_i64())
+    .bind(purge.cutoff.as_i64())
+    .bind(i64::try_from(purge.limit).unwrap_or(i64::MAX))
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut purged = Vec::with_capacity(candidates.len());
+    let mut entries = Vec::with_capacity(candidates.len());
+    for row in &candidates {
+        let tracking_id: String = row.try_get("tracking_id")?;
+        // Guarded: when two broker nodes sweep at once, only one removes (and records) each payload.
+        let done = sqlx::query("UPDATE messages SET payload = NULL WHERE tracking_id = $1 AND payload IS NOT NULL")
+            .bind(&tracking_id)
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            continue;
+        }
+        let mut entry = LedgerRecord::new(LedgerEvent::Purged, purge.at);
+        entry.tracking_id = Some(tracking_id.clone());
+        entry.header_id = row.try_get("header_id")?;
+        entry.sender_org = row.try_get("sender_org")?;
+        entry.event_code = row.try_get("event_code")?;
+        entry.payload_sha256 = row.try_get("payload_sha256")?;
+        entry.outcome = Some("payload removed after its retention period".to_owned());
+        entries.push(entry);
+        purged.push(tracking_id);
+    }
+    Ok((purged, entries))
+}
