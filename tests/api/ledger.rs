@@ -34,8 +34,18 @@ async fn every_step_of_a_handover_is_chained_and_an_auditor_can_verify_it() {
     assert_eq!(report["entries_checked"], 3);
     // Organisations cannot read the ledger; the auditor cannot change it (there is no endpoint that would).
     assert_eq!(app.get(Some(HOSPITAL), "/ledger/verify").await.status().as_u16(), 403);
-    let post = app.client.post(format!("{}/ledger/verify", app.base)).bearer_auth(&auditor).send().await.unwrap();
-    assert_eq!(post.status().as_u16(), 405);
+    let before = app.store.ledger_tail(100).await.unwrap().len();
+    for (method, path) in [
+        (reqwest::Method::POST, "/ledger/verify"),
+        (reqwest::Method::POST, "/fhir/AuditEvent"),
+        (reqwest::Method::PUT, "/fhir/AuditEvent/1"),
+        (reqwest::Method::DELETE, "/fhir/AuditEvent/1"),
+    ] {
+        let url = format!("{}{path}", app.base);
+        let response = app.client.request(method.clone(), url).bearer_auth(&auditor).send().await.unwrap();
+        assert!([404, 405].contains(&response.status().as_u16()), "{method} {path}: {}", response.status());
+    }
+    assert_eq!(app.store.ledger_tail(100).await.unwrap().len(), before, "nothing was written");
     // The refused attempt is itself in the ledger, with who tried.
     let tail = app.store.ledger_tail(1).await.unwrap();
     assert_eq!(tail[0].event.as_str(), "denied-access");
