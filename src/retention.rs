@@ -1,6 +1,7 @@
-//! Retention: a message's payload (the patient data) is kept only as long as it is needed. Once every
-//! delivery of a message has reached a final state, the payload is purged `retention.payload_secs`
-//! later; the ledger keeps its entries (with the payload's SHA-256) and gains a `purged` entry.
+//! Retention: payloads (the patient data) are kept only as long as they are needed. Once no delivery of a
+//! message is queued any more, its payload is purged `retention.payload_secs` later, and so is a
+//! receipt's once it has left its outbox; the ledger keeps its entries (with the payload's SHA-256) and
+//! gains a `purged` entry for each.
 
 use std::time::Duration;
 
@@ -11,16 +12,17 @@ use crate::time::Millis;
 /// Payloads purged per transaction: small enough that ingest never waits long behind a purge.
 const BATCH: usize = 200;
 
-/// Purges every payload due now, in batches. Returns how many were purged.
-pub async fn purge_due(store: &Store, settings: &RetentionSettings) -> Result<usize, StoreError> {
-    let mut total = 0;
+/// Purges every payload due now (messages and receipts), in batches. Returns how many of each.
+pub async fn purge_due(store: &Store, settings: &RetentionSettings) -> Result<(usize, usize), StoreError> {
+    let (mut messages, mut receipts) = (0, 0);
     loop {
         let now = Millis::now();
         let purge = Purge { cutoff: now.minus_secs(settings.payload_secs), limit: BATCH, at: now };
         let purged = store.writer().purge(purge).await?;
-        total += purged.len();
-        if purged.len() < BATCH {
-            return Ok(total);
+        messages += purged.messages.len();
+        receipts += purged.receipts.len();
+        if purged.messages.len() < BATCH && purged.receipts.len() < BATCH {
+            return Ok((messages, receipts));
         }
     }
 }
@@ -33,8 +35,8 @@ pub fn spawn(store: Store, settings: RetentionSettings) -> tokio::task::JoinHand
         loop {
             tick.tick().await;
             match purge_due(&store, &settings).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(stage = "retention", purged, "payloads purged"),
+                Ok((0, 0)) => {}
+                Ok((messages, receipts)) => tracing::info!(stage = "retention", messages, receipts, "payloads purged"),
                 Err(e) => tracing::warn!(stage = "retention", error = %e, "purge failed; retrying next round"),
             }
         }

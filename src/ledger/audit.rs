@@ -212,6 +212,13 @@ pub async fn search(
     if !links.is_empty() {
         bundle["link"] = json!(links);
     }
+    // Entries after acceptance (deliveries, reads, purges) name the message, not the patient; in the
+    // answer to a patient query every event concerns that patient, so each shows it.
+    if let Some(key) = &query.patient_key {
+        for c in found.iter_mut().filter(|c| c.entry.patient_key.is_none()) {
+            c.entry.patient_key = Some(key.clone());
+        }
+    }
     if !found.is_empty() {
         bundle["entry"] = found
             .iter()

@@ -222,7 +222,9 @@ impl Mailbox {
         let Some((item, _)) = store.mailbox_item(caller.org.as_str(), id).await? else {
             return Err(self.denied(caller, id, "download").await);
         };
-        store.writer().append_ledger(vec![self.read_entry(caller, &item, Millis::now(), "downloaded")]).await?;
+        // A purged payload is a refused download, not a read: the ledger says which.
+        let how = if item.payload.is_some() { "downloaded" } else { "410 purged" };
+        store.writer().append_ledger(vec![self.read_entry(caller, &item, Millis::now(), how)]).await?;
         item.payload.ok_or(MailboxError::Purged)
     }
 

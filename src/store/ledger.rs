@@ -167,14 +167,19 @@ const PAGE_TEXT_COLUMNS: [&str; 13] = [
 /// Why not one row per entry: sqlx hands rows over one at a time from SQLite's worker thread, copying
 /// every column, which costs several microseconds an entry, most of the verification time at
 /// 10 million entries. Packed, a page crosses once, and the fields are read in place.
-fn page_sql() -> String {
-    let texts: Vec<String> = PAGE_TEXT_COLUMNS
-        .iter()
-        .map(|c| format!("COALESCE(CAST(octet_length({c}) AS TEXT) || ':' || {c}, '~')"))
-        .collect();
+fn page_sql(backend: Backend) -> String {
+    // The lengths are of the UTF-8 bytes the client receives, whatever the server's own encoding.
+    let bytes = |c: &str| match backend {
+        Backend::Sqlite => format!("octet_length({c})"),
+        Backend::Postgres => format!("octet_length(convert_to({c}, 'UTF8'))"),
+    };
+    let texts: Vec<String> =
+        PAGE_TEXT_COLUMNS.iter().map(|c| format!("COALESCE(CAST({} AS TEXT) || ':' || {c}, '~')", bytes(c))).collect();
+    // A NULL seq or at (which the schema forbids) must not drop its entry from the page: it reads as
+    // an empty number, which fails to parse.
     format!(
-        "SELECT string_agg(CAST(seq AS TEXT) || ';' || CAST(at AS TEXT) || ';' || {}, '' ORDER BY seq) AS page \
-         FROM ledger WHERE seq > $1 AND seq <= $2",
+        "SELECT string_agg(COALESCE(CAST(seq AS TEXT), '') || ';' || COALESCE(CAST(at AS TEXT), '') || ';' || {}, \
+         '' ORDER BY seq) AS page FROM ledger WHERE seq > $1 AND seq <= $2",
         texts.join(" || ")
     )
 }
@@ -306,7 +311,7 @@ impl Store {
         // Pages are ranges of seq, read and hashed several at a time (each entry carries its
         // prev_hash, so a page can be checked alone), then joined in order.
         let pages = (0..).map(|n| n * page).take_while(|low| *low < max);
-        let sql = page_sql();
+        let sql = page_sql(self.backend);
         let checked = futures_util::stream::iter(pages)
             .map(|low| {
                 let pool = self.pool.clone();

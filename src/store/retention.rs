@@ -1,6 +1,7 @@
-//! Payload retention: the bytes of a message are removed once every delivery of it has reached a final
-//! state and stayed there for the retention period. The message's row (ids, hashes, states, the
-//! acknowledgement) and its ledger entries stay; a `purged` entry records the removal.
+//! Payload retention: the bytes of a message are removed once no delivery of it has been queued for the
+//! retention period (each was delivered, answered, failed or expired), and the bytes of a receipt once it
+//! has left its outbox for as long. The rows (ids, hashes, states, the acknowledgement) and the ledger
+//! entries stay; a `purged` entry records each removal.
 
 use sqlx::{Any, Row, Transaction};
 
@@ -19,9 +20,29 @@ pub struct Purge {
     pub at: Millis,
 }
 
-/// Removes the payloads due (oldest first, at most `purge.limit`) in the caller's transaction. Returns
-/// the tracking ids purged and a `purged` entry for each (for the writer to append).
+/// What one round purged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Tracking ids of the messages whose payload was removed.
+    pub messages: Vec<String>,
+    /// Ids of the receipts whose payload was removed.
+    pub receipts: Vec<String>,
+}
+
+/// Removes the payloads due (oldest first, at most `purge.limit` messages and as many receipts) in the
+/// caller's transaction. Returns what was purged and a `purged` entry for each (for the writer to
+/// append).
 pub(super) async fn purge(
+    tx: &mut Transaction<'_, Any>,
+    purge: &Purge,
+) -> Result<(Purged, Vec<LedgerRecord>), StoreError> {
+    let (messages, mut entries) = purge_messages(tx, purge).await?;
+    let (receipts, receipt_entries) = purge_receipts(tx, purge).await?;
+    entries.extend(receipt_entries);
+    Ok((Purged { messages, receipts }, entries))
+}
+
+async fn purge_messages(
     tx: &mut Transaction<'_, Any>,
     purge: &Purge,
 ) -> Result<(Vec<String>, Vec<LedgerRecord>), StoreError> {
@@ -60,6 +81,47 @@ pub(super) async fn purge(
         entry.outcome = Some("payload removed after its retention period".to_owned());
         entries.push(entry);
         purged.push(tracking_id);
+    }
+    Ok((purged, entries))
+}
+
+/// Receipts are the broker's own response messages, but a business receipt carries the receiver's
+/// issues, free text that may name the patient: they are purged by the same period once they have left
+/// their outbox (delivered, failed or expired).
+async fn purge_receipts(
+    tx: &mut Transaction<'_, Any>,
+    purge: &Purge,
+) -> Result<(Vec<String>, Vec<LedgerRecord>), StoreError> {
+    let candidates = sqlx::query(
+        "SELECT receipt_id, tracking_id, delivery_id, recipient_org, header_id FROM receipts \
+         WHERE payload IS NOT NULL AND updated_at <= $1 AND state <> 'queued' ORDER BY updated_at LIMIT $2",
+    )
+    .bind(purge.cutoff.as_i64())
+    .bind(i64::try_from(purge.limit).unwrap_or(i64::MAX))
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut purged = Vec::with_capacity(candidates.len());
+    let mut entries = Vec::with_capacity(candidates.len());
+    for row in &candidates {
+        let receipt_id: String = row.try_get("receipt_id")?;
+        let done = sqlx::query(
+            "UPDATE receipts SET payload = NULL WHERE receipt_id = $1 AND payload IS NOT NULL AND state <> 'queued'",
+        )
+        .bind(&receipt_id)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            continue;
+        }
+        let mut entry = LedgerRecord::new(LedgerEvent::Purged, purge.at);
+        entry.tracking_id = row.try_get("tracking_id")?;
+        entry.delivery_id = row.try_get("delivery_id")?;
+        // The receipt's own MessageHeader.id, and the organisation it was addressed to (the sender).
+        entry.header_id = row.try_get("header_id")?;
+        entry.receiver_org = row.try_get("recipient_org")?;
+        entry.outcome = Some("receipt payload removed after its retention period".to_owned());
+        entries.push(entry);
+        purged.push(receipt_id);
     }
     Ok((purged, entries))
 }

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::messages::{self, CommitOutcome, LedgerRecord, NewMessage};
 use super::outbox::{self, Claim, Claimed, Settlement};
-use super::retention::{self, Purge};
+use super::retention::{self, Purge, Purged};
 use super::{Backend, StoreError};
 
 enum Job {
@@ -19,7 +19,7 @@ enum Job {
     Append(Vec<LedgerRecord>, oneshot::Sender<Result<(), StoreError>>),
     Settle(Vec<Settlement>, oneshot::Sender<Result<Vec<bool>, StoreError>>),
     Claim(Claim, oneshot::Sender<Result<Vec<Claimed>, StoreError>>),
-    Purge(Purge, oneshot::Sender<Result<Vec<String>, StoreError>>),
+    Purge(Purge, oneshot::Sender<Result<Purged, StoreError>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -75,9 +75,8 @@ impl Writer {
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
-    /// Removes the payloads due for purging, with their `purged` ledger entries; returns the tracking
-    /// ids purged.
-    pub async fn purge(&self, purge: Purge) -> Result<Vec<String>, StoreError> {
+    /// Removes the payloads due for purging, with their `purged` ledger entries; returns what was purged.
+    pub async fn purge(&self, purge: Purge) -> Result<Purged, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.jobs.send(Job::Purge(purge, reply)).await.map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
@@ -158,12 +157,12 @@ enum Applied {
     Commit(CommitOutcome),
     Settled(Vec<bool>),
     Claimed(Vec<Claimed>),
-    Purged(Vec<String>),
+    Purged(Purged),
     Nothing,
 }
 
-/// Applies `batch` in one transaction. Ledger entries are appended in job order: those of accepted
-/// messages and appends first, then those of settlements and purges.
+/// Applies `batch` in one transaction. Ledger entries are appended grouped by kind, each group in job
+/// order: those of accepted messages and appends, then those of settlements, then those of purges.
 async fn apply_all(target: &Target, batch: &[Job]) -> Result<Vec<Applied>, StoreError> {
     let backend = target.backend;
     let mut tx = target.pool.begin().await?;
@@ -207,9 +206,9 @@ async fn apply_all(target: &Target, batch: &[Job]) -> Result<Vec<Applied>, Store
             }
             Job::Claim(claim, _) => *result = Applied::Claimed(outbox::claim(&mut tx, backend, claim).await?),
             Job::Purge(purge, _) => {
-                let (ids, entries) = retention::purge(&mut tx, purge).await?;
+                let (purged, entries) = retention::purge(&mut tx, purge).await?;
                 purged_entries.extend(entries);
-                *result = Applied::Purged(ids);
+                *result = Applied::Purged(purged);
             }
             _ => {}
         }
@@ -248,7 +247,7 @@ fn reply(job: Job, result: Result<Applied, StoreError>) {
         }
         Job::Purge(_, tx) => {
             let _ = tx.send(result.and_then(|applied| match applied {
-                Applied::Purged(ids) => Ok(ids),
+                Applied::Purged(purged) => Ok(purged),
                 _ => Err(StoreError::CommitFailed),
             }));
         }

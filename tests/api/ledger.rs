@@ -292,3 +292,29 @@ async fn a_demo_broker_measuring_the_ledger_cost_writes_no_entries() {
     assert_eq!(app.store.deliveries(&tracking).await.unwrap().len(), 1, "routed as usual");
     assert!(app.store.ledger_tail(10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_patient_query_follows_the_message_to_its_delivery_and_each_event_names_the_patient() {
+    let app = spawn_app().await;
+    let tracking = accepted(app.post_message(HOSPITAL, &discharge()).await).await;
+    let delivery = app.store.deliveries(&tracking).await.unwrap().remove(0).delivery_id;
+    let url = format!("{}/fhir/mailbox/{delivery}/$acknowledge", app.base);
+    assert_eq!(app.client.post(url).bearer_auth(GP_HEERLEN).send().await.unwrap().status().as_u16(), 200);
+
+    let auditor = token_with_role(&app, Role::Auditor).await;
+    let query = format!(
+        "/fhir/AuditEvent?patient-identifier={}",
+        url::form_urlencoded::byte_serialize(BSN.as_bytes()).collect::<String>()
+    );
+    let bundle: Value = app.get(Some(&auditor), &query).await.json().await.unwrap();
+    let events = bundle["entry"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["resource"]["subtype"][0]["code"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"delivered") && kinds.contains(&"acknowledged"), "{kinds:?}");
+    let patient_key = handover_broker::ledger::patient::PatientKeys::new(b"test-secret-of-the-ledger-patient-keys")
+        .key("http://fhir.nl/fhir/NamingSystem/bsn", "999911120");
+    for event in events {
+        let entities = event["resource"]["entity"].as_array().unwrap();
+        let patient = entities.iter().find(|e| e["role"]["code"] == "1").expect("a patient entity");
+        assert_eq!(patient["what"]["identifier"]["value"], patient_key.as_str());
+    }
+}

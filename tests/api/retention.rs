@@ -109,12 +109,50 @@ async fn a_payload_stays_until_the_retention_period_has_passed() {
 
     let mut retention = handover_broker::config::Settings::load(None).unwrap().retention;
     retention.payload_secs = 3600;
-    assert_eq!(handover_broker::retention::purge_due(&app.store, &retention).await.unwrap(), 0);
+    assert_eq!(handover_broker::retention::purge_due(&app.store, &retention).await.unwrap(), (0, 0));
     assert!(app.store.payload(&tracking).await.unwrap().is_some());
 
+    // The hospital's receipt is still queued for its push endpoint: it stays.
     retention.payload_secs = 0;
-    assert_eq!(handover_broker::retention::purge_due(&app.store, &retention).await.unwrap(), 1);
+    assert_eq!(handover_broker::retention::purge_due(&app.store, &retention).await.unwrap(), (1, 0));
     assert!(app.store.payload(&tracking).await.unwrap().is_none());
     // Nothing is purged twice.
-    assert_eq!(handover_broker::retention::purge_due(&app.store, &retention).await.unwrap(), 0);
+    assert_eq!(handover_broker::retention::purge_due(&app.store, &retention).await.unwrap(), (0, 0));
+}
+
+#[tokio::test]
+async fn a_receipt_is_purged_once_its_addressee_has_it_and_a_refused_download_says_so() {
+    let app = spawn_app().await;
+    // The GP refers to the triage point; both pull from their mailboxes.
+    let mut referral = fresh(fixture("referral.json"));
+    header(&mut referral)["destination"] = json!([destination(
+        "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/nihdi-organization",
+        "10000000300",
+        "https://fhir.handover-broker.eu/mailbox/triage-westkust",
+    )]);
+    let tracking = accepted(app.post_message(GP_HEERLEN, &referral).await).await;
+    let triage = "demo-triage-westkust";
+    let delivery = app.store.deliveries(&tracking).await.unwrap().remove(0).delivery_id;
+    let ack = |token: &'static str, id: String| {
+        let (client, url) = (app.client.clone(), format!("{}/fhir/mailbox/{id}/$acknowledge", app.base));
+        async move { client.post(url).bearer_auth(token).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(ack(triage, delivery).await, 200);
+    // The GP's delivered receipt, from its mailbox.
+    let receipts = gp_acknowledges_all(&app).await;
+    assert_eq!(receipts.len(), 1);
+
+    let mut retention = handover_broker::config::Settings::load(None).unwrap().retention;
+    retention.payload_secs = 0;
+    assert_eq!(handover_broker::retention::purge_due(&app.store, &retention).await.unwrap(), (1, 1));
+    let again = app.get(Some(GP_HEERLEN), &format!("/fhir/mailbox/{}", receipts[0])).await;
+    assert_eq!(outcome(again, 410).await["issue"][0]["code"], "deleted");
+
+    let entries = app.store.ledger_for_message(&tracking).await.unwrap();
+    let purges = entries.iter().filter(|e| e.event.as_str() == "purged").count();
+    assert_eq!(purges, 2, "the referral's payload and the receipt's");
+    let last = entries.last().unwrap();
+    assert_eq!(last.event.as_str(), "mailbox-read");
+    assert!(last.outcome.as_deref().is_some_and(|o| o.ends_with("410 purged")), "{:?}", last.outcome);
+    assert!(app.store.verify_ledger().await.unwrap().ok);
 }
