@@ -262,6 +262,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Ledger(LedgerCommand::Seed { messages, patients }) => {
             let store = open_store(&settings).await?;
+            // The synthetic messages are from and to the demo organisations.
+            handover_broker::directory::load_demo_if_empty(&store, &settings.fixtures_dir).await?;
             let keys = ledger_keys(&store, &settings).await?;
             let written = handover_broker::ledger::bench::seed(&store, &keys, messages, patients).await?;
             store.close().await;

@@ -210,11 +210,14 @@ impl Ingestor {
             e.actor_org = Some(caller.org.to_string());
             e.sender_org = Some(caller.org.to_string());
             e.event_code = Some(submission.event().code.clone());
-            e.patient_key = patient_keys.first().cloned();
             e
         };
+        // The patient key is chained once, on `received`; the message's other entries (now and later)
+        // are found by patient through `message_patients`, which holds every key of the message. Keys on
+        // every entry would cost each message two more index entries in the ledger.
         let mut received = entry(LedgerEvent::Received);
         received.payload_sha256 = Some(payload_sha256.clone());
+        received.patient_key = patient_keys.first().cloned();
         let mut accepted = entry(LedgerEvent::Accepted);
         accepted.outcome = Some("202".to_owned());
         let mut ledger = vec![received, accepted];

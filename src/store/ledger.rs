@@ -462,6 +462,19 @@ enum Bind {
 }
 
 impl Store {
+    /// Stores `messages` with their patient keys and ledger entries (no deliveries) in one transaction,
+    /// bypassing the writer: for seeding a benchmark ledger only.
+    pub async fn seed_handovers(&self, messages: &[super::NewMessage]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let refs: Vec<&super::NewMessage> = messages.iter().collect();
+        super::messages::insert_messages(&mut tx, self.backend, &refs).await?;
+        super::messages::insert_patient_keys(&mut tx, self.backend, &refs).await?;
+        let entries: Vec<&LedgerRecord> = messages.iter().flat_map(|m| m.ledger.iter()).collect();
+        insert_ledger(&mut tx, self.backend, &entries).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Appends `entries` in one transaction, bypassing the writer: for seeding a benchmark ledger only.
     pub async fn append_ledger_bulk(&self, entries: &[LedgerRecord]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;

@@ -3,6 +3,7 @@
 //! has left its outbox for as long. The rows (ids, hashes, states, the acknowledgement) and the ledger
 //! entries stay; a `purged` entry records each removal.
 
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::StoreError;
@@ -60,29 +61,23 @@ async fn purge_messages(
     .bind(i64::try_from(purge.limit).unwrap_or(i64::MAX))
     .fetch_all(&mut **tx)
     .await?;
-    let mut purged = Vec::with_capacity(candidates.len());
-    let mut entries = Vec::with_capacity(candidates.len());
-    for row in &candidates {
-        let tracking_id: String = row.try_get("tracking_id")?;
-        // Guarded: when two broker nodes sweep at once, only one removes (and records) each payload.
-        let done = sqlx::query("UPDATE messages SET payload = NULL WHERE tracking_id = $1 AND payload IS NOT NULL")
-            .bind(&tracking_id)
-            .execute(&mut **tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            continue;
-        }
-        let mut entry = LedgerRecord::new(LedgerEvent::Purged, purge.at);
-        entry.tracking_id = Some(tracking_id.clone());
-        entry.header_id = row.try_get("header_id")?;
-        entry.sender_org = row.try_get("sender_org")?;
-        entry.event_code = row.try_get("event_code")?;
-        entry.payload_sha256 = row.try_get("payload_sha256")?;
-        entry.outcome = Some("payload removed after its retention period".to_owned());
-        entries.push(entry);
-        purged.push(tracking_id);
-    }
-    Ok((purged, entries))
+    clear_each(
+        tx,
+        &candidates,
+        "tracking_id",
+        "UPDATE messages SET payload = NULL WHERE tracking_id = $1 AND payload IS NOT NULL",
+        purge.at,
+        |row, entry| {
+            entry.tracking_id = row.try_get("tracking_id")?;
+            entry.header_id = row.try_get("header_id")?;
+            entry.sender_org = row.try_get("sender_org")?;
+            entry.event_code = row.try_get("event_code")?;
+            entry.payload_sha256 = row.try_get("payload_sha256")?;
+            entry.outcome = Some("payload removed after its retention period".to_owned());
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Receipts are the broker's own response messages, but a business receipt carries the receiver's
@@ -100,28 +95,47 @@ async fn purge_receipts(
     .bind(i64::try_from(purge.limit).unwrap_or(i64::MAX))
     .fetch_all(&mut **tx)
     .await?;
-    let mut purged = Vec::with_capacity(candidates.len());
+    clear_each(
+        tx,
+        &candidates,
+        "receipt_id",
+        "UPDATE receipts SET payload = NULL WHERE receipt_id = $1 AND payload IS NOT NULL AND state <> 'queued'",
+        purge.at,
+        |row, entry| {
+            entry.tracking_id = row.try_get("tracking_id")?;
+            entry.delivery_id = row.try_get("delivery_id")?;
+            // The receipt's own MessageHeader.id, and the organisation it was addressed to (the sender).
+            entry.header_id = row.try_get("header_id")?;
+            entry.receiver_org = row.try_get("recipient_org")?;
+            entry.outcome = Some("receipt payload removed after its retention period".to_owned());
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Clears the payload of each candidate row with `clear` (guarded, so that when two broker nodes sweep
+/// at once only one removes, and records, each) and describes it in a `purged` entry. Returns the ids
+/// (`id_column`) cleared and their entries.
+async fn clear_each(
+    tx: &mut Transaction<'_, Any>,
+    candidates: &[AnyRow],
+    id_column: &str,
+    clear: &str,
+    at: Millis,
+    describe: impl Fn(&AnyRow, &mut LedgerRecord) -> Result<(), StoreError>,
+) -> Result<(Vec<String>, Vec<LedgerRecord>), StoreError> {
+    let mut cleared = Vec::with_capacity(candidates.len());
     let mut entries = Vec::with_capacity(candidates.len());
-    for row in &candidates {
-        let receipt_id: String = row.try_get("receipt_id")?;
-        let done = sqlx::query(
-            "UPDATE receipts SET payload = NULL WHERE receipt_id = $1 AND payload IS NOT NULL AND state <> 'queued'",
-        )
-        .bind(&receipt_id)
-        .execute(&mut **tx)
-        .await?;
-        if done.rows_affected() == 0 {
+    for row in candidates {
+        let id: String = row.try_get(id_column)?;
+        if sqlx::query(clear).bind(&id).execute(&mut **tx).await?.rows_affected() == 0 {
             continue;
         }
-        let mut entry = LedgerRecord::new(LedgerEvent::Purged, purge.at);
-        entry.tracking_id = row.try_get("tracking_id")?;
-        entry.delivery_id = row.try_get("delivery_id")?;
-        // The receipt's own MessageHeader.id, and the organisation it was addressed to (the sender).
-        entry.header_id = row.try_get("header_id")?;
-        entry.receiver_org = row.try_get("recipient_org")?;
-        entry.outcome = Some("receipt payload removed after its retention period".to_owned());
+        let mut entry = LedgerRecord::new(LedgerEvent::Purged, at);
+        describe(row, &mut entry)?;
         entries.push(entry);
-        purged.push(receipt_id);
+        cleared.push(id);
     }
-    Ok((purged, entries))
+    Ok((cleared, entries))
 }

@@ -130,11 +130,14 @@ async fn the_ledger_names_the_patient_by_a_keyed_hash_only() {
     let all = app.store.ledger_tail(1000).await.unwrap();
     let text = format!("{all:?}");
     assert!(!text.contains("999911120"), "the BSN is in the ledger");
-    let keyed: Vec<&str> = all.iter().filter_map(|e| e.patient_key.as_deref()).collect();
-    assert!(keyed.len() >= 5, "received, accepted, routed, received, rejected carry the patient key");
-    assert!(keyed.iter().all(|k| k.len() == 64 && *k == keyed[0]), "one patient, one key: {keyed:?}");
+    let keyed: Vec<(&str, &str)> =
+        all.iter().filter_map(|e| Some((e.event.as_str(), e.patient_key.as_deref()?))).collect();
+    let events: Vec<&str> = keyed.iter().map(|(event, _)| *event).collect();
+    // Accepted: on `received` (the others are found through the message); refused: on both entries.
+    assert_eq!(events, ["received", "received", "rejected"]);
+    assert!(keyed.iter().all(|(_, k)| k.len() == 64 && *k == keyed[0].1), "one patient, one key: {keyed:?}");
     let entries = app.store.ledger_for_message(&tracking).await.unwrap();
-    assert!(entries.iter().all(|e| e.patient_key.as_deref() == Some(keyed[0])));
+    assert_eq!(entries[0].patient_key.as_deref(), Some(keyed[0].1));
 }
 
 const BSN: &str = "http://fhir.nl/fhir/NamingSystem/bsn|999911120";
@@ -317,4 +320,30 @@ async fn a_patient_query_follows_the_message_to_its_delivery_and_each_event_name
         let patient = entities.iter().find(|e| e["role"]["code"] == "1").expect("a patient entity");
         assert_eq!(patient["what"]["identifier"]["value"], patient_key.as_str());
     }
+}
+
+#[test]
+fn the_benchmark_seed_makes_a_ledger_that_verifies_and_answers_patient_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_handover-broker"))
+            .args(args)
+            .env("HANDOVER_DATABASE_URL", format!("sqlite://{}/broker.db", dir.path().display()))
+            .env("HANDOVER_FIXTURES_DIR", project_dir().join("fixtures"))
+            .env("HANDOVER_PROFILES_DIR", project_dir().join("profiles"))
+            .env("HANDOVER_LEDGER__SECRET", "benchmark-secret-of-the-ledger-patient-keys")
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    run(&["ledger", "seed", "--messages", "2000", "--patients", "10"]);
+    let report: Value =
+        serde_json::from_str(&run(&["ledger", "bench", "--patients", "10", "--queries", "20"])).unwrap();
+    assert_eq!(report["entries_verified"], 12_000, "{report}");
+    assert_eq!(report["queries"], 20);
+    // 200 handovers a patient: each query fills its page of 100 with the whole history, also the entries
+    // that do not carry the key.
+    assert_eq!(report["query_entries_mean"], 100.0, "{report}");
 }

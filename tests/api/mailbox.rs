@@ -15,7 +15,8 @@ async fn list(app: &TestApp, token: &str, query: &str) -> Value {
     response.json().await.unwrap()
 }
 
-fn ids(page: &Value) -> Vec<String> {
+/// The ids of the messages listed on a mailbox page.
+pub fn ids(page: &Value) -> Vec<String> {
     page["entry"]
         .as_array()
         .map(|entries| {

@@ -9,15 +9,7 @@ use serde_json::{json, Value};
 
 use crate::delivery::accepted;
 use crate::helpers::*;
-
-fn ids(page: &Value) -> Vec<String> {
-    page["entry"]
-        .as_array()
-        .map(|entries| {
-            entries.iter().map(|e| e["fullUrl"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()).collect()
-        })
-        .unwrap_or_default()
-}
+use crate::mailbox::ids;
 
 /// The GP lists its mailbox and acknowledges every message in it.
 async fn gp_acknowledges_all(app: &TestApp) -> Vec<String> {
