@@ -474,13 +474,4 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-
-    /// Appends `entries` in one transaction, bypassing the writer: for seeding a benchmark ledger only.
-    pub async fn append_ledger_bulk(&self, entries: &[LedgerRecord]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let refs: Vec<&LedgerRecord> = entries.iter().collect();
-        insert_ledger(&mut tx, self.backend, &refs).await?;
-        tx.commit().await?;
-        Ok(())
-    }
 }

@@ -275,7 +275,7 @@ async fn entries_with_any_characters_verify_and_an_edit_inside_them_is_found() {
     entry.header_id = Some("3:a;~;12:é€😀\"\\\n\t".to_owned());
     entry.outcome = Some("~".to_owned());
     entry.actor_org = Some(String::new());
-    app.store.append_ledger_bulk(&[entry.clone(), entry]).await.unwrap();
+    app.store.writer().append_ledger(vec![entry.clone(), entry]).await.unwrap();
     let v = app.store.verify_ledger().await.unwrap();
     assert!(v.ok, "{v:?}");
     assert_eq!(v.entries_checked, 2);
