@@ -15,7 +15,7 @@ use crate::time::Millis;
 pub struct Purge {
     /// Purge payloads whose last delivery ended (and whose message arrived) at or before this time.
     pub cutoff: Millis,
-    /// Most messages purged in one transaction.
+    /// Most messages, and most receipts, purged in one transaction.
     pub limit: usize,
     /// The time of the `purged` entries.
     pub at: Millis,
