@@ -36,7 +36,7 @@ fn envelope(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("ingest_parse", &name), &bytes, |b, bytes| {
             let bytes = bytes::Bytes::from(bytes.clone());
-            b.iter(|| handover_broker::ingest::parse(bytes.clone(), &limits).unwrap())
+            b.iter(|| handover_broker::message::parse(bytes.clone(), &limits).unwrap())
         });
     }
     group.finish();
@@ -97,7 +97,7 @@ fn validation(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("parse_and_validate", name), bytes, |b, bytes| {
             let bytes = bytes::Bytes::from(bytes.clone());
             b.iter(|| {
-                let submission = handover_broker::ingest::parse(bytes.clone(), &limits).unwrap();
+                let submission = handover_broker::message::parse(bytes.clone(), &limits).unwrap();
                 let issues = catalog.validate(&submission);
                 assert!(issues.iter().all(|i| !i.is_error()), "{issues:?}");
                 issues

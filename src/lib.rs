@@ -6,8 +6,10 @@
 //! with every state change appended to the `ledger`; `retention` purges payloads that are done. See ARCHITECTURE.md.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod delivery;
 pub mod directory;
 pub mod ingest;
@@ -15,12 +17,15 @@ pub mod json;
 pub mod ledger;
 pub mod loadgen;
 pub mod mailbox;
+pub mod message;
 pub mod metrics;
+pub mod model;
 pub mod outcome;
 pub mod profiles;
 pub mod receipts;
 pub mod retention;
 pub mod routing;
+pub mod signals;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

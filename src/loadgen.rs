@@ -247,7 +247,7 @@ impl Template {
 
 /// Runs the load and returns what it measured.
 pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
-    crate::startup::install_crypto_provider();
+    crate::crypto::install_provider();
     let raw = std::fs::read(&args.bundle).with_context(|| format!("reading {}", args.bundle.display()))?;
     let overrides = Overrides {
         sender: args.sender.as_deref(),

@@ -8,8 +8,9 @@ use clap::{Parser, Subcommand};
 use handover_broker::api::outcome_body;
 use handover_broker::auth::{self, Role};
 use handover_broker::config::Settings;
-use handover_broker::directory::{self, OrgIdentifier};
-use handover_broker::ingest;
+use handover_broker::directory;
+use handover_broker::message;
+use handover_broker::model::OrgIdentifier;
 use handover_broker::outcome::{Issue, IssueCode};
 use handover_broker::profiles::{validate, Catalog};
 use handover_broker::startup::Application;
@@ -223,13 +224,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             for org in &organizations {
                 let identifiers: Vec<String> = org.identifiers.iter().map(ToString::to_string).collect();
                 if json {
-                    let line = serde_json::json!({
-                        "id": org.id.as_str(), "name": org.name, "identifiers": identifiers,
-                        "events": org.events, "delivery": org.delivery.as_str(), "address": org.address,
-                        "client_certificate": org.client_certificate, "receipts": org.receipts.as_str(),
-                        "has_ca": org.ca_pem.is_some(),
-                    });
-                    println!("{line}");
+                    println!("{}", directory::json_view(org));
                 } else {
                     let mut tls = Vec::new();
                     if org.ca_pem.is_some() {
@@ -244,7 +239,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                         org.delivery.as_str(),
                         org.name,
                         identifiers.join(" "),
-                        org.events.join(","),
+                        org.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(","),
                         org.address,
                         org.receipts.as_str(),
                         if tls.is_empty() { String::new() } else { format!(" tls={}", tls.join(",")) },
@@ -256,7 +251,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Mailbox(MailboxCommand::Pull(args)) => handover_broker::mailbox::pull::run(args).await?,
         Command::Ledger(LedgerCommand::Checkpoint) => {
             let store = open_store(&settings).await?;
-            let checkpoint = handover_broker::ledger::checkpoint(&store).await?;
+            let checkpoint = handover_broker::audit::checkpoint(&store).await?;
             store.close().await;
             println!("{}", serde_json::to_string(&checkpoint)?);
         }
@@ -265,14 +260,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             // The synthetic messages are from and to the demo organisations.
             handover_broker::directory::load_demo_if_empty(&store, &settings.fixtures_dir).await?;
             let keys = ledger_keys(&store, &settings).await?;
-            let written = handover_broker::ledger::bench::seed(&store, &keys, messages, patients).await?;
+            let written = handover_broker::audit::bench::seed(&store, &keys, messages, patients).await?;
             store.close().await;
             eprintln!("{written} entries appended");
         }
         Command::Ledger(LedgerCommand::Bench { patients, queries }) => {
             let store = open_store(&settings).await?;
             let keys = ledger_keys(&store, &settings).await?;
-            let report = handover_broker::ledger::bench::bench(&store, &keys, patients, queries).await?;
+            let report = handover_broker::audit::bench::bench(&store, &keys, patients, queries).await?;
             store.close().await;
             println!("{}", serde_json::to_string(&report)?);
         }
@@ -285,7 +280,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             if let Some(until) = until {
                 params.push(("date".to_owned(), format!("le{until}")));
             }
-            let exported = handover_broker::ledger::audit::export(&store, &params, &mut std::io::stdout().lock()).await;
+            let exported = handover_broker::audit::export(&store, &params, &mut std::io::stdout().lock()).await;
             store.close().await;
             eprintln!("{} entries exported", exported?);
         }
@@ -298,7 +293,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 None => None,
             };
             let store = open_store(&settings).await?;
-            let verification = handover_broker::ledger::verify(&store, checkpoint.as_ref()).await?;
+            let verification = handover_broker::audit::verify(&store, checkpoint.as_ref()).await?;
             store.close().await;
             println!("{}", serde_json::to_string(&verification)?);
             if !verification.ok {
@@ -324,7 +319,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                         Ok(document) => validate::against_profile(&catalog, &document, profile),
                         Err(e) => vec![Issue::error(IssueCode::Structure, format!("not JSON: {e}"))],
                     },
-                    None => match ingest::parse(bytes.into(), &settings.limits) {
+                    None => match message::parse(bytes.into(), &settings.limits) {
                         Ok(submission) => catalog.validate(&submission),
                         Err(e) => e.issues,
                     },

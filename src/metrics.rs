@@ -80,7 +80,7 @@ impl Metrics {
     pub async fn render(&self, store: &Store) -> Result<String, StoreError> {
         let mut counts = Vec::new();
         let mut depths = Vec::new();
-        for outbox in [Outbox::Handovers, Outbox::Receipts] {
+        for outbox in [Outbox::Deliveries, Outbox::Receipts] {
             counts.push((outbox, store.outbox_states(outbox).await?));
             depths.push((outbox, store.queue_depths(outbox).await?));
         }

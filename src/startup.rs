@@ -12,18 +12,16 @@ use tracing_actix_web::TracingLogger;
 use crate::api::{self, AppState, QuietRootSpan};
 use crate::auth::Authenticator;
 use crate::config::{Settings, TlsSettings};
+use crate::delivery::settle::Settler;
 use crate::delivery::{PushWorkers, Pusher};
 use crate::directory::{self, Directory};
 use crate::ingest::Ingestor;
+use crate::ledger::patient::PatientKeys;
+use crate::mailbox::Mailbox;
 use crate::metrics::Metrics;
 use crate::profiles::Catalog;
+use crate::signals::Signals;
 use crate::store::Store;
-
-/// Installs ring as the process's one rustls crypto provider (server TLS and the HTTP client alike).
-pub fn install_crypto_provider() {
-    // Err means a provider is installed already, which is what we want.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
 
 /// A bound, ready-to-run broker.
 pub struct Application {
@@ -41,18 +39,8 @@ impl Application {
     /// Opens the store (migrating it), loads the demo directory when asked, loads the profiles and binds
     /// the listener. Port 0 binds any free port; [`Application::port`] tells which.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        install_crypto_provider();
-        let store = Store::open_with_ledger(
-            &settings.database_url,
-            settings.store.max_connections,
-            settings.store.max_batch,
-            settings.ledger.enabled,
-        )
-        .await
-        .context("opening the database")?;
-        if !settings.ledger.enabled {
-            tracing::warn!("the ledger is OFF (ledger.enabled = false): a demo broker for measuring its cost only");
-        }
+        crate::crypto::install_provider();
+        let store = open_store(&settings).await?;
         let demo = match settings.demo {
             Some(demo) => demo,
             None => directory::demo_by_default(&store).await?,
@@ -60,15 +48,8 @@ impl Application {
         if demo && directory::load_demo_if_empty(&store, &settings.fixtures_dir).await? {
             tracing::info!(fixtures = %settings.fixtures_dir.display(), "loaded the demo directory");
         }
-        let patient_keys =
-            crate::ledger::patient::PatientKeys::new(patient_secret(&store, &settings, demo).await?.as_bytes());
-        let mut dirs = vec![settings.profiles_dir.as_path()];
-        dirs.extend(settings.extra_profile_dirs.iter().map(PathBuf::as_path));
-        let catalog = Arc::new(Catalog::load_all(&dirs)?);
-        for (url, feature) in catalog.not_checked() {
-            tracing::warn!(profile = url, feature, "adopted profile: not checked");
-        }
-        tracing::info!(kinds = catalog.kinds().count(), "loaded handover profiles");
+        let patient_keys = PatientKeys::new(patient_secret(&store, &settings, demo).await?.as_bytes());
+        let catalog = Arc::new(load_catalog(&settings)?);
 
         let listener = TcpListener::bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let addr = listener.local_addr()?;
@@ -80,82 +61,45 @@ impl Application {
         }
         let mut demo_tokens: Vec<String> = auth.demo_tokens().map(str::to_owned).collect();
         demo_tokens.sort();
-
-        let events: Vec<handover_fhir::SupportedEvent<'_>> =
-            catalog.kinds().map(|k| handover_fhir::SupportedEvent { definition_url: &k.definition_url }).collect();
-        let metadata = handover_fhir::capability_statement(&handover_fhir::Capability {
-            software_version: env!("CARGO_PKG_VERSION"),
-            date: crate::time::Millis::now().to_datetime(),
-            fhir_base: &format!("{base_url}/fhir"),
-            events: &events,
-            reliable_cache_minutes: u32::try_from(settings.message_ttl_secs / 60).unwrap_or(u32::MAX),
-        })?;
+        let metadata = capability_statement(&catalog, &base_url, settings.message_ttl_secs)?;
 
         let directory = Directory::load(store.clone()).await?;
-        let mut background =
-            vec![directory.spawn_refresh(), crate::retention::spawn(store.clone(), settings.retention.clone())];
-        if let Some(dir) = settings.ledger.checkpoint_dir.clone() {
-            let every = std::time::Duration::from_secs(settings.ledger.checkpoint_secs.max(1));
-            background.push(crate::ledger::spawn_checkpoints(store.clone(), dir, every));
-        }
-        let signals = crate::mailbox::Signals::default();
+        let background = spawn_background(&settings, &store, &directory);
+        // One settler for the whole broker: pushes, mailbox acknowledgements and business responses
+        // settle deliveries the same way, and wake the same signals.
+        let settler = Settler::new(
+            store.clone(),
+            directory.clone(),
+            base_url.clone(),
+            settings.message_ttl_secs,
+            Signals::default(),
+        );
         let metrics = Arc::new(Metrics::new());
         let pushers = if settings.delivery.enabled {
-            let pusher = Pusher::new(
-                store.clone(),
-                directory.clone(),
-                &settings.delivery,
-                settings.message_ttl_secs,
-                base_url.clone(),
-                signals.clone(),
-                metrics.clone(),
-            )?;
-            Some(pusher.spawn())
+            Some(Pusher::new(settler.clone(), directory.clone(), &settings.delivery, metrics.clone())?.spawn())
         } else {
             None
         };
-        let mailbox = crate::mailbox::Mailbox::new(
-            crate::delivery::settle::Settler {
-                store: store.clone(),
-                directory: directory.clone(),
-                base_url: base_url.clone(),
-                ttl_secs: settings.message_ttl_secs,
-                signals: signals.clone(),
-            },
-            signals.clone(),
-        );
-        let ingestor = Ingestor::new(
-            store.clone(),
-            directory.clone(),
-            catalog,
-            settings.limits.clone(),
-            settings.message_ttl_secs,
-            base_url.clone(),
-            signals.clone(),
-            patient_keys.clone(),
-        );
         let state = web::Data::new(AppState {
-            ingestor,
+            ingestor: Ingestor::new(
+                settler.clone(),
+                directory.clone(),
+                catalog,
+                patient_keys.clone(),
+                settings.limits.clone(),
+                settings.message_ttl_secs,
+                base_url.clone(),
+            ),
             auth,
             store: store.clone(),
             metadata: Arc::new(metadata),
             metrics,
             directory,
-            mailbox,
+            mailbox: Mailbox::new(settler),
             base_url: base_url.clone(),
             patient_keys,
         });
-        let server = HttpServer::new(move || {
-            App::new().wrap(TracingLogger::<QuietRootSpan>::new()).app_data(state.clone()).configure(api::configure)
-        })
-        // In-flight requests get this long to finish on SIGTERM/SIGINT; each either commits and is
-        // acknowledged, or is not acknowledged at all.
-        .shutdown_timeout(30);
-        let server = match &settings.tls {
-            Some(tls) => server.listen_rustls_0_23(listener, tls_config(tls)?)?,
-            None => server.listen(listener)?,
-        }
-        .run();
+        let server = serve(state, listener, settings.tls.as_ref())?;
         Ok(Self { addr, base_url, server, store, demo_tokens, background, pushers })
     }
 
@@ -201,6 +145,73 @@ impl Application {
         self.store.close().await;
         result
     }
+}
+
+/// The store, migrated; with the ledger off only where the configuration allowed it (demo mode).
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::open_with_ledger(
+        &settings.database_url,
+        settings.store.max_connections,
+        settings.store.max_batch,
+        settings.ledger.enabled,
+    )
+    .await
+    .context("opening the database")?;
+    if !settings.ledger.enabled {
+        tracing::warn!("the ledger is OFF (ledger.enabled = false): a demo broker for measuring its cost only");
+    }
+    Ok(store)
+}
+
+/// The handover kinds, from `profiles_dir` and the extra profile folders.
+fn load_catalog(settings: &Settings) -> anyhow::Result<Catalog> {
+    let mut dirs = vec![settings.profiles_dir.as_path()];
+    dirs.extend(settings.extra_profile_dirs.iter().map(PathBuf::as_path));
+    let catalog = Catalog::load_all(&dirs)?;
+    for (url, feature) in catalog.not_checked() {
+        tracing::warn!(profile = url, feature, "adopted profile: not checked");
+    }
+    tracing::info!(kinds = catalog.kinds().count(), "loaded handover profiles");
+    Ok(catalog)
+}
+
+/// The CapabilityStatement, built once: the profiles do not change while the broker runs.
+fn capability_statement(catalog: &Catalog, base_url: &str, ttl_secs: u64) -> anyhow::Result<Vec<u8>> {
+    let events: Vec<handover_fhir::SupportedEvent<'_>> =
+        catalog.kinds().map(|k| handover_fhir::SupportedEvent { definition_url: &k.definition_url }).collect();
+    Ok(handover_fhir::capability_statement(&handover_fhir::Capability {
+        software_version: env!("CARGO_PKG_VERSION"),
+        date: crate::time::Millis::now().to_datetime(),
+        fhir_base: &format!("{base_url}/fhir"),
+        events: &events,
+        reliable_cache_minutes: u32::try_from(ttl_secs / 60).unwrap_or(u32::MAX),
+    })?)
+}
+
+/// The tasks that run beside the server: directory refresh, retention, and checkpoints when asked.
+fn spawn_background(settings: &Settings, store: &Store, directory: &Directory) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut background =
+        vec![directory.spawn_refresh(), crate::retention::spawn(store.clone(), settings.retention.clone())];
+    if let Some(dir) = settings.ledger.checkpoint_dir.clone() {
+        let every = std::time::Duration::from_secs(settings.ledger.checkpoint_secs.max(1));
+        background.push(crate::audit::spawn_checkpoints(store.clone(), dir, every));
+    }
+    background
+}
+
+/// The HTTP server on `listener`, over TLS when configured.
+fn serve(state: web::Data<AppState>, listener: TcpListener, tls: Option<&TlsSettings>) -> anyhow::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new().wrap(TracingLogger::<QuietRootSpan>::new()).app_data(state.clone()).configure(api::configure)
+    })
+    // In-flight requests get this long to finish on SIGTERM/SIGINT; each either commits and is
+    // acknowledged, or is not acknowledged at all.
+    .shutdown_timeout(30);
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls_config(tls)?)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }
 
 /// The secret of the ledger's patient keys: configured, or kept in the database from an earlier start,

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::body::{check_media_type, read_limited};
 use super::{ApiError, AppState, FHIR_JSON};
 use crate::auth::Role;
-use crate::directory::{self, DirectoryError, Organization};
+use crate::directory::{self, DirectoryError};
 use crate::outcome::{Issue, IssueCode};
 
 /// Registers the admin routes.
@@ -59,22 +59,6 @@ impl From<DirectoryError> for ApiError {
     }
 }
 
-/// The JSON view of one organisation.
-fn view(org: &Organization) -> Value {
-    let identifiers: Vec<String> = org.identifiers.iter().map(ToString::to_string).collect();
-    json!({
-        "id": org.id.as_str(),
-        "name": org.name,
-        "identifiers": identifiers,
-        "events": org.events,
-        "delivery": org.delivery.as_str(),
-        "address": org.address,
-        "client_certificate": org.client_certificate,
-        "receipts": org.receipts.as_str(),
-        "has_ca": org.ca_pem.is_some(),
-    })
-}
-
 fn json_response(body: &Value) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(body.to_string())
 }
@@ -84,7 +68,7 @@ fn json_response(body: &Value) -> HttpResponse {
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.caller(&req, Role::Admin).await?;
     let organizations = state.store.organizations().await?;
-    Ok(json_response(&Value::Array(organizations.iter().map(view).collect())))
+    Ok(json_response(&Value::Array(organizations.iter().map(directory::json_view).collect())))
 }
 
 /// `GET /admin/organizations/{id}`.
@@ -96,7 +80,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     state.caller(&req, Role::Admin).await?;
     let org = directory::organization(&state.store, &path.into_inner()).await?;
-    Ok(json_response(&view(&org)))
+    Ok(json_response(&directory::json_view(&org)))
 }
 
 /// `DELETE /admin/organizations/{id}`: 204, or 409 while messages or deliveries refer to it.

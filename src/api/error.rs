@@ -120,9 +120,9 @@ impl From<MailboxError> for ApiError {
     }
 }
 
-impl From<crate::ledger::audit::AuditError> for ApiError {
-    fn from(e: crate::ledger::audit::AuditError) -> Self {
-        use crate::ledger::audit::AuditError;
+impl From<crate::audit::AuditError> for ApiError {
+    fn from(e: crate::audit::AuditError) -> Self {
+        use crate::audit::AuditError;
         match e {
             AuditError::BadParameter { name, problem } => {
                 Self::BadRequest(vec![Issue::error(IssueCode::Invalid, format!("{name}: {problem}"))])

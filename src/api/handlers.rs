@@ -128,8 +128,7 @@ pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Resul
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
     let snapshot = state.directory.snapshot();
-    let answer =
-        crate::ledger::audit::search(&state.store, &params, &snapshot, &state.patient_keys, &state.base_url).await?;
+    let answer = crate::audit::search(&state.store, &params, &snapshot, &state.patient_keys, &state.base_url).await?;
     let json = params.iter().any(|(name, value)| name == "_format" && value == "json");
     let body = serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(HttpResponse::Ok().content_type(if json { "application/json" } else { FHIR_JSON }).body(body))
@@ -138,7 +137,7 @@ pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Resul
 /// `GET /ledger/verify` (auditor): the hash chain recomputed.
 pub async fn ledger_verify(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.caller(&req, Role::Auditor).await?;
-    let verification = crate::ledger::verify(&state.store, None).await?;
+    let verification = crate::audit::verify(&state.store, None).await?;
     let body = serde_json::to_vec(&verification).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }

@@ -46,10 +46,8 @@ impl AppState {
         let principal = self.auth.authenticate(header.transpose()?).await?;
         if principal.role != role {
             // Refused access is an event of the ledger too, with who tried (the path, not the query).
-            let mut denied =
-                crate::ledger::LedgerRecord::new(crate::ledger::LedgerEvent::DeniedAccess, crate::time::Millis::now());
-            denied.actor_org = Some(principal.org.to_string());
-            denied.outcome = Some(format!("403 {} needs role {role}", req.path().chars().take(80).collect::<String>()));
+            let path: String = req.path().chars().take(80).collect();
+            let denied = crate::ledger::LedgerRecord::denied(&principal.org, format!("403 {path} needs role {role}"));
             if let Err(e) = self.store.writer().append_ledger(vec![denied]).await {
                 tracing::error!(error = ?e, "cannot write the ledger entry of a refused request");
             }

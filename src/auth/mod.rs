@@ -12,7 +12,7 @@ use std::str::FromStr;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::directory::{OrgId, OrgIdentifier, Organization};
+use crate::model::{OrgId, OrgIdentifier, Organization};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]

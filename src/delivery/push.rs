@@ -18,14 +18,13 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify, Semaphore};
 
 use super::retry::{judge, judge_error, Backoff, Verdict};
-use super::settle::{Settler, Target};
+use super::settle::{OutboxRow, Settler};
 use super::tls::Clients;
-use super::DeliveryState;
 use crate::config::DeliverySettings;
-use crate::directory::{DeliveryMode, Directory};
+use crate::directory::Directory;
 use crate::ledger::{LedgerEvent, LedgerRecord};
-use crate::mailbox::Signals;
 use crate::metrics::Metrics;
+use crate::model::{DeliveryMode, DeliveryState, OrgId};
 use crate::store::{Change, Claimed, Outbox, Settlement, Store, StoreError};
 use crate::time::Millis;
 
@@ -44,6 +43,7 @@ const EXPIRY_BATCH: usize = 200;
 pub struct Pusher {
     store: Store,
     directory: Directory,
+    /// Settles outcomes; the one the whole broker shares.
     settler: Settler,
     clients: Clients,
     backoff: Backoff,
@@ -68,7 +68,7 @@ struct Receiver {
     healthy: bool,
 }
 
-type Receivers = Arc<Mutex<HashMap<String, Receiver>>>;
+type Receivers = Arc<Mutex<HashMap<OrgId, Receiver>>>;
 
 /// Claimed-ahead rows per push slot for a healthy receiver.
 const PREFETCH: usize = 16;
@@ -77,7 +77,7 @@ const PREFETCH: usize = 16;
 struct Held {
     _permit: tokio::sync::OwnedSemaphorePermit,
     receivers: Receivers,
-    org: String,
+    org: OrgId,
     wake: Arc<Notify>,
 }
 
@@ -117,25 +117,16 @@ pub enum PushError {
 }
 
 impl Pusher {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        store: Store,
+        settler: Settler,
         directory: Directory,
         settings: &DeliverySettings,
-        ttl_secs: u64,
-        base_url: String,
-        signals: Signals,
         metrics: Arc<Metrics>,
     ) -> Result<Self, PushError> {
         Ok(Self {
-            settler: Settler {
-                store: store.clone(),
-                directory: directory.clone(),
-                base_url,
-                ttl_secs,
-                signals: signals.clone(),
-            },
-            store,
+            store: settler.store().clone(),
+            wake: settler.signals().push(),
+            settler,
             directory,
             clients: Clients::new(settings)?,
             backoff: Backoff {
@@ -147,7 +138,6 @@ impl Pusher {
             poll: Duration::from_millis(settings.poll_ms),
             max_in_flight: settings.max_in_flight,
             per_receiver: settings.per_receiver,
-            wake: signals.push(),
             metrics,
         })
     }
@@ -191,7 +181,7 @@ impl Pusher {
     /// Expires what outlived its time to live.
     async fn expire_due(&self) -> Result<(), StoreError> {
         let now = Millis::now();
-        for outbox in [Outbox::Handovers, Outbox::Receipts] {
+        for outbox in [Outbox::Deliveries, Outbox::Receipts] {
             for row in self.store.expired_due(outbox, now, EXPIRY_BATCH).await? {
                 self.expire(row).await?;
             }
@@ -215,10 +205,10 @@ impl Pusher {
         // costs the same with a backlog of a million rows as with none.
         let snapshot = self.directory.snapshot();
         for org in snapshot.organizations().iter().filter(|o| o.delivery == DeliveryMode::Push) {
-            for outbox in [Outbox::Handovers, Outbox::Receipts] {
+            for outbox in [Outbox::Deliveries, Outbox::Receipts] {
                 let room = {
                     let Ok(mut receivers) = receivers.lock() else { return Ok(()) };
-                    let receiver = receivers.entry(org.id.to_string()).or_insert_with(|| Receiver {
+                    let receiver = receivers.entry(org.id.clone()).or_insert_with(|| Receiver {
                         held: 0,
                         gate: Arc::new(Semaphore::new(self.per_receiver)),
                         healthy: true,
@@ -226,16 +216,16 @@ impl Pusher {
                     let cap = if receiver.healthy { self.per_receiver * PREFETCH } else { self.per_receiver };
                     cap.saturating_sub(receiver.held).min(free)
                 };
-                if room == 0 || !self.store.has_due(outbox, org.id.as_str(), now).await? {
+                if room == 0 || !self.store.has_due(outbox, &org.id, now).await? {
                     continue;
                 }
                 if let Ok(mut receivers) = receivers.lock() {
-                    if let Some(receiver) = receivers.get_mut(org.id.as_str()) {
+                    if let Some(receiver) = receivers.get_mut(&org.id) {
                         receiver.held += room;
                     }
                 }
                 free -= room;
-                claims.push((outbox, org.id.to_string(), room));
+                claims.push((outbox, org.id.clone(), room));
             }
         }
         // All claims of the round at once: they share one commit of the writer.
@@ -296,7 +286,7 @@ impl Pusher {
             return self.finish(&row, DeliveryState::Failed, "the payload is no longer stored", "purged").await;
         };
         let snapshot = self.directory.snapshot();
-        let org = snapshot.organizations().iter().find(|o| o.id.as_str() == row.org);
+        let org = snapshot.organizations().iter().find(|o| o.id == row.org);
         let Some(org) = org.filter(|o| o.delivery == DeliveryMode::Push) else {
             // The organisation left the directory or now pulls: not ours to push. Look again later.
             return self.retry(&row, None, "no push endpoint in the directory").await;
@@ -318,8 +308,8 @@ impl Pusher {
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/fhir+json")
             .header(reqwest::header::ACCEPT, "application/fhir+json")
-            .header(MESSAGE_ID_HEADER, &parcel.header_id)
-            .header(TRACKING_ID_HEADER, &row.tracking_id)
+            .header(MESSAGE_ID_HEADER, parcel.header_id.as_str())
+            .header(TRACKING_ID_HEADER, row.tracking_id.as_str())
             .header(PAYLOAD_HASH_HEADER, &hash)
             .header("traceparent", &traceparent)
             .body(parcel.payload)
@@ -377,7 +367,7 @@ impl Pusher {
     }
 
     fn entry(&self, row: &Claimed, event: LedgerEvent, at: Millis, outcome: &str) -> LedgerRecord {
-        self.settler.entry(&target(row), event, at, outcome)
+        self.settler.entry(&outbox_row(row), event, at, outcome)
     }
 
     async fn retry(&self, row: &Claimed, not_before: Option<Duration>, reason: &str) -> Result<(), StoreError> {
@@ -402,8 +392,8 @@ impl Pusher {
         let now = Millis::now();
         let attempt =
             (to != DeliveryState::Expired).then(|| self.entry(row, LedgerEvent::DeliveryAttempt, now, outcome));
-        let applied = self.settler.finish(&target(row), to, summary, outcome, attempt).await?;
-        if to == DeliveryState::Delivered && row.outbox == Outbox::Handovers && applied {
+        let applied = self.settler.finish(&outbox_row(row), to, summary, outcome, attempt).await?;
+        if to == DeliveryState::Delivered && row.outbox == Outbox::Deliveries && applied {
             self.metrics.delivered_after(now.as_i64().saturating_sub(row.created_at.as_i64()) as f64 / 1000.0);
         }
         Ok(())
@@ -416,20 +406,6 @@ impl Pusher {
     }
 }
 
-/// The states from which `to` may be reached (the state machine's inverse), for the store's guard.
-pub fn from_states(to: DeliveryState) -> Vec<&'static str> {
-    use super::DeliveryEvent as E;
-    let event = match to {
-        DeliveryState::Delivered => E::Delivered,
-        DeliveryState::Failed => E::PermanentFailure,
-        DeliveryState::Expired => E::TimeToLivePassed,
-        DeliveryState::AcceptedByReceiver => E::ReceiverAccepted,
-        DeliveryState::RejectedByReceiver => E::ReceiverRejected,
-        DeliveryState::Queued => return Vec::new(),
-    };
-    DeliveryState::ALL.into_iter().filter(|s| s.transition(event) == Some(to)).map(DeliveryState::as_str).collect()
-}
-
-fn target(row: &Claimed) -> Target<'_> {
-    Target { outbox: row.outbox, id: &row.id, tracking_id: &row.tracking_id, org: &row.org }
+fn outbox_row(row: &Claimed) -> OutboxRow<'_> {
+    OutboxRow { outbox: row.outbox, id: &row.id, tracking_id: &row.tracking_id, org: &row.org }
 }

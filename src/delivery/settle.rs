@@ -1,55 +1,69 @@
-//! Final states of outbox rows (delivered, failed, expired), whoever reaches them: the push workers,
-//! or a mailbox acknowledgement. The change, its ledger entries and the sender's receipt are one
-//! commit, guarded by the states the change may come from.
+//! Settling deliveries: the changes of outbox rows that end or answer a delivery (delivered, failed,
+//! expired, accepted or rejected by the receiver), whoever makes them: the push workers, a mailbox
+//! acknowledgement, a receiver's business response. The change, its ledger entries and the sender's
+//! receipt are one commit, guarded by the states the change may come from.
 
-use super::push::from_states;
-use super::DeliveryState;
 use crate::directory::Directory;
 use crate::ledger::{LedgerEvent, LedgerRecord};
-use crate::mailbox::Signals;
+use crate::model::{DeliveryId, DeliveryState, OrgId, TrackingId};
+use crate::outcome::Issue;
 use crate::receipts::{receipt_for, ReceiptInput};
+use crate::signals::Signals;
 use crate::store::{Change, DeliveryContext, NewReceipt, Outbox, Settlement, Store, StoreError};
 use crate::time::Millis;
 
-/// The row being settled.
+/// The outbox row being settled.
 #[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
+pub struct OutboxRow<'a> {
     pub outbox: Outbox,
-    pub id: &'a str,
-    pub tracking_id: &'a str,
+    pub id: &'a DeliveryId,
+    pub tracking_id: &'a TrackingId,
     /// The organisation it is for.
-    pub org: &'a str,
+    pub org: &'a OrgId,
 }
 
+/// Makes the settlements of deliveries. Built once at start and shared (cheap to clone).
 #[derive(Clone)]
 pub struct Settler {
-    pub store: Store,
-    pub directory: Directory,
-    pub base_url: String,
-    pub ttl_secs: u64,
-    pub signals: Signals,
+    store: Store,
+    directory: Directory,
+    base_url: String,
+    ttl_secs: u64,
+    signals: Signals,
 }
 
 impl Settler {
-    /// A ledger entry about `target`.
-    pub fn entry(&self, target: &Target<'_>, event: LedgerEvent, at: Millis, outcome: &str) -> LedgerRecord {
-        let mut entry = LedgerRecord::new(event, at);
-        entry.tracking_id = Some(target.tracking_id.to_owned());
-        entry.delivery_id = Some(target.id.to_owned());
-        entry.receiver_org = Some(target.org.to_owned());
-        entry.outcome = Some(match target.outbox {
-            Outbox::Handovers => outcome.to_owned(),
-            Outbox::Receipts => format!("receipt {outcome}"),
-        });
-        entry
+    pub fn new(store: Store, directory: Directory, base_url: String, ttl_secs: u64, signals: Signals) -> Self {
+        Self { store, directory, base_url, ttl_secs, signals }
     }
 
-    /// Moves `target` to `to` (`Delivered`, `Failed`, `Expired`) with its ledger entries (`first`
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn signals(&self) -> &Signals {
+        &self.signals
+    }
+
+    /// A ledger entry about `row`.
+    pub fn entry(&self, row: &OutboxRow<'_>, event: LedgerEvent, at: Millis, outcome: &str) -> LedgerRecord {
+        let outcome = match row.outbox {
+            Outbox::Deliveries => outcome.to_owned(),
+            Outbox::Receipts => format!("receipt {outcome}"),
+        };
+        LedgerRecord::new(event, at)
+            .tracking(row.tracking_id.clone())
+            .delivery(row.id.clone())
+            .receiver(row.org.clone())
+            .outcome(outcome)
+    }
+
+    /// Moves `row` to `to` (`Delivered`, `Failed`, `Expired`) with its ledger entries (`first`
     /// before the state's own, e.g. the attempt or the acknowledgement) and the sender's receipt.
     /// Returns whether the change applied (`false`: the row had already moved on).
     pub async fn finish(
         &self,
-        target: &Target<'_>,
+        row: &OutboxRow<'_>,
         to: DeliveryState,
         summary: &str,
         outcome: &str,
@@ -62,10 +76,10 @@ impl Settler {
             _ => LedgerEvent::Failed,
         };
         let mut ledger: Vec<LedgerRecord> = first.into_iter().collect();
-        ledger.push(self.entry(target, event, now, outcome));
+        ledger.push(self.entry(row, event, now, outcome));
         let mut receipt = None;
-        if target.outbox == Outbox::Handovers {
-            if let Some(context) = self.store.delivery_context(target.id).await? {
+        if row.outbox == Outbox::Deliveries {
+            if let Some(context) = self.store.delivery_context(row.id).await? {
                 for entry in &mut ledger {
                     entry.header_id.get_or_insert_with(|| context.header_id.clone());
                     entry.sender_org.get_or_insert_with(|| context.sender_org.clone());
@@ -74,15 +88,42 @@ impl Settler {
                 receipt = self.receipt(&context, to, summary, &[], now, &mut ledger);
             }
         }
-        let recipient = receipt.as_ref().map(|r| r.recipient_org.clone());
-        let change = Change::Finish {
-            to: to.as_str(),
-            from: from_states(to),
-            error: (to != DeliveryState::Delivered).then(|| outcome.to_owned()),
-            delivered: to == DeliveryState::Delivered,
+        let error = (to != DeliveryState::Delivered).then(|| outcome.to_owned());
+        self.settle(row.outbox, row.id, Change::Finish { to, error }, ledger, receipt, now).await
+    }
+
+    /// A receiver's business response to its delivery: `to` is `AcceptedByReceiver` or
+    /// `RejectedByReceiver`, `answer` the entry of the response itself. Returns whether it applied.
+    pub async fn answer(
+        &self,
+        context: &DeliveryContext,
+        to: DeliveryState,
+        answer: LedgerRecord,
+        receiver_issues: &[Issue],
+    ) -> Result<bool, StoreError> {
+        let now = answer.at;
+        let summary = match to {
+            DeliveryState::AcceptedByReceiver => "The receiver accepted the message.",
+            _ => "The receiver rejected the message; its reasons follow.",
         };
-        let settlement =
-            Settlement { outbox: target.outbox, id: target.id.to_owned(), at: now, change, ledger, receipt };
+        let mut ledger = vec![answer];
+        let receipt = self.receipt(context, to, summary, receiver_issues, now, &mut ledger);
+        let change = Change::Finish { to, error: None };
+        self.settle(Outbox::Deliveries, &context.delivery_id, change, ledger, receipt, now).await
+    }
+
+    /// Commits one settlement and wakes whoever waits for its receipt.
+    async fn settle(
+        &self,
+        outbox: Outbox,
+        id: &DeliveryId,
+        change: Change,
+        ledger: Vec<LedgerRecord>,
+        receipt: Option<NewReceipt>,
+        at: Millis,
+    ) -> Result<bool, StoreError> {
+        let recipient = receipt.as_ref().map(|r| r.recipient_org.clone());
+        let settlement = Settlement { outbox, id: id.clone(), at, change, ledger, receipt };
         let applied = self.store.writer().settle(vec![settlement]).await?.first() == Some(&true);
         if let (true, Some(recipient)) = (applied, recipient) {
             self.signals.arrived(&recipient);
@@ -91,12 +132,12 @@ impl Settler {
     }
 
     /// The sender's receipt for a state change, if it wants one; its ledger entry goes to `ledger`.
-    pub fn receipt(
+    fn receipt(
         &self,
         context: &DeliveryContext,
         state: DeliveryState,
         summary: &str,
-        receiver_issues: &[crate::outcome::Issue],
+        receiver_issues: &[Issue],
         now: Millis,
         ledger: &mut Vec<LedgerRecord>,
     ) -> Option<NewReceipt> {
@@ -104,15 +145,16 @@ impl Settler {
             ReceiptInput { state, summary, receiver_issues, base_url: &self.base_url, now, ttl_secs: self.ttl_secs };
         match receipt_for(&self.directory.snapshot(), context, &input) {
             Ok(Some(receipt)) => {
-                let mut entry = LedgerRecord::new(LedgerEvent::ReceiptCreated, now);
-                entry.tracking_id = Some(context.tracking_id.clone());
-                entry.header_id = Some(context.header_id.clone());
-                entry.delivery_id = Some(context.delivery_id.clone());
-                entry.sender_org = Some(context.sender_org.clone());
-                entry.receiver_org = Some(context.receiver_org.clone());
-                entry.event_code = Some(context.event_code.clone());
-                entry.outcome = Some(state.as_str().to_owned());
-                ledger.push(entry);
+                ledger.push(
+                    LedgerRecord::new(LedgerEvent::ReceiptCreated, now)
+                        .tracking(context.tracking_id.clone())
+                        .header(context.header_id.clone())
+                        .delivery(context.delivery_id.clone())
+                        .sender(context.sender_org.clone())
+                        .receiver(context.receiver_org.clone())
+                        .event_code(context.event_code.clone())
+                        .outcome(state.as_str()),
+                );
                 Some(receipt)
             }
             Ok(None) => None,

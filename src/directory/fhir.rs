@@ -8,10 +8,11 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{DeliveryMode, DirectoryError, OrgId, OrgIdentifier, Organization, ReceiptPreference};
+use super::DirectoryError;
 use super::{CA_CERTIFICATE_URL, CLIENT_CERTIFICATE_URL, RECEIPT_PREFERENCE_URL};
 use super::{MAILBOX_CODE, MAILBOX_SYSTEM, PUSH_CODE, PUSH_SYSTEM};
-use crate::profiles::EVENT_SYSTEM;
+use crate::model::codes::EVENT_SYSTEM;
+use crate::model::{DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 
 fn invalid(expression: String, problem: &str) -> DirectoryError {
     DirectoryError::Invalid { expression, problem: problem.to_owned() }
@@ -116,7 +117,7 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
 struct EndpointFields {
     delivery: DeliveryMode,
     address: String,
-    events: Vec<String>,
+    events: Vec<EventCode>,
     ca_pem: Option<String>,
     client_certificate: bool,
 }
@@ -168,7 +169,7 @@ fn read_endpoint(endpoint: &Value, at: &str) -> Result<EndpointFields, Directory
         .iter()
         .flat_map(|concept| concept.get("coding").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default())
         .filter(|coding| coding.get("system").and_then(Value::as_str) == Some(EVENT_SYSTEM))
-        .filter_map(|coding| coding.get("code").and_then(Value::as_str).map(str::to_owned))
+        .filter_map(|coding| coding.get("code").and_then(Value::as_str).and_then(EventCode::parse))
         .collect();
     let ca_pem = match extension(endpoint, CA_CERTIFICATE_URL, at)? {
         None => None,
@@ -256,7 +257,10 @@ pub fn bundle_from_organizations(organizations: &[Organization]) -> DirectoryBun
         } else {
             org.events
                 .iter()
-                .map(|code| Concept { coding: vec![Coding { system: EVENT_SYSTEM, code: code.clone() }], text: None })
+                .map(|code| Concept {
+                    coding: vec![Coding { system: EVENT_SYSTEM, code: code.to_string() }],
+                    text: None,
+                })
                 .collect()
         };
         entry.push(Entry {

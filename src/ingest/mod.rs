@@ -10,26 +10,23 @@
 //! UNIQUE keys decide between concurrent duplicates inside the commit; when the key is taken, the
 //! resubmission's canonical entries are compared with the stored original's.
 
-mod envelope;
-mod index;
 mod response;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
-
-pub use envelope::{deeper_than, parse, Destination, EnvelopeError, EventCoding, Handling, PartyRef, Submission};
-pub use index::BundleIndex;
 
 use crate::auth::Principal;
 use crate::config::Limits;
+use crate::delivery::settle::Settler;
 use crate::directory::Directory;
+use crate::ledger::patient::PatientKeys;
 use crate::ledger::{LedgerEvent, LedgerRecord};
-use crate::mailbox::Signals;
+use crate::message::{self, entries_sha256, Submission};
+use crate::model::{DeliveryId, EventCode, HeaderId, OrgIdentifier, PatientKey, PayloadHash, TrackingId};
 use crate::outcome::{Issue, IssueCode};
 use crate::profiles::Catalog;
-use crate::routing::{self, RoutingError};
+use crate::routing::{self, RoutePlan, RoutingError};
 use crate::store::{CommitOutcome, NewDelivery, NewMessage, Store, StoreError};
 use crate::time::Millis;
 
@@ -51,6 +48,15 @@ pub enum IngestError {
     Acknowledgement(#[from] handover_fhir::FhirError),
 }
 
+impl From<RoutingError> for IngestError {
+    fn from(e: RoutingError) -> Self {
+        match e {
+            RoutingError::Forbidden(issues) => Self::Forbidden(issues),
+            RoutingError::Unroutable(issues) => Self::Unroutable(issues),
+        }
+    }
+}
+
 impl IngestError {
     /// The outcome written to the ledger for a refusal; `None` for the broker's own failures, which
     /// are not a decision about the message.
@@ -69,7 +75,7 @@ impl IngestError {
 /// A committed message.
 #[derive(Debug, Clone)]
 pub struct Accepted {
-    pub tracking_id: String,
+    pub tracking_id: TrackingId,
     /// The acknowledgement response message, exactly as first returned.
     pub ack: Vec<u8>,
     /// An identical resubmission of a message accepted before.
@@ -79,42 +85,38 @@ pub struct Accepted {
 /// What the ledger learns about a submission as it goes through the stages.
 #[derive(Debug, Default)]
 struct Attempt {
-    payload_sha256: Option<String>,
-    header_id: Option<String>,
-    event_code: Option<String>,
+    payload_sha256: Option<PayloadHash>,
+    header_id: Option<HeaderId>,
+    event_code: Option<EventCode>,
     /// The first patient identifier's key (see `ledger::patient`): the ledger's name for the patient.
-    patient_key: Option<String>,
+    patient_key: Option<PatientKey>,
 }
 
-/// Runs submissions through the stages. Cheap to clone.
+/// Runs submissions through the stages. Built once at start (cheap to clone).
 #[derive(Clone)]
 pub struct Ingestor {
-    store: Store,
+    /// Also the store and the commit signals: a commit wakes the push workers and the receivers'
+    /// long-polls at once instead of at their next poll.
+    settler: Settler,
     directory: Directory,
     catalog: Arc<Catalog>,
+    patient_keys: PatientKeys,
     limits: Limits,
     ttl_secs: u64,
     base_url: String,
-    /// Told of each commit, so that the push workers and the receivers' long-polls start at once
-    /// instead of at their next poll.
-    signals: Signals,
-    patient_keys: crate::ledger::patient::PatientKeys,
 }
 
 impl Ingestor {
-    // One handle per collaborator; a parameter struct would only rename them.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        store: Store,
+        settler: Settler,
         directory: Directory,
         catalog: Arc<Catalog>,
+        patient_keys: PatientKeys,
         limits: Limits,
         ttl_secs: u64,
         base_url: String,
-        signals: Signals,
-        patient_keys: crate::ledger::patient::PatientKeys,
     ) -> Self {
-        Self { store, directory, catalog, limits, ttl_secs, base_url, signals, patient_keys }
+        Self { settler, directory, catalog, patient_keys, limits, ttl_secs, base_url }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -123,6 +125,10 @@ impl Ingestor {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    fn store(&self) -> &Store {
+        self.settler.store()
     }
 
     /// Accepts, or refuses with the reasons, a message Bundle posted by `caller`.
@@ -149,7 +155,7 @@ impl Ingestor {
     /// A dry run for `$validate`: every check `submit` makes, nothing stored, the issues returned.
     #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org))]
     pub fn check(&self, caller: &Principal, body: Bytes) -> Vec<Issue> {
-        let submission = match envelope::parse(body, &self.limits) {
+        let submission = match message::parse(body, &self.limits) {
             Ok(submission) => submission,
             Err(e) => return e.issues,
         };
@@ -162,18 +168,19 @@ impl Ingestor {
         issues
     }
 
+    /// The stages in order: envelope, (business responses apart), profiles, routing, the commit.
     async fn process(&self, caller: &Principal, body: Bytes, attempt: &mut Attempt) -> Result<Accepted, IngestError> {
         let span = tracing::Span::current();
         // The ledger names every submission, refused or not, by the hash of its exact bytes.
-        let payload_sha256 = hex::encode(Sha256::digest(&body));
+        let payload_sha256 = PayloadHash::of(&body);
         span.record("payload_sha256", payload_sha256.as_str());
         attempt.payload_sha256 = Some(payload_sha256.clone());
-        let submission = envelope::parse(body.clone(), &self.limits).map_err(|e| {
+        let submission = message::parse(body, &self.limits).map_err(|e| {
             attempt.header_id = e.header_id;
             IngestError::Envelope(e.issues)
         })?;
-        span.record("message_id", submission.header_id());
-        attempt.header_id = Some(submission.header_id().to_owned());
+        span.record("message_id", submission.header_id().as_str());
+        attempt.header_id = Some(submission.header_id().clone());
         attempt.event_code = Some(submission.event().code.clone());
         let patient_keys = self.patient_keys.of_bundle(submission.document());
         attempt.patient_key = patient_keys.first().cloned();
@@ -186,113 +193,115 @@ impl Ingestor {
             return Err(IngestError::Incomplete(issues));
         }
         // What remains are warnings: they do not block, and the acknowledgement tells the sender.
-        let warnings: Vec<handover_fhir::OutcomeIssue<'_>> = issues.iter().map(Issue::to_fhir).collect();
-        let plan = routing::plan(&self.directory.snapshot(), caller, &submission).map_err(|e| match e {
-            RoutingError::Forbidden(issues) => IngestError::Forbidden(issues),
-            RoutingError::Unroutable(issues) => IngestError::Unroutable(issues),
-        })?;
+        let plan = routing::plan(&self.directory.snapshot(), caller, &submission)?;
+        let message = self.new_message(caller, &submission, &plan, &issues, payload_sha256, patient_keys)?;
+        self.commit(&submission, &plan, message).await
+    }
 
+    /// The message as it is stored: with its acknowledgement, one delivery per route and the ledger
+    /// entries of its acceptance.
+    fn new_message(
+        &self,
+        caller: &Principal,
+        submission: &Submission,
+        plan: &RoutePlan,
+        warnings: &[Issue],
+        payload_sha256: PayloadHash,
+        patient_keys: Vec<PatientKey>,
+    ) -> Result<NewMessage, IngestError> {
         let now = Millis::now();
-        let tracking_id = uuid::Uuid::now_v7().to_string();
-        let ack = self.acknowledgement(
-            &submission,
-            &plan.sender_identifier,
-            &tracking_id,
-            plan.routes.len(),
-            &warnings,
-            now,
-        )?;
-
+        let tracking_id = TrackingId::generate();
+        let warnings: Vec<handover_fhir::OutcomeIssue<'_>> = warnings.iter().map(Issue::to_fhir).collect();
+        let ack =
+            self.acknowledgement(submission, &plan.sender_identifier, &tracking_id, plan.routes.len(), &warnings, now)?;
         let entry = |event| {
-            let mut e = LedgerRecord::new(event, now);
-            e.tracking_id = Some(tracking_id.clone());
-            e.header_id = Some(submission.header_id().to_owned());
-            e.actor_org = Some(caller.org.to_string());
-            e.sender_org = Some(caller.org.to_string());
-            e.event_code = Some(submission.event().code.clone());
-            e
+            LedgerRecord::new(event, now)
+                .tracking(tracking_id.clone())
+                .header(submission.header_id().clone())
+                .actor(caller.org.clone())
+                .sender(caller.org.clone())
+                .event_code(submission.event().code.clone())
         };
         // The patient key is chained once, on `received`; the message's other entries (now and later)
         // are found by patient through `message_patients`, which holds every key of the message. Keys on
         // every entry would cost each message two more index entries in the ledger.
-        let mut received = entry(LedgerEvent::Received);
-        received.payload_sha256 = Some(payload_sha256.clone());
-        received.patient_key = patient_keys.first().cloned();
-        let mut accepted = entry(LedgerEvent::Accepted);
-        accepted.outcome = Some("202".to_owned());
-        let mut ledger = vec![received, accepted];
+        let mut ledger = vec![
+            entry(LedgerEvent::Received).payload(payload_sha256.clone()).patient(patient_keys.first().cloned()),
+            entry(LedgerEvent::Accepted).outcome("202"),
+        ];
         let mut deliveries = Vec::with_capacity(plan.routes.len());
         for route in &plan.routes {
-            let delivery_id = uuid::Uuid::now_v7().to_string();
-            let mut routed = entry(LedgerEvent::Routed);
-            routed.delivery_id = Some(delivery_id.clone());
-            routed.receiver_org = Some(route.receiver.to_string());
-            ledger.push(routed);
+            let delivery_id = DeliveryId::generate();
+            ledger.push(entry(LedgerEvent::Routed).delivery(delivery_id.clone()).receiver(route.receiver.clone()));
             deliveries.push(NewDelivery {
                 delivery_id,
-                receiver_org: route.receiver.to_string(),
+                receiver_org: route.receiver.clone(),
                 receiver_system: route.identifier.system().to_owned(),
                 receiver_value: route.identifier.value().to_owned(),
                 expires_at: now.plus_secs(self.ttl_secs),
             });
         }
-        let message = NewMessage {
-            tracking_id: tracking_id.clone(),
-            sender_org: caller.org.to_string(),
-            header_id: submission.header_id().to_owned(),
+        Ok(NewMessage {
+            tracking_id,
+            sender_org: caller.org.clone(),
+            header_id: submission.header_id().clone(),
             bundle_id: submission.bundle_id().map(str::to_owned),
             event_system: submission.event().system.clone(),
             event_code: submission.event().code.clone(),
             payload_sha256,
-            payload: body,
-            ack: ack.clone(),
+            payload: submission.payload().clone(),
+            ack,
             received_at: now,
             want_infack: submission.handling().infack.unwrap_or(true),
             want_busack: submission.handling().busack.unwrap_or(true),
             patient_keys,
             deliveries,
             ledger,
-        };
-        match self.store.writer().accept(message).await? {
+        })
+    }
+
+    /// Commits the message (through the writer's group commit) and answers: accepted, an identical
+    /// resend of an accepted message, or a conflict with one.
+    async fn commit(
+        &self,
+        submission: &Submission,
+        plan: &RoutePlan,
+        message: NewMessage,
+    ) -> Result<Accepted, IngestError> {
+        let (tracking_id, ack) = (message.tracking_id.clone(), message.ack.clone());
+        let conflict =
+            |text: String, at: &str| Err(IngestError::Conflict(Issue::error(IssueCode::Conflict, text).at(at)));
+        match self.store().writer().accept(message).await? {
             CommitOutcome::Stored => {
                 for route in &plan.routes {
-                    self.signals.arrived(route.receiver.as_str());
+                    self.settler.signals().arrived(&route.receiver);
                 }
                 Ok(Accepted { tracking_id, ack, duplicate: false })
             }
-            CommitOutcome::KeyTaken { tracking_id, ack, payload } if same_entries(&submission, payload.as_deref()) => {
+            CommitOutcome::KeyTaken { tracking_id, ack, payload } if same_entries(submission, payload.as_deref()) => {
                 Ok(Accepted { tracking_id, ack, duplicate: true })
             }
-            CommitOutcome::KeyTaken { payload: None, .. } => Err(IngestError::Conflict(
-                Issue::error(
-                    IssueCode::Conflict,
-                    format!(
-                        "MessageHeader.id {} was already used by this sender for a message whose payload has \
-                         since been purged (retention), so a resend cannot be recognised as the same; \
-                         send it with a new MessageHeader.id if it is still needed",
-                        submission.header_id()
-                    ),
-                )
-                .at("Bundle.entry[0].resource.id"),
-            )),
-            CommitOutcome::KeyTaken { .. } => Err(IngestError::Conflict(
-                Issue::error(
-                    IssueCode::Conflict,
-                    format!(
-                        "MessageHeader.id {} was already used by this sender for a message with other content; \
-                         a changed message needs a new MessageHeader.id",
-                        submission.header_id()
-                    ),
-                )
-                .at("Bundle.entry[0].resource.id"),
-            )),
-            CommitOutcome::BundleIdReused => Err(IngestError::Conflict(
-                Issue::error(
-                    IssueCode::Conflict,
-                    "Bundle.id was already used by this sender for a message with another MessageHeader.id",
-                )
-                .at("Bundle.id"),
-            )),
+            CommitOutcome::KeyTaken { payload: None, .. } => conflict(
+                format!(
+                    "MessageHeader.id {} was already used by this sender for a message whose payload has \
+                     since been purged (retention), so a resend cannot be recognised as the same; \
+                     send it with a new MessageHeader.id if it is still needed",
+                    submission.header_id()
+                ),
+                "Bundle.entry[0].resource.id",
+            ),
+            CommitOutcome::KeyTaken { .. } => conflict(
+                format!(
+                    "MessageHeader.id {} was already used by this sender for a message with other content; \
+                     a changed message needs a new MessageHeader.id",
+                    submission.header_id()
+                ),
+                "Bundle.entry[0].resource.id",
+            ),
+            CommitOutcome::BundleIdReused => conflict(
+                "Bundle.id was already used by this sender for a message with another MessageHeader.id".to_owned(),
+                "Bundle.id",
+            ),
         }
     }
 
@@ -300,8 +309,8 @@ impl Ingestor {
     fn acknowledgement(
         &self,
         submission: &Submission,
-        sender: &crate::directory::OrgIdentifier,
-        tracking_id: &str,
+        sender: &OrgIdentifier,
+        tracking_id: &TrackingId,
         receivers: usize,
         warnings: &[handover_fhir::OutcomeIssue<'_>],
         now: Millis,
@@ -332,19 +341,16 @@ impl Ingestor {
     async fn record_rejection(&self, caller: &Principal, attempt: Attempt, outcome: &str) {
         let now = Millis::now();
         let entry = |event| {
-            let mut e = LedgerRecord::new(event, now);
-            e.header_id = attempt.header_id.clone();
-            e.actor_org = Some(caller.org.to_string());
-            e.sender_org = Some(caller.org.to_string());
-            e.event_code = attempt.event_code.clone();
-            e.patient_key = attempt.patient_key.clone();
-            e
+            LedgerRecord::new(event, now)
+                .header(attempt.header_id.clone())
+                .actor(caller.org.clone())
+                .sender(caller.org.clone())
+                .event_code(attempt.event_code.clone())
+                .patient(attempt.patient_key.clone())
         };
-        let mut received = entry(LedgerEvent::Received);
-        received.payload_sha256 = attempt.payload_sha256.clone();
-        let mut rejected = entry(LedgerEvent::Rejected);
-        rejected.outcome = Some(outcome.to_owned());
-        if let Err(e) = self.store.writer().append_ledger(vec![received, rejected]).await {
+        let received = entry(LedgerEvent::Received).payload(attempt.payload_sha256.clone());
+        let rejected = entry(LedgerEvent::Rejected).outcome(outcome);
+        if let Err(e) = self.store().writer().append_ledger(vec![received, rejected]).await {
             tracing::error!(error = ?e, "cannot write the ledger entry of a rejection");
         }
     }
@@ -356,7 +362,7 @@ impl Ingestor {
 fn same_entries(submission: &Submission, stored: Option<&[u8]>) -> bool {
     let Some(stored) = stored else { return false };
     match serde_json::from_slice::<serde_json::Value>(stored) {
-        Ok(original) => envelope::entries_sha256(&original) == submission.entries_sha256(),
+        Ok(original) => entries_sha256(&original) == submission.entries_sha256(),
         Err(_) => false,
     }
 }

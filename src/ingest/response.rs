@@ -4,19 +4,32 @@
 //! the delivery to `accepted-by-receiver` or `rejected-by-receiver` and queues the sender's receipt, in
 //! one transaction with the ledger entry.
 
-use super::{Accepted, IngestError, Ingestor, Submission};
+use super::{Accepted, IngestError, Ingestor};
 use crate::auth::Principal;
-use crate::delivery::push::from_states;
-use crate::delivery::settle::Settler;
-use crate::delivery::DeliveryState;
 use crate::json::Field;
 use crate::ledger::{LedgerEvent, LedgerRecord};
+use crate::message::Submission;
+use crate::model::{DeliveryState, HeaderId};
 use crate::outcome::{Issue, IssueCode, Severity};
 use crate::routing;
-use crate::store::{Change, Outbox, Settlement};
+use crate::store::DeliveryContext;
 use crate::time::Millis;
 
 const RESPONSE: &str = "Bundle.entry[0].resource.response";
+
+/// What a response code asks for: a final state, or (transient-error) nothing yet.
+fn requested_state(submission: &Submission) -> Result<Option<DeliveryState>, IngestError> {
+    match submission.response_code() {
+        Some("ok") => Ok(Some(DeliveryState::AcceptedByReceiver)),
+        Some("fatal-error") => Ok(Some(DeliveryState::RejectedByReceiver)),
+        Some("transient-error") => Ok(None),
+        _ => Err(IngestError::Incomplete(vec![Issue::error(
+            IssueCode::CodeInvalid,
+            "MessageHeader.response.code must be ok, transient-error or fatal-error",
+        )
+        .at(format!("{RESPONSE}.code"))])),
+    }
+}
 
 /// The issues of the first OperationOutcome in the response Bundle (the receiver's reasons).
 fn receiver_issues(submission: &Submission) -> Vec<Issue> {
@@ -62,43 +75,22 @@ impl Ingestor {
         if issues.iter().any(Issue::is_error) {
             return Err(IngestError::Incomplete(issues));
         }
-        let snapshot = self.directory.snapshot();
-        let caller_identifier = routing::sender(&snapshot, caller, submission).map_err(|e| match e {
-            routing::RoutingError::Forbidden(issues) => IngestError::Forbidden(issues),
-            routing::RoutingError::Unroutable(issues) => IngestError::Unroutable(issues),
-        })?;
-        let target = match submission.response_code() {
-            Some("ok") => Some(DeliveryState::AcceptedByReceiver),
-            Some("fatal-error") => Some(DeliveryState::RejectedByReceiver),
-            Some("transient-error") => None,
-            _ => {
-                return Err(IngestError::Incomplete(vec![Issue::error(
-                    IssueCode::CodeInvalid,
-                    "MessageHeader.response.code must be ok, transient-error or fatal-error",
-                )
-                .at(format!("{RESPONSE}.code"))]))
-            }
-        };
-        // The same answer for a message that does not exist and one addressed to someone else: a
-        // receiver learns nothing about other organisations' messages.
-        let Some(context) = self.store.delivery_answered(original, caller.org.as_str()).await? else {
-            return Err(IngestError::Forbidden(vec![Issue::error(
-                IssueCode::Forbidden,
-                "no message with this MessageHeader.id was addressed to this organisation; only its receiver \
-                 may answer a message",
-            )
-            .at(format!("{RESPONSE}.identifier"))]));
-        };
+        let caller_identifier = routing::sender(&self.directory.snapshot(), caller, submission)?;
+        let target = requested_state(submission)?;
+        let context = self.answered_delivery(caller, original).await?;
         let now = Millis::now();
-        let mut entry = LedgerRecord::new(LedgerEvent::BusinessResponse, now);
-        entry.tracking_id = Some(context.tracking_id.clone());
-        entry.header_id = Some(context.header_id.clone());
-        entry.delivery_id = Some(context.delivery_id.clone());
-        entry.actor_org = Some(caller.org.to_string());
-        entry.sender_org = Some(context.sender_org.clone());
-        entry.receiver_org = Some(context.receiver_org.clone());
-        entry.event_code = Some(context.event_code.clone());
-        entry.outcome = submission.response_code().map(str::to_owned);
+        let entry = LedgerRecord::new(LedgerEvent::BusinessResponse, now)
+            .tracking(context.tracking_id.clone())
+            .header(context.header_id.clone())
+            .delivery(context.delivery_id.clone())
+            .actor(caller.org.clone())
+            .sender(context.sender_org.clone())
+            .receiver(context.receiver_org.clone())
+            .event_code(context.event_code.clone());
+        let entry = match submission.response_code() {
+            Some(code) => entry.outcome(code),
+            None => entry,
+        };
         let accepted = Accepted {
             tracking_id: context.tracking_id.clone(),
             ack: self.acknowledgement(submission, &caller_identifier, &context.tracking_id, 1, &[], now)?,
@@ -106,47 +98,39 @@ impl Ingestor {
         };
         let Some(target) = target else {
             // A transient error promises a final answer later: recorded, nothing changes.
-            self.store.writer().append_ledger(vec![entry]).await?;
+            self.store().writer().append_ledger(vec![entry]).await?;
             return Ok(accepted);
         };
-        let receiver_issues = receiver_issues(submission);
-        let summary = match target {
-            DeliveryState::AcceptedByReceiver => "The receiver accepted the message.",
-            _ => "The receiver rejected the message; its reasons follow.",
-        };
-        let settler = Settler {
-            store: self.store.clone(),
-            directory: self.directory.clone(),
-            base_url: self.base_url.clone(),
-            ttl_secs: self.ttl_secs,
-            signals: self.signals.clone(),
-        };
-        let mut ledger = vec![entry];
-        let receipt = settler.receipt(&context, target, summary, &receiver_issues, now, &mut ledger);
-        let settlement = Settlement {
-            outbox: Outbox::Handovers,
-            id: context.delivery_id.clone(),
-            at: now,
-            change: Change::Finish { to: target.as_str(), from: from_states(target), error: None, delivered: false },
-            ledger,
-            receipt,
-        };
-        let applied = self.store.writer().settle(vec![settlement]).await?;
-        if applied.first() == Some(&true) {
-            self.signals.arrived(&context.sender_org);
+        if self.settler.answer(&context, target, entry, &receiver_issues(submission)).await? {
             return Ok(accepted);
         }
         // Already answered: the same answer again is a resend, another is a conflict.
-        let current = self.store.delivery_context(&context.delivery_id).await?.map(|c| c.state);
-        if current.as_deref() == Some(target.as_str()) {
+        let current = self.store().delivery_context(&context.delivery_id).await?.map(|c| c.state);
+        if current == Some(target) {
             return Ok(Accepted { duplicate: true, ..accepted });
         }
+        let current = current.map(DeliveryState::as_str).unwrap_or_default();
         Err(IngestError::Conflict(
-            Issue::error(
-                IssueCode::Conflict,
-                format!("this delivery is already {}; it cannot become {}", current.unwrap_or_default(), target),
-            )
-            .at(format!("{RESPONSE}.code")),
+            Issue::error(IssueCode::Conflict, format!("this delivery is already {current}; it cannot become {target}"))
+                .at(format!("{RESPONSE}.code")),
         ))
+    }
+
+    /// The delivery to the caller of the message a response answers. The same answer for a message
+    /// that does not exist and one addressed to someone else: a receiver learns nothing about other
+    /// organisations' messages.
+    async fn answered_delivery(&self, caller: &Principal, original: &str) -> Result<DeliveryContext, IngestError> {
+        let context = match HeaderId::parse(original) {
+            Some(original) => self.store().delivery_answered(&original, &caller.org).await?,
+            None => None,
+        };
+        context.ok_or_else(|| {
+            IngestError::Forbidden(vec![Issue::error(
+                IssueCode::Forbidden,
+                "no message with this MessageHeader.id was addressed to this organisation; only its receiver \
+                 may answer a message",
+            )
+            .at(format!("{RESPONSE}.identifier"))])
+        })
     }
 }

@@ -1,21 +1,25 @@
-//! The handover ledger: one append-only entry for every event in a message's life.
+//! The handover ledger: one append-only entry for every event in a message's life, hash-chained.
+//!
+//! This module defines what an entry is ([`LedgerRecord`], built with its builder methods), the chain
+//! over entries ([`chain`]: genesis, canonical form, hash) and the patient keys ([`patient`]). It is a
+//! leaf: `store` appends and reads entries, and `audit` serves them to auditors and verifies the chain.
 //!
 //! Invariants:
-//! - Append-only: entries are inserted, never updated or deleted; no endpoint or CLI verb writes them
-//!   except through this module's records.
+//! - Append-only: entries are inserted, never updated or deleted; the store's writer is the one
+//!   appender, and no endpoint or CLI verb writes entries except through it.
 //! - An entry is written in the same transaction as the state change it records (the store's writer
 //!   takes the message, its deliveries and its entries as one job).
-//! - No patient data in clear: an entry names organisations, message and delivery ids, the event code
-//!   and the SHA-256 of the payload. (`patient_key`, a keyed hash of the patient identifier, and the
-//!   hash chain `prev_hash`/`hash` are columns reserved for the tamper-evident ledger.)
+//! - No patient data in clear: an entry names organisations, message and delivery ids, the event code,
+//!   the SHA-256 of the payload and the patient key (a keyed hash of the patient identifier).
+//! - The text an entry records is the broker's own (outcomes, reasons), never caller-supplied text.
 
-pub mod audit;
-pub mod bench;
+pub mod chain;
 pub mod patient;
 
 use std::fmt;
 use std::str::FromStr;
 
+use crate::model::{DeliveryId, EventCode, HeaderId, OrgId, PatientKey, PayloadHash, TrackingId};
 use crate::time::Millis;
 
 /// What happened.
@@ -101,26 +105,27 @@ impl FromStr for LedgerEvent {
     }
 }
 
-/// One ledger entry.
+/// One ledger entry. Made with [`LedgerRecord::new`] and the builder methods below, so that every
+/// stage names the same facts the same way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerRecord {
     pub at: Millis,
     pub event: LedgerEvent,
-    pub tracking_id: Option<String>,
+    pub tracking_id: Option<TrackingId>,
     /// `MessageHeader.id` of the message concerned, as the sender knows it.
-    pub header_id: Option<String>,
-    pub delivery_id: Option<String>,
+    pub header_id: Option<HeaderId>,
+    pub delivery_id: Option<DeliveryId>,
     /// The authenticated organisation that caused the event (`None` for the broker itself).
-    pub actor_org: Option<String>,
-    pub sender_org: Option<String>,
-    pub receiver_org: Option<String>,
-    pub event_code: Option<String>,
+    pub actor_org: Option<OrgId>,
+    pub sender_org: Option<OrgId>,
+    pub receiver_org: Option<OrgId>,
+    pub event_code: Option<EventCode>,
     /// Free-form, non-identifying outcome, e.g. `202`, `422 incomplete`, `409 header-id-reused`.
     pub outcome: Option<String>,
-    pub payload_sha256: Option<String>,
+    pub payload_sha256: Option<PayloadHash>,
     /// Keyed hash (HMAC-SHA-256) of the patient's identifier: auditors find a patient's messages
     /// without the ledger holding the identifier.
-    pub patient_key: Option<String>,
+    pub patient_key: Option<PatientKey>,
 }
 
 impl LedgerRecord {
@@ -141,6 +146,61 @@ impl LedgerRecord {
             patient_key: None,
         }
     }
+
+    /// A refused request of `actor`: `reason` is the broker's own text (status and what was refused).
+    pub fn denied(actor: &OrgId, reason: impl Into<String>) -> Self {
+        Self::new(LedgerEvent::DeniedAccess, Millis::now()).actor(actor.clone()).outcome(reason)
+    }
+
+    pub fn tracking(mut self, id: impl Into<Option<TrackingId>>) -> Self {
+        self.tracking_id = id.into();
+        self
+    }
+
+    pub fn header(mut self, id: impl Into<Option<HeaderId>>) -> Self {
+        self.header_id = id.into();
+        self
+    }
+
+    pub fn delivery(mut self, id: impl Into<Option<DeliveryId>>) -> Self {
+        self.delivery_id = id.into();
+        self
+    }
+
+    pub fn actor(mut self, org: impl Into<Option<OrgId>>) -> Self {
+        self.actor_org = org.into();
+        self
+    }
+
+    pub fn sender(mut self, org: impl Into<Option<OrgId>>) -> Self {
+        self.sender_org = org.into();
+        self
+    }
+
+    pub fn receiver(mut self, org: impl Into<Option<OrgId>>) -> Self {
+        self.receiver_org = org.into();
+        self
+    }
+
+    pub fn event_code(mut self, code: impl Into<Option<EventCode>>) -> Self {
+        self.event_code = code.into();
+        self
+    }
+
+    pub fn outcome(mut self, outcome: impl Into<String>) -> Self {
+        self.outcome = Some(outcome.into());
+        self
+    }
+
+    pub fn payload(mut self, hash: impl Into<Option<PayloadHash>>) -> Self {
+        self.payload_sha256 = hash.into();
+        self
+    }
+
+    pub fn patient(mut self, key: impl Into<Option<PatientKey>>) -> Self {
+        self.patient_key = key.into();
+        self
+    }
 }
 
 /// The head of the chain at a moment, to keep elsewhere: a later verification against it finds
@@ -151,72 +211,4 @@ pub struct Checkpoint {
     pub hash: String,
     /// When it was taken (RFC 3339).
     pub at: String,
-}
-
-/// The current head as a checkpoint (read, not verified: verify against older checkpoints to trust it).
-pub async fn checkpoint(store: &crate::store::Store) -> Result<Checkpoint, crate::store::StoreError> {
-    let (seq, hash) = store.ledger_head().await?;
-    let at = Millis::now().to_datetime().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    Ok(Checkpoint { seq, hash, at })
-}
-
-/// Writes a checkpoint into `dir` every `every`, as `checkpoint-{seq}.json` (fsynced), for an operator
-/// to copy somewhere the broker cannot write. Failures are logged; the next round tries again.
-pub fn spawn_checkpoints(
-    store: crate::store::Store,
-    dir: std::path::PathBuf,
-    every: std::time::Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last = None;
-        loop {
-            tick.tick().await;
-            let written = async {
-                let checkpoint = checkpoint(&store).await?;
-                if last == Some(checkpoint.seq) {
-                    return Ok(None);
-                }
-                let path = dir.join(format!("checkpoint-{}.json", checkpoint.seq));
-                let text = serde_json::to_vec(&checkpoint)?;
-                tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                    std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
-                    let mut file = std::fs::File::create(&path)?;
-                    std::io::Write::write_all(&mut file, &text)?;
-                    file.sync_all()
-                })
-                .await??;
-                anyhow::Ok(Some(checkpoint.seq))
-            }
-            .await;
-            match written {
-                Ok(Some(seq)) => {
-                    tracing::info!(stage = "ledger", seq, "checkpoint written");
-                    last = Some(seq);
-                }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(stage = "ledger", error = %e, "checkpoint not written"),
-            }
-        }
-    })
-}
-
-/// Verifies the chain, and, given a checkpoint, that the entry it names is still there unchanged.
-pub async fn verify(
-    store: &crate::store::Store,
-    checkpoint: Option<&Checkpoint>,
-) -> Result<crate::store::Verification, crate::store::StoreError> {
-    let mut verification = store.verify_ledger().await?;
-    if let (true, Some(checkpoint)) = (verification.ok, checkpoint) {
-        if store.ledger_hash_at(checkpoint.seq).await?.as_deref() != Some(checkpoint.hash.as_str()) {
-            verification.ok = false;
-            verification.first_broken_seq = Some(checkpoint.seq.min(verification.head_seq + 1));
-            verification.problem = Some(format!(
-                "the checkpoint's entry {} is missing or changed: the ledger was truncated or rewritten",
-                checkpoint.seq
-            ));
-        }
-    }
-    Ok(verification)
 }

@@ -10,6 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::json::{Field, Json};
+use crate::model::PatientKey;
 
 /// Computes patient keys. Cheap to clone.
 #[derive(Clone)]
@@ -29,17 +30,17 @@ impl PatientKeys {
     }
 
     /// The key of one identifier.
-    pub fn key(&self, system: &str, value: &str) -> String {
+    pub fn key(&self, system: &str, value: &str) -> PatientKey {
         // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else { return String::new() };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else { return PatientKey::from_mac(&[]) };
         mac.update(system.trim().as_bytes());
         mac.update(b"|");
         mac.update(value.trim().as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        PatientKey::from_mac(&mac.finalize().into_bytes())
     }
 
     /// The keys of every identifier of every Patient in a Bundle, in order, without repeats.
-    pub fn of_bundle(&self, bundle: &Json<'_>) -> Vec<String> {
+    pub fn of_bundle(&self, bundle: &Json<'_>) -> Vec<PatientKey> {
         let mut keys = Vec::new();
         let patients = bundle
             .items("entry")

@@ -9,17 +9,15 @@
 //! makes none, so receipts never loop).
 
 pub mod pull;
-mod signals;
 
 use std::time::Duration;
 
-pub use signals::Signals;
-
 use crate::auth::Principal;
-use crate::delivery::settle::{Settler, Target};
-use crate::delivery::DeliveryState;
+use crate::delivery::settle::{OutboxRow, Settler};
 use crate::ledger::{LedgerEvent, LedgerRecord};
-use crate::store::{Cursor, MailboxItem, MailboxQuery, StoreError};
+use crate::model::{DeliveryId, DeliveryState, EventCode};
+use crate::signals::Signals;
+use crate::store::{Cursor, MailboxItem, MailboxQuery, Store, StoreError};
 use crate::time::Millis;
 
 /// Default and largest page size.
@@ -54,51 +52,19 @@ pub struct ListParams {
     pub wait: Option<String>,
 }
 
-#[derive(Clone)]
-pub struct Mailbox {
-    settler: Settler,
-    signals: Signals,
+/// A listing request, checked: what to read, how long to wait, and the filters to repeat in links.
+#[derive(Debug, Clone)]
+struct Listing {
+    count: usize,
+    wait: Duration,
+    /// `limit` is one more than `count`, to tell whether another page follows.
+    query: MailboxQuery,
+    /// `&_since=...&event=...` as the client gave them, for the `self` and `next` links.
+    filters: String,
 }
 
-fn bad(name: &'static str, problem: impl Into<String>) -> MailboxError {
-    MailboxError::BadParameter { name, problem: problem.into() }
-}
-
-/// `{created_at}.{id}`, the `_cursor` of a `next` link.
-fn parse_cursor(text: &str) -> Result<Cursor, MailboxError> {
-    let (at, id) = text.split_once('.').ok_or_else(|| bad("_cursor", "not a cursor of this broker"))?;
-    let at = at.parse::<i64>().map_err(|_| bad("_cursor", "not a cursor of this broker"))?;
-    uuid::Uuid::parse_str(id).map_err(|_| bad("_cursor", "not a cursor of this broker"))?;
-    Ok(Cursor { created_at: Millis::from_i64(at), id: id.to_owned() })
-}
-
-fn parse_since(text: &str) -> Result<Millis, MailboxError> {
-    crate::time::parse_instant(text).ok_or_else(|| bad("_since", "expected an instant, e.g. 2026-11-22T08:00:00Z"))
-}
-
-/// Query-string encoding of a parameter value (RFC 3986 unreserved characters kept).
-fn encode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-impl Mailbox {
-    pub fn new(settler: Settler, signals: Signals) -> Self {
-        Self { settler, signals }
-    }
-
-    fn read_entry(&self, caller: &Principal, item: &MailboxItem, now: Millis, how: &str) -> LedgerRecord {
-        let target =
-            Target { outbox: item.outbox, id: &item.id, tracking_id: &item.tracking_id, org: caller.org.as_str() };
-        let mut entry = self.settler.entry(&target, LedgerEvent::MailboxRead, now, how);
-        entry.actor_org = Some(caller.org.to_string());
-        entry.event_code = Some(item.event_code.clone());
-        entry
-    }
-
-    /// `GET /fhir/mailbox`: a `searchset` Bundle of the caller's waiting messages, oldest first, each
-    /// entry the message exactly as accepted, with `total` and a `next` link while more wait.
-    #[tracing::instrument(skip_all, fields(stage = "mailbox", org = %caller.org, listed))]
-    pub async fn list(&self, caller: &Principal, params: &ListParams, base_url: &str) -> Result<Vec<u8>, MailboxError> {
+impl Listing {
+    fn parse(params: &ListParams) -> Result<Self, MailboxError> {
         let count = match params.count.as_deref() {
             None => DEFAULT_COUNT,
             Some(text) => {
@@ -112,39 +78,10 @@ impl Mailbox {
         let query = MailboxQuery {
             after: params.cursor.as_deref().map(parse_cursor).transpose()?,
             since: params.since.as_deref().map(parse_since).transpose()?,
-            event: params.event.clone(),
+            // A blank event names no kind: like an absent one, it filters nothing.
+            event: params.event.as_deref().and_then(EventCode::parse),
             limit: count + 1,
         };
-        let org = caller.org.as_str();
-        let store = &self.settler.store;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
-        let notify = self.signals.mailbox(org);
-        let mut items = loop {
-            // Interest first, then the look: an arrival in between still wakes this wait.
-            let notified = notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let items = store.mailbox_page(org, &query).await?;
-            let now = tokio::time::Instant::now();
-            if !items.is_empty() || now >= deadline {
-                break items;
-            }
-            tokio::select! {
-                _ = notified => {}
-                _ = tokio::time::sleep(RECHECK.min(deadline - now)) => {}
-            }
-        };
-        let more = items.len() > count;
-        items.truncate(count);
-        let total = store.mailbox_count(org, &query).await?;
-
-        let now = Millis::now();
-        let reads: Vec<LedgerRecord> = items.iter().map(|item| self.read_entry(caller, item, now, "listed")).collect();
-        if !reads.is_empty() {
-            store.writer().append_ledger(reads).await?;
-        }
-        tracing::Span::current().record("listed", items.len());
-
         let mut filters = String::new();
         if let Some(since) = &params.since {
             filters.push_str(&format!("&_since={}", encode(since)));
@@ -152,59 +89,112 @@ impl Mailbox {
         if let Some(event) = &params.event {
             filters.push_str(&format!("&event={}", encode(event)));
         }
-        let self_url = format!("{base_url}/fhir/mailbox?_count={count}{filters}");
-        let mut links = vec![serde_json::json!({ "relation": "self", "url": self_url })];
-        if let (true, Some(last)) = (more, items.last()) {
-            let next = format!(
-                "{base_url}/fhir/mailbox?_count={count}{filters}&_cursor={}.{}",
-                last.created_at.as_i64(),
-                last.id
-            );
-            links.push(serde_json::json!({ "relation": "next", "url": next }));
+        Ok(Self { count, wait: Duration::from_secs(wait), query, filters })
+    }
+}
+
+/// The pull mailbox of every organisation. Built once at start and shared (cheap to clone).
+#[derive(Clone)]
+pub struct Mailbox {
+    settler: Settler,
+}
+
+fn bad(name: &'static str, problem: impl Into<String>) -> MailboxError {
+    MailboxError::BadParameter { name, problem: problem.into() }
+}
+
+/// `{created_at}.{id}`, the `_cursor` of a `next` link.
+fn parse_cursor(text: &str) -> Result<Cursor, MailboxError> {
+    let not_ours = || bad("_cursor", "not a cursor of this broker");
+    let (at, id) = text.split_once('.').ok_or_else(not_ours)?;
+    let at = at.parse::<i64>().map_err(|_| not_ours())?;
+    let id = DeliveryId::parse(id).ok_or_else(not_ours)?;
+    Ok(Cursor { created_at: Millis::from_i64(at), id })
+}
+
+fn parse_since(text: &str) -> Result<Millis, MailboxError> {
+    crate::time::parse_instant(text).ok_or_else(|| bad("_since", "expected an instant, e.g. 2026-11-22T08:00:00Z"))
+}
+
+/// Query-string encoding of a parameter value (RFC 3986 unreserved characters kept).
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+fn outbox_row<'a>(caller: &'a Principal, item: &'a MailboxItem) -> OutboxRow<'a> {
+    OutboxRow { outbox: item.outbox, id: &item.id, tracking_id: &item.tracking_id, org: &caller.org }
+}
+
+impl Mailbox {
+    pub fn new(settler: Settler) -> Self {
+        Self { settler }
+    }
+
+    fn store(&self) -> &Store {
+        self.settler.store()
+    }
+
+    fn signals(&self) -> &Signals {
+        self.settler.signals()
+    }
+
+    fn read_entry(&self, caller: &Principal, item: &MailboxItem, now: Millis, how: &str) -> LedgerRecord {
+        self.settler
+            .entry(&outbox_row(caller, item), LedgerEvent::MailboxRead, now, how)
+            .actor(caller.org.clone())
+            .event_code(item.event_code.clone())
+    }
+
+    /// `GET /fhir/mailbox`: a `searchset` Bundle of the caller's waiting messages, oldest first, each
+    /// entry the message exactly as accepted, with `total` and a `next` link while more wait.
+    #[tracing::instrument(skip_all, fields(stage = "mailbox", org = %caller.org, listed))]
+    pub async fn list(&self, caller: &Principal, params: &ListParams, base_url: &str) -> Result<Vec<u8>, MailboxError> {
+        let listing = Listing::parse(params)?;
+        let mut items = self.wait_for_items(caller, &listing).await?;
+        let more = items.len() > listing.count;
+        items.truncate(listing.count);
+        let total = self.store().mailbox_count(&caller.org, &listing.query).await?;
+
+        let now = Millis::now();
+        let reads: Vec<LedgerRecord> = items.iter().map(|item| self.read_entry(caller, item, now, "listed")).collect();
+        if !reads.is_empty() {
+            self.store().writer().append_ledger(reads).await?;
         }
-        // The entries are the stored bytes, spliced in as they are: no parse, no re-serialisation.
-        let mut body = Vec::with_capacity(items.iter().map(|i| i.payload.as_ref().map_or(0, Vec::len) + 200).sum());
-        let head = serde_json::json!({
-            "resourceType": "Bundle",
-            "id": uuid::Uuid::new_v4().to_string(),
-            "type": "searchset",
-            "total": total,
-            "link": links,
-        })
-        .to_string();
-        body.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
-        // FHIR JSON has no empty arrays: an empty page has no `entry` at all.
-        let listed: Vec<&MailboxItem> = items.iter().filter(|i| i.payload.is_some()).collect();
-        if listed.is_empty() {
-            body.push(b'}');
-            return Ok(body);
-        }
-        body.extend_from_slice(b",\"entry\":[");
-        for (n, item) in listed.into_iter().enumerate() {
-            if n > 0 {
-                body.push(b',');
+        tracing::Span::current().record("listed", items.len());
+        Ok(searchset(&items, total, more, &listing, base_url))
+    }
+
+    /// The first page of the caller's mailbox, waiting (a long-poll) up to `listing.wait` while it is
+    /// empty.
+    async fn wait_for_items(&self, caller: &Principal, listing: &Listing) -> Result<Vec<MailboxItem>, MailboxError> {
+        let deadline = tokio::time::Instant::now() + listing.wait;
+        let notify = self.signals().mailbox(&caller.org);
+        loop {
+            // Interest first, then the look: an arrival in between still wakes this wait.
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let items = self.store().mailbox_page(&caller.org, &listing.query).await?;
+            let now = tokio::time::Instant::now();
+            if !items.is_empty() || now >= deadline {
+                return Ok(items);
             }
-            let full_url = serde_json::to_string(&format!("{base_url}/fhir/mailbox/{}", item.id)).unwrap_or_default();
-            body.extend_from_slice(format!("{{\"fullUrl\":{full_url},\"resource\":").as_bytes());
-            body.extend_from_slice(item.payload.as_deref().unwrap_or(b"null"));
-            body.extend_from_slice(b",\"search\":{\"mode\":\"match\"}}");
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(RECHECK.min(deadline - now)) => {}
+            }
         }
-        body.extend_from_slice(b"]}");
-        Ok(body)
     }
 
     /// The caller asked for an item that is not its own: if it is someone else's, that is a ledger
     /// event (the answer is the same 404 either way).
-    async fn denied(&self, caller: &Principal, id: &str, what: &str) -> MailboxError {
-        let store = &self.settler.store;
-        if let Ok(Some((org, tracking_id))) = store.outbox_addressee(id).await {
-            let mut entry = LedgerRecord::new(LedgerEvent::DeniedAccess, Millis::now());
-            entry.actor_org = Some(caller.org.to_string());
-            entry.receiver_org = Some(org);
-            entry.tracking_id = Some(tracking_id);
-            entry.delivery_id = Some(id.to_owned());
-            entry.outcome = Some(format!("404 {what} by another organisation"));
-            if let Err(e) = store.writer().append_ledger(vec![entry]).await {
+    async fn denied(&self, caller: &Principal, id: &DeliveryId, what: &str) -> MailboxError {
+        if let Ok(Some((org, tracking_id))) = self.store().outbox_addressee(id).await {
+            let entry = LedgerRecord::denied(&caller.org, format!("404 {what} by another organisation"))
+                .receiver(org)
+                .tracking(tracking_id)
+                .delivery(id.clone());
+            if let Err(e) = self.store().writer().append_ledger(vec![entry]).await {
                 tracing::error!(error = ?e, "cannot write the ledger entry of a refused read");
             }
         }
@@ -215,16 +205,13 @@ impl Mailbox {
     /// or not it was acknowledged already.
     #[tracing::instrument(skip_all, fields(stage = "mailbox", org = %caller.org, id = %id))]
     pub async fn read(&self, caller: &Principal, id: &str) -> Result<Vec<u8>, MailboxError> {
-        if uuid::Uuid::parse_str(id).is_err() {
-            return Err(MailboxError::NotFound);
-        }
-        let store = &self.settler.store;
-        let Some((item, _)) = store.mailbox_item(caller.org.as_str(), id).await? else {
-            return Err(self.denied(caller, id, "download").await);
+        let id = DeliveryId::parse(id).ok_or(MailboxError::NotFound)?;
+        let Some((item, _)) = self.store().mailbox_item(&caller.org, &id).await? else {
+            return Err(self.denied(caller, &id, "download").await);
         };
         // A purged payload is a refused download, not a read: the ledger says which.
         let how = if item.payload.is_some() { "downloaded" } else { "410 purged" };
-        store.writer().append_ledger(vec![self.read_entry(caller, &item, Millis::now(), how)]).await?;
+        self.store().writer().append_ledger(vec![self.read_entry(caller, &item, Millis::now(), how)]).await?;
         item.payload.ok_or(MailboxError::Purged)
     }
 
@@ -233,37 +220,68 @@ impl Mailbox {
     /// acknowledging again changes nothing and answers the same. Returns whether this call changed it.
     #[tracing::instrument(skip_all, fields(stage = "mailbox", org = %caller.org, id = %id))]
     pub async fn acknowledge(&self, caller: &Principal, id: &str) -> Result<bool, MailboxError> {
-        if uuid::Uuid::parse_str(id).is_err() {
-            return Err(MailboxError::NotFound);
-        }
-        let store = &self.settler.store;
-        let Some((item, state)) = store.mailbox_item(caller.org.as_str(), id).await? else {
-            return Err(self.denied(caller, id, "acknowledgement").await);
+        let id = DeliveryId::parse(id).ok_or(MailboxError::NotFound)?;
+        let Some((item, state)) = self.store().mailbox_item(&caller.org, &id).await? else {
+            return Err(self.denied(caller, &id, "acknowledgement").await);
         };
-        if state == DeliveryState::Queued.as_str() {
-            let target =
-                Target { outbox: item.outbox, id: &item.id, tracking_id: &item.tracking_id, org: caller.org.as_str() };
-            let mut acknowledged =
-                self.settler.entry(&target, LedgerEvent::Acknowledged, Millis::now(), "acknowledged");
-            acknowledged.actor_org = Some(caller.org.to_string());
-            let summary = "Downloaded and acknowledged by the receiver from its mailbox.";
-            if self
+        if state == DeliveryState::Queued {
+            let row = outbox_row(caller, &item);
+            let acknowledged = self
                 .settler
-                .finish(&target, DeliveryState::Delivered, summary, "acknowledged", Some(acknowledged))
-                .await?
-            {
+                .entry(&row, LedgerEvent::Acknowledged, Millis::now(), "acknowledged")
+                .actor(caller.org.clone());
+            let summary = "Downloaded and acknowledged by the receiver from its mailbox.";
+            if self.settler.finish(&row, DeliveryState::Delivered, summary, "acknowledged", Some(acknowledged)).await? {
                 tracing::info!(outbox = item.outbox.as_str(), "acknowledged");
                 return Ok(true);
             }
         }
         // Moved on already (by an earlier acknowledgement, a business response, or expiry).
-        let state = match store.mailbox_item(caller.org.as_str(), id).await? {
-            Some((_, state)) => state,
-            None => return Err(MailboxError::NotFound),
-        };
-        match state.as_str() {
-            "expired" | "failed" => Err(MailboxError::Expired),
-            _ => Ok(false),
+        match self.store().mailbox_item(&caller.org, &id).await? {
+            Some((_, DeliveryState::Expired | DeliveryState::Failed)) => Err(MailboxError::Expired),
+            Some(_) => Ok(false),
+            None => Err(MailboxError::NotFound),
         }
     }
+}
+
+/// The searchset Bundle of a listing. The entries are the stored bytes, spliced in as they are: no
+/// parse, no re-serialisation.
+fn searchset(items: &[MailboxItem], total: i64, more: bool, listing: &Listing, base_url: &str) -> Vec<u8> {
+    let (count, filters) = (listing.count, &listing.filters);
+    let self_url = format!("{base_url}/fhir/mailbox?_count={count}{filters}");
+    let mut links = vec![serde_json::json!({ "relation": "self", "url": self_url })];
+    if let (true, Some(last)) = (more, items.last()) {
+        let next =
+            format!("{base_url}/fhir/mailbox?_count={count}{filters}&_cursor={}.{}", last.created_at.as_i64(), last.id);
+        links.push(serde_json::json!({ "relation": "next", "url": next }));
+    }
+    let mut body = Vec::with_capacity(items.iter().map(|i| i.payload.as_ref().map_or(0, Vec::len) + 200).sum());
+    let head = serde_json::json!({
+        "resourceType": "Bundle",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "type": "searchset",
+        "total": total,
+        "link": links,
+    })
+    .to_string();
+    body.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+    // FHIR JSON has no empty arrays: an empty page has no `entry` at all.
+    let listed: Vec<&MailboxItem> = items.iter().filter(|i| i.payload.is_some()).collect();
+    if listed.is_empty() {
+        body.push(b'}');
+        return body;
+    }
+    body.extend_from_slice(b",\"entry\":[");
+    for (n, item) in listed.into_iter().enumerate() {
+        if n > 0 {
+            body.push(b',');
+        }
+        let full_url = serde_json::to_string(&format!("{base_url}/fhir/mailbox/{}", item.id)).unwrap_or_default();
+        body.extend_from_slice(format!("{{\"fullUrl\":{full_url},\"resource\":").as_bytes());
+        body.extend_from_slice(item.payload.as_deref().unwrap_or(b"null"));
+        body.extend_from_slice(b",\"search\":{\"mode\":\"match\"}}");
+    }
+    body.extend_from_slice(b"]}");
+    body
 }

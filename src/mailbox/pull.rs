@@ -83,7 +83,7 @@ fn save(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Pulls every waiting message (and, with `ack`, acknowledges it).
 pub async fn pull(args: &PullArgs) -> anyhow::Result<PullReport> {
-    crate::startup::install_crypto_provider();
+    crate::crypto::install_provider();
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut http = reqwest::Client::builder().timeout(Duration::from_secs(120));
     if let Some(ca) = &args.ca {

@@ -21,12 +21,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::ingest::Submission;
+use crate::message::Submission;
+use crate::model::codes::EVENT_SYSTEM;
 use crate::outcome::{Issue, IssueCode};
 use structure::{Profile, StructureError, Unsupported, ValueSets};
-
-/// The broker's event CodeSystem (`MessageHeader.eventCoding.system` of every handover kind).
-pub const EVENT_SYSTEM: &str = "https://fhir.handover-broker.eu/CodeSystem/handover-event";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfilesError {

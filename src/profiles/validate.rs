@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::base::ReferenceSite;
 use super::structure::{equals_fixed, matches_pattern, Node, Profile};
 use super::Catalog;
-use crate::ingest::{BundleIndex, Submission};
 use crate::json::{Field, Json, Object};
+use crate::message::{BundleIndex, Submission};
 use crate::outcome::{Issue, IssueCode, Report, Severity};
 
 /// The Bundle's entries with their reference index (built once, by the envelope), so resolving is O(1).

@@ -9,6 +9,8 @@ mod outgoing;
 pub use outgoing::{receipt_for, wanted, ReceiptInput};
 
 use crate::auth::Principal;
+use crate::ledger::LedgerRecord;
+use crate::model::TrackingId;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,25 +27,20 @@ pub enum ReceiptError {
 #[tracing::instrument(skip_all, fields(stage = "receipts", org = %caller.org, tracking_id))]
 pub async fn receipt(store: &Store, caller: &Principal, tracking_id: &str) -> Result<Vec<u8>, ReceiptError> {
     // Tracking ids are UUIDs; anything else cannot exist and is not worth a query.
-    if uuid::Uuid::parse_str(tracking_id).is_err() {
-        return Err(ReceiptError::NotFound);
-    }
-    let message = store.message(tracking_id).await?.ok_or(ReceiptError::NotFound)?;
-    if message.sender_org != caller.org.as_str() {
+    let tracking_id = TrackingId::parse(tracking_id).ok_or(ReceiptError::NotFound)?;
+    let message = store.message(&tracking_id).await?.ok_or(ReceiptError::NotFound)?;
+    if message.sender_org != caller.org {
         // Someone else's message: the same 404 as for none, and a ledger entry of the attempt.
-        let mut entry =
-            crate::ledger::LedgerRecord::new(crate::ledger::LedgerEvent::DeniedAccess, crate::time::Millis::now());
-        entry.actor_org = Some(caller.org.to_string());
-        entry.sender_org = Some(message.sender_org.clone());
-        entry.tracking_id = Some(message.tracking_id.clone());
-        entry.outcome = Some("404 receipt read by another organisation".to_owned());
+        let entry = LedgerRecord::denied(&caller.org, "404 receipt read by another organisation")
+            .sender(message.sender_org.clone())
+            .tracking(message.tracking_id.clone());
         if let Err(e) = store.writer().append_ledger(vec![entry]).await {
             tracing::error!(error = ?e, "cannot write the ledger entry of a refused read");
         }
         return Err(ReceiptError::NotFound);
     }
-    let deliveries = store.deliveries(tracking_id).await?;
-    let ledger = store.ledger_for_message(tracking_id).await?;
+    let deliveries = store.deliveries(&tracking_id).await?;
+    let ledger = store.ledger_for_message(&tracking_id).await?;
     let history = |delivery: Option<&str>| {
         ledger
             .iter()
@@ -56,7 +53,7 @@ pub async fn receipt(store: &Store, caller: &Principal, tracking_id: &str) -> Re
         message_header_id: &message.header_id,
         event_system: &message.event_system,
         event_code: &message.event_code,
-        state: &message.state,
+        state: message.state.as_str(),
         received_at: message.received_at.to_datetime(),
         history: history(None),
         deliveries: deliveries
@@ -65,7 +62,7 @@ pub async fn receipt(store: &Store, caller: &Principal, tracking_id: &str) -> Re
                 delivery_id: &d.delivery_id,
                 receiver_system: &d.receiver_system,
                 receiver_value: &d.receiver_value,
-                state: &d.state,
+                state: d.state.as_str(),
                 attempts: u32::try_from(d.attempts).unwrap_or(0),
                 updated_at: d.updated_at.to_datetime(),
                 history: history(Some(&d.delivery_id)),

@@ -3,8 +3,8 @@
 //! business). The message is queued in the receipts outbox in the same transaction as the state change
 //! it reports, and reaches the sender by its own delivery mode.
 
-use crate::delivery::DeliveryState;
-use crate::directory::{ReceiptPreference, Snapshot};
+use crate::directory::Snapshot;
+use crate::model::{DeliveryId, DeliveryState, HeaderId, ReceiptPreference};
 use crate::outcome::{Issue, Severity};
 use crate::store::{DeliveryContext, NewReceipt};
 use crate::time::Millis;
@@ -41,7 +41,7 @@ pub fn receipt_for(
     if !wanted(context, input.state) {
         return Ok(None);
     }
-    let Some(sender) = directory.organizations().iter().find(|o| o.id.as_str() == context.sender_org) else {
+    let Some(sender) = directory.organizations().iter().find(|o| o.id == context.sender_org) else {
         return Ok(None);
     };
     // The sender's standing preference from the directory; the message's handling keys only narrow it.
@@ -51,8 +51,8 @@ pub fn receipt_for(
         _ => {}
     }
     let Some(identifier) = sender.identifiers.first() else { return Ok(None) };
-    let receipt_id = uuid::Uuid::now_v7().to_string();
-    let header_id = uuid::Uuid::new_v4().to_string();
+    let receipt_id = DeliveryId::generate();
+    let header_id = HeaderId::generate();
     let receiver = format!("{}|{}", context.receiver_system, context.receiver_value);
     let summary = format!("{} Receiver {receiver}; tracking id {}.", input.summary, context.tracking_id);
     let ok = matches!(input.state, DeliveryState::Delivered | DeliveryState::AcceptedByReceiver);
@@ -86,7 +86,7 @@ pub fn receipt_for(
         tracking_id: context.tracking_id.clone(),
         delivery_id: context.delivery_id.clone(),
         recipient_org: context.sender_org.clone(),
-        kind: input.state.as_str().to_owned(),
+        kind: input.state,
         header_id,
         payload,
         expires_at: input.now.plus_secs(input.ttl_secs),

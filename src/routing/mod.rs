@@ -6,8 +6,9 @@
 //! taken from message content.
 
 use crate::auth::Principal;
-use crate::directory::{OrgId, OrgIdentifier, Organization, Snapshot};
-use crate::ingest::{PartyRef, Submission};
+use crate::directory::Snapshot;
+use crate::message::{PartyRef, Submission};
+use crate::model::{OrgId, OrgIdentifier, Organization};
 use crate::outcome::{Issue, IssueCode};
 
 #[derive(Debug, thiserror::Error)]

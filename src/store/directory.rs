@@ -5,8 +5,17 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::{Store, StoreError};
-use crate::directory::{DeliveryMode, OrgId, OrgIdentifier, Organization, ReceiptPreference, Removal};
+use crate::model::{DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 use crate::time::Millis;
+
+/// What the store did when asked to remove an organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    NotFound,
+    /// Messages or deliveries refer to it; nothing was changed.
+    InUse,
+}
 
 impl Store {
     pub async fn organization_count(&self) -> Result<i64, StoreError> {
@@ -58,7 +67,7 @@ impl Store {
                     "INSERT INTO organization_events (org_id, event_code) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 )
                 .bind(org.id.as_str())
-                .bind(event)
+                .bind(event.as_str())
                 .execute(&mut *tx)
                 .await?;
             }
@@ -143,9 +152,9 @@ impl Store {
             let (system, value): (String, String) = (r.try_get("system")?, r.try_get("value")?);
             identifiers_of.entry(r.try_get("org_id")?).or_default().extend(OrgIdentifier::new(&system, &value));
         }
-        let mut events_of: HashMap<String, Vec<String>> = HashMap::new();
+        let mut events_of: HashMap<String, Vec<EventCode>> = HashMap::new();
         for r in &events {
-            events_of.entry(r.try_get("org_id")?).or_default().push(r.try_get("event_code")?);
+            events_of.entry(r.try_get("org_id")?).or_default().push(super::row::id(r, "event_code")?);
         }
         let mut result = Vec::with_capacity(orgs.len());
         for row in &orgs {

@@ -1,77 +1,18 @@
-//! The ledger's hash chain, kept by the one code path that appends entries.
+//! The ledger's rows: the one code path that appends entries, and the reads of the chain.
 //!
-//! Each entry gets the next sequence number and `hash = hex(SHA-256(prev_hash || canonical bytes))`,
-//! where `prev_hash` is the previous entry's hash (64 zeros before the first) and the canonical bytes
-//! are defined by [`canonical_entry`]. Appends happen inside the writer's transaction, which reads the
-//! head it chains from; on PostgreSQL the table is locked for the rest of that transaction so that two
-//! broker nodes never chain from the same head.
+//! Each entry gets the next sequence number and the hash that `ledger::chain` defines over the
+//! previous entry's hash and the entry's canonical form. Appends happen inside the writer's
+//! transaction, which reads the head it chains from; on PostgreSQL the table is locked for the rest of
+//! that transaction so that two broker nodes never chain from the same head.
 
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::messages::{ledger_from_row, values_sql, ROWS_PER_STATEMENT};
 use super::{Backend, Store, StoreError};
+use crate::ledger::chain::{canonical_entry, chain_hash, ChainFields, GENESIS};
 use crate::ledger::LedgerRecord;
-
-/// `prev_hash` of the first entry.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// The fields of an entry that its hash covers, borrowed: from a record being appended or from a
-/// stored row being verified.
-#[derive(Debug, Clone, Copy)]
-struct Fields<'a> {
-    seq: i64,
-    at: i64,
-    /// `event` to `patient_key`, in the order of [`Fields::canonical`].
-    texts: [Option<&'a str>; 11],
-}
-
-impl<'a> Fields<'a> {
-    fn of(seq: i64, e: &'a LedgerRecord) -> Self {
-        Fields {
-            seq,
-            at: e.at.as_i64(),
-            texts: [
-                Some(e.event.as_str()),
-                e.tracking_id.as_deref(),
-                e.header_id.as_deref(),
-                e.delivery_id.as_deref(),
-                e.actor_org.as_deref(),
-                e.sender_org.as_deref(),
-                e.receiver_org.as_deref(),
-                e.event_code.as_deref(),
-                e.outcome.as_deref(),
-                e.payload_sha256.as_deref(),
-                e.patient_key.as_deref(),
-            ],
-        }
-    }
-
-    /// The canonical bytes: the compact JSON array
-    /// `[seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org,
-    /// event_code, outcome, payload_sha256, patient_key]` (numbers as integers, absent fields as `null`,
-    /// strings escaped as RFC 8259 says and serde_json writes them, no white space).
-    fn canonical(&self) -> Vec<u8> {
-        let [a, b, c, d, e, f, g, h, i, j, k] = self.texts;
-        // Serialising strings and integers into memory cannot fail.
-        serde_json::to_vec(&(self.seq, self.at, a, b, c, d, e, f, g, h, i, j, k)).unwrap_or_default()
-    }
-}
-
-/// The canonical bytes of entry `seq` (see [`Fields::canonical`]).
-pub fn canonical_entry(seq: i64, e: &LedgerRecord) -> Vec<u8> {
-    Fields::of(seq, e).canonical()
-}
-
-/// `hex(SHA-256(prev_hash || canonical))`.
-pub fn chain_hash(prev_hash: &str, canonical: &[u8]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(prev_hash.as_bytes());
-    hasher.update(canonical);
-    hex::encode(hasher.finalize())
-}
 
 /// Appends entries in the order given, chained from the current head.
 pub(super) async fn insert_ledger(
@@ -191,7 +132,7 @@ struct PageReader<'a> {
 
 /// A stored entry as read for verification.
 struct StoredEntry<'a> {
-    fields: Fields<'a>,
+    fields: ChainFields<'a>,
     prev_hash: Option<&'a str>,
     hash: Option<&'a str>,
 }
@@ -231,7 +172,7 @@ impl<'a> PageReader<'a> {
             for text in &mut texts {
                 *text = self.text()?;
             }
-            Ok(StoredEntry { fields: Fields { seq, at, texts }, prev_hash: self.text()?, hash: self.text()? })
+            Ok(StoredEntry { fields: ChainFields { seq, at, texts }, prev_hash: self.text()?, hash: self.text()? })
         };
         Some(entry())
     }
@@ -373,7 +314,7 @@ impl Store {
 #[derive(Debug, Clone, Default)]
 pub struct LedgerQuery {
     /// Entries of messages about this patient (a patient key), and refusals that named it.
-    pub patient_key: Option<String>,
+    pub patient_key: Option<crate::model::PatientKey>,
     pub sender_org: Option<String>,
     pub receiver_org: Option<String>,
     pub event: Option<String>,
@@ -409,11 +350,11 @@ impl Store {
             order.push(bind);
         };
         if let Some(key) = &query.patient_key {
-            push(&mut sql, " AND (l.patient_key = $?".into(), Bind::Text(key.clone()));
+            push(&mut sql, " AND (l.patient_key = $?".into(), Bind::Text(key.to_string()));
             push(
                 &mut sql,
                 " OR l.tracking_id IN (SELECT tracking_id FROM message_patients WHERE patient_key = $?))".into(),
-                Bind::Text(key.clone()),
+                Bind::Text(key.to_string()),
             );
         }
         if let Some(sender) = &query.sender_org {

@@ -5,7 +5,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::outbox::Outbox;
+use super::row::{self, id};
 use super::{Store, StoreError};
+use crate::model::{DeliveryId, DeliveryState, EventCode, OrgId, TrackingId};
 use crate::time::Millis;
 
 /// A position in a mailbox listing: after (created_at, id). Ids are unique, so no two items share a
@@ -16,7 +18,7 @@ use crate::time::Millis;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub created_at: Millis,
-    pub id: String,
+    pub id: DeliveryId,
 }
 
 /// One waiting message.
@@ -24,10 +26,10 @@ pub struct Cursor {
 pub struct MailboxItem {
     pub outbox: Outbox,
     /// The delivery or receipt id: the mailbox's name for it.
-    pub id: String,
-    pub tracking_id: String,
+    pub id: DeliveryId,
+    pub tracking_id: TrackingId,
     pub created_at: Millis,
-    pub event_code: String,
+    pub event_code: EventCode,
     /// The exact bytes (`None` once purged).
     pub payload: Option<Vec<u8>>,
 }
@@ -39,17 +41,17 @@ pub struct MailboxQuery {
     /// Only items that arrived at or after this time.
     pub since: Option<Millis>,
     /// Only this handover kind (event code).
-    pub event: Option<String>,
+    pub event: Option<EventCode>,
     pub limit: usize,
 }
 
 fn item_from_row(outbox: Outbox, row: &AnyRow) -> Result<MailboxItem, StoreError> {
     Ok(MailboxItem {
         outbox,
-        id: row.try_get("id")?,
-        tracking_id: row.try_get("tracking_id")?,
+        id: id(row, "id")?,
+        tracking_id: id(row, "tracking_id")?,
         created_at: Millis::from_i64(row.try_get("created_at")?),
-        event_code: row.try_get("event_code")?,
+        event_code: id(row, "event_code")?,
         payload: row.try_get("payload")?,
     })
 }
@@ -63,16 +65,16 @@ impl Store {
     /// A page of `org`'s mailbox, oldest first: handovers and receipts merged. Each outbox is read
     /// along its index `(org, state, created_at, id)`, at most `limit` rows, so a page costs the same
     /// in a mailbox of a hundred or of a hundred thousand.
-    pub async fn mailbox_page(&self, org: &str, query: &MailboxQuery) -> Result<Vec<MailboxItem>, StoreError> {
+    pub async fn mailbox_page(&self, org: &OrgId, query: &MailboxQuery) -> Result<Vec<MailboxItem>, StoreError> {
         let mut items = Vec::with_capacity(query.limit * 2);
-        for outbox in [Outbox::Handovers, Outbox::Receipts] {
+        for outbox in [Outbox::Deliveries, Outbox::Receipts] {
             let (table, id, org_column) = columns(outbox);
             let mut sql = format!(
                 "SELECT q.{id} AS id, q.tracking_id, q.created_at, m.event_code, {payload} AS payload \
                  FROM {table} q JOIN messages m ON m.tracking_id = q.tracking_id \
                  WHERE q.{org_column} = $1 AND q.state = 'queued'",
                 payload = match outbox {
-                    Outbox::Handovers => "m.payload",
+                    Outbox::Deliveries => "m.payload",
                     Outbox::Receipts => "q.payload",
                 }
             );
@@ -92,15 +94,15 @@ impl Store {
                 sql.push_str(&format!(" AND m.event_code = {}", param()));
             }
             sql.push_str(&format!(" ORDER BY q.created_at, q.{id} LIMIT {}", param()));
-            let mut q = sqlx::query(&sql).bind(org);
+            let mut q = sqlx::query(&sql).bind(org.as_str());
             if let Some(after) = &query.after {
-                q = q.bind(after.created_at.as_i64()).bind(after.created_at.as_i64()).bind(&after.id);
+                q = q.bind(after.created_at.as_i64()).bind(after.created_at.as_i64()).bind(after.id.as_str());
             }
             if let Some(since) = query.since {
                 q = q.bind(since.as_i64());
             }
             if let Some(event) = &query.event {
-                q = q.bind(event);
+                q = q.bind(event.as_str());
             }
             let rows = q.bind(query.limit as i64).fetch_all(&self.pool).await?;
             for row in &rows {
@@ -113,9 +115,9 @@ impl Store {
     }
 
     /// How many messages wait for `org` (with the same filters as a listing, without the cursor).
-    pub async fn mailbox_count(&self, org: &str, query: &MailboxQuery) -> Result<i64, StoreError> {
+    pub async fn mailbox_count(&self, org: &OrgId, query: &MailboxQuery) -> Result<i64, StoreError> {
         let mut total = 0;
-        for outbox in [Outbox::Handovers, Outbox::Receipts] {
+        for outbox in [Outbox::Deliveries, Outbox::Receipts] {
             let (table, _, org_column) = columns(outbox);
             // Without an event filter the count is read from the mailbox index alone.
             let join = if query.event.is_some() { "JOIN messages m ON m.tracking_id = q.tracking_id" } else { "" };
@@ -130,12 +132,12 @@ impl Store {
                 n += 1;
                 sql.push_str(&format!(" AND m.event_code = ${n}"));
             }
-            let mut q = sqlx::query(&sql).bind(org);
+            let mut q = sqlx::query(&sql).bind(org.as_str());
             if let Some(since) = query.since {
                 q = q.bind(since.as_i64());
             }
             if let Some(event) = &query.event {
-                q = q.bind(event);
+                q = q.bind(event.as_str());
             }
             let n: i64 = q.fetch_one(&self.pool).await?.try_get("n")?;
             total += n;
@@ -145,11 +147,15 @@ impl Store {
 
     /// One item addressed to `org`, in whatever state (`None` if it is not addressed to `org`).
     /// Returns the item and its state.
-    pub async fn mailbox_item(&self, org: &str, id: &str) -> Result<Option<(MailboxItem, String)>, StoreError> {
-        for outbox in [Outbox::Handovers, Outbox::Receipts] {
+    pub async fn mailbox_item(
+        &self,
+        org: &OrgId,
+        id: &DeliveryId,
+    ) -> Result<Option<(MailboxItem, DeliveryState)>, StoreError> {
+        for outbox in [Outbox::Deliveries, Outbox::Receipts] {
             let (table, id_column, org_column) = columns(outbox);
             let payload = match outbox {
-                Outbox::Handovers => "m.payload",
+                Outbox::Deliveries => "m.payload",
                 Outbox::Receipts => "q.payload",
             };
             let sql = format!(
@@ -157,8 +163,9 @@ impl Store {
                  FROM {table} q JOIN messages m ON m.tracking_id = q.tracking_id \
                  WHERE q.{id_column} = $1 AND q.{org_column} = $2"
             );
-            if let Some(row) = sqlx::query(&sql).bind(id).bind(org).fetch_optional(&self.pool).await? {
-                return Ok(Some((item_from_row(outbox, &row)?, row.try_get("state")?)));
+            if let Some(row) = sqlx::query(&sql).bind(id.as_str()).bind(org.as_str()).fetch_optional(&self.pool).await?
+            {
+                return Ok(Some((item_from_row(outbox, &row)?, row::delivery_state(&row, "state")?)));
             }
         }
         Ok(None)
@@ -168,12 +175,12 @@ impl Store {
 impl Store {
     /// Who an outbox row (delivery or receipt) is addressed to, and its message, whoever asks: for the
     /// ledger entry of a refused read. `None` if no such row exists.
-    pub async fn outbox_addressee(&self, id: &str) -> Result<Option<(String, String)>, StoreError> {
-        for outbox in [Outbox::Handovers, Outbox::Receipts] {
+    pub async fn outbox_addressee(&self, id: &DeliveryId) -> Result<Option<(OrgId, TrackingId)>, StoreError> {
+        for outbox in [Outbox::Deliveries, Outbox::Receipts] {
             let (table, id_column, org_column) = columns(outbox);
             let sql = format!("SELECT {org_column} AS org, tracking_id FROM {table} WHERE {id_column} = $1");
-            if let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await? {
-                return Ok(Some((row.try_get("org")?, row.try_get("tracking_id")?)));
+            if let Some(row) = sqlx::query(&sql).bind(id.as_str()).fetch_optional(&self.pool).await? {
+                return Ok(Some((row::id(&row, "org")?, row::id(&row, "tracking_id")?)));
             }
         }
         Ok(None)

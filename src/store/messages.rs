@@ -5,23 +5,25 @@ use std::collections::HashSet;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use super::row::{self, id, id_opt};
 use super::{Backend, Store, StoreError};
-use crate::ledger::LedgerRecord as LedgerEntry;
+use crate::ledger::LedgerRecord;
+use crate::model::{
+    DeliveryId, DeliveryState, EventCode, HeaderId, MessageState, OrgId, PatientKey, PayloadHash, TrackingId,
+};
 use crate::time::Millis;
-
-pub use crate::ledger::LedgerRecord;
 
 /// An accepted message, ready to be stored with its deliveries and ledger entries.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub tracking_id: String,
-    pub sender_org: String,
-    pub header_id: String,
+    pub tracking_id: TrackingId,
+    pub sender_org: OrgId,
+    pub header_id: HeaderId,
     pub bundle_id: Option<String>,
     pub event_system: String,
-    pub event_code: String,
+    pub event_code: EventCode,
     /// Hex SHA-256 of the exact bytes received.
-    pub payload_sha256: String,
+    pub payload_sha256: PayloadHash,
     pub payload: bytes::Bytes,
     /// The acknowledgement returned to the sender, replayed on an identical resubmission.
     pub ack: Vec<u8>,
@@ -31,15 +33,15 @@ pub struct NewMessage {
     pub want_infack: bool,
     pub want_busack: bool,
     /// Keys of the patient's identifiers (see `ledger::patient`), for auditors' queries by patient.
-    pub patient_keys: Vec<String>,
+    pub patient_keys: Vec<PatientKey>,
     pub deliveries: Vec<NewDelivery>,
-    pub ledger: Vec<LedgerEntry>,
+    pub ledger: Vec<LedgerRecord>,
 }
 
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
-    pub delivery_id: String,
-    pub receiver_org: String,
+    pub delivery_id: DeliveryId,
+    pub receiver_org: OrgId,
     /// The identifier the sender used for this receiver, echoed in receipts.
     pub receiver_system: String,
     pub receiver_value: String,
@@ -53,7 +55,7 @@ pub enum CommitOutcome {
     Stored,
     /// The (sender, MessageHeader.id) key is taken: the caller compares the entries with the stored
     /// `payload` (`None` once purged) to tell an identical resubmission from a conflict.
-    KeyTaken { tracking_id: String, ack: Vec<u8>, payload: Option<Vec<u8>> },
+    KeyTaken { tracking_id: TrackingId, ack: Vec<u8>, payload: Option<Vec<u8>> },
     /// The same (sender, Bundle.id) for another MessageHeader.id.
     BundleIdReused,
 }
@@ -61,23 +63,23 @@ pub enum CommitOutcome {
 /// A stored message, without its payload.
 #[derive(Debug, Clone)]
 pub struct MessageRecord {
-    pub tracking_id: String,
-    pub sender_org: String,
-    pub header_id: String,
+    pub tracking_id: TrackingId,
+    pub sender_org: OrgId,
+    pub header_id: HeaderId,
     pub event_system: String,
-    pub event_code: String,
-    pub payload_sha256: String,
-    pub state: String,
+    pub event_code: EventCode,
+    pub payload_sha256: PayloadHash,
+    pub state: MessageState,
     pub received_at: Millis,
 }
 
 #[derive(Debug, Clone)]
 pub struct DeliveryRecord {
-    pub delivery_id: String,
-    pub receiver_org: String,
+    pub delivery_id: DeliveryId,
+    pub receiver_org: OrgId,
     pub receiver_system: String,
     pub receiver_value: String,
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: i64,
     pub updated_at: Millis,
 }
@@ -123,7 +125,7 @@ pub(super) async fn insert_messages(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
     messages: &[&NewMessage],
-) -> Result<HashSet<String>, StoreError> {
+) -> Result<HashSet<TrackingId>, StoreError> {
     const COLS: usize = 13;
     let mut inserted = HashSet::with_capacity(messages.len());
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
@@ -136,22 +138,22 @@ pub(super) async fn insert_messages(
         let mut query = sqlx::query(&sql);
         for m in chunk {
             query = query
-                .bind(&m.tracking_id)
-                .bind(&m.sender_org)
-                .bind(&m.header_id)
+                .bind(m.tracking_id.as_str())
+                .bind(m.sender_org.as_str())
+                .bind(m.header_id.as_str())
                 .bind(m.bundle_id.as_deref())
                 .bind(&m.event_system)
-                .bind(&m.event_code)
-                .bind(&m.payload_sha256)
+                .bind(m.event_code.as_str())
+                .bind(m.payload_sha256.as_str())
                 .bind(m.payload.as_ref())
                 .bind(m.ack.as_slice())
-                .bind("accepted")
+                .bind(MessageState::Accepted.as_str())
                 .bind(m.received_at.as_i64())
                 .bind(i64::from(m.want_infack))
                 .bind(i64::from(m.want_busack));
         }
         for row in query.fetch_all(&mut **tx).await? {
-            inserted.insert(row.try_get("tracking_id")?);
+            inserted.insert(id(&row, "tracking_id")?);
         }
     }
     Ok(inserted)
@@ -164,13 +166,13 @@ pub(super) async fn classify_existing(
 ) -> Result<CommitOutcome, StoreError> {
     let existing =
         sqlx::query("SELECT tracking_id, ack, payload FROM messages WHERE sender_org = $1 AND header_id = $2")
-            .bind(&m.sender_org)
-            .bind(&m.header_id)
+            .bind(m.sender_org.as_str())
+            .bind(m.header_id.as_str())
             .fetch_optional(&mut **tx)
             .await?;
     Ok(match existing {
         Some(row) => CommitOutcome::KeyTaken {
-            tracking_id: row.try_get("tracking_id")?,
+            tracking_id: id(&row, "tracking_id")?,
             ack: row.try_get("ack")?,
             payload: row.try_get("payload")?,
         },
@@ -219,12 +221,12 @@ pub(super) async fn insert_deliveries(
         for (m, d) in chunk {
             let now = m.received_at.as_i64();
             query = query
-                .bind(&d.delivery_id)
-                .bind(&m.tracking_id)
-                .bind(&d.receiver_org)
+                .bind(d.delivery_id.as_str())
+                .bind(m.tracking_id.as_str())
+                .bind(d.receiver_org.as_str())
                 .bind(&d.receiver_system)
                 .bind(&d.receiver_value)
-                .bind("queued")
+                .bind(DeliveryState::Queued.as_str())
                 .bind(0_i64)
                 .bind(now)
                 .bind(d.expires_at.as_i64())
@@ -238,34 +240,34 @@ pub(super) async fn insert_deliveries(
 
 fn message_from_row(row: &AnyRow) -> Result<MessageRecord, StoreError> {
     Ok(MessageRecord {
-        tracking_id: row.try_get("tracking_id")?,
-        sender_org: row.try_get("sender_org")?,
-        header_id: row.try_get("header_id")?,
+        tracking_id: id(row, "tracking_id")?,
+        sender_org: id(row, "sender_org")?,
+        header_id: id(row, "header_id")?,
         event_system: row.try_get("event_system")?,
-        event_code: row.try_get("event_code")?,
-        payload_sha256: row.try_get("payload_sha256")?,
-        state: row.try_get("state")?,
+        event_code: id(row, "event_code")?,
+        payload_sha256: id(row, "payload_sha256")?,
+        state: row::message_state(row, "state")?,
         received_at: Millis::from_i64(row.try_get("received_at")?),
     })
 }
 
 impl Store {
     /// The message with this tracking id.
-    pub async fn message(&self, tracking_id: &str) -> Result<Option<MessageRecord>, StoreError> {
+    pub async fn message(&self, tracking_id: &TrackingId) -> Result<Option<MessageRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT tracking_id, sender_org, header_id, event_system, event_code, payload_sha256, state, received_at \
              FROM messages WHERE tracking_id = $1",
         )
-        .bind(tracking_id)
+        .bind(tracking_id.as_str())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(message_from_row).transpose()
     }
 
     /// The exact bytes received for this message (`None` once purged or when unknown).
-    pub async fn payload(&self, tracking_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub async fn payload(&self, tracking_id: &TrackingId) -> Result<Option<Vec<u8>>, StoreError> {
         let row = sqlx::query("SELECT payload FROM messages WHERE tracking_id = $1")
-            .bind(tracking_id)
+            .bind(tracking_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
         Ok(match row {
@@ -275,22 +277,22 @@ impl Store {
     }
 
     /// The deliveries of a message, in receiver order of the message.
-    pub async fn deliveries(&self, tracking_id: &str) -> Result<Vec<DeliveryRecord>, StoreError> {
+    pub async fn deliveries(&self, tracking_id: &TrackingId) -> Result<Vec<DeliveryRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT delivery_id, receiver_org, receiver_system, receiver_value, state, attempts, updated_at \
              FROM deliveries WHERE tracking_id = $1 ORDER BY created_at, delivery_id",
         )
-        .bind(tracking_id)
+        .bind(tracking_id.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|row| {
                 Ok(DeliveryRecord {
-                    delivery_id: row.try_get("delivery_id")?,
-                    receiver_org: row.try_get("receiver_org")?,
+                    delivery_id: id(row, "delivery_id")?,
+                    receiver_org: id(row, "receiver_org")?,
                     receiver_system: row.try_get("receiver_system")?,
                     receiver_value: row.try_get("receiver_value")?,
-                    state: row.try_get("state")?,
+                    state: row::delivery_state(row, "state")?,
                     attempts: row.try_get("attempts")?,
                     updated_at: Millis::from_i64(row.try_get("updated_at")?),
                 })
@@ -304,12 +306,12 @@ impl Store {
     }
 
     /// The ledger entries of one message, oldest first.
-    pub async fn ledger_for_message(&self, tracking_id: &str) -> Result<Vec<LedgerRecord>, StoreError> {
+    pub async fn ledger_for_message(&self, tracking_id: &TrackingId) -> Result<Vec<LedgerRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, receiver_org, event_code, outcome, \
              payload_sha256, patient_key FROM ledger WHERE tracking_id = $1 ORDER BY seq",
         )
-        .bind(tracking_id)
+        .bind(tracking_id.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(ledger_from_row).collect()
@@ -329,20 +331,19 @@ impl Store {
 }
 
 pub(super) fn ledger_from_row(row: &AnyRow) -> Result<LedgerRecord, StoreError> {
-    let event: String = row.try_get("event")?;
     Ok(LedgerRecord {
         at: Millis::from_i64(row.try_get("at")?),
-        event: event.parse().map_err(|_| StoreError::Corrupt(format!("unknown ledger event {event}")))?,
-        tracking_id: row.try_get("tracking_id")?,
-        header_id: row.try_get("header_id")?,
-        delivery_id: row.try_get("delivery_id")?,
-        actor_org: row.try_get("actor_org")?,
-        sender_org: row.try_get("sender_org")?,
-        receiver_org: row.try_get("receiver_org")?,
-        event_code: row.try_get("event_code")?,
+        event: row::ledger_event(row, "event")?,
+        tracking_id: id_opt(row, "tracking_id")?,
+        header_id: id_opt(row, "header_id")?,
+        delivery_id: id_opt(row, "delivery_id")?,
+        actor_org: id_opt(row, "actor_org")?,
+        sender_org: id_opt(row, "sender_org")?,
+        receiver_org: id_opt(row, "receiver_org")?,
+        event_code: id_opt(row, "event_code")?,
         outcome: row.try_get("outcome")?,
-        payload_sha256: row.try_get("payload_sha256")?,
-        patient_key: row.try_get("patient_key")?,
+        payload_sha256: id_opt(row, "payload_sha256")?,
+        patient_key: id_opt(row, "patient_key")?,
     })
 }
 

@@ -16,6 +16,7 @@ mod mailbox;
 mod messages;
 mod outbox;
 mod retention;
+mod row;
 mod tokens;
 mod writer;
 
@@ -25,9 +26,10 @@ use std::sync::Once;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use directory::Removal;
 pub use ledger::{ChainedEntry, LedgerQuery, Verification};
 pub use mailbox::{Cursor, MailboxItem, MailboxQuery};
-pub use messages::{CommitOutcome, DeliveryRecord, LedgerRecord, MessageRecord, NewDelivery, NewMessage};
+pub use messages::{CommitOutcome, DeliveryRecord, MessageRecord, NewDelivery, NewMessage};
 pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, Settlement};
 pub use retention::{Purge, Purged};
 pub use tokens::TokenRecord;

@@ -5,15 +5,17 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::messages::LedgerRecord;
+use super::row::{self, id};
 use super::{Backend, Store, StoreError};
+use crate::ledger::LedgerRecord;
+use crate::model::{DeliveryId, DeliveryState, EventCode, HeaderId, OrgId, StateSet, TrackingId};
 use crate::time::Millis;
 
 /// Which queue a row belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outbox {
     /// `deliveries`: a handover for a receiver.
-    Handovers,
+    Deliveries,
     /// `receipts`: a receipt for a sender.
     Receipts,
 }
@@ -21,25 +23,25 @@ pub enum Outbox {
 impl Outbox {
     pub(super) fn table(self) -> &'static str {
         match self {
-            Self::Handovers => "deliveries",
+            Self::Deliveries => "deliveries",
             Self::Receipts => "receipts",
         }
     }
     pub(super) fn id_column(self) -> &'static str {
         match self {
-            Self::Handovers => "delivery_id",
+            Self::Deliveries => "delivery_id",
             Self::Receipts => "receipt_id",
         }
     }
     pub(super) fn org_column(self) -> &'static str {
         match self {
-            Self::Handovers => "receiver_org",
+            Self::Deliveries => "receiver_org",
             Self::Receipts => "recipient_org",
         }
     }
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Handovers => "handover",
+            Self::Deliveries => "handover",
             Self::Receipts => "receipt",
         }
     }
@@ -49,10 +51,10 @@ impl Outbox {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
     pub outbox: Outbox,
-    pub id: String,
-    pub tracking_id: String,
+    pub id: DeliveryId,
+    pub tracking_id: TrackingId,
     /// The organisation it goes to.
-    pub org: String,
+    pub org: OrgId,
     /// Attempts so far, this one included.
     pub attempts: i64,
     pub created_at: Millis,
@@ -62,7 +64,7 @@ pub struct Claimed {
 #[derive(Debug, Clone)]
 pub struct Claim {
     pub outbox: Outbox,
-    pub org: String,
+    pub org: OrgId,
     pub now: Millis,
     pub lease_until: Millis,
     pub limit: usize,
@@ -95,7 +97,7 @@ pub(super) async fn claim(
     let rows = sqlx::query(&sql)
         .bind(claim.lease_until.as_i64())
         .bind(claim.now.as_i64())
-        .bind(&claim.org)
+        .bind(claim.org.as_str())
         .bind(claim.limit as i64)
         .fetch_all(&mut **tx)
         .await?;
@@ -105,7 +107,7 @@ pub(super) async fn claim(
 /// What is pushed: the exact stored bytes and the message id a receiver deduplicates on.
 #[derive(Debug, Clone)]
 pub struct Parcel {
-    pub header_id: String,
+    pub header_id: HeaderId,
     pub payload: Vec<u8>,
     /// Hex SHA-256 of `payload`, when stored (handovers; the ledger has it from acceptance).
     pub sha256: Option<String>,
@@ -118,21 +120,22 @@ pub enum Change {
     Retry { next_attempt_at: Millis, error: String },
     /// Give a claimed row back untried: lease dropped, its claimed attempt not counted.
     Release,
-    /// Move to `to`, provided the row is in one of `from` (a guard: the state machine decides, and a
-    /// concurrent change, e.g. a business response overtaking the push's answer, wins).
-    Finish { to: &'static str, from: Vec<&'static str>, error: Option<String>, delivered: bool },
+    /// Move to `to`, provided the row is in one of `to.sources()` (a guard: the state machine decides,
+    /// and a concurrent change, e.g. a business response overtaking the push's answer, wins).
+    Finish { to: DeliveryState, error: Option<String> },
 }
 
 /// A receipt to queue for a sender.
 #[derive(Debug, Clone)]
 pub struct NewReceipt {
-    pub receipt_id: String,
-    pub tracking_id: String,
-    pub delivery_id: String,
-    pub recipient_org: String,
+    pub receipt_id: DeliveryId,
+    pub tracking_id: TrackingId,
+    /// The delivery it reports on.
+    pub delivery_id: DeliveryId,
+    pub recipient_org: OrgId,
     /// The delivery state it reports; one receipt per (delivery, kind).
-    pub kind: String,
-    pub header_id: String,
+    pub kind: DeliveryState,
+    pub header_id: HeaderId,
     pub payload: Vec<u8>,
     pub expires_at: Millis,
 }
@@ -141,7 +144,7 @@ pub struct NewReceipt {
 #[derive(Debug, Clone)]
 pub struct Settlement {
     pub outbox: Outbox,
-    pub id: String,
+    pub id: DeliveryId,
     pub at: Millis,
     pub change: Change,
     /// Written only if the change applies.
@@ -153,15 +156,15 @@ pub struct Settlement {
 /// What a receipt about one delivery needs to know.
 #[derive(Debug, Clone)]
 pub struct DeliveryContext {
-    pub delivery_id: String,
-    pub tracking_id: String,
-    pub state: String,
+    pub delivery_id: DeliveryId,
+    pub tracking_id: TrackingId,
+    pub state: DeliveryState,
     /// `MessageHeader.id` of the original message.
-    pub header_id: String,
-    pub sender_org: String,
+    pub header_id: HeaderId,
+    pub sender_org: OrgId,
     pub event_system: String,
-    pub event_code: String,
-    pub receiver_org: String,
+    pub event_code: EventCode,
+    pub receiver_org: OrgId,
     pub receiver_system: String,
     pub receiver_value: String,
     pub want_infack: bool,
@@ -173,14 +176,14 @@ const CONTEXT_COLUMNS: &str = "d.delivery_id, d.tracking_id, d.state, m.header_i
 
 fn context_from_row(row: &AnyRow) -> Result<DeliveryContext, StoreError> {
     Ok(DeliveryContext {
-        delivery_id: row.try_get("delivery_id")?,
-        tracking_id: row.try_get("tracking_id")?,
-        state: row.try_get("state")?,
-        header_id: row.try_get("header_id")?,
-        sender_org: row.try_get("sender_org")?,
+        delivery_id: id(row, "delivery_id")?,
+        tracking_id: id(row, "tracking_id")?,
+        state: row::delivery_state(row, "state")?,
+        header_id: id(row, "header_id")?,
+        sender_org: id(row, "sender_org")?,
         event_system: row.try_get("event_system")?,
-        event_code: row.try_get("event_code")?,
-        receiver_org: row.try_get("receiver_org")?,
+        event_code: id(row, "event_code")?,
+        receiver_org: id(row, "receiver_org")?,
         receiver_system: row.try_get("receiver_system")?,
         receiver_value: row.try_get("receiver_value")?,
         want_infack: row.try_get::<i64, _>("want_infack")? != 0,
@@ -191,9 +194,9 @@ fn context_from_row(row: &AnyRow) -> Result<DeliveryContext, StoreError> {
 fn claimed_from_row(outbox: Outbox, row: &AnyRow) -> Result<Claimed, StoreError> {
     Ok(Claimed {
         outbox,
-        id: row.try_get("id")?,
-        tracking_id: row.try_get("tracking_id")?,
-        org: row.try_get("org")?,
+        id: id(row, "id")?,
+        tracking_id: id(row, "tracking_id")?,
+        org: id(row, "org")?,
         attempts: row.try_get("attempts")?,
         created_at: Millis::from_i64(row.try_get("created_at")?),
     })
@@ -201,13 +204,13 @@ fn claimed_from_row(outbox: Outbox, row: &AnyRow) -> Result<Claimed, StoreError>
 
 impl Store {
     /// Whether `org` has a row of `outbox` due now (one probe of the claim index).
-    pub async fn has_due(&self, outbox: Outbox, org: &str, now: Millis) -> Result<bool, StoreError> {
+    pub async fn has_due(&self, outbox: Outbox, org: &OrgId, now: Millis) -> Result<bool, StoreError> {
         let (table, org_column) = (outbox.table(), outbox.org_column());
         let sql = format!(
             "SELECT 1 AS due FROM {table} WHERE {org_column} = $1 AND state = 'queued' AND next_attempt_at <= $2 \
              AND expires_at > $2 AND (leased_until IS NULL OR leased_until <= $2) LIMIT 1"
         );
-        Ok(sqlx::query(&sql).bind(org).bind(now.as_i64()).fetch_optional(&self.pool).await?.is_some())
+        Ok(sqlx::query(&sql).bind(org.as_str()).bind(now.as_i64()).fetch_optional(&self.pool).await?.is_some())
     }
 
     /// Claims up to `limit` due rows of `outbox` for organisation `org`, oldest due first; each is
@@ -216,12 +219,12 @@ impl Store {
     pub async fn claim_due(
         &self,
         outbox: Outbox,
-        org: &str,
+        org: &OrgId,
         now: Millis,
         lease_until: Millis,
         limit: usize,
     ) -> Result<Vec<Claimed>, StoreError> {
-        self.writer.claim(Claim { outbox, org: org.to_owned(), now, lease_until, limit }).await
+        self.writer.claim(Claim { outbox, org: org.clone(), now, lease_until, limit }).await
     }
 
     /// Queued rows of either outbox whose time to live has passed (and that no worker holds).
@@ -240,33 +243,33 @@ impl Store {
     /// The bytes to push for a claimed row (`None` if the payload was purged).
     pub async fn parcel(&self, claimed: &Claimed) -> Result<Option<Parcel>, StoreError> {
         let row = match claimed.outbox {
-            Outbox::Handovers => {
+            Outbox::Deliveries => {
                 sqlx::query("SELECT header_id, payload, payload_sha256 FROM messages WHERE tracking_id = $1")
-                    .bind(&claimed.tracking_id)
+                    .bind(claimed.tracking_id.as_str())
                     .fetch_optional(&self.pool)
                     .await?
             }
             Outbox::Receipts => {
                 sqlx::query("SELECT header_id, payload, NULL AS payload_sha256 FROM receipts WHERE receipt_id = $1")
-                    .bind(&claimed.id)
+                    .bind(claimed.id.as_str())
                     .fetch_optional(&self.pool)
                     .await?
             }
         };
         let Some(row) = row else { return Ok(None) };
         let payload: Option<Vec<u8>> = row.try_get("payload")?;
-        let header_id: String = row.try_get("header_id")?;
+        let header_id: HeaderId = id(&row, "header_id")?;
         let sha256: Option<String> = row.try_get("payload_sha256").ok().flatten();
         Ok(payload.map(|payload| Parcel { header_id, payload, sha256 }))
     }
 
     /// A delivery with its message's facts, for receipts.
-    pub async fn delivery_context(&self, delivery_id: &str) -> Result<Option<DeliveryContext>, StoreError> {
+    pub async fn delivery_context(&self, delivery_id: &DeliveryId) -> Result<Option<DeliveryContext>, StoreError> {
         let sql = format!(
             "SELECT {CONTEXT_COLUMNS} FROM deliveries d JOIN messages m ON m.tracking_id = d.tracking_id \
              WHERE d.delivery_id = $1"
         );
-        let row = sqlx::query(&sql).bind(delivery_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql).bind(delivery_id.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(context_from_row).transpose()
     }
 
@@ -274,14 +277,15 @@ impl Store {
     /// business response answers. The newest, should two senders have used the same id.
     pub async fn delivery_answered(
         &self,
-        header_id: &str,
-        receiver_org: &str,
+        header_id: &HeaderId,
+        receiver_org: &OrgId,
     ) -> Result<Option<DeliveryContext>, StoreError> {
         let sql = format!(
             "SELECT {CONTEXT_COLUMNS} FROM deliveries d JOIN messages m ON m.tracking_id = d.tracking_id \
              WHERE m.header_id = $1 AND d.receiver_org = $2 ORDER BY m.received_at DESC LIMIT 1"
         );
-        let row = sqlx::query(&sql).bind(header_id).bind(receiver_org).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query(&sql).bind(header_id.as_str()).bind(receiver_org.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(context_from_row).transpose()
     }
 
@@ -324,7 +328,7 @@ pub(super) async fn apply_settlements<'s>(
                     .bind(next_attempt_at.as_i64())
                     .bind(error)
                     .bind(s.at.as_i64())
-                    .bind(&s.id)
+                    .bind(s.id.as_str())
                     .execute(&mut **tx)
                     .await?
             }
@@ -333,25 +337,28 @@ pub(super) async fn apply_settlements<'s>(
                     "UPDATE {table} SET leased_until = NULL, attempts = attempts - 1, updated_at = $1 \
                      WHERE {id} = $2 AND state = 'queued'"
                 );
-                sqlx::query(&sql).bind(s.at.as_i64()).bind(&s.id).execute(&mut **tx).await?
+                sqlx::query(&sql).bind(s.at.as_i64()).bind(s.id.as_str()).execute(&mut **tx).await?
             }
-            Change::Finish { to, from, error, delivered } => {
-                let guard: Vec<String> = (0..from.len()).map(|n| format!("${}", n + 6)).collect();
+            Change::Finish { to, error } => {
+                let from: StateSet = to.sources();
+                let guard: Vec<String> = from.iter().enumerate().map(|(n, _)| format!("${}", n + 6)).collect();
                 let sql = format!(
                     "UPDATE {table} SET state = $1, leased_until = NULL, last_error = $2, updated_at = $3, \
                      delivered_at = CASE WHEN $4 > 0 THEN $4 ELSE delivered_at END \
                      WHERE {id} = $5 AND state IN ({})",
                     guard.join(", ")
                 );
-                let delivered_at = if *delivered { s.at.as_i64() } else { 0 };
+                // Only a push's 2xx or a mailbox acknowledgement delivers; a business response proves
+                // receipt but does not say when.
+                let delivered_at = if *to == DeliveryState::Delivered { s.at.as_i64() } else { 0 };
                 let mut query = sqlx::query(&sql)
-                    .bind(*to)
+                    .bind(to.as_str())
                     .bind(error.as_deref())
                     .bind(s.at.as_i64())
                     .bind(delivered_at)
-                    .bind(&s.id);
-                for state in from {
-                    query = query.bind(*state);
+                    .bind(s.id.as_str());
+                for state in from.iter() {
+                    query = query.bind(state.as_str());
                 }
                 query.execute(&mut **tx).await?
             }
@@ -374,12 +381,12 @@ async fn insert_receipt(tx: &mut Transaction<'_, Any>, r: &NewReceipt, now: Mill
          attempts, next_attempt_at, expires_at, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9, $10, $11) ON CONFLICT (delivery_id, kind) DO NOTHING",
     )
-    .bind(&r.receipt_id)
-    .bind(&r.tracking_id)
-    .bind(&r.delivery_id)
-    .bind(&r.recipient_org)
-    .bind(&r.kind)
-    .bind(&r.header_id)
+    .bind(r.receipt_id.as_str())
+    .bind(r.tracking_id.as_str())
+    .bind(r.delivery_id.as_str())
+    .bind(r.recipient_org.as_str())
+    .bind(r.kind.as_str())
+    .bind(r.header_id.as_str())
     .bind(&r.payload)
     .bind(now.as_i64())
     .bind(r.expires_at.as_i64())

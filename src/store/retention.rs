@@ -4,10 +4,12 @@
 //! entries stay; a `purged` entry records each removal.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
+use super::row::{id, id_opt};
 use super::StoreError;
 use crate::ledger::{LedgerEvent, LedgerRecord};
+use crate::model::{DeliveryId, TrackingId};
 use crate::time::Millis;
 
 /// One round of purging.
@@ -25,9 +27,9 @@ pub struct Purge {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Purged {
     /// Tracking ids of the messages whose payload was removed.
-    pub messages: Vec<String>,
+    pub messages: Vec<TrackingId>,
     /// Ids of the receipts whose payload was removed.
-    pub receipts: Vec<String>,
+    pub receipts: Vec<DeliveryId>,
 }
 
 /// Removes the payloads due (oldest first, at most `purge.limit` messages and as many receipts) in the
@@ -46,7 +48,7 @@ pub(super) async fn purge(
 async fn purge_messages(
     tx: &mut Transaction<'_, Any>,
     purge: &Purge,
-) -> Result<(Vec<String>, Vec<LedgerRecord>), StoreError> {
+) -> Result<(Vec<TrackingId>, Vec<LedgerRecord>), StoreError> {
     // A message cannot have ended before it arrived: `received_at` bounds the scan along the
     // `messages_unpurged` index, and the deliveries are looked up by their tracking id.
     let candidates = sqlx::query(
@@ -68,13 +70,13 @@ async fn purge_messages(
         "UPDATE messages SET payload = NULL WHERE tracking_id = $1 AND payload IS NOT NULL",
         purge.at,
         |row, entry| {
-            entry.tracking_id = row.try_get("tracking_id")?;
-            entry.header_id = row.try_get("header_id")?;
-            entry.sender_org = row.try_get("sender_org")?;
-            entry.event_code = row.try_get("event_code")?;
-            entry.payload_sha256 = row.try_get("payload_sha256")?;
-            entry.outcome = Some("payload removed after its retention period".to_owned());
-            Ok(())
+            Ok(entry
+                .tracking(id_opt(row, "tracking_id")?)
+                .header(id_opt(row, "header_id")?)
+                .sender(id_opt(row, "sender_org")?)
+                .event_code(id_opt(row, "event_code")?)
+                .payload(id_opt(row, "payload_sha256")?)
+                .outcome("payload removed after its retention period"))
         },
     )
     .await
@@ -86,7 +88,7 @@ async fn purge_messages(
 async fn purge_receipts(
     tx: &mut Transaction<'_, Any>,
     purge: &Purge,
-) -> Result<(Vec<String>, Vec<LedgerRecord>), StoreError> {
+) -> Result<(Vec<DeliveryId>, Vec<LedgerRecord>), StoreError> {
     let candidates = sqlx::query(
         "SELECT receipt_id, tracking_id, delivery_id, recipient_org, header_id FROM receipts \
          WHERE payload IS NOT NULL AND updated_at <= $1 AND state <> 'queued' ORDER BY updated_at LIMIT $2",
@@ -102,13 +104,13 @@ async fn purge_receipts(
         "UPDATE receipts SET payload = NULL WHERE receipt_id = $1 AND payload IS NOT NULL AND state <> 'queued'",
         purge.at,
         |row, entry| {
-            entry.tracking_id = row.try_get("tracking_id")?;
-            entry.delivery_id = row.try_get("delivery_id")?;
             // The receipt's own MessageHeader.id, and the organisation it was addressed to (the sender).
-            entry.header_id = row.try_get("header_id")?;
-            entry.receiver_org = row.try_get("recipient_org")?;
-            entry.outcome = Some("receipt payload removed after its retention period".to_owned());
-            Ok(())
+            Ok(entry
+                .tracking(id_opt(row, "tracking_id")?)
+                .delivery(id_opt(row, "delivery_id")?)
+                .header(id_opt(row, "header_id")?)
+                .receiver(id_opt(row, "recipient_org")?)
+                .outcome("receipt payload removed after its retention period"))
         },
     )
     .await
@@ -117,25 +119,23 @@ async fn purge_receipts(
 /// Clears the payload of each candidate row with `clear` (guarded, so that when two broker nodes sweep
 /// at once only one removes, and records, each) and describes it in a `purged` entry. Returns the ids
 /// (`id_column`) cleared and their entries.
-async fn clear_each(
+async fn clear_each<Id: super::row::IdColumn + std::ops::Deref<Target = str>>(
     tx: &mut Transaction<'_, Any>,
     candidates: &[AnyRow],
     id_column: &str,
     clear: &str,
     at: Millis,
-    describe: impl Fn(&AnyRow, &mut LedgerRecord) -> Result<(), StoreError>,
-) -> Result<(Vec<String>, Vec<LedgerRecord>), StoreError> {
+    describe: impl Fn(&AnyRow, LedgerRecord) -> Result<LedgerRecord, StoreError>,
+) -> Result<(Vec<Id>, Vec<LedgerRecord>), StoreError> {
     let mut cleared = Vec::with_capacity(candidates.len());
     let mut entries = Vec::with_capacity(candidates.len());
     for row in candidates {
-        let id: String = row.try_get(id_column)?;
-        if sqlx::query(clear).bind(&id).execute(&mut **tx).await?.rows_affected() == 0 {
+        let cleared_id: Id = id(row, id_column)?;
+        if sqlx::query(clear).bind(&*cleared_id).execute(&mut **tx).await?.rows_affected() == 0 {
             continue;
         }
-        let mut entry = LedgerRecord::new(LedgerEvent::Purged, at);
-        describe(row, &mut entry)?;
-        entries.push(entry);
-        cleared.push(id);
+        entries.push(describe(row, LedgerRecord::new(LedgerEvent::Purged, at))?);
+        cleared.push(cleared_id);
     }
     Ok((cleared, entries))
 }

@@ -9,10 +9,11 @@
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::messages::{self, CommitOutcome, LedgerRecord, NewMessage};
+use super::messages::{self, CommitOutcome, NewMessage};
 use super::outbox::{self, Claim, Claimed, Settlement};
 use super::retention::{self, Purge, Purged};
 use super::{Backend, StoreError};
+use crate::ledger::LedgerRecord;
 
 enum Job {
     Accept(Box<NewMessage>, oneshot::Sender<Result<CommitOutcome, StoreError>>),
@@ -30,7 +31,7 @@ pub struct Writer {
 }
 
 /// What the writer commits to.
-struct Target {
+struct Database {
     pool: AnyPool,
     backend: Backend,
     /// Append ledger entries and patient keys. Off only to measure what the ledger costs
@@ -42,7 +43,7 @@ impl Writer {
     pub(super) fn spawn(pool: AnyPool, backend: Backend, max_batch: usize, ledger: bool) -> Self {
         // The queue holds a few batches; beyond that, senders wait (back-pressure on ingest).
         let (jobs, rx) = mpsc::channel(max_batch.saturating_mul(4).max(16));
-        tokio::spawn(run(Target { pool, backend, ledger }, rx, max_batch));
+        tokio::spawn(run(Database { pool, backend, ledger }, rx, max_batch));
         Self { jobs }
     }
 
@@ -91,7 +92,7 @@ impl Writer {
     }
 }
 
-async fn run(target: Target, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+async fn run(target: Database, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     let mut stop: Option<oneshot::Sender<()>> = None;
     while let Some(first) = rx.recv().await {
         let mut batch = Vec::with_capacity(max_batch);
@@ -120,7 +121,7 @@ async fn run(target: Target, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     }
 }
 
-async fn commit_batch(target: &Target, batch: Vec<Job>) {
+async fn commit_batch(target: &Database, batch: Vec<Job>) {
     if batch.is_empty() {
         return;
     }
@@ -163,7 +164,7 @@ enum Applied {
 
 /// Applies `batch` in one transaction. Ledger entries are appended grouped by kind, each group in job
 /// order: those of accepted messages and appends, then those of settlements, then those of purges.
-async fn apply_all(target: &Target, batch: &[Job]) -> Result<Vec<Applied>, StoreError> {
+async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, StoreError> {
     let backend = target.backend;
     let mut tx = target.pool.begin().await?;
     let new: Vec<&NewMessage> = batch

@@ -2,10 +2,11 @@
 
 use handover_broker::auth::Role;
 use handover_broker::directory::{
-    organizations_from_bundle, read_bundle_file, Organization, CA_CERTIFICATE_URL, CLIENT_CERTIFICATE_URL, PUSH_CODE,
-    PUSH_SYSTEM, RECEIPT_PREFERENCE_URL,
+    organizations_from_bundle, read_bundle_file, CA_CERTIFICATE_URL, CLIENT_CERTIFICATE_URL, PUSH_CODE, PUSH_SYSTEM,
+    RECEIPT_PREFERENCE_URL,
 };
-use handover_broker::profiles::EVENT_SYSTEM;
+use handover_broker::model::codes::EVENT_SYSTEM;
+use handover_broker::model::Organization;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -237,7 +238,7 @@ async fn an_organisation_with_messages_or_deliveries_cannot_be_deleted() {
 async fn an_unused_organisation_is_deleted_with_its_tokens_and_is_no_longer_routed() {
     let app = spawn_app().await;
     let admin = admin_token(&app).await;
-    let triage = handover_broker::directory::OrgIdentifier::new(
+    let triage = handover_broker::model::OrgIdentifier::new(
         "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/nihdi-organization",
         "10000000300",
     )

@@ -1,7 +1,7 @@
 //! Bearer tokens: issued, checked, revoked; stored only as hashes; demo tokens only in demo mode.
 
 use handover_broker::auth::{issue_token, Role};
-use handover_broker::directory::OrgIdentifier;
+use handover_broker::model::OrgIdentifier;
 
 use crate::helpers::*;
 

@@ -1,8 +1,8 @@
 //! Data written by others (`../shared/corpus`): the envelope reader must hold for it. Skips with a
 //! message when the corpus is absent.
 
-use handover_broker::ingest;
 use handover_broker::json::Json;
+use handover_broker::message;
 
 use crate::helpers::*;
 
@@ -24,10 +24,10 @@ fn every_r4_example_bundle_is_read_or_refused_for_its_envelope_only() {
             let bytes = std::fs::read(&path).unwrap();
             let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
             let is_message = doc["resourceType"] == "Bundle" && doc["type"] == "message";
-            match ingest::parse(bytes.into(), &limits()) {
+            match message::parse(bytes.into(), &limits()) {
                 Ok(submission) => {
                     assert!(is_message, "{} read as a message", path.display());
-                    assert_eq!(Some(submission.header_id()), doc["entry"][0]["resource"]["id"].as_str());
+                    assert_eq!(Some(submission.header_id().as_str()), doc["entry"][0]["resource"]["id"].as_str());
                     messages += 1;
                 }
                 Err(e) => {
@@ -56,7 +56,7 @@ async fn the_benchmark_bundles_are_refused_for_their_unresolved_references() {
             sender: Some(&format!("{URA}|90000011")),
             receiver: Some(&format!("{URA}|90000012")),
             receiver_endpoint: Some(GP_HEERLEN_MAILBOX),
-            event: Some(&format!("{}|discharge-summary", handover_broker::profiles::EVENT_SYSTEM)),
+            event: Some(&format!("{}|discharge-summary", handover_broker::model::codes::EVENT_SYSTEM)),
             compact: false,
         };
         let template = handover_broker::loadgen::Template::new(&raw, overrides).unwrap();

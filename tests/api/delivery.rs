@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use handover_broker::config::Settings;
-use handover_broker::directory::{self, DeliveryMode};
+use handover_broker::directory;
+use handover_broker::model::DeliveryMode;
+use handover_broker::model::TrackingId;
 use handover_broker::store::Store;
 use serde_json::{json, Value};
 use sha2::Digest;
@@ -150,7 +152,7 @@ pub async fn broker_with(orgs: &[(&str, &str)], tweak: impl FnOnce(&mut Settings
 pub async fn broker_where(
     orgs: &[(&str, &str)],
     tweak: impl FnOnce(&mut Settings),
-    edit: impl FnMut(&mut directory::Organization),
+    edit: impl FnMut(&mut handover_broker::model::Organization),
 ) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let mut settings = test_settings(dir.path()).await;
@@ -169,7 +171,7 @@ pub async fn point_directory(settings: &Settings, orgs: &[(&str, &str)]) {
 pub async fn point_directory_with(
     settings: &Settings,
     orgs: &[(&str, &str)],
-    mut edit: impl FnMut(&mut directory::Organization),
+    mut edit: impl FnMut(&mut handover_broker::model::Organization),
 ) {
     let store = Store::open(&settings.database_url, 2, 8).await.unwrap();
     let mut organizations = directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
@@ -195,7 +197,7 @@ pub fn closed_port() -> (std::net::SocketAddr, String) {
 /// Waits (up to 20 s) until the deliveries of `tracking` satisfy `done`.
 pub async fn wait_deliveries(
     app: &TestApp,
-    tracking: &str,
+    tracking: &TrackingId,
     done: impl Fn(&[handover_broker::store::DeliveryRecord]) -> bool,
 ) -> Vec<handover_broker::store::DeliveryRecord> {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -237,18 +239,22 @@ pub fn nursing_to(address: &str) -> Value {
 }
 
 /// The tracking id from a 202 acknowledgement.
-pub async fn accepted(response: reqwest::Response) -> String {
+pub async fn accepted(response: reqwest::Response) -> TrackingId {
     assert_eq!(response.status().as_u16(), 202);
     tracking_id(&response.json::<Value>().await.unwrap())
 }
 
 /// Posts and returns the tracking id.
-pub async fn send(app: &TestApp, token: &str, bundle: &Value) -> String {
+pub async fn send(app: &TestApp, token: &str, bundle: &Value) -> TrackingId {
     accepted(app.post_message(token, bundle).await).await
 }
 
 /// Waits (up to 20 s) until every delivery of `tracking` is in one of `states`.
-pub async fn wait_for(app: &TestApp, tracking: &str, states: &[&str]) -> Vec<handover_broker::store::DeliveryRecord> {
+pub async fn wait_for(
+    app: &TestApp,
+    tracking: &TrackingId,
+    states: &[&str],
+) -> Vec<handover_broker::store::DeliveryRecord> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let deliveries = app.store.deliveries(tracking).await.unwrap();

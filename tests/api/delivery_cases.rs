@@ -35,7 +35,7 @@ fn header_id(bundle: &Value) -> String {
 }
 
 /// Ledger entries of `tracking` as (event, outcome).
-async fn ledger(app: &TestApp, tracking: &str) -> Vec<(String, String)> {
+async fn ledger(app: &TestApp, tracking: &handover_broker::model::TrackingId) -> Vec<(String, String)> {
     app.store
         .ledger_for_message(tracking)
         .await
@@ -127,7 +127,7 @@ async fn a_receiver_that_is_down_gets_the_message_once_when_it_comes_back() {
     let tracking = send(&app, HOSPITAL, &bundle).await;
 
     let deliveries = wait_deliveries(&app, &tracking, |d| d.first().is_some_and(|d| d.attempts >= 2)).await;
-    assert_eq!(deliveries[0].state, "queued", "a refused connection is retried, not failed");
+    assert_eq!(deliveries[0].state.as_str(), "queued", "a refused connection is retried, not failed");
     let entries = ledger(&app, &tracking).await;
     assert!(
         entries.iter().any(|(event, outcome)| event == "delivery-attempt" && outcome.contains("connection failed")),
@@ -231,7 +231,7 @@ async fn a_receiver_that_is_down_does_not_hold_up_the_others_of_a_fan_out() {
             && attempts_of(d, "wzc-de-duinen") > 1
     })
     .await;
-    assert_eq!(to(&deliveries, "wzc-de-duinen").state, "queued");
+    assert_eq!(to(&deliveries, "wzc-de-duinen").state.as_str(), "queued");
     assert_eq!(to(&deliveries, "thuiszorg-parkstad").attempts, 1);
     assert_eq!(to(&deliveries, "gp-heerlen").attempts, 1);
     assert_eq!(home_care.state.got().len(), 1);
@@ -268,7 +268,7 @@ async fn a_hanging_receiver_does_not_hold_up_the_others_of_a_fan_out() {
     })
     .await;
     assert!(sent.elapsed() < Duration::from_secs(4), "the others waited {:?} for the hanging push", sent.elapsed());
-    assert_eq!(to(&deliveries, "wzc-de-duinen").state, "queued");
+    assert_eq!(to(&deliveries, "wzc-de-duinen").state.as_str(), "queued");
     assert_eq!(to(&deliveries, "wzc-de-duinen").attempts, 1, "its first push is still waiting");
     drop(black_hole);
 }
@@ -287,7 +287,7 @@ async fn a_message_that_keeps_failing_does_not_hold_up_the_next_for_the_same_rec
     let tracking = send(&app, HOSPITAL, &next).await;
     wait_for(&app, &tracking, &["delivered"]).await;
     let deliveries = app.store.deliveries(&stuck).await.unwrap();
-    assert_eq!(deliveries[0].state, "queued");
+    assert_eq!(deliveries[0].state.as_str(), "queued");
     let stored = home_care.state.stored.lock().unwrap().clone();
     assert_eq!(stored.into_iter().collect::<Vec<_>>(), vec![header_id(&next)]);
     assert_eq!(home_care.state.got().iter().filter(|g| g.message_id == header_id(&next)).count(), 1);
@@ -317,7 +317,7 @@ async fn business_accept_and_reject_reach_the_sender_as_receipts() {
     assert_eq!(app.post_message(HOME_CARE, &ok).await.status().as_u16(), 200);
     let other = home_care_answer(&first, "fatal-error", &home_care.address, &hospital.address, Some("too late"));
     outcome(app.post_message(HOME_CARE, &other).await, 409).await;
-    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state, "accepted-by-receiver");
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "accepted-by-receiver");
 
     // Rejected, with the receiver's reason.
     let second = nursing_to(&home_care.address);
@@ -336,7 +336,7 @@ async fn business_accept_and_reject_reach_the_sender_as_receipts() {
     assert_eq!(app.post_message(HOME_CARE, &reject).await.status().as_u16(), 200);
     let late_ok = home_care_answer(&second, "ok", &home_care.address, &hospital.address, None);
     outcome(app.post_message(HOME_CARE, &late_ok).await, 409).await;
-    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state, "rejected-by-receiver");
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "rejected-by-receiver");
 
     // One receipt per state change: resends and refused answers queue nothing.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -362,7 +362,7 @@ async fn an_organisation_cannot_answer_a_message_not_addressed_to_it() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let deliveries = app.store.deliveries(&tracking).await.unwrap();
-    assert_eq!(deliveries[0].state, "delivered", "unchanged");
+    assert_eq!(deliveries[0].state.as_str(), "delivered", "unchanged");
     assert_eq!(receipt_states(&hospital), vec!["delivered"], "no receipt for a refused answer");
     let entries = ledger(&app, &tracking).await;
     assert!(!entries.iter().any(|(e, _)| e == "business-response"), "{entries:?}");
@@ -495,7 +495,7 @@ async fn an_https_receiver_is_trusted_through_its_directory_ca_and_only_then() {
         state_of(d, "thuiszorg-parkstad") == Some("delivered") && attempts_of(d, "wzc-de-duinen") >= 2
     })
     .await;
-    assert_eq!(to(&deliveries, "wzc-de-duinen").state, "queued", "an unknown CA is not trusted");
+    assert_eq!(to(&deliveries, "wzc-de-duinen").state.as_str(), "queued", "an unknown CA is not trusted");
     assert_eq!(trusted.state.got().len(), 1);
     assert_eq!(trusted.state.got()[0].message_id, header_id(&bundle));
     assert!(untrusted.state.got().is_empty(), "nothing reached the receiver whose CA is not trusted");
@@ -534,7 +534,7 @@ async fn an_mtls_receiver_gets_the_message_when_the_broker_presents_its_client_c
         state_of(d, "thuiszorg-parkstad") == Some("delivered") && attempts_of(d, "wzc-de-duinen") >= 2
     })
     .await;
-    assert_eq!(to(&deliveries, "wzc-de-duinen").state, "queued", "no client certificate, no delivery");
+    assert_eq!(to(&deliveries, "wzc-de-duinen").state.as_str(), "queued", "no client certificate, no delivery");
     assert_eq!(with_mtls.state.got().len(), 1);
     assert_eq!(with_mtls.state.got()[0].message_id, header_id(&bundle));
     assert!(without.state.got().is_empty());

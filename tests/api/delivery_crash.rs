@@ -60,7 +60,7 @@ async fn a_push_cut_short_by_a_crash_is_made_again_after_the_lease() {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let delivery = loop {
         let deliveries = store.deliveries(&tracking).await.unwrap();
-        if deliveries[0].state == "delivered" {
+        if deliveries[0].state.as_str() == "delivered" {
             break deliveries[0].clone();
         }
         assert!(std::time::Instant::now() < deadline, "still {}", deliveries[0].state);

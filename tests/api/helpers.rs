@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use handover_broker::config::Settings;
+use handover_broker::model::TrackingId;
 use handover_broker::startup::Application;
 use handover_broker::store::Store;
 use handover_broker::telemetry::{get_subscriber, init_subscriber};
@@ -218,13 +219,14 @@ pub fn issues_text(outcome: &Value) -> String {
 }
 
 /// The tracking id in an acknowledgement.
-pub fn tracking_id(ack: &Value) -> String {
-    ack["entry"][0]["resource"]["extension"][0]["valueId"].as_str().expect("tracking id extension").to_owned()
+pub fn tracking_id(ack: &Value) -> TrackingId {
+    let text = ack["entry"][0]["resource"]["extension"][0]["valueId"].as_str().expect("tracking id extension");
+    TrackingId::parse(text).expect("a tracking id is a UUID")
 }
 
 /// A token for the hospital with `role`, issued through the store as `token issue --role ROLE` does.
 pub async fn token_with_role(app: &TestApp, role: handover_broker::auth::Role) -> String {
-    let hospital = handover_broker::directory::OrgIdentifier::new(URA, "90000011").expect("identifier");
+    let hospital = handover_broker::model::OrgIdentifier::new(URA, "90000011").expect("identifier");
     handover_broker::auth::issue_token(&app.store, &hospital, role).await.expect("token issued").token
 }
 

@@ -47,13 +47,13 @@ async fn a_gp_lists_downloads_and_acknowledges_its_discharge_letter() {
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.bytes().await.unwrap().as_ref(), sent.as_slice());
     assert_eq!(list(&app, GP_HEERLEN, "").await["total"], 1);
-    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state, "queued");
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "queued");
 
     // Acknowledge: delivered for the sender, gone from the list; again: the same answer, nothing changes.
     let first = acknowledge(&app, GP_HEERLEN, &id).await;
     assert_eq!(first.status().as_u16(), 200);
     assert!(first.text().await.unwrap().contains("acknowledged"));
-    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state, "delivered");
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "delivered");
     assert_eq!(list(&app, GP_HEERLEN, "").await["total"], 0);
     let again = acknowledge(&app, GP_HEERLEN, &id).await;
     assert_eq!(again.status().as_u16(), 200);

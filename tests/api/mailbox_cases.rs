@@ -465,7 +465,7 @@ async fn a_sender_with_a_mailbox_pulls_its_delivered_receipt_and_acknowledges_it
         .find(|e| e["url"].as_str().unwrap().ends_with("/StructureDefinition/delivery-state"))
         .expect("a delivery-state extension");
     assert_eq!(state["valueCoding"]["code"], "delivered");
-    assert!(serde_json::to_string(receipt_header).unwrap().contains(&tracking), "the tracking id");
+    assert!(serde_json::to_string(receipt_header).unwrap().contains(tracking.as_str()), "the tracking id");
     // Only the sender sees it.
     assert_eq!(list(&app, HOSPITAL, "").await["total"], 0);
 
@@ -482,7 +482,7 @@ async fn a_sender_with_a_mailbox_pulls_its_delivered_receipt_and_acknowledges_it
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(list(&app, GP_HEERLEN, "").await["total"], 0);
     assert_eq!(hospital.state.got().len(), 1);
-    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state, "delivered");
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "delivered");
 }
 
 fn json_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

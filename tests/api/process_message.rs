@@ -35,7 +35,7 @@ async fn a_complete_handover_is_acknowledged_after_commit_and_stored_byte_identi
     let deliveries = app.store.deliveries(&tracking).await.unwrap();
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].receiver_org, "gp-heerlen");
-    assert_eq!(deliveries[0].state, "queued");
+    assert_eq!(deliveries[0].state.as_str(), "queued");
 }
 
 #[tokio::test]
@@ -61,7 +61,7 @@ async fn every_receiver_gets_one_delivery_and_the_ledger_records_each_step() {
     let tracking = tracking_id(&response.json().await.unwrap());
 
     let mut receivers: Vec<String> =
-        app.store.deliveries(&tracking).await.unwrap().into_iter().map(|d| d.receiver_org).collect();
+        app.store.deliveries(&tracking).await.unwrap().into_iter().map(|d| d.receiver_org.to_string()).collect();
     receivers.sort();
     assert_eq!(receivers, ["gp-heerlen", "thuiszorg-parkstad", "wzc-de-duinen"]);
     let events: Vec<&str> =
@@ -173,7 +173,7 @@ async fn a_token_of_another_role_cannot_send() {
     let app = spawn_app().await;
     let auditor = handover_broker::auth::issue_token(
         &app.store,
-        &handover_broker::directory::OrgIdentifier::new(URA, "90000011").unwrap(),
+        &handover_broker::model::OrgIdentifier::new(URA, "90000011").unwrap(),
         handover_broker::auth::Role::Auditor,
     )
     .await

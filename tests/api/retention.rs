@@ -23,7 +23,7 @@ async fn gp_acknowledges_all(app: &TestApp) -> Vec<String> {
     ids
 }
 
-async fn payload_gone(app: &TestApp, tracking: &str) {
+async fn payload_gone(app: &TestApp, tracking: &handover_broker::model::TrackingId) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while app.store.payload(tracking).await.unwrap().is_some() {
         assert!(Instant::now() < deadline, "the payload of {tracking} was not purged");
@@ -68,9 +68,9 @@ async fn a_payload_is_purged_once_every_delivery_has_ended_and_its_history_stays
     assert_eq!(receipt.status().as_u16(), 200, "the sender still sees what happened");
 
     // The GP downloading it again: 410 Gone, said in an OperationOutcome; the other one is still there.
-    let gp_copy = |tracking: &str| {
+    let gp_copy = |tracking: &handover_broker::model::TrackingId| {
         let store = app.store.clone();
-        let tracking = tracking.to_owned();
+        let tracking = tracking.clone();
         async move {
             let deliveries = store.deliveries(&tracking).await.unwrap();
             deliveries.into_iter().find(|d| d.receiver_org == "gp-heerlen").unwrap().delivery_id
@@ -125,7 +125,7 @@ async fn a_receipt_is_purged_once_its_addressee_has_it_and_a_refused_download_sa
     let tracking = accepted(app.post_message(GP_HEERLEN, &referral).await).await;
     let triage = "demo-triage-westkust";
     let delivery = app.store.deliveries(&tracking).await.unwrap().remove(0).delivery_id;
-    let ack = |token: &'static str, id: String| {
+    let ack = |token: &'static str, id: handover_broker::model::DeliveryId| {
         let (client, url) = (app.client.clone(), format!("{}/fhir/mailbox/{id}/$acknowledge", app.base));
         async move { client.post(url).bearer_auth(token).send().await.unwrap().status().as_u16() }
     };

@@ -284,7 +284,7 @@ fn mutated_handovers_are_always_answered() {
                 replacement < 4
             };
             let bytes = serde_json::to_vec(&bundle).unwrap();
-            let issues = match handover_broker::ingest::parse(bytes.into(), &limits) {
+            let issues = match handover_broker::message::parse(bytes.into(), &limits) {
                 Ok(submission) => catalog.validate(&submission),
                 Err(e) => e.issues,
             };

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 
-use super::patient::PatientKeys;
-use super::{LedgerEvent, LedgerRecord};
-use sha2::Digest;
-
+use crate::ledger::patient::PatientKeys;
+use crate::ledger::{LedgerEvent, LedgerRecord};
+use crate::model::codes::EVENT_SYSTEM;
+use crate::model::{EventCode, HeaderId, OrgId, PatientKey, PayloadHash, TrackingId};
 use crate::store::{LedgerQuery, NewMessage, Store, StoreError};
 use crate::time::Millis;
 
@@ -26,7 +26,7 @@ const ORGS: [&str; 6] =
     ["zzl-hospital", "gp-heerlen", "gp-brugge", "thuiszorg-parkstad", "wzc-de-duinen", "triage-westkust"];
 
 /// The synthetic patients' keys: patient `i` is `urn:seed|i`.
-fn patient_key(keys: &PatientKeys, i: u64) -> String {
+fn patient_key(keys: &PatientKeys, i: u64) -> PatientKey {
     keys.key("urn:seed", &i.to_string())
 }
 
@@ -39,38 +39,40 @@ pub async fn seed(store: &Store, keys: &PatientKeys, messages: u64, patients: u6
     let mut batch = Vec::with_capacity(PER_TRANSACTION);
     let start = Millis::now().as_i64() - i64::try_from(messages).unwrap_or(i64::MAX);
     let mut written = 0;
+    let orgs: Vec<OrgId> = ORGS.iter().filter_map(|name| OrgId::parse(name)).collect();
+    let kind = EventCode::parse("discharge-summary");
     for m in 0..messages {
-        let tracking = uuid::Uuid::now_v7().to_string();
-        let header_id = uuid::Uuid::new_v4().to_string();
+        let tracking = TrackingId::generate();
+        let header_id = HeaderId::generate();
         let key = patient_key(keys, fastrand::u64(0..patients.max(1)));
-        let (sender, receiver) = (ORGS[fastrand::usize(0..ORGS.len())], ORGS[fastrand::usize(0..ORGS.len())]);
+        let (sender, receiver) = (&orgs[fastrand::usize(0..orgs.len())], &orgs[fastrand::usize(0..orgs.len())]);
         let at = Millis::from_i64(start + i64::try_from(m).unwrap_or(0));
-        let payload_sha256 = hex::encode(sha2::Sha256::digest(tracking.as_bytes()));
+        let payload_sha256 = PayloadHash::of(tracking.as_bytes());
         let ledger = LIFE
             .iter()
             .map(|event| {
-                let mut entry = LedgerRecord::new(*event, at);
-                entry.tracking_id = Some(tracking.clone());
-                entry.header_id = Some(header_id.clone());
-                entry.actor_org = Some(sender.to_owned());
-                entry.sender_org = Some(sender.to_owned());
-                entry.receiver_org = Some(receiver.to_owned());
-                entry.event_code = Some("discharge-summary".to_owned());
-                entry.outcome = Some("202".to_owned());
-                if *event == LedgerEvent::Received {
-                    entry.patient_key = Some(key.clone());
-                    entry.payload_sha256 = Some(payload_sha256.clone());
+                let entry = LedgerRecord::new(*event, at)
+                    .tracking(tracking.clone())
+                    .header(header_id.clone())
+                    .actor(sender.clone())
+                    .sender(sender.clone())
+                    .receiver(receiver.clone())
+                    .event_code(kind.clone())
+                    .outcome("202");
+                match event {
+                    LedgerEvent::Received => entry.patient(key.clone()).payload(payload_sha256.clone()),
+                    _ => entry,
                 }
-                entry
             })
             .collect();
+        let Some(event_code) = kind.clone() else { break };
         batch.push(NewMessage {
             tracking_id: tracking,
-            sender_org: sender.to_owned(),
+            sender_org: sender.clone(),
             header_id,
             bundle_id: None,
-            event_system: "http://fhir.handover-broker.eu/CodeSystem/handover-event".to_owned(),
-            event_code: "discharge-summary".to_owned(),
+            event_system: EVENT_SYSTEM.to_owned(),
+            event_code,
             payload_sha256,
             payload: bytes::Bytes::new(),
             ack: Vec::new(),

@@ -4,8 +4,10 @@
 
 use serde_json::{json, Value};
 
-use super::patient::PatientKeys;
-use crate::directory::{OrgIdentifier, Snapshot};
+use crate::directory::Snapshot;
+use crate::ledger::patient::PatientKeys;
+use crate::ledger::LedgerEvent;
+use crate::model::OrgIdentifier;
 use crate::store::{ChainedEntry, LedgerQuery, Store, StoreError};
 use crate::time::Millis;
 
@@ -90,7 +92,10 @@ fn org_agent(role_code: &str, role_display: &str, org: &str, requestor: bool) ->
 pub fn audit_event(chained: &ChainedEntry) -> Value {
     let e = &chained.entry;
     let recorded = e.at.to_datetime().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let failed = matches!(e.event.as_str(), "rejected" | "failed" | "expired" | "denied-access");
+    let failed = matches!(
+        e.event,
+        LedgerEvent::Rejected | LedgerEvent::Failed | LedgerEvent::Expired | LedgerEvent::DeniedAccess
+    );
     let mut agents = Vec::new();
     if let Some(sender) = &e.sender_org {
         agents.push(org_agent("110153", "Source Role ID", sender, e.actor_org.as_ref() == Some(sender)));
@@ -108,11 +113,11 @@ pub fn audit_event(chained: &ChainedEntry) -> Value {
     }
     let mut details = Vec::new();
     for (kind, value) in [
-        ("tracking-id", &e.tracking_id),
-        ("message-header-id", &e.header_id),
-        ("delivery-id", &e.delivery_id),
-        ("handover-kind", &e.event_code),
-        ("payload-sha256", &e.payload_sha256),
+        ("tracking-id", e.tracking_id.as_deref()),
+        ("message-header-id", e.header_id.as_deref()),
+        ("delivery-id", e.delivery_id.as_deref()),
+        ("handover-kind", e.event_code.as_deref()),
+        ("payload-sha256", e.payload_sha256.as_deref()),
     ] {
         if let Some(value) = value {
             details.push(json!({ "type": kind, "valueString": value }));
@@ -125,13 +130,13 @@ pub fn audit_event(chained: &ChainedEntry) -> Value {
             "detail": details,
         });
         if let Some(tracking) = &e.tracking_id {
-            message["what"] = json!({ "identifier": { "system": format!("{CANONICAL}/NamingSystem/tracking-id"), "value": tracking } });
+            message["what"] = json!({ "identifier": { "system": format!("{CANONICAL}/NamingSystem/tracking-id"), "value": tracking.as_str() } });
         }
         entities.push(message);
     }
     if let Some(key) = &e.patient_key {
         entities.push(json!({
-            "what": { "identifier": { "system": format!("{CANONICAL}/NamingSystem/patient-key"), "value": key } },
+            "what": { "identifier": { "system": format!("{CANONICAL}/NamingSystem/patient-key"), "value": key.as_str() } },
             "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person" },
             "role": { "system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient" },
         }));
@@ -142,7 +147,7 @@ pub fn audit_event(chained: &ChainedEntry) -> Value {
         "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest", "display": "RESTful Operation" },
         "subtype": [{ "system": format!("{CANONICAL}/CodeSystem/ledger-event"), "code": e.event.as_str() }],
         // FHIR AuditEventAction: read for a mailbox read, delete for a purge, execute for the rest.
-        "action": match e.event.as_str() { "mailbox-read" => "R", "purged" => "D", _ => "E" },
+        "action": match e.event { LedgerEvent::MailboxRead => "R", LedgerEvent::Purged => "D", _ => "E" },
         "recorded": recorded,
         "outcome": if failed { "4" } else { "0" },
         "agent": agents,
@@ -194,10 +199,12 @@ pub async fn search(
             .map(|c| {
                 let e = &c.entry;
                 json!({
-                    "seq": c.seq, "at": e.at.as_i64(), "event": e.event.as_str(), "tracking_id": e.tracking_id,
-                    "header_id": e.header_id, "delivery_id": e.delivery_id, "actor_org": e.actor_org,
-                    "sender_org": e.sender_org, "receiver_org": e.receiver_org, "event_code": e.event_code,
-                    "outcome": e.outcome, "payload_sha256": e.payload_sha256, "patient_key": e.patient_key,
+                    "seq": c.seq, "at": e.at.as_i64(), "event": e.event.as_str(),
+                    "tracking_id": e.tracking_id.as_deref(), "header_id": e.header_id.as_deref(),
+                    "delivery_id": e.delivery_id.as_deref(), "actor_org": e.actor_org.as_deref(),
+                    "sender_org": e.sender_org.as_deref(), "receiver_org": e.receiver_org.as_deref(),
+                    "event_code": e.event_code.as_deref(), "outcome": e.outcome,
+                    "payload_sha256": e.payload_sha256.as_deref(), "patient_key": e.patient_key.as_deref(),
                     "hash": c.hash,
                 })
             })

@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::index::BundleIndex;
 use crate::config::Limits;
-use crate::directory::OrgIdentifier;
 use crate::json::{Field, Json};
+use crate::model::{EventCode, HeaderId, OrgIdentifier};
 use crate::outcome::{Issue, IssueCode};
 
 /// Where the MessageHeader is, as a FHIRPath prefix.
@@ -20,7 +20,7 @@ const HEADER: &str = "Bundle.entry[0].resource";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventCoding {
     pub system: String,
-    pub code: String,
+    pub code: EventCode,
 }
 
 /// An organisation named by the message (sender or receiver): the identifiers it is known by, either
@@ -62,7 +62,7 @@ self_cell::self_cell!(
 /// A message Bundle whose envelope is well-formed.
 #[derive(Debug)]
 pub struct Submission {
-    header_id: String,
+    header_id: HeaderId,
     bundle_id: Option<String>,
     event: EventCoding,
     source_endpoint: String,
@@ -79,7 +79,7 @@ pub struct Submission {
 }
 
 impl Submission {
-    pub fn header_id(&self) -> &str {
+    pub fn header_id(&self) -> &HeaderId {
         &self.header_id
     }
     pub fn bundle_id(&self) -> Option<&str> {
@@ -134,7 +134,7 @@ impl Submission {
 pub struct EnvelopeError {
     pub issues: Vec<Issue>,
     /// `MessageHeader.id`, when it could be read.
-    pub header_id: Option<String>,
+    pub header_id: Option<HeaderId>,
 }
 
 /// Whether arrays and objects in a parsed document nest deeper than `limit` (the document itself is
@@ -173,7 +173,7 @@ fn str_at<'a>(value: &'a Json<'_>, key: &str) -> Option<&'a str> {
 
 /// Parses and checks the envelope of a message Bundle.
 pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError> {
-    let fail = |issues: Vec<Issue>, header_id: Option<String>| EnvelopeError { issues, header_id };
+    let fail = |issues: Vec<Issue>, header_id: Option<HeaderId>| EnvelopeError { issues, header_id };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(fail(
             vec![Issue::error(IssueCode::Required, "the request body is empty; expected a FHIR message Bundle")],
@@ -266,7 +266,7 @@ pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError>
     };
 
     let mut issues = Vec::new();
-    let header_id = str_at(header, "id").map(str::to_owned);
+    let header_id = str_at(header, "id").and_then(HeaderId::parse);
     if header_id.is_none() {
         issues.push(
             Issue::error(
@@ -276,7 +276,8 @@ pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError>
             .at(format!("{HEADER}.id")),
         );
     }
-    let event = header.field("eventCoding").and_then(|c| Some((str_at(c, "system")?, str_at(c, "code")?)));
+    let event =
+        header.field("eventCoding").and_then(|c| Some((str_at(c, "system")?, EventCode::parse(str_at(c, "code")?)?)));
     if event.is_none() {
         let message = if header.field("eventUri").is_some() {
             "events are identified by eventCoding (system and code); eventUri is not supported"
@@ -334,7 +335,7 @@ pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError>
     Ok(Submission {
         header_id: header_id_value,
         bundle_id,
-        event: EventCoding { system: system.to_owned(), code: code.to_owned() },
+        event: EventCoding { system: system.to_owned(), code },
         source_endpoint: source_endpoint.to_owned(),
         sender,
         destinations,

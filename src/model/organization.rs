@@ -1,0 +1,180 @@
+//! Organisations as the directory knows them: the broker's key, the identifiers messages use for
+//! them, how they receive and which receipts they want. Read from and written to the store and the
+//! directory's FHIR form by the layers above.
+
+use std::fmt;
+
+use super::EventCode;
+
+/// The broker's key of an organisation: the `Organization.id` of the directory (a FHIR id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrgId(String);
+
+impl OrgId {
+    /// A FHIR id: 1-64 of `A-Z a-z 0-9 - .`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok =
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    /// From a value the store wrote (already checked on the way in).
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<&str> for OrgId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl std::ops::Deref for OrgId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An organisation identifier (`system|value`), e.g. a URA, AGB or NIHDI number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrgIdentifier {
+    system: String,
+    value: String,
+}
+
+impl OrgIdentifier {
+    pub fn new(system: &str, value: &str) -> Option<Self> {
+        let (system, value) = (system.trim(), value.trim());
+        (!system.is_empty() && !value.is_empty()).then(|| Self { system: system.to_owned(), value: value.to_owned() })
+    }
+
+    /// Parses `SYSTEM|VALUE` (the FHIR search token form).
+    pub fn parse_token(s: &str) -> Option<Self> {
+        let (system, value) = s.rsplit_once('|')?;
+        Self::new(system, value)
+    }
+
+    pub fn system(&self) -> &str {
+        &self.system
+    }
+
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Display for OrgIdentifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}|{}", self.system, self.value)
+    }
+}
+
+/// How an organisation receives its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryMode {
+    /// The broker POSTs to `{address}/$process-message`.
+    Push,
+    /// The organisation pulls from `GET /fhir/mailbox`.
+    Mailbox,
+}
+
+impl DeliveryMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Push => "push",
+            Self::Mailbox => "mailbox",
+        }
+    }
+}
+
+/// Which receipts (response messages about its own sent messages) an organisation wants by default.
+/// Whatever it chooses, the state of its messages stays queryable at `GET /fhir/receipts/{id}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReceiptPreference {
+    /// Infrastructure receipts (delivered, failed, expired) and business responses (accepted or
+    /// rejected by the receiver).
+    #[default]
+    All,
+    /// Business responses, and failures (failed, expired); no `delivered` receipts.
+    BusinessOnly,
+    /// No receipts.
+    None,
+}
+
+impl ReceiptPreference {
+    /// The code used in the directory's FHIR extension and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::BusinessOnly => "business-only",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "all" => Some(Self::All),
+            "business-only" => Some(Self::BusinessOnly),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ReceiptPreference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One directory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: OrgId,
+    pub name: String,
+    pub identifiers: Vec<OrgIdentifier>,
+    /// Handover event codes it accepts.
+    pub events: Vec<EventCode>,
+    pub delivery: DeliveryMode,
+    /// `Endpoint.address`: where pushes go; for a mailbox, the address senders put in
+    /// `MessageHeader.destination.endpoint`.
+    pub address: String,
+    /// PEM text of the CA certificate(s) to trust for its push endpoint, in addition to the broker's
+    /// configured roots. Checked on import to hold at least one `CERTIFICATE` block and nothing else.
+    pub ca_pem: Option<String>,
+    /// Whether the broker presents its client certificate (mTLS) to its push endpoint.
+    pub client_certificate: bool,
+    /// Which receipts it wants about the messages it sends.
+    pub receipts: ReceiptPreference,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReceiptPreference;
+
+    #[test]
+    fn receipt_preferences_parse_from_their_codes_only() {
+        for preference in [ReceiptPreference::All, ReceiptPreference::BusinessOnly, ReceiptPreference::None] {
+            assert_eq!(ReceiptPreference::parse(preference.as_str()), Some(preference));
+        }
+        assert_eq!(ReceiptPreference::All.as_str(), "all");
+        assert_eq!(ReceiptPreference::BusinessOnly.as_str(), "business-only");
+        assert_eq!(ReceiptPreference::None.as_str(), "none");
+        for code in ["", "All", "business_only", "businessonly", " none", "some"] {
+            assert_eq!(ReceiptPreference::parse(code), None, "{code:?}");
+        }
+        assert_eq!(ReceiptPreference::default(), ReceiptPreference::All);
+    }
+}
