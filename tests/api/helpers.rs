@@ -68,13 +68,61 @@ pub async fn test_settings(db_dir: &Path) -> Settings {
     settings
 }
 
-async fn fresh_postgres_database(server: &str) -> String {
+/// A new database on the PostgreSQL `server`, dropped when the test that made it is done.
+pub async fn fresh_postgres_database(server: &str) -> String {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
     let name = format!("hb_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = sqlx::AnyConnection::connect(&format!("{server}/postgres")).await.expect("PostgreSQL reachable");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("test database created");
+    CREATED_DATABASES.with(|created| created.borrow_mut().0.push((server.to_owned(), name.clone())));
     format!("{server}/{name}")
+}
+
+thread_local! {
+    /// The PostgreSQL databases made by the test running on this thread. libtest runs every test on a
+    /// thread of its own and joins it, so they are dropped when the test is done, passed or failed, and
+    /// after its runtime has stopped every broker and pool of the test. A test may use its database from
+    /// several `TestApp`s in turn (a restart) or at once, so no single `TestApp` owns it.
+    static CREATED_DATABASES: std::cell::RefCell<CreatedDatabases> = Default::default();
+}
+
+/// (server, database name) pairs.
+#[derive(Default)]
+struct CreatedDatabases(Vec<(String, String)>);
+
+impl Drop for CreatedDatabases {
+    fn drop(&mut self) {
+        let databases = std::mem::take(&mut self.0);
+        if databases.is_empty() {
+            return;
+        }
+        // This thread is ending and its tokio context may be gone already: a thread of its own with its
+        // own runtime drops them. A panic there (printed) must not become one here, in a thread-local's
+        // destructor, which would abort the test binary.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(drop_databases(databases))
+        })
+        .join();
+    }
+}
+
+async fn drop_databases(databases: Vec<(String, String)>) {
+    use sqlx::Connection;
+    for (server, name) in databases {
+        let mut admin =
+            sqlx::AnyConnection::connect(&format!("{server}/postgres")).await.expect("PostgreSQL reachable");
+        // FORCE: a server process of the test's connections that has not ended yet does not keep it.
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .expect("test database dropped");
+        admin.close().await.expect("connection closed");
+    }
 }
 
 /// The real broker binary, ready to `serve` an SQLite database in `dir` on a random loopback port, logs

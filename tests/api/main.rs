@@ -17,6 +17,7 @@ mod process_message;
 mod receipts;
 mod restart;
 mod retention;
+mod schema;
 mod service;
 mod tls;
 mod validation;
