@@ -6,6 +6,8 @@
 //! generator spends almost no CPU of its own on the machine it measures.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -248,6 +250,25 @@ impl Template {
 /// Runs the load and returns what it measured.
 pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
     crate::crypto::install_provider();
+    let template = Arc::new(template(args)?);
+    let receivers = match args.receiver_listen.is_empty() {
+        true => None,
+        false => Some(Receivers::start(&args.receiver_listen)?),
+    };
+    let load = Load::new(args, template.clone())?;
+    let mut tasks = Vec::with_capacity(args.concurrency);
+    for _ in 0..args.concurrency.max(1) {
+        tasks.push(tokio::spawn(load.clone().client()));
+    }
+    let mut tally = Tally::new()?;
+    for task in tasks {
+        tally.merge(task.await??)?;
+    }
+    report(args, &template, load.started, tally, receivers).await
+}
+
+/// The template of `--bundle` with the MessageHeader overrides of the arguments.
+fn template(args: &LoadgenArgs) -> anyhow::Result<Template> {
     let raw = std::fs::read(&args.bundle).with_context(|| format!("reading {}", args.bundle.display()))?;
     let overrides = Overrides {
         sender: args.sender.as_deref(),
@@ -256,11 +277,11 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
         event: args.event.as_deref(),
         compact: args.compact,
     };
-    let template = std::sync::Arc::new(Template::new(&raw, overrides)?);
-    let receivers = match args.receiver_listen.is_empty() {
-        true => None,
-        false => Some(Receivers::start(&args.receiver_listen)?),
-    };
+    Template::new(&raw, overrides)
+}
+
+/// The HTTP client the load is sent with: a connection per client kept alive, `--ca` trusted.
+fn http_client(args: &LoadgenArgs) -> anyhow::Result<reqwest::Client> {
     let mut client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .tcp_nodelay(true)
@@ -269,93 +290,148 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
         let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
         client = client.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
     }
-    let client = client.build()?;
-    let url = format!("{}/fhir/$process-message", args.url.trim_end_matches('/'));
-    let auth = format!("Bearer {}", args.token);
-    let budget = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(args.max_requests.unwrap_or(u64::MAX)));
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(args.duration);
-    let scheduled = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let interval = args.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r));
+    Ok(client.build()?)
+}
 
-    let mut tasks = Vec::with_capacity(args.concurrency);
-    for _ in 0..args.concurrency.max(1) {
-        let (client, url, auth, template, budget, scheduled) =
-            (client.clone(), url.clone(), auth.clone(), template.clone(), budget.clone(), scheduled.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
-            let (mut requests, mut accepted, mut first_error) = (0u64, 0u64, None);
-            let mut acks = Vec::new();
-            while Instant::now() < deadline {
-                let taken = budget.fetch_update(
-                    std::sync::atomic::Ordering::Relaxed,
-                    std::sync::atomic::Ordering::Relaxed,
-                    |n| n.checked_sub(1),
-                );
-                if taken.is_err() {
-                    break;
+/// What the clients share: where to post, the request budget and the schedule. Cheap to clone.
+#[derive(Clone)]
+struct Load {
+    client: reqwest::Client,
+    url: String,
+    auth: String,
+    template: Arc<Template>,
+    /// Requests still allowed in all (`--max-requests`).
+    budget: Arc<AtomicU64>,
+    /// With `--rate`: requests scheduled so far in all.
+    scheduled: Arc<AtomicU64>,
+    started: Instant,
+    deadline: Instant,
+    /// With `--rate`: the time between two requests.
+    interval: Option<Duration>,
+}
+
+impl Load {
+    /// Everything the clients share; the run's clock starts here.
+    fn new(args: &LoadgenArgs, template: Arc<Template>) -> anyhow::Result<Self> {
+        let client = http_client(args)?;
+        let started = Instant::now();
+        Ok(Self {
+            client,
+            url: format!("{}/fhir/$process-message", args.url.trim_end_matches('/')),
+            auth: format!("Bearer {}", args.token),
+            template,
+            budget: Arc::new(AtomicU64::new(args.max_requests.unwrap_or(u64::MAX))),
+            scheduled: Arc::new(AtomicU64::new(0)),
+            started,
+            deadline: started + Duration::from_secs(args.duration),
+            interval: args.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r)),
+        })
+    }
+
+    /// One client: posts one message after the other until the deadline, the budget or the schedule ends.
+    async fn client(self) -> anyhow::Result<Tally> {
+        let mut tally = Tally::new()?;
+        while Instant::now() < self.deadline {
+            if self.budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err() {
+                break;
+            }
+            let (body, header_id) = self.template.render();
+            let Some(sent) = self.send_time().await else { break };
+            let outcome = self.post(body).await;
+            tally.requests += 1;
+            let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX).max(1);
+            tally.histogram.saturating_record(micros);
+            match outcome {
+                Ok(()) => {
+                    tally.accepted += 1;
+                    tally.acks.push((header_id, Instant::now()));
                 }
-                let (body, header_id) = template.render();
-                let sent = match interval {
-                    Some(interval) => {
-                        let n = scheduled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let at = started + interval.mul_f64(n as f64);
-                        if at >= deadline {
-                            break;
-                        }
-                        tokio::time::sleep_until(at.into()).await;
-                        at
-                    }
-                    None => Instant::now(),
-                };
-                let result = client
-                    .post(&url)
-                    .header("Authorization", &auth)
-                    .header("Content-Type", "application/fhir+json")
-                    .body(body)
-                    .send()
-                    .await;
-                requests += 1;
-                let outcome = match result {
-                    Ok(response) => {
-                        let status = response.status();
-                        let text = response.bytes().await.map(|b| b.len()).unwrap_or(0);
-                        if status.as_u16() == 202 {
-                            Ok(())
-                        } else {
-                            Err(format!("HTTP {status} ({text} bytes)"))
-                        }
-                    }
-                    Err(e) => Err(e.to_string()),
-                };
-                let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX).max(1);
-                histogram.saturating_record(micros);
-                match outcome {
-                    Ok(()) => {
-                        accepted += 1;
-                        acks.push((header_id, Instant::now()));
-                    }
-                    Err(e) => {
-                        first_error.get_or_insert(e);
-                    }
+                Err(e) => {
+                    tally.first_error.get_or_insert(e);
                 }
             }
-            anyhow::Ok((histogram, requests, accepted, first_error, acks))
-        }));
+        }
+        Ok(tally)
     }
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
-    let (mut requests, mut accepted, mut first_error) = (0u64, 0u64, None);
-    let mut acks = Vec::new();
-    for task in tasks {
-        let (h, r, a, e, mut k) = task.await??;
-        acks.append(&mut k);
-        histogram.add(h)?;
-        requests += r;
-        accepted += a;
-        if first_error.is_none() {
-            first_error = e;
+
+    /// When a request counts as sent: now, or its `--rate` slot once reached (so latency counts queueing).
+    async fn send_time(&self) -> Option<Instant> {
+        let Some(interval) = self.interval else { return Some(Instant::now()) };
+        let n = self.scheduled.fetch_add(1, Ordering::Relaxed);
+        let at = self.started + interval.mul_f64(n as f64);
+        if at >= self.deadline {
+            // The schedule ends before this slot: the client is done.
+            return None;
+        }
+        tokio::time::sleep_until(at.into()).await;
+        Some(at)
+    }
+
+    /// Posts one message and reads the answer; anything but a 202 is an error, described.
+    async fn post(&self, body: Vec<u8>) -> Result<(), String> {
+        let result = self
+            .client
+            .post(&self.url)
+            .header("Authorization", &self.auth)
+            .header("Content-Type", "application/fhir+json")
+            .body(body)
+            .send()
+            .await;
+        match result {
+            Ok(response) => {
+                let status = response.status();
+                let text = response.bytes().await.map(|b| b.len()).unwrap_or(0);
+                if status.as_u16() == 202 {
+                    Ok(())
+                } else {
+                    Err(format!("HTTP {status} ({text} bytes)"))
+                }
+            }
+            Err(e) => Err(e.to_string()),
         }
     }
+}
+
+/// What one client measured, or (merged) all of them.
+struct Tally {
+    /// Latencies in microseconds.
+    histogram: Histogram<u64>,
+    requests: u64,
+    accepted: u64,
+    first_error: Option<String>,
+    /// The `MessageHeader.id` of each accepted message and when its 202 arrived.
+    acks: Vec<(String, Instant)>,
+}
+
+impl Tally {
+    /// An empty tally: nothing measured yet.
+    fn new() -> anyhow::Result<Self> {
+        let histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
+        Ok(Self { histogram, requests: 0, accepted: 0, first_error: None, acks: Vec::new() })
+    }
+
+    /// Adds another client's figures; the first error kept is the earliest client's.
+    fn merge(&mut self, mut other: Tally) -> anyhow::Result<()> {
+        self.acks.append(&mut other.acks);
+        self.histogram.add(other.histogram)?;
+        self.requests += other.requests;
+        self.accepted += other.accepted;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        Ok(())
+    }
+}
+
+/// The run's report; with receivers, once they saw every accepted message (or gave up waiting).
+async fn report(
+    args: &LoadgenArgs,
+    template: &Template,
+    started: Instant,
+    tally: Tally,
+    receivers: Option<Receivers>,
+) -> anyhow::Result<Report> {
+    let Tally { histogram, requests, accepted, first_error, acks } = tally;
     let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
     Ok(Report {
         requests,

@@ -10,8 +10,9 @@ use handover_broker::auth::{self, Role};
 use handover_broker::config::Settings;
 use handover_broker::directory;
 use handover_broker::message;
-use handover_broker::model::OrgIdentifier;
+use handover_broker::model::{OrgIdentifier, Organization};
 use handover_broker::outcome::{Issue, IssueCode};
+use handover_broker::profiles::structure::Profile;
 use handover_broker::profiles::{validate, Catalog};
 use handover_broker::startup::Application;
 use handover_broker::store::Store;
@@ -173,170 +174,246 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         .context("opening the database")
 }
 
+/// Dispatches a command to the function that carries it out.
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Serve => {
-            let app = Application::build(settings).await?;
-            for token in app.demo_tokens() {
-                tracing::info!(token = %token, "demo token (loopback only)");
-            }
-            println!("listening on {}", app.base_url());
-            app.run_until_stopped().await?;
-        }
-        Command::Migrate => {
-            open_store(&settings).await?.close().await;
-            eprintln!("migrations applied");
-        }
-        Command::Token { command: TokenCommand::Issue { org, role } } => {
-            let identifier = OrgIdentifier::parse_token(&org).context("--org takes SYSTEM|VALUE")?;
-            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let store = open_store(&settings).await?;
-            let issued = auth::issue_token(&store, &identifier, role).await?;
-            store.close().await;
-            eprintln!("token id {} for organisation {} (role {role})", issued.token_id, issued.org);
-            println!("{}", issued.token);
-        }
-        Command::Token { command: TokenCommand::Revoke { token_or_id } } => {
-            let store = open_store(&settings).await?;
-            let revoked =
-                store.revoke_token(&token_or_id).await? || store.revoke_token(&auth::hash_token(&token_or_id)).await?;
-            store.close().await;
-            anyhow::ensure!(revoked, "no live token with that id");
-            eprintln!("revoked");
-        }
-        Command::Directory { command: DirectoryCommand::Import { file } } => {
-            let organizations = directory::read_bundle_file(&file)?;
-            let store = open_store(&settings).await?;
-            let n = directory::import(&store, &organizations).await?;
-            store.close().await;
-            eprintln!("imported {n} organisations");
-        }
-        Command::Directory { command: DirectoryCommand::Export } => {
-            let store = open_store(&settings).await?;
-            let bundle = directory::export(&store).await;
-            store.close().await;
-            println!("{}", serde_json::to_string_pretty(&bundle?)?);
-        }
-        Command::Directory { command: DirectoryCommand::List { json } } => {
-            let store = open_store(&settings).await?;
-            let organizations = store.organizations().await?;
-            store.close().await;
-            for org in &organizations {
-                let identifiers: Vec<String> = org.identifiers.iter().map(ToString::to_string).collect();
-                if json {
-                    println!("{}", directory::json_view(org));
-                } else {
-                    let mut tls = Vec::new();
-                    if org.ca_pem.is_some() {
-                        tls.push("own-ca");
-                    }
-                    if org.client_certificate {
-                        tls.push("mtls");
-                    }
-                    println!(
-                        "{:<20} {:<8} {:<45} {}  [{}]  {}  receipts={}{}",
-                        org.id.as_str(),
-                        org.delivery.as_str(),
-                        org.name,
-                        identifiers.join(" "),
-                        org.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(","),
-                        org.address,
-                        org.receipts.as_str(),
-                        if tls.is_empty() { String::new() } else { format!(" tls={}", tls.join(",")) },
-                    );
-                }
-            }
-        }
-        Command::Loadgen(args) => handover_broker::loadgen::run(args).await?,
-        Command::Mailbox(MailboxCommand::Pull(args)) => handover_broker::mailbox::pull::run(args).await?,
-        Command::Ledger(LedgerCommand::Checkpoint) => {
-            let store = open_store(&settings).await?;
-            let checkpoint = handover_broker::audit::checkpoint(&store).await?;
-            store.close().await;
-            println!("{}", serde_json::to_string(&checkpoint)?);
-        }
-        Command::Ledger(LedgerCommand::Seed { messages, patients }) => {
-            let store = open_store(&settings).await?;
-            // The synthetic messages are from and to the demo organisations.
-            handover_broker::directory::load_demo_if_empty(&store, &settings.fixtures_dir).await?;
-            let keys = ledger_keys(&store, &settings).await?;
-            let written = handover_broker::audit::bench::seed(&store, &keys, messages, patients).await?;
-            store.close().await;
-            eprintln!("{written} entries appended");
-        }
-        Command::Ledger(LedgerCommand::Bench { patients, queries }) => {
-            let store = open_store(&settings).await?;
-            let keys = ledger_keys(&store, &settings).await?;
-            let report = handover_broker::audit::bench::bench(&store, &keys, patients, queries).await?;
-            store.close().await;
-            println!("{}", serde_json::to_string(&report)?);
-        }
-        Command::Ledger(LedgerCommand::Export { since, until }) => {
-            let store = open_store(&settings).await?;
-            let mut params = Vec::new();
-            if let Some(since) = since {
-                params.push(("date".to_owned(), format!("ge{since}")));
-            }
-            if let Some(until) = until {
-                params.push(("date".to_owned(), format!("le{until}")));
-            }
-            let exported = handover_broker::audit::export(&store, &params, &mut std::io::stdout().lock()).await;
-            store.close().await;
-            eprintln!("{} entries exported", exported?);
-        }
-        Command::Ledger(LedgerCommand::Verify { checkpoint }) => {
-            let checkpoint = match checkpoint {
-                Some(path) => {
-                    let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                    Some(serde_json::from_slice(&text).context("not a checkpoint of this broker")?)
-                }
-                None => None,
-            };
-            let store = open_store(&settings).await?;
-            let verification = handover_broker::audit::verify(&store, checkpoint.as_ref()).await?;
-            store.close().await;
-            println!("{}", serde_json::to_string(&verification)?);
-            if !verification.ok {
-                std::process::exit(1);
-            }
-        }
+        Command::Serve => serve(settings).await,
+        Command::Migrate => migrate(&settings).await,
+        Command::Token { command: TokenCommand::Issue { org, role } } => token_issue(&settings, &org, &role).await,
+        Command::Token { command: TokenCommand::Revoke { token_or_id } } => token_revoke(&settings, &token_or_id).await,
+        Command::Directory { command: DirectoryCommand::Import { file } } => directory_import(&settings, &file).await,
+        Command::Directory { command: DirectoryCommand::Export } => directory_export(&settings).await,
+        Command::Directory { command: DirectoryCommand::List { json } } => directory_list(&settings, json).await,
+        Command::Loadgen(args) => handover_broker::loadgen::run(args).await,
+        Command::Mailbox(MailboxCommand::Pull(args)) => handover_broker::mailbox::pull::run(args).await,
+        Command::Ledger(LedgerCommand::Checkpoint) => ledger_checkpoint(&settings).await,
+        Command::Ledger(LedgerCommand::Seed { messages, patients }) => ledger_seed(&settings, messages, patients).await,
+        Command::Ledger(LedgerCommand::Bench { patients, queries }) => ledger_bench(&settings, patients, queries).await,
+        Command::Ledger(LedgerCommand::Export { since, until }) => ledger_export(&settings, since, until).await,
+        Command::Ledger(LedgerCommand::Verify { checkpoint }) => ledger_verify(&settings, checkpoint).await,
         Command::Validate { profile, profiles, json, files } => {
-            let mut dirs = vec![settings.profiles_dir.as_path()];
-            dirs.extend(profiles.iter().map(PathBuf::as_path));
-            let catalog = Catalog::load_all(&dirs)?;
-            for (url, feature) in catalog.not_checked() {
-                eprintln!("not checked: {url}: {feature}");
-            }
-            let profile = match &profile {
-                Some(url) => Some(catalog.profile(url).with_context(|| format!("profile {url} is not loaded"))?),
-                None => None,
-            };
-            let mut failed = false;
-            for file in &files {
-                let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-                let issues = match profile {
-                    Some(profile) => match serde_json::from_slice::<handover_broker::json::Json>(&bytes) {
-                        Ok(document) => validate::against_profile(&catalog, &document, profile),
-                        Err(e) => vec![Issue::error(IssueCode::Structure, format!("not JSON: {e}"))],
-                    },
-                    None => match message::parse(bytes.into(), &settings.limits) {
-                        Ok(submission) => catalog.validate(&submission),
-                        Err(e) => e.issues,
-                    },
-                };
-                failed |= issues.iter().any(Issue::is_error);
-                if json {
-                    println!("{}", String::from_utf8_lossy(&outcome_body(&issues)));
-                } else {
-                    print_summary(file, &issues);
-                }
-            }
-            if failed {
-                std::process::exit(1);
-            }
+            validate_files(&settings, profile.as_deref(), &profiles, json, &files)
+        }
+    }
+}
+
+/// `serve`: runs the broker until it is stopped.
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    for token in app.demo_tokens() {
+        tracing::info!(token = %token, "demo token (loopback only)");
+    }
+    println!("listening on {}", app.base_url());
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+/// `migrate`: opening the store applies the migrations.
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    open_store(settings).await?.close().await;
+    eprintln!("migrations applied");
+    Ok(())
+}
+
+/// `token issue`: prints the new token alone on stdout, its id on stderr.
+async fn token_issue(settings: &Settings, org: &str, role: &str) -> anyhow::Result<()> {
+    let identifier = OrgIdentifier::parse_token(org).context("--org takes SYSTEM|VALUE")?;
+    let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+    let store = open_store(settings).await?;
+    let issued = auth::issue_token(&store, &identifier, role).await?;
+    store.close().await;
+    eprintln!("token id {} for organisation {} (role {role})", issued.token_id, issued.org);
+    println!("{}", issued.token);
+    Ok(())
+}
+
+/// `token revoke`: takes a token id or the token itself (stored only as its hash).
+async fn token_revoke(settings: &Settings, token_or_id: &str) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let revoked = store.revoke_token(token_or_id).await? || store.revoke_token(&auth::hash_token(token_or_id)).await?;
+    store.close().await;
+    anyhow::ensure!(revoked, "no live token with that id");
+    eprintln!("revoked");
+    Ok(())
+}
+
+/// `directory import`: inserts or replaces the organisations of a Bundle file.
+async fn directory_import(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    let organizations = directory::read_bundle_file(file)?;
+    let store = open_store(settings).await?;
+    let n = directory::import(&store, &organizations).await?;
+    store.close().await;
+    eprintln!("imported {n} organisations");
+    Ok(())
+}
+
+/// `directory export`: prints the directory as a Bundle.
+async fn directory_export(settings: &Settings) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let bundle = directory::export(&store).await;
+    store.close().await;
+    println!("{}", serde_json::to_string_pretty(&bundle?)?);
+    Ok(())
+}
+
+/// `directory list`: one organisation a line, as JSON or as a table row.
+async fn directory_list(settings: &Settings, json: bool) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let organizations = store.organizations().await?;
+    store.close().await;
+    for org in &organizations {
+        if json {
+            println!("{}", directory::json_view(org));
+        } else {
+            println!("{}", organization_row(org));
         }
     }
     Ok(())
+}
+
+/// An organisation as the table row of `directory list`.
+fn organization_row(org: &Organization) -> String {
+    let identifiers: Vec<String> = org.identifiers.iter().map(ToString::to_string).collect();
+    let mut tls = Vec::new();
+    if org.ca_pem.is_some() {
+        tls.push("own-ca");
+    }
+    if org.client_certificate {
+        tls.push("mtls");
+    }
+    format!(
+        "{:<20} {:<8} {:<45} {}  [{}]  {}  receipts={}{}",
+        org.id.as_str(),
+        org.delivery.as_str(),
+        org.name,
+        identifiers.join(" "),
+        org.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(","),
+        org.address,
+        org.receipts.as_str(),
+        if tls.is_empty() { String::new() } else { format!(" tls={}", tls.join(",")) },
+    )
+}
+
+/// `ledger checkpoint`: prints the head of the chain as JSON.
+async fn ledger_checkpoint(settings: &Settings) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let checkpoint = handover_broker::audit::checkpoint(&store).await?;
+    store.close().await;
+    println!("{}", serde_json::to_string(&checkpoint)?);
+    Ok(())
+}
+
+/// `ledger seed`: appends synthetic handovers for benchmarks.
+async fn ledger_seed(settings: &Settings, messages: u64, patients: u64) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    // The synthetic messages are from and to the demo organisations.
+    handover_broker::directory::load_demo_if_empty(&store, &settings.fixtures_dir).await?;
+    let keys = ledger_keys(&store, settings).await?;
+    let written = handover_broker::audit::bench::seed(&store, &keys, messages, patients).await?;
+    store.close().await;
+    eprintln!("{written} entries appended");
+    Ok(())
+}
+
+/// `ledger bench`: times patient queries and a full verification; prints the report as JSON.
+async fn ledger_bench(settings: &Settings, patients: u64, queries: u64) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let keys = ledger_keys(&store, settings).await?;
+    let report = handover_broker::audit::bench::bench(&store, &keys, patients, queries).await?;
+    store.close().await;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+/// `ledger export`: prints the entries of a time window as NDJSON AuditEvents.
+async fn ledger_export(settings: &Settings, since: Option<String>, until: Option<String>) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    // The window as the AuditEvent search's `date` parameters.
+    let mut params = Vec::new();
+    if let Some(since) = since {
+        params.push(("date".to_owned(), format!("ge{since}")));
+    }
+    if let Some(until) = until {
+        params.push(("date".to_owned(), format!("le{until}")));
+    }
+    let exported = handover_broker::audit::export(&store, &params, &mut std::io::stdout().lock()).await;
+    store.close().await;
+    eprintln!("{} entries exported", exported?);
+    Ok(())
+}
+
+/// `ledger verify`: prints the verification as JSON and exits 1 when the chain is broken.
+async fn ledger_verify(settings: &Settings, checkpoint: Option<PathBuf>) -> anyhow::Result<()> {
+    let checkpoint = match checkpoint {
+        Some(path) => {
+            let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            Some(serde_json::from_slice(&text).context("not a checkpoint of this broker")?)
+        }
+        None => None,
+    };
+    let store = open_store(settings).await?;
+    let verification = handover_broker::audit::verify(&store, checkpoint.as_ref()).await?;
+    store.close().await;
+    println!("{}", serde_json::to_string(&verification)?);
+    if !verification.ok {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// `validate`: checks each file, prints its issues, and exits 1 when any file has an error.
+fn validate_files(
+    settings: &Settings,
+    profile: Option<&str>,
+    profiles: &[PathBuf],
+    json: bool,
+    files: &[PathBuf],
+) -> anyhow::Result<()> {
+    let catalog = load_catalog(settings, profiles)?;
+    let profile = match profile {
+        Some(url) => Some(catalog.profile(url).with_context(|| format!("profile {url} is not loaded"))?),
+        None => None,
+    };
+    let mut failed = false;
+    for file in files {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        let issues = check_file(&catalog, profile, bytes, settings);
+        failed |= issues.iter().any(Issue::is_error);
+        if json {
+            println!("{}", String::from_utf8_lossy(&outcome_body(&issues)));
+        } else {
+            print_summary(file, &issues);
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// The profiles of `profiles_dir` and of the extra folders; says on stderr what they hold that is not checked.
+fn load_catalog(settings: &Settings, profiles: &[PathBuf]) -> anyhow::Result<Catalog> {
+    let mut dirs = vec![settings.profiles_dir.as_path()];
+    dirs.extend(profiles.iter().map(PathBuf::as_path));
+    let catalog = Catalog::load_all(&dirs)?;
+    for (url, feature) in catalog.not_checked() {
+        eprintln!("not checked: {url}: {feature}");
+    }
+    Ok(catalog)
+}
+
+/// The issues of one file: against `profile` when given, else as a message Bundle (envelope, then profiles).
+fn check_file(catalog: &Catalog, profile: Option<&Profile>, bytes: Vec<u8>, settings: &Settings) -> Vec<Issue> {
+    match profile {
+        Some(profile) => match serde_json::from_slice::<handover_broker::json::Json>(&bytes) {
+            Ok(document) => validate::against_profile(catalog, &document, profile),
+            Err(e) => vec![Issue::error(IssueCode::Structure, format!("not JSON: {e}"))],
+        },
+        None => match message::parse(bytes.into(), &settings.limits) {
+            Ok(submission) => catalog.validate(&submission),
+            Err(e) => e.issues,
+        },
+    }
 }
 
 /// The patient keys of the broker whose database `store` is (its configured or stored secret).

@@ -173,12 +173,46 @@ fn str_at<'a>(value: &'a Json<'_>, key: &str) -> Option<&'a str> {
 
 /// Parses and checks the envelope of a message Bundle.
 pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError> {
-    let fail = |issues: Vec<Issue>, header_id: Option<HeaderId>| EnvelopeError { issues, header_id };
+    let document = read_document(bytes, limits)?;
+    let tree = document.borrow_dependent();
+    let (entries, header) = bundle_shell(tree, limits)?;
+    let Required { header_id, event, source_endpoint, destinations } = required_fields(header, limits)?;
+
+    let index = BundleIndex::new(entries);
+    let resolver = Resolver { entries, index: &index };
+    let sender = header.field("sender").map(|r| resolver.party(r, format!("{HEADER}.sender")));
+    let destinations = resolver.destinations(destinations);
+    let response_to = header.field("response").and_then(|r| str_at(r, "identifier")).map(str::to_owned);
+    let response_code = header.field("response").and_then(|r| str_at(r, "code")).map(str::to_owned);
+    let handling = handling(header);
+    let bundle_id = str_at(tree, "id").map(str::to_owned);
+    Ok(Submission {
+        header_id,
+        bundle_id,
+        event,
+        source_endpoint,
+        sender,
+        destinations,
+        response_to,
+        response_code,
+        handling,
+        index,
+        document,
+    })
+}
+
+/// An envelope error of one issue, found before `MessageHeader.id` could be read.
+fn refused(issue: Issue) -> EnvelopeError {
+    EnvelopeError { issues: vec![issue], header_id: None }
+}
+
+/// Parses the body as JSON within the limits: not empty, and nested no deeper than `max_json_depth`.
+fn read_document(bytes: Bytes, limits: &Limits) -> Result<Document, EnvelopeError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(fail(
-            vec![Issue::error(IssueCode::Required, "the request body is empty; expected a FHIR message Bundle")],
-            None,
-        ));
+        return Err(refused(Issue::error(
+            IssueCode::Required,
+            "the request body is empty; expected a FHIR message Bundle",
+        )));
     }
     // serde_json refuses nesting past 128 levels while parsing, so a hostile 10,000-deep document never
     // reaches deep recursion; the configured, lower limit is then checked on the parsed tree, which is
@@ -191,80 +225,88 @@ pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError>
     };
     let document = Document::try_new(bytes, |bytes| serde_json::from_slice::<Json>(bytes)).map_err(|e| {
         if e.to_string().starts_with("recursion limit exceeded") {
-            return fail(vec![too_deep()], None);
+            return refused(too_deep());
         }
         // serde_json's messages name the position and the kind of error, never the content.
         let problem = if e.is_eof() { "the JSON ends too early" } else { "the body is not valid JSON (UTF-8)" };
-        fail(
-            vec![Issue::error(IssueCode::Structure, format!("{problem} at line {} column {}", e.line(), e.column()))],
-            None,
-        )
+        refused(Issue::error(IssueCode::Structure, format!("{problem} at line {} column {}", e.line(), e.column())))
     })?;
-    let tree = document.borrow_dependent();
-    if deeper_than(tree, limits.max_json_depth) {
-        return Err(fail(vec![too_deep()], None));
+    if deeper_than(document.borrow_dependent(), limits.max_json_depth) {
+        return Err(refused(too_deep()));
     }
+    Ok(document)
+}
 
+/// Checks the Bundle shell (object, Bundle, message, entries within limits); returns the entries and MessageHeader.
+fn bundle_shell<'t, 'a>(tree: &'t Json<'a>, limits: &Limits) -> Result<(&'t [Json<'a>], &'t Json<'a>), EnvelopeError> {
     let Some(root) = tree.as_object() else {
-        return Err(fail(vec![Issue::error(IssueCode::Structure, "expected a JSON object (a FHIR Bundle)")], None));
+        return Err(refused(Issue::error(IssueCode::Structure, "expected a JSON object (a FHIR Bundle)")));
     };
     if tree.str_field("resourceType") != Some("Bundle") {
-        return Err(fail(
-            vec![
-                Issue::error(IssueCode::Structure, "expected a FHIR resource of type Bundle").at("Bundle.resourceType")
-            ],
-            None,
+        return Err(refused(
+            Issue::error(IssueCode::Structure, "expected a FHIR resource of type Bundle").at("Bundle.resourceType"),
         ));
     }
-    match tree.str_field("type") {
-        Some("message") => {}
-        Some(other) => {
-            let other: String = other.chars().take(40).collect();
-            return Err(fail(
-                vec![Issue::error(
-                    IssueCode::Value,
-                    format!("Bundle.type is {other:?}; $process-message takes a Bundle of type message"),
-                )
-                .at("Bundle.type")],
-                None,
-            ));
-        }
-        None => {
-            return Err(fail(
-                vec![Issue::error(IssueCode::Required, "Bundle.type is missing; expected message").at("Bundle.type")],
-                None,
-            ))
-        }
-    }
+    bundle_type(tree)?;
     let entries = match root.get("entry").and_then(Json::as_array) {
         Some(entries) if !entries.is_empty() => entries,
         _ => {
-            return Err(fail(
-                vec![Issue::error(IssueCode::Required, "a message Bundle needs entries, the first a MessageHeader")
-                    .at("Bundle.entry")],
-                None,
+            return Err(refused(
+                Issue::error(IssueCode::Required, "a message Bundle needs entries, the first a MessageHeader")
+                    .at("Bundle.entry"),
             ))
         }
     };
     if entries.len() > limits.max_entries {
-        return Err(fail(
-            vec![Issue::error(
+        return Err(refused(
+            Issue::error(
                 IssueCode::TooCostly,
                 format!("the Bundle has {} entries; the limit is {}", entries.len(), limits.max_entries),
             )
-            .at("Bundle.entry")],
-            None,
+            .at("Bundle.entry"),
         ));
     }
     let header = entries[0].field("resource").filter(|r| r.str_field("resourceType") == Some("MessageHeader"));
     let Some(header) = header else {
-        return Err(fail(
-            vec![Issue::error(IssueCode::Structure, "the first entry of a message Bundle must be a MessageHeader")
-                .at(HEADER)],
-            None,
+        return Err(refused(
+            Issue::error(IssueCode::Structure, "the first entry of a message Bundle must be a MessageHeader")
+                .at(HEADER),
         ));
     };
+    Ok((entries, header))
+}
 
+/// Checks that `Bundle.type` is `message`.
+fn bundle_type(tree: &Json<'_>) -> Result<(), EnvelopeError> {
+    match tree.str_field("type") {
+        Some("message") => Ok(()),
+        Some(other) => {
+            let other: String = other.chars().take(40).collect();
+            Err(refused(
+                Issue::error(
+                    IssueCode::Value,
+                    format!("Bundle.type is {other:?}; $process-message takes a Bundle of type message"),
+                )
+                .at("Bundle.type"),
+            ))
+        }
+        None => Err(refused(
+            Issue::error(IssueCode::Required, "Bundle.type is missing; expected message").at("Bundle.type"),
+        )),
+    }
+}
+
+/// What a MessageHeader cannot go without.
+struct Required<'t, 'a> {
+    header_id: HeaderId,
+    event: EventCoding,
+    source_endpoint: String,
+    /// Within `max_destinations`.
+    destinations: &'t [Json<'a>],
+}
+
+/// Reads the header's id, eventCoding and source.endpoint, checks the destination limit; all problems reported at once.
+fn required_fields<'t, 'a>(header: &'t Json<'a>, limits: &Limits) -> Result<Required<'t, 'a>, EnvelopeError> {
     let mut issues = Vec::new();
     let header_id = str_at(header, "id").and_then(HeaderId::parse);
     if header_id.is_none() {
@@ -310,40 +352,13 @@ pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError>
     let (Some(header_id_value), Some((system, code)), Some(source_endpoint), true) =
         (header_id.clone(), event, source_endpoint, issues.is_empty())
     else {
-        return Err(fail(issues, header_id));
+        return Err(EnvelopeError { issues, header_id });
     };
-
-    let index = BundleIndex::new(entries);
-    let resolver = Resolver { entries, index: &index };
-    let sender = header.field("sender").map(|r| resolver.party(r, format!("{HEADER}.sender")));
-    let destinations = destinations
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let expression = format!("{HEADER}.destination[{i}]");
-            Destination {
-                receiver: d.field("receiver").map(|r| resolver.party(r, format!("{expression}.receiver"))),
-                endpoint: str_at(d, "endpoint").map(str::to_owned),
-                expression,
-            }
-        })
-        .collect();
-    let response_to = header.field("response").and_then(|r| str_at(r, "identifier")).map(str::to_owned);
-    let response_code = header.field("response").and_then(|r| str_at(r, "code")).map(str::to_owned);
-    let handling = handling(header);
-    let bundle_id = str_at(tree, "id").map(str::to_owned);
-    Ok(Submission {
+    Ok(Required {
         header_id: header_id_value,
-        bundle_id,
         event: EventCoding { system: system.to_owned(), code },
         source_endpoint: source_endpoint.to_owned(),
-        sender,
         destinations,
-        response_to,
-        response_code,
-        handling,
-        index,
-        document,
     })
 }
 
@@ -368,6 +383,22 @@ impl Resolver<'_> {
                 .unwrap_or_default(),
         };
         PartyRef { identifiers, expression }
+    }
+
+    /// The `MessageHeader.destination`s, each with its receiver's identifiers.
+    fn destinations(&self, destinations: &[Json<'_>]) -> Vec<Destination> {
+        destinations
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let expression = format!("{HEADER}.destination[{i}]");
+                Destination {
+                    receiver: d.field("receiver").map(|r| self.party(r, format!("{expression}.receiver"))),
+                    endpoint: str_at(d, "endpoint").map(str::to_owned),
+                    expression,
+                }
+            })
+            .collect()
     }
 }
 

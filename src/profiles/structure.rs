@@ -117,57 +117,60 @@ fn pattern_of(element: &Value) -> Option<(Value, bool)> {
 /// Compiles a StructureDefinition's differential.
 pub fn compile(sd: &Value, unsupported: Unsupported) -> Result<Profile, StructureError> {
     let url = sd.get("url").and_then(Value::as_str).unwrap_or("(no url)").to_owned();
-    let invalid = |problem: String| StructureError::Invalid { url: url.clone(), problem };
-    let mut not_checked = Vec::new();
-    // Refuse, or note and go on.
-    let mut unsupported_here = |problem: String| -> Result<(), StructureError> {
-        match unsupported {
-            Unsupported::Refuse => Err(StructureError::Invalid { url: url.clone(), problem }),
-            Unsupported::Skip => {
-                not_checked.push(problem);
-                Ok(())
-            }
-        }
-    };
-    let resource_type = sd.get("type").and_then(Value::as_str).ok_or_else(|| invalid("no type".into()))?.to_owned();
+    let mut compiler = Compiler { url, unsupported, not_checked: Vec::new() };
+    let resource_type =
+        sd.get("type").and_then(Value::as_str).ok_or_else(|| compiler.invalid("no type".into()))?.to_owned();
     let elements = sd
         .get("differential")
         .and_then(|d| d.get("element"))
         .and_then(Value::as_array)
-        .ok_or_else(|| invalid("no differential.element".into()))?;
+        .ok_or_else(|| compiler.invalid("no differential.element".into()))?;
     let mut root = Node { name: resource_type.clone(), ..Node::default() };
     for element in elements {
+        compiler.element(&mut root, &resource_type, element)?;
+    }
+    if unsupported == Unsupported::Refuse {
+        if let Some(node) = slices_without_discriminator(&root) {
+            return Err(compiler.invalid(format!("{}: slices without slicing.discriminator", node.name)));
+        }
+    }
+    let Compiler { url, not_checked, .. } = compiler;
+    Ok(Profile { url, resource_type, root, strict: unsupported == Unsupported::Refuse, not_checked })
+}
+
+/// The state of one compilation: the profile's url for errors, and what it does not check.
+struct Compiler {
+    url: String,
+    unsupported: Unsupported,
+    not_checked: Vec<String>,
+}
+
+impl Compiler {
+    /// An error about the StructureDefinition being compiled.
+    fn invalid(&self, problem: String) -> StructureError {
+        StructureError::Invalid { url: self.url.clone(), problem }
+    }
+
+    /// A feature outside the supported subset: refused, or noted and gone on from.
+    fn unsupported_here(&mut self, problem: String) -> Result<(), StructureError> {
+        match self.unsupported {
+            Unsupported::Refuse => Err(self.invalid(problem)),
+            Unsupported::Skip => {
+                self.not_checked.push(problem);
+                Ok(())
+            }
+        }
+    }
+
+    /// Adds the rules of one differential element to the node its id names.
+    fn element(&mut self, root: &mut Node, resource_type: &str, element: &Value) -> Result<(), StructureError> {
         let id = element
             .get("id")
             .or_else(|| element.get("path"))
             .and_then(Value::as_str)
-            .ok_or_else(|| invalid("an element without id or path".into()))?;
-        let mut segments = id.split('.');
-        if segments.next().map(|s| s.split(':').next()) != Some(Some(resource_type.as_str())) {
-            unsupported_here(format!("element {id} is not on {resource_type}"))?;
-            continue;
-        }
-        let mut node = &mut root;
-        for segment in segments {
-            let (name, slice) = match segment.split_once(':') {
-                Some((name, slice)) => (name, Some(slice)),
-                None => (segment, None),
-            };
-            node = node.child(name);
-            if let Some(slice) = slice {
-                node = node.slice(slice);
-            }
-        }
-        if let Some(min) = element.get("min").and_then(Value::as_u64) {
-            node.min = Some(u32::try_from(min).unwrap_or(u32::MAX));
-        }
-        if let Some(max) = element.get("max").and_then(Value::as_str) {
-            node.max = Some(if max == "*" {
-                None
-            } else {
-                Some(max.parse().map_err(|_| invalid(format!("{id}: max {max:?}")))?)
-            });
-        }
+            .ok_or_else(|| self.invalid("an element without id or path".into()))?;
+        let Some(node) = self.node(root, resource_type, id)? else { return Ok(()) };
+        self.cardinality(node, id, element)?;
         if let Some((pattern, fixed)) = pattern_of(element) {
             node.pattern = Some(pattern);
             node.fixed = fixed;
@@ -181,13 +184,60 @@ pub fn compile(sd: &Value, unsupported: Unsupported) -> Result<Profile, Structur
                 node.required_value_set = binding.get("valueSet").and_then(Value::as_str).map(str::to_owned);
             }
         }
+        self.slicing(node, id, element)?;
+        self.constraints(node, element)
+    }
+
+    /// The node an element id names, made on the way; `None` for an element not on the profile's type.
+    fn node<'r>(
+        &mut self,
+        root: &'r mut Node,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Option<&'r mut Node>, StructureError> {
+        let mut segments = id.split('.');
+        if segments.next().map(|s| s.split(':').next()) != Some(Some(resource_type)) {
+            self.unsupported_here(format!("element {id} is not on {resource_type}"))?;
+            return Ok(None);
+        }
+        let mut node = root;
+        for segment in segments {
+            let (name, slice) = match segment.split_once(':') {
+                Some((name, slice)) => (name, Some(slice)),
+                None => (segment, None),
+            };
+            node = node.child(name);
+            if let Some(slice) = slice {
+                node = node.slice(slice);
+            }
+        }
+        Ok(Some(node))
+    }
+
+    /// Reads `min` and `max` (a `max` that is neither `*` nor a number is invalid).
+    fn cardinality(&self, node: &mut Node, id: &str, element: &Value) -> Result<(), StructureError> {
+        if let Some(min) = element.get("min").and_then(Value::as_u64) {
+            node.min = Some(u32::try_from(min).unwrap_or(u32::MAX));
+        }
+        if let Some(max) = element.get("max").and_then(Value::as_str) {
+            node.max = Some(if max == "*" {
+                None
+            } else {
+                Some(max.parse().map_err(|_| self.invalid(format!("{id}: max {max:?}")))?)
+            });
+        }
+        Ok(())
+    }
+
+    /// `slicing.discriminator`: all supported, or none kept and the slicing marked unchecked.
+    fn slicing(&mut self, node: &mut Node, id: &str, element: &Value) -> Result<(), StructureError> {
         let mut discriminators = Vec::new();
         for discriminator in element.pointer("/slicing/discriminator").and_then(Value::as_array).into_iter().flatten() {
             let path = discriminator.get("path").and_then(Value::as_str).unwrap_or("$this");
             let kind = discriminator.get("type").and_then(Value::as_str).unwrap_or("value");
             if (kind != "pattern" && kind != "value") || path.contains('(') {
                 // All or nothing: a slicing checked on some of its discriminators would mis-assign items.
-                unsupported_here(format!("{id}: slicing by {kind} discriminator at {path}"))?;
+                self.unsupported_here(format!("{id}: slicing by {kind} discriminator at {path}"))?;
                 discriminators.clear();
                 node.slicing_unchecked = true;
                 break;
@@ -196,13 +246,18 @@ pub fn compile(sd: &Value, unsupported: Unsupported) -> Result<Profile, Structur
             discriminators.push(Discriminator { path });
         }
         node.discriminators.extend(discriminators);
+        Ok(())
+    }
+
+    /// `constraint`s, their FHIRPath parsed; one that does not parse is refused or skipped.
+    fn constraints(&mut self, node: &mut Node, element: &Value) -> Result<(), StructureError> {
         for constraint in element.get("constraint").and_then(Value::as_array).into_iter().flatten() {
             let key = constraint.get("key").and_then(Value::as_str).unwrap_or("(no key)").to_owned();
             let expression = constraint.get("expression").and_then(Value::as_str).unwrap_or_default();
             let expr = match Expr::parse(expression) {
                 Ok(expr) => expr,
                 Err(e) => {
-                    unsupported_here(format!("constraint {key}: {e}"))?;
+                    self.unsupported_here(format!("constraint {key}: {e}"))?;
                     continue;
                 }
             };
@@ -213,17 +268,20 @@ pub fn compile(sd: &Value, unsupported: Unsupported) -> Result<Profile, Structur
                 expr,
             });
         }
+        Ok(())
     }
-    if unsupported == Unsupported::Refuse {
-        let mut stack = vec![&root];
-        while let Some(node) = stack.pop() {
-            if !node.slices.is_empty() && node.discriminators.is_empty() {
-                return Err(invalid(format!("{}: slices without slicing.discriminator", node.name)));
-            }
-            stack.extend(node.children.iter().chain(&node.slices));
+}
+
+/// A node (depth first, last child first) that has slices but no discriminator to assign items to them.
+fn slices_without_discriminator(root: &Node) -> Option<&Node> {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if !node.slices.is_empty() && node.discriminators.is_empty() {
+            return Some(node);
         }
+        stack.extend(node.children.iter().chain(&node.slices));
     }
-    Ok(Profile { url, resource_type, root, strict: unsupported == Unsupported::Refuse, not_checked })
+    None
 }
 
 /// Required-binding ValueSets: canonical → allowed (system, code) pairs.
