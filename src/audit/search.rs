@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::directory::Snapshot;
 use crate::ledger::patient::PatientKeys;
-use crate::ledger::LedgerEvent;
+use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::OrgIdentifier;
 use crate::store::{ChainedEntry, LedgerQuery, Store, StoreError};
 use crate::time::Millis;
@@ -88,14 +88,9 @@ fn org_agent(role_code: &str, role_display: &str, org: &str, requestor: bool) ->
     })
 }
 
-/// One entry as an AuditEvent.
-pub fn audit_event(chained: &ChainedEntry) -> Value {
-    let e = &chained.entry;
-    let recorded = e.at.to_datetime().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let failed = matches!(
-        e.event,
-        LedgerEvent::Rejected | LedgerEvent::Failed | LedgerEvent::Expired | LedgerEvent::DeniedAccess
-    );
+/// The organisations of an entry as AuditEvent agents: sender, receiver, and the actor when it is
+/// neither; the broker itself when the entry names none.
+fn agents(e: &LedgerRecord) -> Vec<Value> {
     let mut agents = Vec::new();
     if let Some(sender) = &e.sender_org {
         agents.push(org_agent("110153", "Source Role ID", sender, e.actor_org.as_ref() == Some(sender)));
@@ -111,18 +106,21 @@ pub fn audit_event(chained: &ChainedEntry) -> Value {
     if agents.is_empty() {
         agents.push(json!({ "who": { "display": "handover-broker" }, "requestor": false }));
     }
-    let mut details = Vec::new();
-    for (kind, value) in [
+    agents
+}
+
+/// The message (its ids and hash as details) and the patient key as AuditEvent entities.
+fn entities(e: &LedgerRecord) -> Vec<Value> {
+    let details: Vec<Value> = [
         ("tracking-id", e.tracking_id.as_deref()),
         ("message-header-id", e.header_id.as_deref()),
         ("delivery-id", e.delivery_id.as_deref()),
         ("handover-kind", e.event_code.as_deref()),
         ("payload-sha256", e.payload_sha256.as_deref()),
-    ] {
-        if let Some(value) = value {
-            details.push(json!({ "type": kind, "valueString": value }));
-        }
-    }
+    ]
+    .into_iter()
+    .filter_map(|(kind, value)| Some(json!({ "type": kind, "valueString": value? })))
+    .collect();
     let mut entities = Vec::new();
     if !details.is_empty() {
         let mut message = json!({
@@ -141,6 +139,17 @@ pub fn audit_event(chained: &ChainedEntry) -> Value {
             "role": { "system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient" },
         }));
     }
+    entities
+}
+
+/// One entry as an AuditEvent.
+pub fn audit_event(chained: &ChainedEntry) -> Value {
+    let e = &chained.entry;
+    let recorded = e.at.to_datetime().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let failed = matches!(
+        e.event,
+        LedgerEvent::Rejected | LedgerEvent::Failed | LedgerEvent::Expired | LedgerEvent::DeniedAccess
+    );
     let mut event = json!({
         "resourceType": "AuditEvent",
         "id": chained.seq.to_string(),
@@ -150,7 +159,7 @@ pub fn audit_event(chained: &ChainedEntry) -> Value {
         "action": match e.event { LedgerEvent::MailboxRead => "R", LedgerEvent::Purged => "D", _ => "E" },
         "recorded": recorded,
         "outcome": if failed { "4" } else { "0" },
-        "agent": agents,
+        "agent": agents(e),
         "source": {
             "observer": { "display": "handover-broker" },
             "type": [{ "system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4", "display": "Application Server" }],
@@ -159,6 +168,7 @@ pub fn audit_event(chained: &ChainedEntry) -> Value {
     if let Some(outcome) = &e.outcome {
         event["outcomeDesc"] = json!(outcome);
     }
+    let entities = entities(e);
     if !entities.is_empty() {
         event["entity"] = json!(entities);
     }
@@ -181,43 +191,11 @@ pub async fn search(
     let more = found.len() > limit;
     found.truncate(limit);
     let next = match (more, found.last()) {
-        (true, Some(last)) => {
-            let kept: String = params
-                .iter()
-                .filter(|(name, _)| name != "_cursor")
-                .map(|(name, value)| {
-                    format!("{}={}&", name, url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>())
-                })
-                .collect();
-            Some(format!("{base_url}/fhir/AuditEvent?{kept}_cursor={}", last.seq))
-        }
+        (true, Some(last)) => Some(next_link(params, base_url, last.seq)),
         _ => None,
     };
     if json {
-        let entries: Vec<Value> = found
-            .iter()
-            .map(|c| {
-                let e = &c.entry;
-                json!({
-                    "seq": c.seq, "at": e.at.as_i64(), "event": e.event.as_str(),
-                    "tracking_id": e.tracking_id.as_deref(), "header_id": e.header_id.as_deref(),
-                    "delivery_id": e.delivery_id.as_deref(), "actor_org": e.actor_org.as_deref(),
-                    "sender_org": e.sender_org.as_deref(), "receiver_org": e.receiver_org.as_deref(),
-                    "event_code": e.event_code.as_deref(), "outcome": e.outcome,
-                    "payload_sha256": e.payload_sha256.as_deref(), "patient_key": e.patient_key.as_deref(),
-                    "hash": c.hash,
-                })
-            })
-            .collect();
-        return Ok(json!({ "entries": entries, "next": next }));
-    }
-    let mut links = vec![];
-    if let Some(next) = next {
-        links.push(json!({ "relation": "next", "url": next }));
-    }
-    let mut bundle = json!({ "resourceType": "Bundle", "id": uuid::Uuid::new_v4().to_string(), "type": "searchset" });
-    if !links.is_empty() {
-        bundle["link"] = json!(links);
+        return Ok(json!({ "entries": found.iter().map(plain).collect::<Vec<_>>(), "next": next }));
     }
     // Entries after acceptance (deliveries, reads, purges) name the message, not the patient; in the
     // answer to a patient query every event concerns that patient, so each shows it.
@@ -225,6 +203,41 @@ pub async fn search(
         for c in found.iter_mut().filter(|c| c.entry.patient_key.is_none()) {
             c.entry.patient_key = Some(key.clone());
         }
+    }
+    Ok(searchset(&found, next, base_url))
+}
+
+/// The search again from after `seq`, with the same parameters.
+fn next_link(params: &[(String, String)], base_url: &str, seq: i64) -> String {
+    let kept: String = params
+        .iter()
+        .filter(|(name, _)| name != "_cursor")
+        .map(|(name, value)| {
+            format!("{}={}&", name, url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>())
+        })
+        .collect();
+    format!("{base_url}/fhir/AuditEvent?{kept}_cursor={seq}")
+}
+
+/// An entry as the ledger holds it, for `_format=json`.
+fn plain(c: &ChainedEntry) -> Value {
+    let e = &c.entry;
+    json!({
+        "seq": c.seq, "at": e.at.as_i64(), "event": e.event.as_str(),
+        "tracking_id": e.tracking_id.as_deref(), "header_id": e.header_id.as_deref(),
+        "delivery_id": e.delivery_id.as_deref(), "actor_org": e.actor_org.as_deref(),
+        "sender_org": e.sender_org.as_deref(), "receiver_org": e.receiver_org.as_deref(),
+        "event_code": e.event_code.as_deref(), "outcome": e.outcome,
+        "payload_sha256": e.payload_sha256.as_deref(), "patient_key": e.patient_key.as_deref(),
+        "hash": c.hash,
+    })
+}
+
+/// The searchset Bundle of AuditEvents (FHIR JSON has no empty arrays: no `link` or `entry` when none).
+fn searchset(found: &[ChainedEntry], next: Option<String>, base_url: &str) -> Value {
+    let mut bundle = json!({ "resourceType": "Bundle", "id": uuid::Uuid::new_v4().to_string(), "type": "searchset" });
+    if let Some(next) = next {
+        bundle["link"] = json!([{ "relation": "next", "url": next }]);
     }
     if !found.is_empty() {
         bundle["entry"] = found
@@ -238,7 +251,7 @@ pub async fn search(
             })
             .collect();
     }
-    Ok(bundle)
+    bundle
 }
 
 /// Writes the entries matching `params` (only the date window applies; no patient key is needed) as
