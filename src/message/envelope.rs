@@ -23,8 +23,8 @@ pub struct EventCoding {
     pub code: EventCode,
 }
 
-/// An organisation named by the message (sender or receiver): the identifiers it is known by, either
-/// given in the Reference itself or on the Organization resource the Reference points to.
+/// An organisation named by the message (sender or receiver): the identifiers it is known by, given in
+/// the Reference itself and on the Organization resource the Reference points to, in that order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartyRef {
     pub identifiers: Vec<OrgIdentifier>,
@@ -372,16 +372,19 @@ impl Resolver<'_> {
     /// The identifiers of the organisation a Reference names: its own `identifier`, else those of the
     /// Organization (or PractitionerRole's organisation is not followed: senders name organisations).
     fn party(&self, reference: &Json<'_>, expression: String) -> PartyRef {
-        let own = reference.field("identifier").and_then(identifier);
-        let identifiers = match own {
-            Some(own) => vec![own],
-            None => str_at(reference, "reference")
-                .and_then(|r| self.index.resolve(r))
-                .and_then(|i| self.entries.get(i)?.field("resource"))
-                .filter(|res| str_at(res, "resourceType") == Some("Organization"))
-                .map(|org| org.items("identifier").iter().filter_map(identifier).collect())
-                .unwrap_or_default(),
-        };
+        // Both: the Reference's own identifier and every identifier of the Organization it points to.
+        // A message that names one organisation in the identifier and another in the resource must not
+        // pass for the first; routing checks that all of them are the same organisation.
+        let mut identifiers: Vec<OrgIdentifier> = reference.field("identifier").and_then(identifier).into_iter().collect();
+        let organization = str_at(reference, "reference")
+            .and_then(|r| self.index.resolve(r))
+            .and_then(|i| self.entries.get(i)?.field("resource"))
+            .filter(|res| str_at(res, "resourceType") == Some("Organization"));
+        for more in organization.map(|org| org.items("identifier")).unwrap_or_default().iter().filter_map(identifier) {
+            if !identifiers.contains(&more) {
+                identifiers.push(more);
+            }
+        }
         PartyRef { identifiers, expression }
     }
 

@@ -36,9 +36,40 @@ pub struct RoutePlan {
     pub routes: Vec<Route>,
 }
 
-/// The first identifier of `party` known to the directory, with its organisation.
-fn resolve_party<'a>(directory: &'a Snapshot, party: &PartyRef) -> Option<(&'a Organization, OrgIdentifier)> {
-    party.identifiers.iter().find_map(|identifier| Some((directory.by_identifier(identifier)?, identifier.clone())))
+/// Whom a party of the message names in the directory.
+enum Named<'a> {
+    /// One organisation: every identifier the directory knows is its (the first is the one used).
+    One(&'a Organization, OrgIdentifier),
+    /// No identifier the directory knows.
+    Unknown,
+    /// Identifiers of two or more organisations (e.g. the Reference's identifier one organisation and
+    /// the referenced Organization resource another): never taken for either.
+    Several(Vec<&'a Organization>),
+}
+
+/// The organisation `party` names. Identifiers the directory does not know (a registry the directory
+/// does not record) do not count either way; every known one must be the same organisation's.
+fn resolve_party<'a>(directory: &'a Snapshot, party: &PartyRef) -> Named<'a> {
+    let mut first: Option<(&Organization, &OrgIdentifier)> = None;
+    let mut others: Vec<&Organization> = Vec::new();
+    for identifier in &party.identifiers {
+        let Some(org) = directory.by_identifier(identifier) else { continue };
+        match first {
+            None => first = Some((org, identifier)),
+            Some((one, _)) if one.id == org.id => {}
+            Some(_) if others.iter().any(|o| o.id == org.id) => {}
+            Some(_) => others.push(org),
+        }
+    }
+    match first {
+        None => Named::Unknown,
+        Some((org, identifier)) if others.is_empty() => Named::One(org, identifier.clone()),
+        Some((org, _)) => Named::Several(std::iter::once(org).chain(others).collect()),
+    }
+}
+
+fn ids(orgs: &[&Organization]) -> String {
+    orgs.iter().map(|o| o.id.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 fn names(party: &PartyRef) -> String {
@@ -68,8 +99,21 @@ pub fn sender(
             .at(format!("{HEADER}.sender"))]))
         }
         Some(party) => match resolve_party(directory, party) {
-            Some((org, identifier)) if org.id == caller.org => identifier,
-            Some((org, _)) => {
+            Named::One(org, identifier) if org.id == caller.org => identifier,
+            Named::Several(orgs) => {
+                return Err(RoutingError::Forbidden(vec![Issue::error(
+                    IssueCode::Forbidden,
+                    format!(
+                        "the sender {} names several organisations ({}); a message's sender is one organisation, \
+                         the one this token belongs to ({})",
+                        names(party),
+                        ids(&orgs),
+                        caller.org
+                    ),
+                )
+                .at(&party.expression)]))
+            }
+            Named::One(org, _) => {
                 return Err(RoutingError::Forbidden(vec![Issue::error(
                     IssueCode::Forbidden,
                     format!(
@@ -81,7 +125,7 @@ pub fn sender(
                 )
                 .at(&party.expression)]))
             }
-            None => {
+            Named::Unknown => {
                 return Err(RoutingError::Forbidden(vec![Issue::error(
                     IssueCode::Forbidden,
                     format!(
@@ -118,12 +162,29 @@ pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -
             );
             continue;
         };
-        let Some((org, identifier)) = resolve_party(directory, receiver) else {
-            issues.push(
-                Issue::error(IssueCode::NotFound, format!("receiver {} is not in the directory", names(receiver)))
+        let (org, identifier) = match resolve_party(directory, receiver) {
+            Named::One(org, identifier) => (org, identifier),
+            Named::Unknown => {
+                issues.push(
+                    Issue::error(IssueCode::NotFound, format!("receiver {} is not in the directory", names(receiver)))
+                        .at(&receiver.expression),
+                );
+                continue;
+            }
+            Named::Several(orgs) => {
+                issues.push(
+                    Issue::error(
+                        IssueCode::BusinessRule,
+                        format!(
+                            "receiver {} names several organisations ({}); a destination is one organisation",
+                            names(receiver),
+                            ids(&orgs)
+                        ),
+                    )
                     .at(&receiver.expression),
-            );
-            continue;
+                );
+                continue;
+            }
         };
         if !org.events.iter().any(|e| e == event) {
             issues.push(

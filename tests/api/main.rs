@@ -20,4 +20,5 @@ mod retention;
 mod schema;
 mod service;
 mod tls;
+mod trust;
 mod validation;
