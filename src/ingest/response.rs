@@ -9,7 +9,7 @@ use crate::auth::Principal;
 use crate::json::Field;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::message::Submission;
-use crate::model::{DeliveryState, HeaderId};
+use crate::model::{DeliveryState, HeaderId, OrgId};
 use crate::outcome::{Issue, IssueCode, Severity};
 use crate::routing;
 use crate::store::DeliveryContext;
@@ -75,9 +75,11 @@ impl Ingestor {
         if issues.iter().any(Issue::is_error) {
             return Err(IngestError::Incomplete(issues));
         }
-        let caller_identifier = routing::sender(&self.directory.snapshot(), caller, submission)?;
+        let snapshot = self.directory.snapshot();
+        let caller_identifier = routing::sender(&snapshot, caller, submission)?;
         let target = requested_state(submission)?;
-        let context = self.answered_delivery(caller, original).await?;
+        let context =
+            self.answered_delivery(caller, original, &routing::named_receivers(&snapshot, submission)).await?;
         let now = Millis::now();
         let entry = LedgerRecord::new(LedgerEvent::BusinessResponse, now)
             .tracking(context.tracking_id.clone())
@@ -116,21 +118,42 @@ impl Ingestor {
         ))
     }
 
-    /// The delivery to the caller of the message a response answers. The same answer for a message
-    /// that does not exist and one addressed to someone else: a receiver learns nothing about other
+    /// The delivery a response answers: addressed to the caller (the author of the response), of the
+    /// message with the answered `MessageHeader.id` from the original sender the response is addressed
+    /// to. `MessageHeader.id` is unique per sender only, so the id alone may name the messages of
+    /// several senders: then the response must say whose it answers. The same answer for a message that
+    /// does not exist and one addressed to someone else: a receiver learns nothing about other
     /// organisations' messages.
-    async fn answered_delivery(&self, caller: &Principal, original: &str) -> Result<DeliveryContext, IngestError> {
-        let context = match HeaderId::parse(original) {
-            Some(original) => self.store().delivery_answered(&original, &caller.org).await?,
-            None => None,
+    async fn answered_delivery(
+        &self,
+        caller: &Principal,
+        original: &str,
+        addressees: &[OrgId],
+    ) -> Result<DeliveryContext, IngestError> {
+        // A handful at most: the senders that happened to use the same id for this receiver.
+        const CANDIDATES: usize = 16;
+        let candidates = match HeaderId::parse(original) {
+            Some(original) => self.store().deliveries_answered(&original, &caller.org, CANDIDATES).await?,
+            None => Vec::new(),
         };
-        context.ok_or_else(|| {
-            IngestError::Forbidden(vec![Issue::error(
+        let mut answered: Vec<DeliveryContext> = match addressees {
+            [] => candidates,
+            named => candidates.into_iter().filter(|c| named.contains(&c.sender_org)).collect(),
+        };
+        match answered.len() {
+            0 => Err(IngestError::Forbidden(vec![Issue::error(
                 IssueCode::Forbidden,
-                "no message with this MessageHeader.id was addressed to this organisation; only its receiver \
-                 may answer a message",
+                "no message with this MessageHeader.id was addressed to this organisation by the organisation \
+                 this response is addressed to; only its receiver may answer a message",
             )
-            .at(format!("{RESPONSE}.identifier"))])
-        })
+            .at(format!("{RESPONSE}.identifier"))])),
+            1 => Ok(answered.remove(0)),
+            _ => Err(IngestError::Incomplete(vec![Issue::error(
+                IssueCode::Required,
+                "several messages addressed to this organisation carry this MessageHeader.id; name the original \
+                 sender in MessageHeader.destination.receiver so that the answer reaches the right one",
+            )
+            .at("Bundle.entry[0].resource.destination")])),
+        }
     }
 }

@@ -375,7 +375,8 @@ impl Resolver<'_> {
         // Both: the Reference's own identifier and every identifier of the Organization it points to.
         // A message that names one organisation in the identifier and another in the resource must not
         // pass for the first; routing checks that all of them are the same organisation.
-        let mut identifiers: Vec<OrgIdentifier> = reference.field("identifier").and_then(identifier).into_iter().collect();
+        let mut identifiers: Vec<OrgIdentifier> =
+            reference.field("identifier").and_then(identifier).into_iter().collect();
         let organization = str_at(reference, "reference")
             .and_then(|r| self.index.resolve(r))
             .and_then(|i| self.entries.get(i)?.field("resource"))

@@ -139,6 +139,20 @@ pub fn sender(
     })
 }
 
+/// The organisations the destinations name that the directory knows as exactly one organisation: for
+/// a business response, the original sender it answers.
+pub fn named_receivers(directory: &Snapshot, submission: &Submission) -> Vec<OrgId> {
+    let mut named: Vec<OrgId> = Vec::new();
+    for receiver in submission.destinations().iter().filter_map(|d| d.receiver.as_ref()) {
+        if let Named::One(org, _) = resolve_party(directory, receiver) {
+            if !named.contains(&org.id) {
+                named.push(org.id.clone());
+            }
+        }
+    }
+    named
+}
+
 /// Checks the sender against the caller and resolves every destination. Collects all issues.
 pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -> Result<RoutePlan, RoutingError> {
     let sender = sender(directory, caller, submission)?;

@@ -273,20 +273,26 @@ impl Store {
         row.as_ref().map(context_from_row).transpose()
     }
 
-    /// The delivery to `receiver_org` of the message whose `MessageHeader.id` is `header_id`: what a
-    /// business response answers. The newest, should two senders have used the same id.
-    pub async fn delivery_answered(
+    /// The deliveries to `receiver_org` of messages whose `MessageHeader.id` is `header_id`: what a
+    /// business response may answer. More than one when several senders used the same id (ids are
+    /// unique per sender only); newest first, at most `limit`.
+    pub async fn deliveries_answered(
         &self,
         header_id: &HeaderId,
         receiver_org: &OrgId,
-    ) -> Result<Option<DeliveryContext>, StoreError> {
+        limit: usize,
+    ) -> Result<Vec<DeliveryContext>, StoreError> {
         let sql = format!(
             "SELECT {CONTEXT_COLUMNS} FROM deliveries d JOIN messages m ON m.tracking_id = d.tracking_id \
-             WHERE m.header_id = $1 AND d.receiver_org = $2 ORDER BY m.received_at DESC LIMIT 1"
+             WHERE m.header_id = $1 AND d.receiver_org = $2 ORDER BY m.received_at DESC LIMIT $3"
         );
-        let row =
-            sqlx::query(&sql).bind(header_id.as_str()).bind(receiver_org.as_str()).fetch_optional(&self.pool).await?;
-        row.as_ref().map(context_from_row).transpose()
+        let rows = sqlx::query(&sql)
+            .bind(header_id.as_str())
+            .bind(receiver_org.as_str())
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(context_from_row).collect()
     }
 
     /// Rows of an outbox by state (for `/metrics`).

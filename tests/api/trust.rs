@@ -19,7 +19,9 @@ fn other_organization(bundle: &Value) -> usize {
         .as_array()
         .unwrap()
         .iter()
-        .position(|e| e["resource"]["resourceType"] == "Organization" && e["resource"]["identifier"][0]["value"] == "90000012")
+        .position(|e| {
+            e["resource"]["resourceType"] == "Organization" && e["resource"]["identifier"][0]["value"] == "90000012"
+        })
         .expect("the GP's Organization entry")
 }
 
@@ -28,7 +30,9 @@ fn hospital_organization(bundle: &Value) -> usize {
         .as_array()
         .unwrap()
         .iter()
-        .position(|e| e["resource"]["resourceType"] == "Organization" && e["resource"]["identifier"][0]["value"] == "90000011")
+        .position(|e| {
+            e["resource"]["resourceType"] == "Organization" && e["resource"]["identifier"][0]["value"] == "90000011"
+        })
         .expect("the hospital's Organization entry")
 }
 
@@ -78,4 +82,57 @@ async fn identifiers_the_directory_does_not_know_neither_help_nor_hurt() {
     let full_url = bundle["entry"][own]["fullUrl"].clone();
     header(&mut bundle)["sender"]["reference"] = full_url;
     assert_eq!(app.post_message(HOSPITAL, &bundle).await.status().as_u16(), 202);
+}
+
+/// A business response of the GP to `original`, addressed to the organisation `to` (system, value) if given.
+fn gp_response(original: &Value, code: &str, to: Option<(&str, &str)>) -> Value {
+    let original_header = &original["entry"][0]["resource"];
+    let mut header = json!({
+        "resourceType": "MessageHeader",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "eventCoding": original_header["eventCoding"],
+        "source": { "name": "GP system", "endpoint": GP_HEERLEN_MAILBOX },
+        "sender": identifier_ref(URA, "90000012"),
+        "response": { "identifier": original_header["id"], "code": code },
+    });
+    if let Some((system, value)) = to {
+        header["destination"] = json!([destination(system, value, "https://ehr.example/fhir")]);
+    }
+    json!({
+        "resourceType": "Bundle",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "type": "message",
+        "timestamp": "2026-11-30T10:00:00Z",
+        "entry": [{ "fullUrl": format!("urn:uuid:{}", header["id"].as_str().unwrap()), "resource": header }],
+    })
+}
+
+#[tokio::test]
+async fn a_business_response_answers_the_delivery_of_the_sender_it_is_addressed_to_only() {
+    let app = spawn_app().await;
+    // Two senders use the same MessageHeader.id for messages to the same GP (ids are unique per sender).
+    let from_hospital = discharge();
+    let mut from_home_care = discharge();
+    header(&mut from_home_care)["id"] = header(&mut from_hospital.clone())["id"].clone();
+    header(&mut from_home_care)["sender"] = identifier_ref(URA, "90000013");
+    let hospital_tracking = tracking_id(&app.post_message(HOSPITAL, &from_hospital).await.json().await.unwrap());
+    let home_care_tracking = tracking_id(&app.post_message(HOME_CARE, &from_home_care).await.json().await.unwrap());
+
+    // Without saying whose message it answers, the GP's answer is ambiguous: refused, nothing changes.
+    let refused =
+        outcome(app.post_message(GP_HEERLEN, &gp_response(&from_hospital, "fatal-error", None)).await, 422).await;
+    assert!(issues_text(&refused).contains("name the original sender"), "{}", issues_text(&refused));
+
+    // Addressed to the home-care organisation: its delivery is rejected, the hospital's stays queued.
+    let response =
+        app.post_message(GP_HEERLEN, &gp_response(&from_home_care, "fatal-error", Some((URA, "90000013")))).await;
+    assert_eq!(response.status().as_u16(), 202, "{}", response.text().await.unwrap());
+    let state = |deliveries: Vec<handover_broker::store::DeliveryRecord>| deliveries[0].state.as_str().to_owned();
+    assert_eq!(state(app.store.deliveries(&home_care_tracking).await.unwrap()), "rejected-by-receiver");
+    assert_eq!(state(app.store.deliveries(&hospital_tracking).await.unwrap()), "queued");
+
+    // Addressed to an organisation that sent no such message to the GP: 403, as for an unknown id.
+    let nursing_home = Some((NIHDI, "10000000200"));
+    outcome(app.post_message(GP_HEERLEN, &gp_response(&from_hospital, "ok", nursing_home)).await, 403).await;
+    assert_eq!(state(app.store.deliveries(&hospital_tracking).await.unwrap()), "queued");
 }
