@@ -71,8 +71,8 @@ pub struct Claim {
 }
 
 /// Claims inside the writer's transaction. One statement on both backends. On PostgreSQL the
-/// candidates are locked with `SKIP LOCKED`, so broker nodes claiming at once take different rows; the
-/// outer condition re-checks the lease, so a row is never claimed twice.
+/// candidates are locked with `SKIP LOCKED` ([`Backend::claim_lock`]), so broker nodes claiming at once
+/// take different rows; the outer condition re-checks the lease, so a row is never claimed twice.
 pub(super) async fn claim(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
@@ -80,10 +80,7 @@ pub(super) async fn claim(
 ) -> Result<Vec<Claimed>, StoreError> {
     let outbox = claim.outbox;
     let (table, id, org_column) = (outbox.table(), outbox.id_column(), outbox.org_column());
-    let lock = match backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let lock = backend.claim_lock();
     let sql = format!(
         "UPDATE {table} SET leased_until = $1, attempts = attempts + 1, updated_at = $2 \
          WHERE {id} IN (SELECT {id} FROM {table} \
