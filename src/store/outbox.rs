@@ -88,7 +88,7 @@ pub(super) async fn claim(
              AND (leased_until IS NULL OR leased_until <= $2) \
              ORDER BY next_attempt_at LIMIT $4{lock}) \
          AND state = 'queued' AND (leased_until IS NULL OR leased_until <= $2) \
-         RETURNING {id} AS id, tracking_id, {org_column} AS org, CAST(attempts AS BIGINT) AS attempts, \
+         RETURNING {id} AS id, tracking_id, {org_column} AS org, attempts, \
              created_at"
     );
     let rows = sqlx::query(&sql)
@@ -228,7 +228,7 @@ impl Store {
     pub async fn expired_due(&self, outbox: Outbox, now: Millis, limit: usize) -> Result<Vec<Claimed>, StoreError> {
         let (table, id, org) = (outbox.table(), outbox.id_column(), outbox.org_column());
         let sql = format!(
-            "SELECT {id} AS id, tracking_id, {org} AS org, CAST(attempts AS BIGINT) AS attempts, \
+            "SELECT {id} AS id, tracking_id, {org} AS org, attempts, \
              created_at FROM {table} \
              WHERE state = 'queued' AND expires_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) \
              ORDER BY expires_at LIMIT $2"
