@@ -3,13 +3,14 @@
 //! Each entry gets the next sequence number and the hash that `ledger::chain` defines over the
 //! previous entry's hash and the entry's canonical form. Appends happen inside the writer's
 //! transaction, which reads the head it chains from; on PostgreSQL the table is locked for the rest of
-//! that transaction so that two broker nodes never chain from the same head.
+//! that transaction so that two broker nodes never chain from the same head
+//! ([`Backend::ledger_append_lock`]).
 
 use futures_util::StreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::messages::{ledger_from_row, values_sql, ROWS_PER_STATEMENT};
+use super::messages::{ledger_from_row, ROWS_PER_STATEMENT};
 use super::{Backend, Store, StoreError};
 use crate::ledger::chain::{canonical_entry, chain_hash, ChainFields, GENESIS};
 use crate::ledger::LedgerRecord;
@@ -23,9 +24,8 @@ pub(super) async fn insert_ledger(
     if entries.is_empty() {
         return Ok(());
     }
-    if backend == Backend::Postgres {
-        // Readers go on; other appenders wait for this transaction.
-        sqlx::query("LOCK TABLE ledger IN EXCLUSIVE MODE").execute(&mut **tx).await?;
+    if let Some(lock) = backend.ledger_append_lock() {
+        sqlx::query(lock).execute(&mut **tx).await?;
     }
     let head = sqlx::query("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetch_optional(&mut **tx).await?;
     let (mut seq, mut prev): (i64, String) = match head {
@@ -37,7 +37,7 @@ pub(super) async fn insert_ledger(
         let sql = format!(
             "INSERT INTO ledger (seq, at, event, tracking_id, header_id, delivery_id, actor_org, sender_org, \
              receiver_org, event_code, outcome, payload_sha256, patient_key, prev_hash, hash) VALUES {}",
-            values_sql(backend, chunk.len(), COLS)
+            backend.values_list(chunk.len(), COLS)
         );
         let mut query = sqlx::query(&sql);
         for e in chunk {
@@ -103,19 +103,17 @@ const PAGE_TEXT_COLUMNS: [&str; 13] = [
 /// One page of the chain (`seq` in `($1, $2]`) as a single text value, oldest entry first: per entry
 /// `seq;at;` and then each text column as `~` when NULL or as `{bytes}:{text}` (a netstring without its
 /// comma), so that any content reads back exactly. The same SQL runs on SQLite (3.44 and later) and
-/// PostgreSQL.
+/// PostgreSQL, but for the UTF-8 byte length ([`Backend::utf8_length`]).
 ///
 /// Why not one row per entry: sqlx hands rows over one at a time from SQLite's worker thread, copying
 /// every column, which costs several microseconds an entry, most of the verification time at
 /// 10 million entries. Packed, a page crosses once, and the fields are read in place.
 fn page_sql(backend: Backend) -> String {
     // The lengths are of the UTF-8 bytes the client receives, whatever the server's own encoding.
-    let bytes = |c: &str| match backend {
-        Backend::Sqlite => format!("octet_length({c})"),
-        Backend::Postgres => format!("octet_length(convert_to({c}, 'UTF8'))"),
-    };
-    let texts: Vec<String> =
-        PAGE_TEXT_COLUMNS.iter().map(|c| format!("COALESCE(CAST({} AS TEXT) || ':' || {c}, '~')", bytes(c))).collect();
+    let texts: Vec<String> = PAGE_TEXT_COLUMNS
+        .iter()
+        .map(|c| format!("COALESCE(CAST({} AS TEXT) || ':' || {c}, '~')", backend.utf8_length(c)))
+        .collect();
     // A NULL seq or at (which the schema forbids) must not drop its entry from the page: it reads as
     // an empty number, which fails to parse.
     format!(

@@ -85,36 +85,9 @@ pub struct DeliveryRecord {
 }
 
 /// Rows per multi-row INSERT. A fixed size keeps the number of distinct statement texts small, so the
-/// prepared-statement cache keeps them; 32 rows of at most 12 columns stay far below the parameter
+/// prepared-statement cache keeps them; 32 rows of at most 15 columns (the ledger's) stay far below the parameter
 /// limits of both backends.
 pub(super) const ROWS_PER_STATEMENT: usize = 32;
-
-/// `($1, $2), ($3, $4)` (PostgreSQL) or `(?, ?), (?, ?)` (SQLite) for `rows` rows of `cols` columns.
-///
-/// SQLite gets anonymous `?` because sqlx resolves every named `$N` through
-/// `sqlite3_bind_parameter_name`, a linear search: quadratic in a statement of hundreds of parameters.
-pub(super) fn values_sql(backend: Backend, rows: usize, cols: usize) -> String {
-    let mut sql = String::with_capacity(rows * cols * 5);
-    let mut n = 0;
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for col in 0..cols {
-            n += 1;
-            if col > 0 {
-                sql.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => {
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
-                }
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
 
 /// Inserts the messages that are new; returns the tracking ids of those inserted. One multi-row
 /// statement per chunk: the batch costs a few round trips to the database, not a few per message.
@@ -133,7 +106,7 @@ pub(super) async fn insert_messages(
             "INSERT INTO messages (tracking_id, sender_org, header_id, bundle_id, event_system, event_code, \
              payload_sha256, payload, ack, state, received_at, want_infack, want_busack) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING tracking_id",
-            values_sql(backend, chunk.len(), COLS)
+            backend.values_list(chunk.len(), COLS)
         );
         let mut query = sqlx::query(&sql);
         for m in chunk {
@@ -193,7 +166,7 @@ pub(super) async fn insert_patient_keys(
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO message_patients (tracking_id, patient_key) VALUES {}",
-            values_sql(backend, chunk.len(), 2)
+            backend.values_list(chunk.len(), 2)
         );
         let mut query = sqlx::query(&sql);
         for (tracking_id, key) in chunk {
@@ -215,7 +188,7 @@ pub(super) async fn insert_deliveries(
         let sql = format!(
             "INSERT INTO deliveries (delivery_id, tracking_id, receiver_org, receiver_system, receiver_value, state, \
              attempts, next_attempt_at, expires_at, created_at, updated_at) VALUES {}",
-            values_sql(backend, chunk.len(), COLS)
+            backend.values_list(chunk.len(), COLS)
         );
         let mut query = sqlx::query(&sql);
         for (m, d) in chunk {
@@ -345,16 +318,4 @@ pub(super) fn ledger_from_row(row: &AnyRow) -> Result<LedgerRecord, StoreError> 
         payload_sha256: id_opt(row, "payload_sha256")?,
         patient_key: id_opt(row, "patient_key")?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{values_sql, Backend};
-
-    #[test]
-    fn values_are_numbered_row_by_row_for_postgres_and_anonymous_for_sqlite() {
-        assert_eq!(values_sql(Backend::Postgres, 2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(values_sql(Backend::Postgres, 1, 1), "($1)");
-        assert_eq!(values_sql(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
-    }
 }

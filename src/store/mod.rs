@@ -1,15 +1,20 @@
 //! Storage: every SQL statement of the broker lives in this module.
 //!
 //! One schema on two backends through sqlx's `Any` driver: SQLite (WAL, `synchronous=FULL`) as the
-//! embedded default and PostgreSQL for several broker nodes. The SQL is written once in the portable
-//! subset both accept (`$N` parameters, `ON CONFLICT`, `RETURNING`, BIGINT milliseconds for times);
-//! migrations are kept per backend in `migrations/{sqlite,postgres}` because DDL differs.
+//! embedded default and PostgreSQL for several broker nodes. The SQL is written once, in the subset both
+//! accept (`$N` parameters, `ON CONFLICT`, `RETURNING`, `string_agg`, BIGINT milliseconds for times),
+//! except for the few fragments in which the backends differ: placeholders of multi-row inserts, the
+//! claim's row locks, the ledger append's table lock, UTF-8 byte lengths, connection set-up and the
+//! choice of migrations. Those all come from [`dialect`], which says why each differs; no other file
+//! here asks which backend it runs on. The DDL differs too, so migrations are kept per backend in
+//! `migrations/{sqlite,postgres}`, in step (same tables, columns and indexes).
 //!
 //! Writes of accepted messages go through one [`writer`] task that commits them in groups (group
 //! commit): one fsync covers many messages, and the sender's acknowledgement is released only after
 //! that commit. This module must never decide *what* to store (that is `ingest`, `routing`, `ledger`);
 //! it only stores it atomically.
 
+mod dialect;
 mod directory;
 mod ledger;
 mod mailbox;
@@ -26,6 +31,7 @@ use std::sync::Once;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use dialect::Backend;
 pub use directory::Removal;
 pub use ledger::{ChainedEntry, LedgerQuery, Verification};
 pub use mailbox::{Cursor, MailboxItem, MailboxQuery};
@@ -54,13 +60,6 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// Which database the store talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// Connection pool plus the writer task. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -86,46 +85,22 @@ impl Store {
         ledger: bool,
     ) -> Result<Self, StoreError> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
-        let (backend, url) = if let Some(path) = database_url.strip_prefix("sqlite://") {
-            let file = path.split('?').next().unwrap_or(path);
-            if let Some(dir) = std::path::Path::new(file).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)?;
-                }
-            }
-            let url =
-                if database_url.contains('?') { database_url.to_owned() } else { format!("{database_url}?mode=rwc") };
-            (Backend::Sqlite, url)
-        } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-            (Backend::Postgres, database_url.to_owned())
-        } else {
-            return Err(StoreError::UnsupportedUrl);
-        };
+        let backend = Backend::of_url(database_url).ok_or(StoreError::UnsupportedUrl)?;
+        let url = backend.connect_url(database_url)?;
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; FULL makes every commit durable
-                        // (an acknowledged message survives power loss, not only a crash).
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = FULL").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        // A purged payload's pages are overwritten, not just freed: retention must
-                        // not leave patient data readable in the file.
-                        conn.execute("PRAGMA secure_delete = ON").await?;
+                    for statement in backend.session_setup() {
+                        conn.execute(*statement).await?;
                     }
                     Ok(())
                 })
             })
             .connect_with(options)
             .await?;
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
-        }
+        backend.migrator().run(&pool).await?;
         let writer = Writer::spawn(pool.clone(), backend, max_batch, ledger);
         Ok(Self { pool, backend, writer })
     }

@@ -71,8 +71,8 @@ pub struct Claim {
 }
 
 /// Claims inside the writer's transaction. One statement on both backends. On PostgreSQL the
-/// candidates are locked with `SKIP LOCKED`, so broker nodes claiming at once take different rows; the
-/// outer condition re-checks the lease, so a row is never claimed twice.
+/// candidates are locked with `SKIP LOCKED` ([`Backend::claim_lock`]), so broker nodes claiming at once
+/// take different rows; the outer condition re-checks the lease, so a row is never claimed twice.
 pub(super) async fn claim(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
@@ -80,10 +80,7 @@ pub(super) async fn claim(
 ) -> Result<Vec<Claimed>, StoreError> {
     let outbox = claim.outbox;
     let (table, id, org_column) = (outbox.table(), outbox.id_column(), outbox.org_column());
-    let lock = match backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let lock = backend.claim_lock();
     let sql = format!(
         "UPDATE {table} SET leased_until = $1, attempts = attempts + 1, updated_at = $2 \
          WHERE {id} IN (SELECT {id} FROM {table} \
@@ -91,7 +88,7 @@ pub(super) async fn claim(
              AND (leased_until IS NULL OR leased_until <= $2) \
              ORDER BY next_attempt_at LIMIT $4{lock}) \
          AND state = 'queued' AND (leased_until IS NULL OR leased_until <= $2) \
-         RETURNING {id} AS id, tracking_id, {org_column} AS org, CAST(attempts AS BIGINT) AS attempts, \
+         RETURNING {id} AS id, tracking_id, {org_column} AS org, attempts, \
              created_at"
     );
     let rows = sqlx::query(&sql)
@@ -231,7 +228,7 @@ impl Store {
     pub async fn expired_due(&self, outbox: Outbox, now: Millis, limit: usize) -> Result<Vec<Claimed>, StoreError> {
         let (table, id, org) = (outbox.table(), outbox.id_column(), outbox.org_column());
         let sql = format!(
-            "SELECT {id} AS id, tracking_id, {org} AS org, CAST(attempts AS BIGINT) AS attempts, \
+            "SELECT {id} AS id, tracking_id, {org} AS org, attempts, \
              created_at FROM {table} \
              WHERE state = 'queued' AND expires_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) \
              ORDER BY expires_at LIMIT $2"
