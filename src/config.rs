@@ -29,9 +29,15 @@ pub struct Settings {
     pub extra_profile_dirs: Vec<PathBuf>,
     /// Demo directory and example handovers.
     pub fixtures_dir: PathBuf,
-    /// Load the demo directory when the directory is empty, and accept the demo tokens on loopback.
-    /// Unset means: demo when the directory is empty at start.
-    pub demo: Option<bool>,
+    /// Demo mode, only when asked (`demo = true`, or `serve --demo`), never inferred: loads the demo
+    /// directory into an empty database, accepts `demo-<id>` tokens for the demo directory's
+    /// organisations while listening on loopback, and may generate the ledger's secret.
+    #[serde(default)]
+    pub demo: bool,
+    /// Serve plain HTTP on an address other than loopback. Only for a TLS-terminating proxy in front
+    /// of the broker (the broker warns at every start); otherwise the broker refuses to start.
+    #[serde(default)]
+    pub allow_plain_http: bool,
     /// Public base URL used in `Location` headers and `MessageHeader.source.endpoint`; defaults to
     /// `http(s)://{listen}`.
     pub public_base_url: Option<String>,
@@ -202,7 +208,9 @@ impl Settings {
         Ok(settings)
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
+    /// Refuses settings that are inconsistent or unsafe; run by [`Settings::load`], and again by the
+    /// caller after changing them (e.g. `serve --demo`).
+    pub fn check(&self) -> Result<(), ConfigError> {
         let invalid = |key, problem: &str| Err(ConfigError::Invalid { key, problem: problem.to_owned() });
         if !(1..=120).contains(&self.limits.max_json_depth) {
             return invalid("limits.max_json_depth", "must be between 1 and 120");
@@ -232,7 +240,14 @@ impl Settings {
         if d.client_cert.is_some() != d.client_key.is_some() {
             return invalid("delivery", "client_cert and client_key go together");
         }
-        if !self.ledger.enabled && self.demo != Some(true) {
+        if !self.listen.ip().is_loopback() && self.tls.is_none() && !self.allow_plain_http {
+            return invalid(
+                "listen",
+                "is not a loopback address and no [tls] is configured: bearer tokens and patient data would cross \
+                 the network in clear; configure tls, or set allow_plain_http = true behind a TLS-terminating proxy",
+            );
+        }
+        if !self.ledger.enabled && !self.demo {
             return invalid("ledger.enabled", "may be false only with demo = true (to measure what the ledger costs)");
         }
         if self.retention.sweep_secs == 0 {
@@ -270,5 +285,20 @@ mod tests {
         let refused = load("[ledger]\nenabled = false\n");
         assert!(matches!(refused, Err(ConfigError::Invalid { key: "ledger.enabled", .. })), "{refused:?}");
         assert!(!load("demo = true\n[ledger]\nenabled = false\n").expect("allowed in demo mode").ledger.enabled);
+    }
+
+    #[test]
+    fn demo_mode_is_off_unless_asked_for() {
+        assert!(!load("").expect("defaults load").demo);
+        assert!(load("demo = true\n").expect("demo loads").demo);
+    }
+
+    #[test]
+    fn plain_http_off_loopback_needs_a_tls_terminating_proxy_said_out_loud() {
+        assert!(load("listen = \"127.0.0.1:8080\"\n").is_ok());
+        assert!(load("listen = \"[::1]:8080\"\n").is_ok());
+        let refused = load("listen = \"0.0.0.0:8080\"\n");
+        assert!(matches!(refused, Err(ConfigError::Invalid { key: "listen", .. })), "{refused:?}");
+        assert!(load("listen = \"0.0.0.0:8080\"\nallow_plain_http = true\n").is_ok());
     }
 }

@@ -36,7 +36,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the broker.
-    Serve,
+    Serve {
+        /// Demo mode (as `demo = true`): the demo directory and its well-known tokens, on loopback only.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Manage bearer tokens.
@@ -177,7 +181,14 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 /// Dispatches a command to the function that carries it out.
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Serve => serve(settings).await,
+        Command::Serve { demo } => {
+            let mut settings = settings;
+            if demo {
+                settings.demo = true;
+                settings.check()?;
+            }
+            serve(settings).await
+        }
         Command::Migrate => migrate(&settings).await,
         Command::Token { command: TokenCommand::Issue { org, role } } => token_issue(&settings, &org, &role).await,
         Command::Token { command: TokenCommand::Revoke { token_or_id } } => token_revoke(&settings, &token_or_id).await,

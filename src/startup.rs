@@ -39,14 +39,21 @@ impl Application {
     /// Opens the store (migrating it), loads the demo directory when asked, loads the profiles and binds
     /// the listener. Port 0 binds any free port; [`Application::port`] tells which.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // However the settings were made (file, environment, a test), they pass the same checks.
+        settings.check()?;
         crate::crypto::install_provider();
         let store = open_store(&settings).await?;
-        let demo = match settings.demo {
-            Some(demo) => demo,
-            None => directory::demo_by_default(&store).await?,
-        };
-        if demo && directory::load_demo_if_empty(&store, &settings.fixtures_dir).await? {
-            tracing::info!(fixtures = %settings.fixtures_dir.display(), "loaded the demo directory");
+        let demo = settings.demo;
+        if demo {
+            tracing::warn!(
+                "demo mode: the demo directory's organisations accept their well-known demo tokens on loopback"
+            );
+            if directory::load_demo_if_empty(&store, &settings.fixtures_dir).await? {
+                tracing::info!(fixtures = %settings.fixtures_dir.display(), "loaded the demo directory");
+            }
+        }
+        if settings.allow_plain_http && !settings.listen.ip().is_loopback() {
+            tracing::warn!(listen = %settings.listen, "plain HTTP off loopback (allow_plain_http): only behind a TLS-terminating proxy");
         }
         let patient_keys = PatientKeys::new(patient_secret(&store, &settings, demo).await?.as_bytes());
         let catalog = Arc::new(load_catalog(&settings)?);
@@ -57,7 +64,7 @@ impl Application {
 
         let mut auth = Authenticator::new(store.clone());
         if demo && addr.ip().is_loopback() {
-            auth = auth.with_demo_tokens(&store.organizations().await?);
+            auth = auth.with_demo_tokens(&demo_organizations(&store, &settings).await?);
         }
         let mut demo_tokens: Vec<String> = auth.demo_tokens().map(str::to_owned).collect();
         demo_tokens.sort();
@@ -214,21 +221,32 @@ fn serve(state: web::Data<AppState>, listener: TcpListener, tls: Option<&TlsSett
     Ok(server.run())
 }
 
-/// The secret of the ledger's patient keys: configured, or kept in the database from an earlier start,
-/// or (demo mode only) generated now and kept.
+/// The organisations that get demo tokens: those of the demo directory file that the store holds,
+/// never another organisation in the store (one imported later must not answer to a well-known
+/// secret because a demo runs on the same database).
+async fn demo_organizations(store: &Store, settings: &Settings) -> anyhow::Result<Vec<crate::model::Organization>> {
+    let demo = directory::read_bundle_file(&settings.fixtures_dir.join("demo-directory.json"))?;
+    let demo_ids: Vec<&crate::model::OrgId> = demo.iter().map(|org| &org.id).collect();
+    Ok(store.organizations().await?.into_iter().filter(|org| demo_ids.contains(&&org.id)).collect())
+}
+
+/// The secret of the ledger's patient keys: configured; in demo mode only, kept in the database from
+/// an earlier start or generated now and kept. Outside demo mode the broker does not start without a
+/// configured one: a secret in the database would sit beside the keys it protects.
 async fn patient_secret(store: &Store, settings: &Settings, demo: bool) -> anyhow::Result<String> {
     const KEY: &str = "ledger_patient_secret";
     if let Some(secret) = &settings.ledger.secret {
         anyhow::ensure!(secret.len() >= 32, "ledger.secret must be at least 32 characters");
         return Ok(secret.clone());
     }
+    anyhow::ensure!(
+        demo,
+        "ledger.secret (HANDOVER_LEDGER__SECRET) is required outside demo mode: the key of the patient keys \
+         in the ledger"
+    );
     if let Some(secret) = store.state_value(KEY).await? {
         return Ok(secret);
     }
-    anyhow::ensure!(
-        demo,
-        "ledger.secret (HANDOVER_LEDGER__SECRET) is required: the key of the patient keys in the ledger"
-    );
     Ok(store.state_value_or_insert(KEY, &crate::ledger::patient::new_secret()).await?)
 }
 

@@ -134,12 +134,6 @@ async fn upsert(store: &Store, organizations: &[Organization]) -> Result<usize, 
     Ok(organizations.len())
 }
 
-/// Whether the broker runs in demo mode when the configuration does not say: when the directory is
-/// empty, or holds the demo directory loaded earlier (so a restarted demo keeps its demo tokens).
-pub async fn demo_by_default(store: &Store) -> Result<bool, DirectoryError> {
-    Ok(store.organization_count().await? == 0 || store.directory_source().await?.as_deref() == Some("demo"))
-}
-
 /// Loads `fixtures/demo-directory.json` when the directory is empty. Returns whether it did.
 pub async fn load_demo_if_empty(store: &Store, fixtures_dir: &Path) -> Result<bool, DirectoryError> {
     if store.organization_count().await? > 0 {

@@ -62,7 +62,7 @@ async fn issuing_for_an_unknown_organisation_fails() {
 async fn demo_tokens_do_not_exist_outside_demo_mode() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let mut settings = test_settings(dir.path()).await;
-    settings.demo = Some(false);
+    settings.demo = false;
     let app = spawn_with(settings, dir).await;
     let organizations =
         handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
@@ -76,6 +76,7 @@ async fn demo_tokens_do_not_exist_off_loopback() {
     let mut settings = test_settings(dir.path()).await;
     // Listening on every interface: the demo directory loads, its well-known tokens do not.
     settings.listen = "0.0.0.0:0".parse().unwrap();
+    settings.allow_plain_http = true;
     let mut app = spawn_with(settings, dir).await;
     app.base = app.base.replace("0.0.0.0", "127.0.0.1");
     outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;

@@ -59,7 +59,7 @@ pub async fn test_settings(db_dir: &Path) -> Settings {
     };
     settings.profiles_dir = project_dir().join("profiles");
     settings.fixtures_dir = project_dir().join("fixtures");
-    settings.demo = Some(true);
+    settings.demo = true;
     // The demo directory's push endpoints are not running in tests; tests of delivery turn it on with
     // their own receivers (tests/api/delivery.rs).
     settings.delivery.enabled = false;
@@ -135,6 +135,7 @@ pub fn broker_command(dir: &Path) -> std::process::Command {
         .env("HANDOVER_DATABASE_URL", format!("sqlite://{}/broker.db", dir.display()))
         .env("HANDOVER_PROFILES_DIR", project_dir().join("profiles"))
         .env("HANDOVER_FIXTURES_DIR", project_dir().join("fixtures"))
+        .env("HANDOVER_DEMO", "true")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());

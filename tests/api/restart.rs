@@ -26,10 +26,9 @@ async fn an_acknowledged_message_and_its_receipt_survive_a_restart() {
 }
 
 #[tokio::test]
-async fn a_restarted_demo_keeps_its_demo_tokens_until_a_real_directory_is_imported() {
+async fn a_restarted_demo_keeps_its_demo_tokens_but_never_gives_one_to_an_organisation_imported_later() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(dir.path()).await;
-    settings.demo = None;
+    let settings = test_settings(dir.path()).await;
     let app = spawn_with(settings.clone(), dir).await;
     assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202);
 
@@ -37,12 +36,21 @@ async fn a_restarted_demo_keeps_its_demo_tokens_until_a_real_directory_is_import
     let app = spawn_with(settings.clone(), dir).await;
     assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202, "demo survives a restart");
 
-    let organizations =
+    // An import adds an organisation that is not in the demo directory: it has no demo token.
+    let mut organizations =
         handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
+    let hospital = organizations.iter_mut().find(|o| o.id.as_str() == "zzl-hospital").unwrap();
+    hospital.address = "https://ehr.zzl.example/fhir".to_owned();
+    let mut newcomer = hospital.clone();
+    newcomer.id = handover_broker::model::OrgId::parse("rehab-maastricht").unwrap();
+    newcomer.identifiers = vec![handover_broker::model::OrgIdentifier::new(URA, "90000077").unwrap()];
+    organizations.push(newcomer);
     handover_broker::directory::import(&app.store, &organizations).await.unwrap();
     let dir = app.stop().await;
     let app = spawn_with(settings, dir).await;
-    outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
+    outcome(app.get(Some("demo-rehab-maastricht"), "/fhir/mailbox").await, 401).await;
+    // The demo directory's own organisations keep theirs while the broker runs as a demo.
+    assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202);
 }
 
 /// The real binary under load gets SIGTERM: it stops accepting, finishes what it acknowledged, and exits

@@ -136,3 +136,47 @@ async fn a_business_response_answers_the_delivery_of_the_sender_it_is_addressed_
     outcome(app.post_message(GP_HEERLEN, &gp_response(&from_hospital, "ok", nursing_home)).await, 403).await;
     assert_eq!(state(app.store.deliveries(&hospital_tracking).await.unwrap()), "queued");
 }
+
+#[tokio::test]
+async fn demo_mode_is_never_inferred_from_an_empty_database() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path()).await;
+    settings.demo = false;
+    let app = spawn_with(settings, dir).await;
+    assert_eq!(app.store.organization_count().await.unwrap(), 0, "no demo directory loaded");
+    outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
+    // Importing the demo directory's organisations as a real directory gives them no demo tokens.
+    let organizations =
+        handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
+    handover_broker::directory::import(&app.store, &organizations).await.unwrap();
+    outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
+}
+
+#[tokio::test]
+async fn outside_demo_mode_the_broker_does_not_start_without_a_configured_ledger_secret() {
+    // A demo ran on this database first and generated a secret there.
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path()).await;
+    settings.ledger.secret = None;
+    let app = spawn_with(settings.clone(), dir).await;
+    let dir = app.stop().await;
+
+    settings.demo = false;
+    let refused = handover_broker::startup::Application::build(settings.clone()).await;
+    let error = refused.err().expect("refused without ledger.secret").to_string();
+    assert!(error.contains("ledger.secret"), "{error}");
+    settings.ledger.secret = Some("a-configured-secret-of-at-least-32-characters".to_owned());
+    spawn_with(settings, dir).await.stop().await;
+}
+
+#[tokio::test]
+async fn plain_http_off_loopback_is_refused_at_start_unless_said_to_be_behind_a_proxy() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path()).await;
+    settings.listen = "0.0.0.0:0".parse().unwrap();
+    let refused = handover_broker::startup::Application::build(settings.clone()).await;
+    let error = refused.err().expect("refused").to_string();
+    assert!(error.contains("allow_plain_http"), "{error}");
+    settings.allow_plain_http = true;
+    spawn_with(settings, dir).await.stop().await;
+}
