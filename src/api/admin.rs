@@ -15,9 +15,12 @@ use serde_json::{json, Value};
 
 use super::body::{check_media_type, read_limited};
 use super::{ApiError, AppState, FHIR_JSON};
-use crate::auth::Role;
+use crate::auth::{Principal, Role};
 use crate::directory::{self, DirectoryError};
+use crate::ledger::{LedgerEvent, LedgerRecord};
+use crate::model::OrgId;
 use crate::outcome::{Issue, IssueCode};
+use crate::time::Millis;
 
 /// Registers the admin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -59,6 +62,14 @@ impl From<DirectoryError> for ApiError {
     }
 }
 
+/// The ledger entry of an administrator's read: the route, and the organisation read if one.
+fn admin_read(caller: &Principal, req: &HttpRequest, org: Option<&OrgId>) -> LedgerRecord {
+    LedgerRecord::new(LedgerEvent::AdminRead, Millis::now())
+        .actor(caller.org.clone())
+        .receiver(org.cloned())
+        .outcome(format!("{} {}", req.method(), super::route(req)))
+}
+
 fn json_response(body: &Value) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(body.to_string())
 }
@@ -66,7 +77,8 @@ fn json_response(body: &Value) -> HttpResponse {
 /// `GET /admin/organizations`.
 #[tracing::instrument(skip_all, fields(stage = "admin"))]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.caller(&req, Role::Admin).await?;
+    let caller = state.caller(&req, Role::Admin).await?;
+    state.record(admin_read(&caller, &req, None)).await?;
     let organizations = state.store.organizations().await?;
     Ok(json_response(&Value::Array(organizations.iter().map(directory::json_view).collect())))
 }
@@ -78,8 +90,9 @@ pub async fn get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    state.caller(&req, Role::Admin).await?;
+    let caller = state.caller(&req, Role::Admin).await?;
     let org = directory::organization(&state.store, &path.into_inner()).await?;
+    state.record(admin_read(&caller, &req, Some(&org.id))).await?;
     Ok(json_response(&directory::json_view(&org)))
 }
 
@@ -92,7 +105,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.caller(&req, Role::Admin).await?;
     let id = path.into_inner();
-    directory::remove(&state.store, &id).await?;
+    directory::remove(&state.store, &id, Some(&caller.org)).await?;
     state.directory.refresh().await?;
     tracing::Span::current().record("org", id.as_str());
     tracing::info!(by = %caller.org, "organisation removed from the directory");
@@ -102,7 +115,8 @@ pub async fn delete(
 /// `GET /admin/directory`: the FHIR export.
 #[tracing::instrument(skip_all, fields(stage = "admin"))]
 pub async fn export(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.caller(&req, Role::Admin).await?;
+    let caller = state.caller(&req, Role::Admin).await?;
+    state.record(admin_read(&caller, &req, None)).await?;
     let bundle = directory::export(&state.store).await?;
     let body = serde_json::to_vec(&bundle).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
@@ -120,7 +134,7 @@ pub async fn import(
     check_media_type(&req)?;
     let body = read_limited(&req, payload, state.ingestor.limits().max_body_bytes).await?;
     let organizations = directory::organizations_from_bundle(&body)?;
-    let imported = directory::import(&state.store, &organizations).await?;
+    let imported = directory::import(&state.store, &organizations, Some(&caller.org)).await?;
     state.directory.refresh().await?;
     tracing::Span::current().record("imported", imported);
     tracing::info!(by = %caller.org, "directory imported");

@@ -124,11 +124,12 @@ pub async fn mailbox_acknowledge(
 
 /// `GET /fhir/AuditEvent` (auditor): the ledger, searched.
 pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.caller(&req, Role::Auditor).await?;
+    let caller = state.caller(&req, Role::Auditor).await?;
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
     let snapshot = state.directory.snapshot();
-    let answer = crate::audit::search(&state.store, &params, &snapshot, &state.patient_keys, &state.base_url).await?;
+    let answer =
+        crate::audit::search(&state.store, &caller, &params, &snapshot, &state.patient_keys, &state.base_url).await?;
     let json = params.iter().any(|(name, value)| name == "_format" && value == "json");
     let body = serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(HttpResponse::Ok().content_type(if json { "application/json" } else { FHIR_JSON }).body(body))
@@ -136,7 +137,8 @@ pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Resul
 
 /// `GET /ledger/verify` (auditor): the hash chain recomputed.
 pub async fn ledger_verify(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.caller(&req, Role::Auditor).await?;
+    let caller = state.caller(&req, Role::Auditor).await?;
+    state.record(crate::audit::verify::question(&caller)).await?;
     let verification = crate::audit::verify(&state.store, None).await?;
     let body = serde_json::to_vec(&verification).map_err(|e| ApiError::Internal(e.into()))?;
     Ok(HttpResponse::Ok().content_type("application/json").body(body))

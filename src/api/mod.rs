@@ -38,6 +38,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Appends a ledger entry of a privileged action before it is answered: an action that cannot be
+    /// recorded is not done (503).
+    pub(crate) async fn record(&self, entry: crate::ledger::LedgerRecord) -> Result<(), ApiError> {
+        Ok(self.store.writer().append_ledger(vec![entry]).await?)
+    }
+
     /// The caller, who must hold `role`.
     pub(crate) async fn caller(&self, req: &actix_web::HttpRequest, role: Role) -> Result<Principal, ApiError> {
         let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
@@ -45,9 +51,12 @@ impl AppState {
             .map(|h| h.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into())));
         let principal = self.auth.authenticate(header.transpose()?).await?;
         if principal.role != role {
-            // Refused access is an event of the ledger too, with who tried (the path, not the query).
-            let path: String = req.path().chars().take(80).collect();
-            let denied = crate::ledger::LedgerRecord::denied(&principal.org, format!("403 {path} needs role {role}"));
+            // Refused access is an event of the ledger too, with who tried and the route's pattern: never
+            // the path or query the caller wrote, which would let any token holder write into the ledger.
+            let denied = crate::ledger::LedgerRecord::denied(
+                &principal.org,
+                format!("403 {} {} needs role {role}", req.method(), route(req)),
+            );
             if let Err(e) = self.store.writer().append_ledger(vec![denied]).await {
                 tracing::error!(error = ?e, "cannot write the ledger entry of a refused request");
             }
@@ -58,6 +67,12 @@ impl AppState {
         }
         Ok(principal)
     }
+}
+
+/// The pattern of the route a request matched (`/admin/organizations/{id}`), never its path: the
+/// broker's own text, safe to log and to ledger.
+pub(crate) fn route(req: &actix_web::HttpRequest) -> String {
+    req.match_pattern().unwrap_or_else(|| "(no route)".to_owned())
 }
 
 /// Registers every route.

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::auth::Principal;
 use crate::directory::Snapshot;
 use crate::ledger::patient::PatientKeys;
 use crate::ledger::{LedgerEvent, LedgerRecord};
@@ -179,6 +180,7 @@ pub fn audit_event(chained: &ChainedEntry) -> Value {
 /// `_format=json`) a JSON object with the entries as the ledger holds them.
 pub async fn search(
     store: &Store,
+    auditor: &Principal,
     params: &[(String, String)],
     directory: &Snapshot,
     keys: &PatientKeys,
@@ -188,6 +190,10 @@ pub async fn search(
     let limit = query.limit;
     query.limit = limit + 1;
     let mut found = store.query_ledger(&query).await?;
+    // The question is a ledger entry before it is answered (after the search, so that an answer does
+    // not list its own question): who asked, about which patient (by key), with which parameters (their
+    // names, never their values). A question that cannot be recorded is not answered.
+    store.writer().append_ledger(vec![question(auditor, params, &query)]).await?;
     let more = found.len() > limit;
     found.truncate(limit);
     let next = match (more, found.last()) {
@@ -205,6 +211,22 @@ pub async fn search(
         }
     }
     Ok(searchset(&found, next, base_url))
+}
+
+/// The parameters an auditor's search understands.
+const PARAMETERS: [&str; 9] =
+    ["patient-identifier", "sender", "receiver", "event", "message", "date", "_count", "_cursor", "_format"];
+
+/// The ledger entry of an auditor's search.
+fn question(auditor: &Principal, params: &[(String, String)], query: &LedgerQuery) -> LedgerRecord {
+    let mut names: Vec<&str> =
+        PARAMETERS.iter().copied().filter(|known| params.iter().any(|(name, _)| name == known)).collect();
+    names.dedup();
+    let asked = if names.is_empty() { "everything".to_owned() } else { names.join(", ") };
+    LedgerRecord::new(LedgerEvent::AuditQuery, Millis::now())
+        .actor(auditor.org.clone())
+        .patient(query.patient_key.clone())
+        .outcome(format!("AuditEvent search: {asked}"))
 }
 
 /// The search again from after `seq`, with the same parameters.

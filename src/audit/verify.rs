@@ -1,9 +1,15 @@
 //! Verifying the chain, and checkpoints of its head to verify against later: the chain alone finds a
 //! changed, inserted or reordered entry; only a checkpoint kept elsewhere finds newest entries removed.
 
-use crate::ledger::Checkpoint;
+use crate::auth::Principal;
+use crate::ledger::{Checkpoint, LedgerEvent, LedgerRecord};
 use crate::store::{Store, StoreError, Verification};
 use crate::time::Millis;
+
+/// The ledger entry of an auditor's request to verify the chain.
+pub fn question(auditor: &Principal) -> LedgerRecord {
+    LedgerRecord::new(LedgerEvent::AuditQuery, Millis::now()).actor(auditor.org.clone()).outcome("ledger verify")
+}
 
 /// The current head as a checkpoint (read, not verified: verify against older checkpoints to trust it).
 pub async fn checkpoint(store: &Store) -> Result<Checkpoint, StoreError> {

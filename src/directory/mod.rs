@@ -15,8 +15,10 @@ use std::time::Duration;
 
 pub use fhir::{bundle_from_organizations, check_ca_pem, organizations_from_bundle, DirectoryBundle};
 
+use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::{OrgId, OrgIdentifier, Organization};
-use crate::store::{Removal, Store, StoreError};
+use crate::store::{DirectoryUpdate, Removal, Store, StoreError};
+use crate::time::Millis;
 
 /// Connection type system/code of a push endpoint (FHIR messaging over HTTP).
 pub const PUSH_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/endpoint-connection-type";
@@ -78,13 +80,27 @@ pub fn read_bundle_file(path: &Path) -> Result<Vec<Organization>, DirectoryError
     organizations_from_bundle(&bytes)
 }
 
-/// Imports `organizations` (insert or replace by `Organization.id`); returns how many. An operator's
-/// import ends demo mode: from then on the directory is real. The caller refreshes its [`Directory`] (the
-/// admin API does, so routing sees the change at once; other processes see it within [`REFRESH_EVERY`]).
-pub async fn import(store: &Store, organizations: &[Organization]) -> Result<usize, DirectoryError> {
-    let n = upsert(store, organizations).await?;
-    store.set_directory_source("import").await?;
-    Ok(n)
+/// Imports `organizations` (insert or replace by `Organization.id`); returns how many. Every
+/// organisation added or changed is a ledger entry of `actor` (`None`: the operator's command line), in
+/// the commit that changes it. The caller refreshes its [`Directory`] (the admin API does, so routing
+/// sees the change at once; other processes see it within [`REFRESH_EVERY`]).
+pub async fn import(
+    store: &Store,
+    organizations: &[Organization],
+    actor: Option<&OrgId>,
+) -> Result<usize, DirectoryError> {
+    let current = store.organizations().await?;
+    check_identifiers(&current, organizations)?;
+    let ledger = organizations
+        .iter()
+        .filter_map(|org| {
+            let before = current.iter().find(|o| o.id == org.id);
+            describe_change(before, Some(org)).map(|change| change_entry(actor, &org.id, change))
+        })
+        .collect();
+    let update = DirectoryUpdate { upsert: organizations.to_vec(), remove: None, source: Some("import"), ledger };
+    store.writer().change_directory(update).await?;
+    Ok(organizations.len())
 }
 
 /// The whole directory as a FHIR `Bundle` (type `collection`): the inverse of [`import`].
@@ -100,22 +116,28 @@ pub async fn organization(store: &Store, id: &str) -> Result<Organization, Direc
 }
 
 /// Removes an organisation (with its identifiers, accepted events and tokens), refused with
-/// [`DirectoryError::InUse`] while a message it sent or a delivery to it is stored. The caller refreshes
-/// its [`Directory`].
-pub async fn remove(store: &Store, id: &str) -> Result<(), DirectoryError> {
+/// [`DirectoryError::InUse`] while a message it sent or a delivery to it is stored; a ledger entry of
+/// `actor` when it is removed. The caller refreshes its [`Directory`].
+pub async fn remove(store: &Store, id: &str, actor: Option<&OrgId>) -> Result<(), DirectoryError> {
     let not_found = || DirectoryError::NotFound(id.chars().take(64).collect());
     let id = OrgId::parse(id).ok_or_else(not_found)?;
-    match store.delete_organization(&id).await? {
-        Removal::Removed => {}
-        Removal::NotFound => return Err(not_found()),
-        Removal::InUse => return Err(DirectoryError::InUse(id.to_string())),
+    let before = store.organizations().await?.into_iter().find(|org| org.id == id).ok_or_else(not_found)?;
+    let ledger = describe_change(Some(&before), None).map(|change| change_entry(actor, &id, change));
+    let update = DirectoryUpdate {
+        remove: Some(id.clone()),
+        ledger: ledger.into_iter().collect(),
+        ..DirectoryUpdate::default()
+    };
+    match store.writer().change_directory(update).await? {
+        Removal::Removed => Ok(()),
+        Removal::NotFound => Err(not_found()),
+        Removal::InUse => Err(DirectoryError::InUse(id.to_string())),
     }
-    Ok(())
 }
 
 /// Identifiers must stay unique: within the import, and against the organisations already stored that
 /// the import does not replace.
-async fn upsert(store: &Store, organizations: &[Organization]) -> Result<usize, DirectoryError> {
+fn check_identifiers(current: &[Organization], organizations: &[Organization]) -> Result<(), DirectoryError> {
     let mut seen = std::collections::HashSet::new();
     for org in organizations {
         for identifier in &org.identifiers {
@@ -125,13 +147,96 @@ async fn upsert(store: &Store, organizations: &[Organization]) -> Result<usize, 
         }
     }
     let replaced: std::collections::HashSet<&OrgId> = organizations.iter().map(|org| &org.id).collect();
-    for kept in store.organizations().await?.iter().filter(|org| !replaced.contains(&org.id)) {
+    for kept in current.iter().filter(|org| !replaced.contains(&org.id)) {
         if let Some(identifier) = kept.identifiers.iter().find(|identifier| seen.contains(identifier)) {
             return Err(DirectoryError::DuplicateIdentifier(identifier.to_string()));
         }
     }
-    store.upsert_organizations(organizations).await?;
-    Ok(organizations.len())
+    Ok(())
+}
+
+/// The ledger's longest description of a directory change; a longer one is cut (and says so).
+const MAX_CHANGE_TEXT: usize = 2000;
+
+/// What a directory change did to one organisation, before and after, in the broker's words (`None`:
+/// nothing changed). Directory data only: names, identifiers, addresses and codes, never patient data.
+pub fn describe_change(before: Option<&Organization>, after: Option<&Organization>) -> Option<String> {
+    let text = match (before, after) {
+        (None, None) => return None,
+        (None, Some(org)) => format!(
+            "added: {} {}; identifiers {}; events {}; receipts {}{}",
+            org.delivery.as_str(),
+            org.address,
+            list(&org.identifiers),
+            list(&org.events),
+            org.receipts,
+            if org.ca_pem.is_some() { "; own CA certificate" } else { "" },
+        ),
+        (Some(org), None) => {
+            format!("removed: {} {}; identifiers {}", org.delivery.as_str(), org.address, list(&org.identifiers))
+        }
+        (Some(old), Some(new)) => {
+            let mut changes = Vec::new();
+            if old.name != new.name {
+                changes.push("name changed".to_owned());
+            }
+            if old.delivery != new.delivery || old.address != new.address {
+                changes.push(format!(
+                    "endpoint {} {} -> {} {}",
+                    old.delivery.as_str(),
+                    old.address,
+                    new.delivery.as_str(),
+                    new.address
+                ));
+            }
+            if let Some(change) = set_change("identifiers", &old.identifiers, &new.identifiers) {
+                changes.push(change);
+            }
+            if let Some(change) = set_change("events", &old.events, &new.events) {
+                changes.push(change);
+            }
+            if old.ca_pem != new.ca_pem {
+                let state = |pem: &Option<String>| if pem.is_some() { "own" } else { "none" };
+                changes.push(format!("CA certificate {} -> {}", state(&old.ca_pem), state(&new.ca_pem)));
+            }
+            if old.client_certificate != new.client_certificate {
+                changes.push(format!("client certificate {} -> {}", old.client_certificate, new.client_certificate));
+            }
+            if old.receipts != new.receipts {
+                changes.push(format!("receipts {} -> {}", old.receipts, new.receipts));
+            }
+            if changes.is_empty() {
+                return None;
+            }
+            format!("changed: {}", changes.join("; "))
+        }
+    };
+    Some(match text.char_indices().nth(MAX_CHANGE_TEXT) {
+        Some((cut, _)) => format!("{} (cut)", &text[..cut]),
+        None => text,
+    })
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        return "none".to_owned();
+    }
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// `+added -removed` between two lists, or `None` when they hold the same items.
+fn set_change<T: PartialEq + std::fmt::Display>(name: &str, old: &[T], new: &[T]) -> Option<String> {
+    let added: Vec<String> = new.iter().filter(|x| !old.contains(x)).map(|x| format!("+{x}")).collect();
+    let removed: Vec<String> = old.iter().filter(|x| !new.contains(x)).map(|x| format!("-{x}")).collect();
+    (!added.is_empty() || !removed.is_empty()).then(|| format!("{name} {}", [added, removed].concat().join(" ")))
+}
+
+/// The ledger entry of a change to organisation `org` by `actor`.
+fn change_entry(actor: Option<&OrgId>, org: &OrgId, change: String) -> LedgerRecord {
+    LedgerRecord::new(LedgerEvent::DirectoryChanged, Millis::now())
+        .actor(actor.cloned())
+        .receiver(org.clone())
+        .outcome(change)
 }
 
 /// Loads `fixtures/demo-directory.json` when the directory is empty. Returns whether it did.
@@ -140,8 +245,10 @@ pub async fn load_demo_if_empty(store: &Store, fixtures_dir: &Path) -> Result<bo
         return Ok(false);
     }
     let organizations = read_bundle_file(&fixtures_dir.join("demo-directory.json"))?;
-    upsert(store, &organizations).await?;
-    store.set_directory_source("demo").await?;
+    check_identifiers(&[], &organizations)?;
+    // Not ledgered: demo mode only, and a demo's ledger starts with its first handover.
+    let update = DirectoryUpdate { upsert: organizations, remove: None, source: Some("demo"), ledger: Vec::new() };
+    store.writer().change_directory(update).await?;
     Ok(true)
 }
 

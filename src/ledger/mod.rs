@@ -53,6 +53,15 @@ pub enum LedgerEvent {
     Acknowledged,
     /// The message's payload was removed after its retention period; its entries stay.
     Purged,
+    /// An organisation of the directory was added, changed or removed (`receiver_org`: the organisation;
+    /// `outcome`: what changed, before and after; `actor_org`: the administrator's organisation, or none
+    /// for the operator's command line).
+    DirectoryChanged,
+    /// An administrator read the directory (`outcome`: the route).
+    AdminRead,
+    /// An auditor searched or verified the ledger (`outcome`: what was asked, by parameter names;
+    /// `patient_key`: the patient asked about, never the identifier).
+    AuditQuery,
 }
 
 impl LedgerEvent {
@@ -72,6 +81,9 @@ impl LedgerEvent {
             Self::MailboxRead => "mailbox-read",
             Self::Acknowledged => "acknowledged",
             Self::Purged => "purged",
+            Self::DirectoryChanged => "directory-changed",
+            Self::AdminRead => "admin-read",
+            Self::AuditQuery => "audit-query",
         }
     }
 }
@@ -100,6 +112,9 @@ impl FromStr for LedgerEvent {
             "mailbox-read" => Self::MailboxRead,
             "acknowledged" => Self::Acknowledged,
             "purged" => Self::Purged,
+            "directory-changed" => Self::DirectoryChanged,
+            "admin-read" => Self::AdminRead,
+            "audit-query" => Self::AuditQuery,
             other => return Err(other.to_owned()),
         })
     }

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use super::{Store, StoreError};
+use crate::ledger::LedgerRecord;
 use crate::model::{DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 use crate::time::Millis;
 
@@ -20,72 +21,6 @@ pub enum Removal {
 impl Store {
     pub async fn organization_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM organizations").fetch_one(&self.pool).await?.try_get("n")?)
-    }
-
-    /// Inserts or replaces organisations by id, with their identifiers and accepted events, atomically.
-    pub async fn upsert_organizations(&self, organizations: &[Organization]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let now = Millis::now().as_i64();
-        for org in organizations {
-            sqlx::query(
-                "INSERT INTO organizations (org_id, name, delivery_mode, endpoint_url, created_at, endpoint_ca_pem, \
-                 client_certificate, receipt_preference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, delivery_mode = excluded.delivery_mode, \
-                 endpoint_url = excluded.endpoint_url, endpoint_ca_pem = excluded.endpoint_ca_pem, \
-                 client_certificate = excluded.client_certificate, receipt_preference = excluded.receipt_preference",
-            )
-            .bind(org.id.as_str())
-            .bind(&org.name)
-            .bind(org.delivery.as_str())
-            .bind(&org.address)
-            .bind(now)
-            .bind(org.ca_pem.as_deref())
-            .bind(i64::from(org.client_certificate))
-            .bind(org.receipts.as_str())
-            .execute(&mut *tx)
-            .await?;
-            for table in ["organization_identifiers", "organization_events"] {
-                sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1"))
-                    .bind(org.id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        // Identifiers after every imported organisation has dropped its old ones, so that one may move
-        // between two organisations of the same import.
-        for org in organizations {
-            for identifier in &org.identifiers {
-                sqlx::query("INSERT INTO organization_identifiers (system, value, org_id) VALUES ($1, $2, $3)")
-                    .bind(identifier.system())
-                    .bind(identifier.value())
-                    .bind(org.id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for event in &org.events {
-                sqlx::query(
-                    "INSERT INTO organization_events (org_id, event_code) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(org.id.as_str())
-                .bind(event.as_str())
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Records where the directory came from (`demo` or `import`).
-    pub async fn set_directory_source(&self, source: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO broker_state (key, value) VALUES ('directory_source', $1) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(source)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// A value kept in `broker_state`, set once: the stored value if there is one, else `value`, stored
@@ -184,42 +119,120 @@ impl Store {
         }
         Ok(result)
     }
+}
 
-    /// Deletes an organisation with its identifiers, accepted events and tokens, in one transaction,
-    /// unless a stored message or delivery refers to it.
-    pub async fn delete_organization(&self, id: &OrgId) -> Result<Removal, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let exists = sqlx::query("SELECT org_id FROM organizations WHERE org_id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if !exists {
-            return Ok(Removal::NotFound);
+/// A change of the directory, applied by the writer in one transaction with its ledger entries.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryUpdate {
+    /// Inserted or replaced by id, with their identifiers and accepted events.
+    pub upsert: Vec<Organization>,
+    /// Removed (with identifiers, accepted events and tokens) unless a message or delivery refers to it.
+    pub remove: Option<OrgId>,
+    /// Where the directory now comes from (`demo` or `import`), when this says.
+    pub source: Option<&'static str>,
+    /// Appended only if the change applied.
+    pub ledger: Vec<LedgerRecord>,
+}
+
+/// Applies `update` inside the writer's transaction; `Removed` also for a change without a removal.
+pub(super) async fn apply(tx: &mut Transaction<'_, Any>, update: &DirectoryUpdate) -> Result<Removal, StoreError> {
+    if let Some(id) = &update.remove {
+        let removal = delete_organization(tx, id).await?;
+        if removal != Removal::Removed {
+            return Ok(removal);
         }
-        for referring in [
-            "SELECT delivery_id AS ref FROM deliveries WHERE receiver_org = $1 LIMIT 1",
-            "SELECT tracking_id AS ref FROM messages WHERE sender_org = $1 LIMIT 1",
-        ] {
-            if sqlx::query(referring).bind(id.as_str()).fetch_optional(&mut *tx).await?.is_some() {
-                return Ok(Removal::InUse);
-            }
-        }
-        for statement in [
-            "DELETE FROM api_tokens WHERE org_id = $1",
-            "DELETE FROM organization_identifiers WHERE org_id = $1",
-            "DELETE FROM organization_events WHERE org_id = $1",
-            "DELETE FROM organizations WHERE org_id = $1",
-        ] {
-            match sqlx::query(statement).bind(id.as_str()).execute(&mut *tx).await {
-                Ok(_) => {}
-                // Another table refers to it (a row written since the check above, or a table this
-                // function does not know): refused, and the transaction rolls back on drop.
-                Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => return Ok(Removal::InUse),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        tx.commit().await?;
-        Ok(Removal::Removed)
     }
+    upsert_organizations(tx, &update.upsert).await?;
+    if let Some(source) = update.source {
+        sqlx::query(
+            "INSERT INTO broker_state (key, value) VALUES ('directory_source', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(source)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(Removal::Removed)
+}
+
+/// Inserts or replaces organisations by id, with their identifiers and accepted events.
+async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Organization]) -> Result<(), StoreError> {
+    let now = Millis::now().as_i64();
+    for org in organizations {
+        sqlx::query(
+            "INSERT INTO organizations (org_id, name, delivery_mode, endpoint_url, created_at, endpoint_ca_pem, \
+             client_certificate, receipt_preference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, delivery_mode = excluded.delivery_mode, \
+             endpoint_url = excluded.endpoint_url, endpoint_ca_pem = excluded.endpoint_ca_pem, \
+             client_certificate = excluded.client_certificate, receipt_preference = excluded.receipt_preference",
+        )
+        .bind(org.id.as_str())
+        .bind(&org.name)
+        .bind(org.delivery.as_str())
+        .bind(&org.address)
+        .bind(now)
+        .bind(org.ca_pem.as_deref())
+        .bind(i64::from(org.client_certificate))
+        .bind(org.receipts.as_str())
+        .execute(&mut **tx)
+        .await?;
+        for table in ["organization_identifiers", "organization_events"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1"))
+                .bind(org.id.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    // Identifiers after every imported organisation has dropped its old ones, so that one may move
+    // between two organisations of the same import.
+    for org in organizations {
+        for identifier in &org.identifiers {
+            sqlx::query("INSERT INTO organization_identifiers (system, value, org_id) VALUES ($1, $2, $3)")
+                .bind(identifier.system())
+                .bind(identifier.value())
+                .bind(org.id.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+        for event in &org.events {
+            sqlx::query("INSERT INTO organization_events (org_id, event_code) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(org.id.as_str())
+                .bind(event.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes an organisation with its identifiers, accepted events and tokens, unless a stored message or
+/// delivery refers to it.
+async fn delete_organization(tx: &mut Transaction<'_, Any>, id: &OrgId) -> Result<Removal, StoreError> {
+    let exists = sqlx::query("SELECT org_id FROM organizations WHERE org_id = $1")
+        .bind(id.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some();
+    if !exists {
+        return Ok(Removal::NotFound);
+    }
+    for referring in [
+        "SELECT delivery_id AS ref FROM deliveries WHERE receiver_org = $1 LIMIT 1",
+        "SELECT tracking_id AS ref FROM messages WHERE sender_org = $1 LIMIT 1",
+    ] {
+        if sqlx::query(referring).bind(id.as_str()).fetch_optional(&mut **tx).await?.is_some() {
+            return Ok(Removal::InUse);
+        }
+    }
+    // A row written since the check above makes a statement fail on its foreign key: the batch fails
+    // and is retried alone, where the check above then finds it.
+    for statement in [
+        "DELETE FROM api_tokens WHERE org_id = $1",
+        "DELETE FROM organization_identifiers WHERE org_id = $1",
+        "DELETE FROM organization_events WHERE org_id = $1",
+        "DELETE FROM organizations WHERE org_id = $1",
+    ] {
+        sqlx::query(statement).bind(id.as_str()).execute(&mut **tx).await?;
+    }
+    Ok(Removal::Removed)
 }

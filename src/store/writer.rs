@@ -9,6 +9,7 @@
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
+use super::directory::{self, DirectoryUpdate, Removal};
 use super::messages::{self, CommitOutcome, NewMessage};
 use super::outbox::{self, Claim, Claimed, Settlement};
 use super::retention::{self, Purge, Purged};
@@ -21,6 +22,7 @@ enum Job {
     Settle(Vec<Settlement>, oneshot::Sender<Result<Vec<bool>, StoreError>>),
     Claim(Claim, oneshot::Sender<Result<Vec<Claimed>, StoreError>>),
     Purge(Purge, oneshot::Sender<Result<Purged, StoreError>>),
+    Directory(Box<DirectoryUpdate>, oneshot::Sender<Result<Removal, StoreError>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -80,6 +82,14 @@ impl Writer {
     pub async fn purge(&self, purge: Purge) -> Result<Purged, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.jobs.send(Job::Purge(purge, reply)).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Changes the directory with its ledger entries (appended only if it applied): `Removed` when the
+    /// change applied, `NotFound` or `InUse` when its removal did not (and nothing changed).
+    pub async fn change_directory(&self, update: DirectoryUpdate) -> Result<Removal, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs.send(Job::Directory(Box::new(update), reply)).await.map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -159,6 +169,7 @@ enum Applied {
     Settled(Vec<bool>),
     Claimed(Vec<Claimed>),
     Purged(Purged),
+    Directory(Removal),
     Nothing,
 }
 
@@ -188,7 +199,9 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
                 ledger.extend(entries.iter());
                 Applied::Nothing
             }
-            Job::Settle(..) | Job::Claim(..) | Job::Purge(..) | Job::Shutdown(_) => Applied::Nothing,
+            Job::Settle(..) | Job::Claim(..) | Job::Purge(..) | Job::Directory(..) | Job::Shutdown(_) => {
+                Applied::Nothing
+            }
         });
     }
     let stored: Vec<&NewMessage> = new.iter().copied().filter(|m| inserted.contains(&m.tracking_id)).collect();
@@ -210,6 +223,13 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
                 let (purged, entries) = retention::purge(&mut tx, purge).await?;
                 purged_entries.extend(entries);
                 *result = Applied::Purged(purged);
+            }
+            Job::Directory(update, _) => {
+                let removal = directory::apply(&mut tx, update).await?;
+                if removal == Removal::Removed {
+                    ledger.extend(update.ledger.iter());
+                }
+                *result = Applied::Directory(removal);
             }
             _ => {}
         }
@@ -249,6 +269,12 @@ fn reply(job: Job, result: Result<Applied, StoreError>) {
         Job::Purge(_, tx) => {
             let _ = tx.send(result.and_then(|applied| match applied {
                 Applied::Purged(purged) => Ok(purged),
+                _ => Err(StoreError::CommitFailed),
+            }));
+        }
+        Job::Directory(_, tx) => {
+            let _ = tx.send(result.and_then(|applied| match applied {
+                Applied::Directory(removal) => Ok(removal),
                 _ => Err(StoreError::CommitFailed),
             }));
         }

@@ -182,7 +182,7 @@ pub async fn point_directory_with(
         }
         edit(org);
     }
-    directory::import(&store, &organizations).await.unwrap();
+    directory::import(&store, &organizations, None).await.unwrap();
     store.close().await;
 }
 

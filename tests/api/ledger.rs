@@ -31,7 +31,10 @@ async fn every_step_of_a_handover_is_chained_and_an_auditor_can_verify_it() {
     let auditor = token_with_role(&app, Role::Auditor).await;
     let report = verify(&app, &auditor).await;
     assert_eq!(report["ok"], true, "{report}");
-    assert_eq!(report["entries_checked"], 3);
+    // The three of the handover, and the auditor's request to verify, recorded before it ran.
+    assert_eq!(report["entries_checked"], 4);
+    let asked = app.store.ledger_tail(1).await.unwrap().remove(0);
+    assert_eq!((asked.event.as_str(), asked.outcome.as_deref()), ("audit-query", Some("ledger verify")));
     // Organisations cannot read the ledger; the auditor cannot change it (there is no endpoint that would).
     assert_eq!(app.get(Some(HOSPITAL), "/ledger/verify").await.status().as_u16(), 403);
     let before = app.store.ledger_tail(100).await.unwrap().len();
@@ -180,7 +183,16 @@ async fn an_auditor_finds_a_patients_handovers_as_valid_audit_events() {
     assert_eq!(page["entry"].as_array().unwrap().len(), 4);
     let next = page["link"][0]["url"].as_str().unwrap().to_owned();
     let rest: Value = app.client.get(next).bearer_auth(&auditor).send().await.unwrap().json().await.unwrap();
-    assert_eq!(rest["entry"].as_array().unwrap().len(), 2);
+    // The last two of the handovers' six, then the auditor's two earlier questions about this patient:
+    // who looked at a patient's handovers is part of the patient's trail.
+    let subtypes: Vec<&str> = rest["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["subtype"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(subtypes.iter().filter(|s| **s != "audit-query").count(), 2, "{subtypes:?}");
+    assert_eq!(subtypes.iter().filter(|s| **s == "audit-query").count(), 2, "{subtypes:?}");
     let routed: Value = app
         .get(Some(&auditor), &format!("{query}&event=routed&receiver=gp-heerlen&_format=json"))
         .await

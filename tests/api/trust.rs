@@ -148,7 +148,7 @@ async fn demo_mode_is_never_inferred_from_an_empty_database() {
     // Importing the demo directory's organisations as a real directory gives them no demo tokens.
     let organizations =
         handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
-    handover_broker::directory::import(&app.store, &organizations).await.unwrap();
+    handover_broker::directory::import(&app.store, &organizations, None).await.unwrap();
     outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
 }
 
@@ -179,4 +179,85 @@ async fn plain_http_off_loopback_is_refused_at_start_unless_said_to_be_behind_a_
     assert!(error.contains("allow_plain_http"), "{error}");
     settings.allow_plain_http = true;
     spawn_with(settings, dir).await.stop().await;
+}
+
+/// The newest ledger entries of `event`, newest last.
+async fn entries_of(app: &TestApp, event: &str) -> Vec<handover_broker::ledger::LedgerRecord> {
+    app.store.ledger_tail(1000).await.unwrap().into_iter().filter(|e| e.event.as_str() == event).collect()
+}
+
+#[tokio::test]
+async fn redirecting_an_organisations_push_endpoint_is_a_ledger_entry_with_before_after_and_who() {
+    let app = spawn_app().await;
+    let admin = admin_token(&app).await;
+    let export: Value = app.get(Some(&admin), "/admin/directory").await.json().await.unwrap();
+    // The export itself is an administrator's read, ledgered with the route.
+    let reads = entries_of(&app, "admin-read").await;
+    assert_eq!(reads.last().and_then(|e| e.outcome.as_deref()), Some("GET /admin/directory"));
+    assert_eq!(reads.last().and_then(|e| e.actor_org.as_deref()), Some("zzl-hospital"));
+
+    // Redirect the home-care organisation's push endpoint somewhere else.
+    let mut changed = export.clone();
+    for entry in changed["entry"].as_array_mut().unwrap() {
+        if entry["resource"]["resourceType"] == "Endpoint"
+            && entry["resource"]["address"] == "http://127.0.0.1:9103/fhir"
+        {
+            entry["resource"]["address"] = json!("https://elsewhere.example/fhir");
+        }
+    }
+    assert_eq!(app.post_json(Some(&admin), "/admin/directory", &changed).await.status().as_u16(), 200);
+    let changes = entries_of(&app, "directory-changed").await;
+    assert_eq!(changes.len(), 1, "only the organisation that changed: {changes:?}");
+    let change = &changes[0];
+    assert_eq!(change.receiver_org.as_deref(), Some("thuiszorg-parkstad"));
+    assert_eq!(change.actor_org.as_deref(), Some("zzl-hospital"), "who");
+    let text = change.outcome.as_deref().unwrap_or_default();
+    assert_eq!(text, "changed: endpoint push http://127.0.0.1:9103/fhir -> push https://elsewhere.example/fhir");
+
+    // Removing an organisation is one too.
+    assert_eq!(
+        app.client
+            .delete(format!("{}/admin/organizations/gp-brugge", app.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        204
+    );
+    let removed = entries_of(&app, "directory-changed").await.pop().unwrap();
+    assert_eq!(removed.receiver_org.as_deref(), Some("gp-brugge"));
+    assert!(removed.outcome.as_deref().unwrap_or_default().starts_with("removed:"));
+    assert!(app.store.verify_ledger().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn an_auditors_patient_query_is_ledgered_by_patient_key_never_the_identifier() {
+    let app = spawn_app().await;
+    let auditor = token_with_role(&app, handover_broker::auth::Role::Auditor).await;
+    let identifier = "http://fhir.nl/fhir/NamingSystem/bsn|999911120";
+    let query = format!("/fhir/AuditEvent?patient-identifier={}&date=ge2026-01-01", url_encode(identifier));
+    assert_eq!(app.get(Some(&auditor), &query).await.status().as_u16(), 200);
+    let asked = entries_of(&app, "audit-query").await.pop().expect("the query is an entry");
+    assert_eq!(asked.actor_org.as_deref(), Some("zzl-hospital"));
+    assert_eq!(asked.outcome.as_deref(), Some("AuditEvent search: patient-identifier, date"));
+    assert!(asked.patient_key.is_some(), "the patient, by key");
+    let everything = format!("{:?}", app.store.ledger_tail(1000).await.unwrap());
+    assert!(!everything.contains("999911120"), "no identifier in the ledger");
+}
+
+#[tokio::test]
+async fn a_refusal_records_the_route_pattern_never_the_text_the_caller_sent() {
+    let app = spawn_app().await;
+    let chosen = "/admin/organizations/BSN-999911120-Jansen";
+    assert_eq!(app.get(Some(HOSPITAL), chosen).await.status().as_u16(), 403);
+    let denied = entries_of(&app, "denied-access").await.pop().expect("the refusal is an entry");
+    assert_eq!(denied.outcome.as_deref(), Some("403 GET /admin/organizations/{id} needs role admin"));
+    let everything = format!("{:?}", app.store.ledger_tail(1000).await.unwrap());
+    assert!(!everything.contains("Jansen") && !everything.contains("999911120"));
+}
+
+fn url_encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
