@@ -140,6 +140,12 @@ pub struct StoreSettings {
 pub struct DeliverySettings {
     /// Run the push workers in this process (every broker node may; leases keep them apart).
     pub enabled: bool,
+    /// Run the push workers' dispatcher loop in the background (the default). `false` builds the push
+    /// workers (with `enabled`) without starting their loop: nothing is pushed or expired until
+    /// `Application::pusher()`'s `deliver_pending` is called, one pass at a time. For tests that step
+    /// delivery themselves; a broker that carries handovers leaves it on.
+    #[serde(default = "default_true")]
+    pub background: bool,
     /// Most pushes in flight at once, over all receivers.
     pub max_in_flight: usize,
     /// Most pushes in flight to one receiver: a slow receiver gets no more, and never all workers.
@@ -179,6 +185,7 @@ impl Settings {
             .set_default("store.max_batch", 128)?
             .set_default("store.max_connections", 8)?
             .set_default("delivery.enabled", true)?
+            .set_default("delivery.background", true)?
             .set_default("delivery.max_in_flight", 64)?
             .set_default("delivery.per_receiver", 8)?
             .set_default("delivery.connect_timeout_ms", 5_000)?
@@ -270,5 +277,11 @@ mod tests {
         let refused = load("[ledger]\nenabled = false\n");
         assert!(matches!(refused, Err(ConfigError::Invalid { key: "ledger.enabled", .. })), "{refused:?}");
         assert!(!load("demo = true\n[ledger]\nenabled = false\n").expect("allowed in demo mode").ledger.enabled);
+    }
+
+    #[test]
+    fn the_push_workers_run_in_the_background_unless_told_not_to() {
+        assert!(load("").expect("defaults load").delivery.background);
+        assert!(!load("[delivery]\nbackground = false\n").expect("loads").delivery.background);
     }
 }
