@@ -146,6 +146,12 @@ pub struct StoreSettings {
 pub struct DeliverySettings {
     /// Run the push workers in this process (every broker node may; leases keep them apart).
     pub enabled: bool,
+    /// Run the push workers' dispatcher loop in the background (the default). `false` builds the push
+    /// workers (with `enabled`) without starting their loop: nothing is pushed or expired until
+    /// `Application::pusher()`'s `deliver_pending` is called, one pass at a time. For tests that step
+    /// delivery themselves; a broker that carries handovers leaves it on.
+    #[serde(default = "default_true")]
+    pub background: bool,
     /// Most pushes in flight at once, over all receivers.
     pub max_in_flight: usize,
     /// Most pushes in flight to one receiver: a slow receiver gets no more, and never all workers.
@@ -185,6 +191,7 @@ impl Settings {
             .set_default("store.max_batch", 128)?
             .set_default("store.max_connections", 8)?
             .set_default("delivery.enabled", true)?
+            .set_default("delivery.background", true)?
             .set_default("delivery.max_in_flight", 64)?
             .set_default("delivery.per_receiver", 8)?
             .set_default("delivery.connect_timeout_ms", 5_000)?
@@ -234,7 +241,9 @@ impl Settings {
         if d.lease_ms <= d.timeout_ms {
             return invalid("delivery.lease_ms", "must be longer than delivery.timeout_ms");
         }
-        if d.initial_backoff_ms == 0 || d.max_backoff_ms < d.initial_backoff_ms {
+        // No backoff would retry a failing receiver in a tight loop; only a dispatcher that is stepped by
+        // hand (`background = false`, for tests) may retry at once.
+        if (d.initial_backoff_ms == 0 && d.background) || d.max_backoff_ms < d.initial_backoff_ms {
             return invalid("delivery", "initial_backoff_ms must be at least 1 and at most max_backoff_ms");
         }
         if d.client_cert.is_some() != d.client_key.is_some() {
@@ -300,5 +309,11 @@ mod tests {
         let refused = load("listen = \"0.0.0.0:8080\"\n");
         assert!(matches!(refused, Err(ConfigError::Invalid { key: "listen", .. })), "{refused:?}");
         assert!(load("listen = \"0.0.0.0:8080\"\nallow_plain_http = true\n").is_ok());
+    }
+
+    #[test]
+    fn the_push_workers_run_in_the_background_unless_told_not_to() {
+        assert!(load("").expect("defaults load").delivery.background);
+        assert!(!load("[delivery]\nbackground = false\n").expect("loads").delivery.background);
     }
 }

@@ -32,6 +32,8 @@ pub struct Application {
     demo_tokens: Vec<String>,
     /// Directory refresh, checkpoints, retention: stopped with the server.
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// The push workers (`delivery.enabled`), and their loop unless `delivery.background` is off.
+    pusher: Option<Arc<Pusher>>,
     pushers: Option<PushWorkers>,
 }
 
@@ -82,11 +84,12 @@ impl Application {
             Signals::default(),
         );
         let metrics = Arc::new(Metrics::new());
-        let pushers = if settings.delivery.enabled {
-            Some(Pusher::new(settler.clone(), directory.clone(), &settings.delivery, metrics.clone())?.spawn())
+        let pusher = if settings.delivery.enabled {
+            Some(Arc::new(Pusher::new(settler.clone(), directory.clone(), &settings.delivery, metrics.clone())?))
         } else {
             None
         };
+        let pushers = pusher.as_ref().filter(|_| settings.delivery.background).map(Pusher::spawn);
         let state = web::Data::new(AppState {
             ingestor: Ingestor::new(
                 settler.clone(),
@@ -107,7 +110,7 @@ impl Application {
             patient_keys,
         });
         let server = serve(state, listener, settings.tls.as_ref())?;
-        Ok(Self { addr, base_url, server, store, demo_tokens, background, pushers })
+        Ok(Self { addr, base_url, server, store, demo_tokens, background, pusher, pushers })
     }
 
     pub fn port(&self) -> u16 {
@@ -131,6 +134,12 @@ impl Application {
     /// The application's store (tests inspect what was committed).
     pub fn store(&self) -> Store {
         self.store.clone()
+    }
+
+    /// The push workers, when `delivery.enabled`: with `delivery.background = false` nothing is pushed
+    /// until [`Pusher::deliver_pending`] is called (tests step delivery this way).
+    pub fn pusher(&self) -> Option<Arc<Pusher>> {
+        self.pusher.clone()
     }
 
     /// Stops the server gracefully when told to (tests use this to restart the broker).

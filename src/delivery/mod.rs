@@ -9,4 +9,4 @@ pub mod retry;
 pub mod settle;
 mod tls;
 
-pub use push::{PushWorkers, Pusher};
+pub use push::{DispatchReport, Outcomes, PushWorkers, Pusher};

@@ -110,6 +110,85 @@ impl PushWorkers {
     }
 }
 
+/// What one pass of the dispatcher ([`Pusher::deliver_pending`]) did, per outbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Handovers to their receivers.
+    pub handovers: Outcomes,
+    /// Receipts to their senders.
+    pub receipts: Outcomes,
+}
+
+/// What became of the rows of one outbox in a pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcomes {
+    /// Pushes answered with a 2xx.
+    pub delivered: usize,
+    /// Attempts that failed in a way worth another try: rescheduled with backoff.
+    pub retried: usize,
+    /// Pushes refused for good (or whose payload was gone).
+    pub failed: usize,
+    /// Rows that outlived their time to live.
+    pub expired: usize,
+}
+
+impl Outcomes {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl DispatchReport {
+    /// Whether the pass pushed and expired nothing.
+    pub fn is_empty(&self) -> bool {
+        self.handovers.is_empty() && self.receipts.is_empty()
+    }
+
+    fn of(&mut self, outbox: Outbox) -> &mut Outcomes {
+        match outbox {
+            Outbox::Deliveries => &mut self.handovers,
+            Outbox::Receipts => &mut self.receipts,
+        }
+    }
+
+    /// Counts a finished push task; keeps the first error of one that could not settle its row.
+    fn count_joined(&mut self, joined: Result<Pushed, tokio::task::JoinError>, first_error: &mut Option<StoreError>) {
+        match joined {
+            Ok((outbox, Ok(settled))) => {
+                let outcomes = self.of(outbox);
+                match settled {
+                    Settled::Delivered => outcomes.delivered += 1,
+                    Settled::Retried => outcomes.retried += 1,
+                    Settled::Failed => outcomes.failed += 1,
+                    Settled::Expired { applied } => outcomes.expired += usize::from(applied),
+                    Settled::Released => {}
+                }
+            }
+            Ok((_, Err(e))) => {
+                first_error.get_or_insert(e);
+            }
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => {}
+        }
+    }
+}
+
+/// How one claimed row was settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    Delivered,
+    Retried,
+    Failed,
+    Expired {
+        applied: bool,
+    },
+    /// Given back untried (it waited too long for its turn); due again at once.
+    Released,
+}
+
+/// What a push task returns: the outbox of its row and how the row was settled.
+type Pushed = (Outbox, Result<Settled, StoreError>);
+
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     #[error(transparent)]
@@ -142,11 +221,69 @@ impl Pusher {
         })
     }
 
-    /// Starts the dispatcher.
-    pub fn spawn(self) -> PushWorkers {
+    /// Starts the dispatcher loop. Without it nothing is pushed unless [`Pusher::deliver_pending`] is
+    /// called.
+    pub fn spawn(self: &Arc<Self>) -> PushWorkers {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(Arc::new(self).run(stopped));
+        let task = tokio::spawn(self.clone().run(stopped));
         PushWorkers { stop, task }
+    }
+
+    /// One pass of the dispatcher, run to completion: expires what outlived its time to live, claims
+    /// every row of both outboxes that is due now, pushes them (within the same bounds as the loop),
+    /// and returns once every one of those pushes is settled, with what became of them.
+    ///
+    /// It runs the loop's own expiry sweep and claim rounds, for a caller that steps delivery itself
+    /// (tests, with `delivery.background = false`, decide when each attempt happens). "Due now" is
+    /// fixed when the pass starts: what the pass itself makes due (the receipt of a delivery it makes,
+    /// a retry rescheduled with no backoff) waits for the next pass, so that each row is attempted at
+    /// most once per pass and a pass always ends. Beside a running loop or other nodes it is safe (the
+    /// leases keep them apart), but it then reports only the rows it claimed itself.
+    pub async fn deliver_pending(self: &Arc<Self>) -> Result<DispatchReport, StoreError> {
+        let due = Millis::now();
+        // Every settlement of the pass then falls after `due`: what it reschedules is not due again
+        // within the pass, even with no backoff.
+        while Millis::now() <= due {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let mut report = DispatchReport::default();
+        loop {
+            let before = report;
+            let looked_at = self.expire_due(&mut report).await?;
+            if looked_at < EXPIRY_BATCH || report == before {
+                break;
+            }
+        }
+        let slots = Arc::new(Semaphore::new(self.max_in_flight.saturating_mul(PREFETCH)));
+        let receivers: Receivers = Arc::default();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut first_error = None;
+        // A round claims what the bounds leave room for; the rest waits for the pushes it started.
+        loop {
+            let claimed = match self.round(Some(due), &slots, &receivers, &mut tasks).await {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    0
+                }
+            };
+            if claimed > 0 {
+                continue;
+            }
+            if tasks.is_empty() || first_error.is_some() {
+                break;
+            }
+            while let Some(joined) = tasks.join_next().await {
+                report.count_joined(joined, &mut first_error);
+            }
+        }
+        while let Some(joined) = tasks.join_next().await {
+            report.count_joined(joined, &mut first_error);
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
     }
 
     async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
@@ -160,11 +297,11 @@ impl Pusher {
             }
             if expired_at.elapsed() >= EXPIRY_EVERY {
                 expired_at = tokio::time::Instant::now();
-                if let Err(e) = self.expire_due().await {
+                if let Err(e) = self.expire_due(&mut DispatchReport::default()).await {
                     tracing::warn!(stage = "delivery", error = %e, "expiry sweep failed; retrying");
                 }
             }
-            if let Err(e) = self.round(&slots, &receivers, &mut tasks).await {
+            if let Err(e) = self.round(None, &slots, &receivers, &mut tasks).await {
                 tracing::warn!(stage = "delivery", error = %e, "dispatch round failed; retrying");
             }
             while tasks.try_join_next().is_some() {}
@@ -178,27 +315,35 @@ impl Pusher {
         while tasks.join_next().await.is_some() {}
     }
 
-    /// Expires what outlived its time to live.
-    async fn expire_due(&self) -> Result<(), StoreError> {
+    /// Expires what outlived its time to live (up to [`EXPIRY_BATCH`] rows per outbox), counted in
+    /// `report`. Returns how many rows it found in the fuller outbox.
+    async fn expire_due(&self, report: &mut DispatchReport) -> Result<usize, StoreError> {
         let now = Millis::now();
+        let mut looked_at = 0;
         for outbox in [Outbox::Deliveries, Outbox::Receipts] {
-            for row in self.store.expired_due(outbox, now, EXPIRY_BATCH).await? {
-                self.expire(row).await?;
+            let rows = self.store.expired_due(outbox, now, EXPIRY_BATCH).await?;
+            looked_at = looked_at.max(rows.len());
+            for row in rows {
+                if self.expire(row).await? {
+                    report.of(outbox).expired += 1;
+                }
             }
         }
-        Ok(())
+        Ok(looked_at)
     }
 
-    /// Claims what is due, per organisation, within the bounds, and starts a task per row; the task
-    /// waits for a push slot of its organisation.
+    /// Claims what is due (by `due`, or now), per organisation, within the bounds, and starts a task
+    /// per row; the task waits for a push slot of its organisation. Returns how many rows it claimed.
     async fn round(
         self: &Arc<Self>,
+        due: Option<Millis>,
         slots: &Arc<Semaphore>,
         receivers: &Receivers,
-        tasks: &mut tokio::task::JoinSet<()>,
-    ) -> Result<(), StoreError> {
+        tasks: &mut tokio::task::JoinSet<Pushed>,
+    ) -> Result<usize, StoreError> {
         let now = Millis::now();
         let lease_until = now.plus_millis(u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX));
+        let now = due.unwrap_or(now);
         let mut free = slots.available_permits();
         let mut claims = Vec::new();
         // Organisations come from the directory (a handful), not from scanning the queue, so a round
@@ -207,7 +352,7 @@ impl Pusher {
         for org in snapshot.organizations().iter().filter(|o| o.delivery == DeliveryMode::Push) {
             for outbox in [Outbox::Deliveries, Outbox::Receipts] {
                 let room = {
-                    let Ok(mut receivers) = receivers.lock() else { return Ok(()) };
+                    let Ok(mut receivers) = receivers.lock() else { return Ok(0) };
                     let receiver = receivers.entry(org.id.clone()).or_insert_with(|| Receiver {
                         held: 0,
                         gate: Arc::new(Semaphore::new(self.per_receiver)),
@@ -233,6 +378,7 @@ impl Pusher {
             claims.iter().map(|(outbox, org, take)| self.store.claim_due(*outbox, org, now, lease_until, *take)),
         )
         .await;
+        let mut started = 0;
         for ((_, org, reserved), rows) in claims.into_iter().zip(claimed) {
             let rows = rows.unwrap_or_else(|e| {
                 tracing::warn!(stage = "delivery", error = %e, "claim failed");
@@ -247,23 +393,28 @@ impl Pusher {
                     }
                     None => continue,
                 },
-                Err(_) => return Ok(()),
+                Err(_) => return Ok(started),
             };
             for row in rows {
-                let Ok(permit) = slots.clone().acquire_owned().await else { return Ok(()) };
+                let Ok(permit) = slots.clone().acquire_owned().await else { return Ok(started) };
                 let held =
                     Held { _permit: permit, receivers: receivers.clone(), org: org.clone(), wake: self.wake.clone() };
                 let (pusher, gate) = (self.clone(), gate.clone());
+                started += 1;
                 tasks.spawn(async move {
-                    let Ok(turn) = gate.acquire_owned().await else { return };
-                    if let Err(e) = pusher.push(row, lease_until, turn, held).await {
+                    let outbox = row.outbox;
+                    // The gates are never closed.
+                    let Ok(turn) = gate.acquire_owned().await else { return (outbox, Ok(Settled::Released)) };
+                    let settled = pusher.push(row, lease_until, turn, held).await;
+                    if let Err(e) = &settled {
                         // The row stays leased; when the lease runs out it is tried again.
                         tracing::error!(stage = "delivery", error = %e, "push could not be settled");
                     }
+                    (outbox, settled)
                 });
             }
         }
-        Ok(())
+        Ok(started)
     }
 
     /// One attempt for one claimed row, settled.
@@ -274,7 +425,7 @@ impl Pusher {
         lease_until: Millis,
         turn: tokio::sync::OwnedSemaphorePermit,
         held: Held,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Settled, StoreError> {
         // A row that waited for its turn too long to finish within its lease goes back to the queue
         // (no attempt spent), rather than risk a second node claiming it while it is pushed here.
         let timeout = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
@@ -353,7 +504,7 @@ impl Pusher {
     }
 
     /// Gives a claimed row back to the queue as it was: due now, the claim's attempt not counted.
-    async fn release(&self, row: &Claimed) -> Result<(), StoreError> {
+    async fn release(&self, row: &Claimed) -> Result<Settled, StoreError> {
         let settlement = Settlement {
             outbox: row.outbox,
             id: row.id.clone(),
@@ -363,14 +514,14 @@ impl Pusher {
             receipt: None,
         };
         self.store.writer().settle(vec![settlement]).await?;
-        Ok(())
+        Ok(Settled::Released)
     }
 
     fn entry(&self, row: &Claimed, event: LedgerEvent, at: Millis, outcome: &str) -> LedgerRecord {
         self.settler.entry(&outbox_row(row), event, at, outcome)
     }
 
-    async fn retry(&self, row: &Claimed, not_before: Option<Duration>, reason: &str) -> Result<(), StoreError> {
+    async fn retry(&self, row: &Claimed, not_before: Option<Duration>, reason: &str) -> Result<Settled, StoreError> {
         let now = Millis::now();
         let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
         let wait = self.backoff.delay(attempts, not_before);
@@ -384,11 +535,17 @@ impl Pusher {
             receipt: None,
         };
         self.store.writer().settle(vec![settlement]).await?;
-        Ok(())
+        Ok(Settled::Retried)
     }
 
     /// Moves a row to a final state (`Delivered`, `Failed`, `Expired`), with its receipt.
-    async fn finish(&self, row: &Claimed, to: DeliveryState, summary: &str, outcome: &str) -> Result<(), StoreError> {
+    async fn finish(
+        &self,
+        row: &Claimed,
+        to: DeliveryState,
+        summary: &str,
+        outcome: &str,
+    ) -> Result<Settled, StoreError> {
         let now = Millis::now();
         let attempt =
             (to != DeliveryState::Expired).then(|| self.entry(row, LedgerEvent::DeliveryAttempt, now, outcome));
@@ -396,13 +553,19 @@ impl Pusher {
         if to == DeliveryState::Delivered && row.outbox == Outbox::Deliveries && applied {
             self.metrics.delivered_after(now.as_i64().saturating_sub(row.created_at.as_i64()) as f64 / 1000.0);
         }
-        Ok(())
+        Ok(match to {
+            DeliveryState::Delivered => Settled::Delivered,
+            DeliveryState::Expired => Settled::Expired { applied },
+            _ => Settled::Failed,
+        })
     }
 
-    async fn expire(&self, row: Claimed) -> Result<(), StoreError> {
+    /// Returns whether it expired (`false`: the row had moved on meanwhile).
+    async fn expire(&self, row: Claimed) -> Result<bool, StoreError> {
         tracing::info!(stage = "delivery", outbox = row.outbox.as_str(), id = %row.id, "time to live passed");
         let summary = "The message was not delivered within its time to live and will not be delivered.";
-        self.finish(&row, DeliveryState::Expired, summary, "ttl").await
+        let settled = self.finish(&row, DeliveryState::Expired, summary, "ttl").await?;
+        Ok(matches!(settled, Settled::Expired { applied: true }))
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use handover_broker::config::Settings;
+use handover_broker::delivery::Outcomes;
 use handover_broker::directory;
 use handover_broker::model::DeliveryMode;
 use handover_broker::model::TrackingId;
@@ -142,6 +143,114 @@ pub fn fast(settings: &mut Settings) {
     settings.delivery.lease_ms = 5_000;
 }
 
+/// Delivery stepped by the test: the push workers are built but their loop does not run, so nothing is
+/// pushed or expired until the test calls [`TestApp::deliver_pending`], and each call is one attempt of
+/// whatever is due. A retry is due at once (no backoff) unless the test sets a backoff: an initial
+/// backoff of 0 is allowed only with the loop off (`delivery.background = false`).
+pub fn stepped(settings: &mut Settings) {
+    fast(settings);
+    settings.delivery.background = false;
+    settings.delivery.initial_backoff_ms = 0;
+}
+
+/// [`broker_with`], with delivery [`stepped`] by the test.
+pub async fn stepped_broker(orgs: &[(&str, &str)], tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    broker_with(orgs, |s| {
+        stepped(s);
+        tweak(s);
+    })
+    .await
+}
+
+/// [`broker_where`], with delivery [`stepped`] by the test.
+pub async fn stepped_broker_where(
+    orgs: &[(&str, &str)],
+    tweak: impl FnOnce(&mut Settings),
+    edit: impl FnMut(&mut handover_broker::model::Organization),
+) -> TestApp {
+    broker_where(
+        orgs,
+        |s| {
+            stepped(s);
+            tweak(s);
+        },
+        edit,
+    )
+    .await
+}
+
+/// What a pass did to one outbox: `n` rows delivered (add the others with `..delivered(n)`).
+pub fn delivered(n: usize) -> Outcomes {
+    Outcomes { delivered: n, ..Outcomes::default() }
+}
+
+pub fn retried(n: usize) -> Outcomes {
+    Outcomes { retried: n, ..Outcomes::default() }
+}
+
+pub fn failed(n: usize) -> Outcomes {
+    Outcomes { failed: n, ..Outcomes::default() }
+}
+
+pub fn expired(n: usize) -> Outcomes {
+    Outcomes { expired: n, ..Outcomes::default() }
+}
+
+/// Times of a delivery, in milliseconds since the epoch, as the database has them.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// Its last change (for a retry: when the attempt was settled).
+    pub updated_at: i64,
+    /// When it is due next.
+    pub next_attempt_at: i64,
+    pub expires_at: i64,
+}
+
+/// The [`Schedule`] of the only delivery of `tracking` (`DeliveryRecord` does not carry these).
+pub async fn schedule(app: &TestApp, tracking: &TrackingId) -> Schedule {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT CAST(updated_at AS BIGINT) AS updated_at, CAST(next_attempt_at AS BIGINT) AS next_attempt_at, \
+         CAST(expires_at AS BIGINT) AS expires_at FROM deliveries WHERE tracking_id = $1",
+    )
+    .bind(tracking.as_str())
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(rows.len(), 1, "one delivery");
+    let at = |column: &str| rows[0].try_get::<i64, _>(column).unwrap();
+    Schedule { updated_at: at("updated_at"), next_attempt_at: at("next_attempt_at"), expires_at: at("expires_at") }
+}
+
+/// Rows still queued in either outbox, pushed or waiting in a mailbox: with none, no pass can push,
+/// expire or receipt anything any more.
+pub async fn queued(app: &TestApp) -> i64 {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
+    let mut n = 0;
+    for table in ["deliveries", "receipts"] {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE state = 'queued'");
+        n += sqlx::query(&sql).fetch_one(&mut conn).await.unwrap().try_get::<i64, _>("n").unwrap();
+    }
+    conn.close().await.unwrap();
+    n
+}
+
+/// Sleeps until the clock reads `at` (milliseconds since the epoch): a row due at `at` is then due.
+pub async fn sleep_until(at: i64) {
+    loop {
+        let now = handover_broker::time::Millis::now().as_i64();
+        if now >= at {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(u64::try_from(at - now).unwrap_or(1))).await;
+    }
+}
+
 /// A broker whose demo organisations `orgs` (id, address) push to the given addresses.
 pub async fn broker_with(orgs: &[(&str, &str)], tweak: impl FnOnce(&mut Settings)) -> TestApp {
     broker_where(orgs, tweak, |_| {}).await
@@ -215,20 +324,13 @@ pub async fn wait_deliveries(
     }
 }
 
-/// Waits until `receiver` got a receipt reporting `state`, and returns it (whole Bundle).
-pub async fn wait_receipt(receiver: &Receiver, state: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some((_, _, body)) = receipts(receiver).into_iter().find(|(s, _, _)| s == state) {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {state} receipt; got {:?}",
-            receipts(receiver).iter().map(|r| (r.0.clone(), r.1.clone())).collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+/// The receipt reporting `state` that `receiver` got (whole Bundle); it must have got one.
+pub fn received_receipt(receiver: &Receiver, state: &str) -> Value {
+    let receipts = receipts(receiver);
+    let found = receipts.iter().find(|(s, _, _)| s == state).map(|(_, _, body)| body.clone());
+    found.unwrap_or_else(|| {
+        panic!("no {state} receipt; got {:?}", receipts.iter().map(|r| (&r.0, &r.1)).collect::<Vec<_>>())
+    })
 }
 
 /// A nursing handover from the hospital to the home-care organisation at `address`.
@@ -247,27 +349,6 @@ pub async fn accepted(response: reqwest::Response) -> TrackingId {
 /// Posts and returns the tracking id.
 pub async fn send(app: &TestApp, token: &str, bundle: &Value) -> TrackingId {
     accepted(app.post_message(token, bundle).await).await
-}
-
-/// Waits (up to 20 s) until every delivery of `tracking` is in one of `states`.
-pub async fn wait_for(
-    app: &TestApp,
-    tracking: &TrackingId,
-    states: &[&str],
-) -> Vec<handover_broker::store::DeliveryRecord> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let deliveries = app.store.deliveries(tracking).await.unwrap();
-        if !deliveries.is_empty() && deliveries.iter().all(|d| states.contains(&d.state.as_str())) {
-            return deliveries;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "deliveries still {:?}",
-            deliveries.iter().map(|d| &d.state).collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 /// Waits until `receiver` got at least `n` posts.
@@ -307,14 +388,18 @@ pub fn receipts(receiver: &Receiver) -> Vec<(String, String, Value)> {
 async fn a_handover_is_pushed_byte_identical_and_the_sender_gets_a_delivered_receipt() {
     let (home_care, hospital) = (Receiver::plain(), Receiver::plain());
     let app =
-        broker_with(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {}).await;
+        stepped_broker(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {})
+            .await;
     let bundle = nursing_to(&home_care.address);
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
     let response = app.post_raw(Some(HOSPITAL), Some(FHIR_JSON), bytes.clone()).await;
     let tracking = accepted(response).await;
-    let deliveries = wait_for(&app, &tracking, &["delivered"]).await;
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(deliveries[0].state.as_str(), "delivered");
     assert_eq!(deliveries[0].attempts, 1);
-    let got = wait_got(&home_care, 1).await;
+    let got = home_care.state.got();
+    assert_eq!(got.len(), 1);
     assert_eq!(got[0].body, bytes, "the exact bytes accepted");
     assert_eq!(got[0].hash_header, hex::encode(sha2::Sha256::digest(&bytes)));
     let trace: Vec<&str> = got[0].traceparent.split('-').collect();
@@ -322,8 +407,9 @@ async fn a_handover_is_pushed_byte_identical_and_the_sender_gets_a_delivered_rec
     assert_eq!(got[0].message_id, bundle["entry"][0]["resource"]["id"].as_str().unwrap());
 
     // The sender's receipt: a response message to the original MessageHeader.id.
-    wait_got(&hospital, 1).await;
+    assert_eq!(app.deliver_pending().await.receipts, delivered(1));
     let receipts = receipts(&hospital);
+    assert_eq!(receipts.len(), 1);
     assert_eq!(receipts[0].0, "delivered");
     assert_eq!(receipts[0].1, "ok");
     assert_eq!(receipts[0].2["entry"][0]["resource"]["response"]["identifier"], bundle["entry"][0]["resource"]["id"]);
@@ -342,15 +428,32 @@ async fn a_handover_is_pushed_byte_identical_and_the_sender_gets_a_delivered_rec
 async fn a_receiver_answering_500_five_times_then_200_gets_the_message_once() {
     let home_care = Receiver::plain();
     home_care.script((0..5).map(|_| Reply::Status(500)));
-    let app = broker_with(&[("thuiszorg-parkstad", &home_care.address)], |_| {}).await;
+    let (initial, max) = (20, 80);
+    let app = stepped_broker(&[("thuiszorg-parkstad", &home_care.address)], |s| {
+        s.delivery.initial_backoff_ms = initial;
+        s.delivery.max_backoff_ms = max;
+    })
+    .await;
     let tracking = send(&app, HOSPITAL, &nursing_to(&home_care.address)).await;
-    let deliveries = wait_for(&app, &tracking, &["delivered"]).await;
+    for attempt in 1..=5 {
+        assert_eq!(app.deliver_pending().await.handovers, retried(1), "attempt {attempt}");
+        // Backoff: each retry is scheduled after the attempt, doubling (with jitter in the upper half)
+        // up to the cap, not immediate.
+        let schedule = schedule(&app, &tracking).await;
+        let wait = schedule.next_attempt_at - schedule.updated_at;
+        let full = i64::try_from((initial << (attempt - 1)).min(max)).unwrap();
+        assert!((full / 2..=full).contains(&wait), "retry {attempt} after {wait} ms, not {}..={full}", full / 2);
+        sleep_until(schedule.next_attempt_at).await;
+    }
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(deliveries[0].state.as_str(), "delivered");
     assert_eq!(deliveries[0].attempts, 6);
     assert_eq!(home_care.state.got().len(), 6);
     assert_eq!(home_care.state.stored.lock().unwrap().len(), 1);
-    // Backoff: the retries were spread out, not immediate.
+    // The retries were spread out, not immediate.
     let got = home_care.state.got();
-    assert!(got[5].at - got[0].at >= Duration::from_millis(5 * 50), "{:?}", got[5].at - got[0].at);
+    assert!(got[5].at - got[0].at >= Duration::from_millis(5 * initial / 2), "{:?}", got[5].at - got[0].at);
 }
 
 #[tokio::test]
@@ -358,13 +461,38 @@ async fn a_400_fails_at_once_and_the_sender_gets_a_non_delivery_receipt() {
     let (home_care, hospital) = (Receiver::plain(), Receiver::plain());
     home_care.script([Reply::Status(400)]);
     let app =
-        broker_with(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {}).await;
+        stepped_broker(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {})
+            .await;
     let tracking = send(&app, HOSPITAL, &nursing_to(&home_care.address)).await;
-    let deliveries = wait_for(&app, &tracking, &["failed"]).await;
+    assert_eq!(app.deliver_pending().await.handovers, failed(1));
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(deliveries[0].state.as_str(), "failed");
     assert_eq!(deliveries[0].attempts, 1);
-    wait_got(&hospital, 1).await;
+    assert_eq!(app.deliver_pending().await.receipts, delivered(1));
     let receipts = receipts(&hospital);
+    assert_eq!(receipts.len(), 1);
     assert_eq!((receipts[0].0.as_str(), receipts[0].1.as_str()), ("failed", "fatal-error"));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A retry would be due at once (no backoff): none comes.
+    assert!(app.deliver_pending().await.is_empty());
+    assert_eq!(queued(&app).await, 0, "nothing left to push");
     assert_eq!(home_care.state.got().len(), 1, "no retry after a permanent error");
+}
+
+/// The background dispatcher itself (the other delivery tests step it): a new handover and then the
+/// sender's receipt are pushed as soon as they are committed, the loop woken by the commits and not by
+/// its poll timer.
+#[tokio::test]
+async fn the_background_workers_are_woken_by_a_new_handover_and_by_its_receipt() {
+    let (home_care, hospital) = (Receiver::plain(), Receiver::plain());
+    let app = broker_with(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |s| {
+        // Longer than the waits below: only a wake-up can get either push through in time.
+        s.delivery.poll_ms = 120_000;
+    })
+    .await;
+    let tracking = send(&app, HOSPITAL, &nursing_to(&home_care.address)).await;
+    let deliveries = wait_deliveries(&app, &tracking, |d| d.iter().all(|d| d.state.as_str() == "delivered")).await;
+    assert_eq!(deliveries[0].attempts, 1);
+    assert_eq!(home_care.state.got().len(), 1);
+    wait_got(&hospital, 1).await;
+    assert_eq!(receipts(&hospital)[0].0, "delivered");
 }

@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use handover_broker::delivery::Outcomes;
 use handover_broker::store::DeliveryRecord;
 use serde_json::{json, Value};
 
@@ -122,11 +123,16 @@ fn any_port() -> TcpListener {
 #[tokio::test]
 async fn a_receiver_that_is_down_gets_the_message_once_when_it_comes_back() {
     let (addr, address) = closed_port();
-    let app = broker_with(&[("thuiszorg-parkstad", &address)], |_| {}).await;
+    let app = stepped_broker(&[("thuiszorg-parkstad", &address)], |_| {}).await;
     let bundle = nursing_to(&address);
     let tracking = send(&app, HOSPITAL, &bundle).await;
 
-    let deliveries = wait_deliveries(&app, &tracking, |d| d.first().is_some_and(|d| d.attempts >= 2)).await;
+    // Two attempts while it is down (each retry is due at once).
+    for attempt in 1..=2 {
+        assert_eq!(app.deliver_pending().await.handovers, retried(1), "attempt {attempt}");
+    }
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(deliveries[0].attempts, 2);
     assert_eq!(deliveries[0].state.as_str(), "queued", "a refused connection is retried, not failed");
     let entries = ledger(&app, &tracking).await;
     assert!(
@@ -135,10 +141,11 @@ async fn a_receiver_that_is_down_gets_the_message_once_when_it_comes_back() {
     );
 
     let home_care = Receiver::start(TcpListener::bind(addr).unwrap(), None);
-    let deliveries = wait_for(&app, &tracking, &["delivered"]).await;
-    assert!(deliveries[0].attempts >= 3, "attempts {}", deliveries[0].attempts);
-    wait_got(&home_care, 1).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(deliveries[0].state.as_str(), "delivered");
+    assert_eq!(deliveries[0].attempts, 3, "two attempts while it was down, then the one that delivered");
+    assert!(app.deliver_pending().await.handovers.is_empty(), "nothing more to push");
     assert_eq!(home_care.state.got().len(), 1, "one push once the receiver is up");
     let stored = home_care.state.stored.lock().unwrap().clone();
     assert_eq!(stored.into_iter().collect::<Vec<_>>(), vec![header_id(&bundle)]);
@@ -150,14 +157,24 @@ async fn a_429_with_retry_after_is_retried_no_earlier_than_asked() {
     let home_care = Receiver::plain();
     home_care.script([Reply::RetryAfter(429, 1)]);
     // Retry-After is capped at the maximum backoff: make room for the 1 s asked.
-    let app = broker_with(&[("thuiszorg-parkstad", &home_care.address)], |s| s.delivery.max_backoff_ms = 5_000).await;
+    let app =
+        stepped_broker(&[("thuiszorg-parkstad", &home_care.address)], |s| s.delivery.max_backoff_ms = 5_000).await;
     let tracking = send(&app, HOSPITAL, &nursing_to(&home_care.address)).await;
-    let deliveries = wait_for(&app, &tracking, &["delivered"]).await;
+    assert_eq!(app.deliver_pending().await.handovers, retried(1));
+    // Without Retry-After the retry would be due at once (no backoff in these tests).
+    let schedule = schedule(&app, &tracking).await;
+    let wait = schedule.next_attempt_at - schedule.updated_at;
+    assert!(wait >= 1_000, "retry scheduled after {wait} ms, before the Retry-After of 1 s");
+    assert!(wait < 4_000, "retry scheduled after {wait} ms");
+    assert!(app.deliver_pending().await.handovers.is_empty(), "not retried before the Retry-After of 1 s");
+    sleep_until(schedule.next_attempt_at).await;
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(deliveries[0].state.as_str(), "delivered");
     assert_eq!(deliveries[0].attempts, 2);
     let got = home_care.state.got();
     assert_eq!(got.len(), 2);
     let gap = got[1].at - got[0].at;
-    // Without Retry-After the first retry would come after 50..100 ms (initial backoff 100 ms).
     assert!(gap >= Duration::from_millis(990), "retried after {gap:?}, before the Retry-After of 1 s");
     assert!(gap < Duration::from_secs(4), "retried after {gap:?}");
     let entries = ledger(&app, &tracking).await;
@@ -168,15 +185,18 @@ async fn a_429_with_retry_after_is_retried_no_earlier_than_asked() {
 async fn a_receiver_slower_than_the_timeout_is_retried_and_the_ledger_says_timeout() {
     let home_care = Receiver::plain();
     home_care.script([Reply::Slow(Duration::from_secs(2))]);
-    let app = broker_with(&[("thuiszorg-parkstad", &home_care.address)], |s| {
+    let app = stepped_broker(&[("thuiszorg-parkstad", &home_care.address)], |s| {
         s.delivery.timeout_ms = 500;
         assert!(s.delivery.lease_ms > s.delivery.timeout_ms);
     })
     .await;
     let bundle = nursing_to(&home_care.address);
     let tracking = send(&app, HOSPITAL, &bundle).await;
-    let deliveries = wait_for(&app, &tracking, &["delivered"]).await;
-    assert!(deliveries[0].attempts >= 2, "attempts {}", deliveries[0].attempts);
+    assert_eq!(app.deliver_pending().await.handovers, retried(1), "the first push times out");
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(deliveries[0].state.as_str(), "delivered");
+    assert_eq!(deliveries[0].attempts, 2);
     let entries = ledger(&app, &tracking).await;
     assert!(
         entries.iter().any(|(event, outcome)| event == "delivery-attempt" && outcome.contains("timeout")),
@@ -189,22 +209,28 @@ async fn a_receiver_slower_than_the_timeout_is_retried_and_the_ledger_says_timeo
 async fn a_message_not_delivered_within_its_time_to_live_expires_with_a_non_delivery_receipt() {
     let (_, closed) = closed_port();
     let hospital = Receiver::plain();
-    let app = broker_with(&[("thuiszorg-parkstad", &closed), ("zzl-hospital", &hospital.address)], |s| {
+    let app = stepped_broker(&[("thuiszorg-parkstad", &closed), ("zzl-hospital", &hospital.address)], |s| {
         s.message_ttl_secs = 1;
     })
     .await;
     let bundle = nursing_to(&closed);
     let tracking = send(&app, HOSPITAL, &bundle).await;
-    let deliveries = wait_for(&app, &tracking, &["expired"]).await;
-    assert!(deliveries[0].attempts >= 1, "it was tried before it expired");
+    assert_eq!(app.deliver_pending().await.handovers, retried(1), "it is tried before it expires");
+    sleep_until(schedule(&app, &tracking).await.expires_at).await;
+    assert_eq!(app.deliver_pending().await.handovers, expired(1));
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(deliveries[0].state.as_str(), "expired");
+    assert_eq!(deliveries[0].attempts, 1, "it was tried before it expired");
 
-    let receipt = wait_receipt(&hospital, "expired").await;
+    assert_eq!(app.deliver_pending().await.receipts, delivered(1));
+    let receipt = received_receipt(&hospital, "expired");
     assert_eq!(response_of(&receipt)["code"], "fatal-error");
     assert_eq!(response_of(&receipt)["identifier"], header_id(&bundle).as_str());
     let entries = ledger(&app, &tracking).await;
     assert!(entries.iter().any(|(e, _)| e == "expired"), "{entries:?}");
     assert!(entries.iter().any(|(e, o)| e == "receipt-created" && o == "expired"), "{entries:?}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.deliver_pending().await.is_empty());
+    assert_eq!(queued(&app).await, 0, "nothing left to push or expire");
     assert_eq!(receipt_states(&hospital), vec!["expired"], "one non-delivery receipt, nothing else");
 }
 
@@ -212,7 +238,7 @@ async fn a_message_not_delivered_within_its_time_to_live_expires_with_a_non_deli
 async fn a_receiver_that_is_down_does_not_hold_up_the_others_of_a_fan_out() {
     let (home_care, gp) = (Receiver::plain(), Receiver::plain());
     let (_, closed) = closed_port();
-    let app = broker_with(
+    let app = stepped_broker(
         &[("thuiszorg-parkstad", &home_care.address), ("wzc-de-duinen", &closed), ("gp-heerlen", &gp.address)],
         |_| {},
     )
@@ -224,13 +250,13 @@ async fn a_receiver_that_is_down_does_not_hold_up_the_others_of_a_fan_out() {
         destination(URA, GP_HEERLEN_URA, &gp.address),
     ]);
     let tracking = send(&app, HOSPITAL, &bundle).await;
-    let deliveries = wait_deliveries(&app, &tracking, |d| {
-        d.len() == 3
-            && state_of(d, "thuiszorg-parkstad") == Some("delivered")
-            && state_of(d, "gp-heerlen") == Some("delivered")
-            && attempts_of(d, "wzc-de-duinen") > 1
-    })
-    .await;
+    assert_eq!(app.deliver_pending().await.handovers, Outcomes { retried: 1, ..delivered(2) });
+    assert_eq!(app.deliver_pending().await.handovers, retried(1), "only the one that is down is tried again");
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(deliveries.len(), 3);
+    assert_eq!(state_of(&deliveries, "thuiszorg-parkstad"), Some("delivered"));
+    assert_eq!(state_of(&deliveries, "gp-heerlen"), Some("delivered"));
+    assert_eq!(attempts_of(&deliveries, "wzc-de-duinen"), 2);
     assert_eq!(to(&deliveries, "wzc-de-duinen").state.as_str(), "queued");
     assert_eq!(to(&deliveries, "thuiszorg-parkstad").attempts, 1);
     assert_eq!(to(&deliveries, "gp-heerlen").attempts, 1);
@@ -277,17 +303,22 @@ async fn a_hanging_receiver_does_not_hold_up_the_others_of_a_fan_out() {
 async fn a_message_that_keeps_failing_does_not_hold_up_the_next_for_the_same_receiver() {
     let home_care = Receiver::plain();
     // One push at a time to this receiver: the failing message must still let the next one through.
-    let app = broker_with(&[("thuiszorg-parkstad", &home_care.address)], |s| s.delivery.per_receiver = 1).await;
+    let app = stepped_broker(&[("thuiszorg-parkstad", &home_care.address)], |s| s.delivery.per_receiver = 1).await;
     let failing = nursing_to(&home_care.address);
     home_care.state.refuse.lock().unwrap().insert(header_id(&failing));
     let stuck = send(&app, HOSPITAL, &failing).await;
-    wait_deliveries(&app, &stuck, |d| d.first().is_some_and(|d| d.attempts >= 2)).await;
+    for attempt in 1..=2 {
+        assert_eq!(app.deliver_pending().await.handovers, retried(1), "attempt {attempt}");
+    }
 
+    // Both are due now, the failing one first in line (no backoff in these tests).
     let next = nursing_to(&home_care.address);
     let tracking = send(&app, HOSPITAL, &next).await;
-    wait_for(&app, &tracking, &["delivered"]).await;
+    assert_eq!(app.deliver_pending().await.handovers, Outcomes { retried: 1, ..delivered(1) });
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "delivered");
     let deliveries = app.store.deliveries(&stuck).await.unwrap();
     assert_eq!(deliveries[0].state.as_str(), "queued");
+    assert_eq!(deliveries[0].attempts, 3);
     let stored = home_care.state.stored.lock().unwrap().clone();
     assert_eq!(stored.into_iter().collect::<Vec<_>>(), vec![header_id(&next)]);
     assert_eq!(home_care.state.got().iter().filter(|g| g.message_id == header_id(&next)).count(), 1);
@@ -297,17 +328,20 @@ async fn a_message_that_keeps_failing_does_not_hold_up_the_next_for_the_same_rec
 async fn business_accept_and_reject_reach_the_sender_as_receipts() {
     let (home_care, hospital) = (Receiver::plain(), Receiver::plain());
     let app =
-        broker_with(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {}).await;
+        stepped_broker(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {})
+            .await;
 
     // Accepted.
     let first = nursing_to(&home_care.address);
     let tracking = send(&app, HOSPITAL, &first).await;
-    wait_for(&app, &tracking, &["delivered"]).await;
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "delivered");
     let ok = home_care_answer(&first, "ok", &home_care.address, &hospital.address, None);
     let answered = accepted(app.post_message(HOME_CARE, &ok).await).await;
     assert_eq!(answered, tracking, "the acknowledgement names the original's tracking id");
-    wait_for(&app, &tracking, &["accepted-by-receiver"]).await;
-    let receipt = wait_receipt(&hospital, "accepted-by-receiver").await;
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "accepted-by-receiver");
+    assert_eq!(app.deliver_pending().await.receipts, delivered(2), "the delivered and the accepted receipt");
+    let receipt = received_receipt(&hospital, "accepted-by-receiver");
     assert_eq!(response_of(&receipt)["code"], "ok");
     assert_eq!(response_of(&receipt)["identifier"], header_id(&first).as_str());
     let entries = ledger(&app, &tracking).await;
@@ -322,12 +356,14 @@ async fn business_accept_and_reject_reach_the_sender_as_receipts() {
     // Rejected, with the receiver's reason.
     let second = nursing_to(&home_care.address);
     let tracking = send(&app, HOSPITAL, &second).await;
-    wait_for(&app, &tracking, &["delivered"]).await;
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "delivered");
     let why = "patient unknown here";
     let reject = home_care_answer(&second, "fatal-error", &home_care.address, &hospital.address, Some(why));
     assert_eq!(accepted(app.post_message(HOME_CARE, &reject).await).await, tracking);
-    wait_for(&app, &tracking, &["rejected-by-receiver"]).await;
-    let receipt = wait_receipt(&hospital, "rejected-by-receiver").await;
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "rejected-by-receiver");
+    assert_eq!(app.deliver_pending().await.receipts, delivered(2), "the delivered and the rejected receipt");
+    let receipt = received_receipt(&hospital, "rejected-by-receiver");
     assert_eq!(response_of(&receipt)["identifier"], header_id(&second).as_str());
     assert_eq!(response_of(&receipt)["code"], "fatal-error");
     let diagnostics = receipt_diagnostics(&receipt);
@@ -339,7 +375,8 @@ async fn business_accept_and_reject_reach_the_sender_as_receipts() {
     assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "rejected-by-receiver");
 
     // One receipt per state change: resends and refused answers queue nothing.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(app.deliver_pending().await.is_empty());
+    assert_eq!(queued(&app).await, 0, "nothing queued");
     let mut states = receipt_states(&hospital);
     states.sort();
     assert_eq!(states, ["accepted-by-receiver", "delivered", "delivered", "rejected-by-receiver"]);
@@ -349,18 +386,21 @@ async fn business_accept_and_reject_reach_the_sender_as_receipts() {
 async fn an_organisation_cannot_answer_a_message_not_addressed_to_it() {
     let (home_care, hospital, gp) = (Receiver::plain(), Receiver::plain(), Receiver::plain());
     let app =
-        broker_with(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {}).await;
+        stepped_broker(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {})
+            .await;
     let bundle = nursing_to(&home_care.address);
     let tracking = send(&app, HOSPITAL, &bundle).await;
-    wait_for(&app, &tracking, &["delivered"]).await;
-    wait_receipt(&hospital, "delivered").await;
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+    assert_eq!(app.deliver_pending().await.receipts, delivered(1));
+    received_receipt(&hospital, "delivered");
 
     for code in ["ok", "fatal-error"] {
         let forged = answer(&bundle, code, (URA, GP_HEERLEN_URA), &gp.address, &hospital.address, Some("not mine"));
         let refused = outcome(app.post_message(GP_HEERLEN, &forged).await, 403).await;
         assert!(issues_text(&refused).contains("response.identifier"), "{}", issues_text(&refused));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.deliver_pending().await.is_empty(), "a refused answer queues nothing");
+    assert_eq!(queued(&app).await, 0);
     let deliveries = app.store.deliveries(&tracking).await.unwrap();
     assert_eq!(deliveries[0].state.as_str(), "delivered", "unchanged");
     assert_eq!(receipt_states(&hospital), vec!["delivered"], "no receipt for a refused answer");
@@ -373,21 +413,22 @@ async fn deliveries_in_flight_survive_a_broker_restart_and_arrive_once() {
     let (addr, address) = closed_port();
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let mut settings = test_settings(dir.path()).await;
-    fast(&mut settings);
+    stepped(&mut settings);
     point_directory(&settings, &[("thuiszorg-parkstad", &address)]).await;
     let app = spawn_with(settings.clone(), dir).await;
     let bundle = nursing_to(&address);
     let tracking = send(&app, HOSPITAL, &bundle).await;
-    wait_deliveries(&app, &tracking, |d| d.first().is_some_and(|d| d.attempts >= 1)).await;
+    assert_eq!(app.deliver_pending().await.handovers, retried(1));
     let dir = app.stop().await;
 
     let home_care = Receiver::start(TcpListener::bind(addr).unwrap(), None);
     // Same settings: same SQLite file or the same PostgreSQL database.
     let app = spawn_with(settings, dir).await;
-    let deliveries = wait_for(&app, &tracking, &["delivered"]).await;
-    assert!(deliveries[0].attempts >= 2, "attempts {}", deliveries[0].attempts);
-    wait_got(&home_care, 1).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(deliveries[0].state.as_str(), "delivered");
+    assert_eq!(deliveries[0].attempts, 2, "one before the restart, one after");
+    assert!(app.deliver_pending().await.handovers.is_empty(), "nothing more to push");
     let got = home_care.state.got();
     assert_eq!(got.len(), 1, "delivered exactly once");
     assert_eq!(got[0].message_id, header_id(&bundle));
@@ -397,12 +438,12 @@ async fn deliveries_in_flight_survive_a_broker_restart_and_arrive_once() {
 #[tokio::test]
 async fn a_destination_endpoint_other_than_the_registered_one_is_refused_and_nothing_is_pushed() {
     let home_care = Receiver::plain();
-    let app = broker_with(&[("thuiszorg-parkstad", &home_care.address)], |_| {}).await;
+    let app = stepped_broker(&[("thuiszorg-parkstad", &home_care.address)], |_| {}).await;
     let before = app.store.message_count().await.unwrap();
     let bundle = nursing_to("https://evil.example/fhir");
     let refused = outcome(app.post_message(HOSPITAL, &bundle).await, 422).await;
     assert!(issues_text(&refused).contains("destination[0].endpoint"), "{}", issues_text(&refused));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(app.deliver_pending().await.is_empty(), "nothing to push");
     assert!(home_care.state.got().is_empty(), "nothing pushed");
     assert_eq!(app.store.message_count().await.unwrap(), before, "nothing stored");
 }
@@ -479,7 +520,7 @@ async fn an_https_receiver_is_trusted_through_its_directory_ca_and_only_then() {
     let untrusted = Receiver::start(any_port(), Some(ca.server_config(false)));
     assert!(trusted.address.starts_with("https://127.0.0.1:"), "{}", trusted.address);
     let ca_pem = ca.pem();
-    let app = broker_where(
+    let app = stepped_broker_where(
         &[("thuiszorg-parkstad", &trusted.address), ("wzc-de-duinen", &untrusted.address)],
         |_| {},
         |org| {
@@ -491,10 +532,11 @@ async fn an_https_receiver_is_trusted_through_its_directory_ca_and_only_then() {
     .await;
     let bundle = nursing_to_both(&trusted.address, &untrusted.address);
     let tracking = send(&app, HOSPITAL, &bundle).await;
-    let deliveries = wait_deliveries(&app, &tracking, |d| {
-        state_of(d, "thuiszorg-parkstad") == Some("delivered") && attempts_of(d, "wzc-de-duinen") >= 2
-    })
-    .await;
+    assert_eq!(app.deliver_pending().await.handovers, Outcomes { retried: 1, ..delivered(1) });
+    assert_eq!(app.deliver_pending().await.handovers, retried(1));
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(state_of(&deliveries, "thuiszorg-parkstad"), Some("delivered"));
+    assert_eq!(attempts_of(&deliveries, "wzc-de-duinen"), 2);
     assert_eq!(to(&deliveries, "wzc-de-duinen").state.as_str(), "queued", "an unknown CA is not trusted");
     assert_eq!(trusted.state.got().len(), 1);
     assert_eq!(trusted.state.got()[0].message_id, header_id(&bundle));
@@ -514,7 +556,7 @@ async fn an_mtls_receiver_gets_the_message_when_the_broker_presents_its_client_c
     // Requires a client certificate too, but its directory entry does not say so: none is presented.
     let without = Receiver::start(any_port(), Some(ca.server_config(true)));
     let ca_pem = ca.pem();
-    let app = broker_where(
+    let app = stepped_broker_where(
         &[("thuiszorg-parkstad", &with_mtls.address), ("wzc-de-duinen", &without.address)],
         |s| {
             s.delivery.client_cert = Some(cert_path.clone());
@@ -530,10 +572,11 @@ async fn an_mtls_receiver_gets_the_message_when_the_broker_presents_its_client_c
     .await;
     let bundle = nursing_to_both(&with_mtls.address, &without.address);
     let tracking = send(&app, HOSPITAL, &bundle).await;
-    let deliveries = wait_deliveries(&app, &tracking, |d| {
-        state_of(d, "thuiszorg-parkstad") == Some("delivered") && attempts_of(d, "wzc-de-duinen") >= 2
-    })
-    .await;
+    assert_eq!(app.deliver_pending().await.handovers, Outcomes { retried: 1, ..delivered(1) });
+    assert_eq!(app.deliver_pending().await.handovers, retried(1));
+    let deliveries = app.store.deliveries(&tracking).await.unwrap();
+    assert_eq!(state_of(&deliveries, "thuiszorg-parkstad"), Some("delivered"));
+    assert_eq!(attempts_of(&deliveries, "wzc-de-duinen"), 2);
     assert_eq!(to(&deliveries, "wzc-de-duinen").state.as_str(), "queued", "no client certificate, no delivery");
     assert_eq!(with_mtls.state.got().len(), 1);
     assert_eq!(with_mtls.state.got()[0].message_id, header_id(&bundle));
@@ -544,24 +587,29 @@ async fn an_mtls_receiver_gets_the_message_when_the_broker_presents_its_client_c
 async fn a_sender_that_asks_for_no_infack_gets_no_delivered_receipt_but_the_business_one() {
     let (home_care, hospital) = (Receiver::plain(), Receiver::plain());
     let app =
-        broker_with(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {}).await;
+        stepped_broker(&[("thuiszorg-parkstad", &home_care.address), ("zzl-hospital", &hospital.address)], |_| {})
+            .await;
     let mut bundle = nursing_to(&home_care.address);
     header(&mut bundle)["extension"] = json!([{
         "url": "https://fhir.handover-broker.eu/StructureDefinition/message-handling",
         "extension": [{ "url": "key", "valueCode": "INFACK" }, { "url": "value", "valueBoolean": false }],
     }]);
     let tracking = send(&app, HOSPITAL, &bundle).await;
-    wait_for(&app, &tracking, &["delivered"]).await;
-    wait_got(&home_care, 1).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "delivered");
+    assert_eq!(home_care.state.got().len(), 1);
+    assert!(app.deliver_pending().await.is_empty(), "no receipt to push");
+    assert_eq!(queued(&app).await, 0, "no receipt queued");
     assert!(hospital.state.got().is_empty(), "no delivered receipt: {:?}", receipt_states(&hospital));
     let entries = ledger(&app, &tracking).await;
     assert!(!entries.iter().any(|(e, _)| e == "receipt-created"), "{entries:?}");
 
     let ok = home_care_answer(&bundle, "ok", &home_care.address, &hospital.address, None);
     assert_eq!(accepted(app.post_message(HOME_CARE, &ok).await).await, tracking);
-    let receipt = wait_receipt(&hospital, "accepted-by-receiver").await;
+    assert_eq!(app.deliver_pending().await.receipts, delivered(1));
+    let receipt = received_receipt(&hospital, "accepted-by-receiver");
     assert_eq!(response_of(&receipt)["identifier"], header_id(&bundle).as_str());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.deliver_pending().await.is_empty());
+    assert_eq!(queued(&app).await, 0, "nothing queued");
     assert_eq!(receipt_states(&hospital), vec!["accepted-by-receiver"]);
 }

@@ -43,6 +43,8 @@ pub struct TestApp {
     pub store: Store,
     pub db_dir: std::sync::Arc<tempfile::TempDir>,
     pub database_url: String,
+    /// The push workers (with `delivery.enabled`); see [`TestApp::deliver_pending`].
+    pusher: Option<std::sync::Arc<handover_broker::delivery::Pusher>>,
     handle: actix_web::dev::ServerHandle,
     join: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -165,12 +167,22 @@ pub async fn spawn_with(settings: Settings, db_dir: std::sync::Arc<tempfile::Tem
     let app = Application::build(settings).await.expect("the broker builds");
     let base = app.base_url().to_owned();
     let store = app.store();
+    let pusher = app.pusher();
     let handle = app.handle();
     let join = tokio::spawn(app.run_until_stopped());
-    TestApp { base, client: reqwest::Client::new(), store, db_dir, database_url, handle, join }
+    TestApp { base, client: reqwest::Client::new(), store, db_dir, database_url, pusher, handle, join }
 }
 
 impl TestApp {
+    /// Runs the push dispatcher once, to completion: expires what is due, pushes every row due now and
+    /// returns when each push is settled. For a broker built with `delivery.background = false`
+    /// (`stepped` in tests/api/delivery.rs), where nothing else pushes: the test decides when each
+    /// attempt happens instead of waiting for the clock.
+    pub async fn deliver_pending(&self) -> handover_broker::delivery::DispatchReport {
+        let pusher = self.pusher.as_ref().expect("a broker with delivery.enabled");
+        pusher.deliver_pending().await.expect("the pass settles every push")
+    }
+
     /// Stops the broker gracefully and waits until its writer has closed the database.
     pub async fn stop(self) -> std::sync::Arc<tempfile::TempDir> {
         self.handle.stop(true).await;

@@ -1,10 +1,10 @@
 //! The pull mailbox: list, download, acknowledge; only the addressee sees its messages; expiry.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
-use crate::delivery::{accepted, broker_with, receipts, wait_for, wait_got, Receiver};
+use crate::delivery::{
+    accepted, delivered, expired, queued, receipts, schedule, sleep_until, stepped_broker, Receiver,
+};
 use crate::helpers::*;
 
 const GP_BRUGGE: &str = "demo-gp-brugge";
@@ -90,18 +90,24 @@ async fn another_organisation_cannot_see_read_or_acknowledge_a_message() {
 #[tokio::test]
 async fn an_unacknowledged_letter_expires_and_the_hospital_gets_a_non_delivery_receipt() {
     let hospital = Receiver::plain();
-    let app = broker_with(&[("zzl-hospital", &hospital.address)], |s| s.message_ttl_secs = 1).await;
+    let app = stepped_broker(&[("zzl-hospital", &hospital.address)], |s| s.message_ttl_secs = 1).await;
     let bundle = discharge();
     let tracking = accepted(app.post_message(HOSPITAL, &bundle).await).await;
     let id = ids(&list(&app, GP_HEERLEN, "").await).remove(0);
-    wait_for(&app, &tracking, &["expired"]).await;
+    assert!(app.deliver_pending().await.is_empty(), "a mailbox delivery is not pushed");
+    sleep_until(schedule(&app, &tracking).await.expires_at).await;
+    assert_eq!(app.deliver_pending().await.handovers, expired(1));
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "expired");
     assert_eq!(list(&app, GP_HEERLEN, "").await["total"], 0, "an expired letter leaves the mailbox");
     assert_eq!(acknowledge(&app, GP_HEERLEN, &id).await.status().as_u16(), 409);
-    wait_got(&hospital, 1).await;
+    assert_eq!(app.deliver_pending().await.receipts, delivered(1));
     let receipts = receipts(&hospital);
+    assert_eq!(receipts.len(), 1);
     assert_eq!((receipts[0].0.as_str(), receipts[0].1.as_str()), ("expired", "fatal-error"));
     assert_eq!(receipts[0].2["entry"][0]["resource"]["response"]["identifier"], bundle["entry"][0]["resource"]["id"]);
-    // The receipt itself never expires into another receipt: one receipt, however long we wait.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The receipt itself never expires into another receipt: nothing is left queued that could, however
+    // long we wait.
+    assert_eq!(queued(&app).await, 0, "nothing left to push or expire");
+    assert!(app.deliver_pending().await.is_empty());
     assert_eq!(hospital.state.got().len(), 1);
 }

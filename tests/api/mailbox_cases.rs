@@ -11,7 +11,7 @@ use handover_broker::loadgen::{Overrides, Template};
 use serde_json::{json, Value};
 use sha2::Digest;
 
-use crate::delivery::{accepted, broker_with, wait_for, wait_got, Receiver};
+use crate::delivery::{accepted, delivered, queued, stepped_broker, Receiver};
 use crate::helpers::*;
 
 const TRIAGE: &str = "demo-triage-westkust";
@@ -439,16 +439,18 @@ async fn two_hundred_idle_long_polls_leave_the_broker_responsive_and_all_end_emp
 #[tokio::test]
 async fn a_sender_with_a_mailbox_pulls_its_delivered_receipt_and_acknowledges_it() {
     let hospital = Receiver::plain();
-    let app = broker_with(&[("zzl-hospital", &hospital.address)], |_| {}).await;
+    let app = stepped_broker(&[("zzl-hospital", &hospital.address)], |_| {}).await;
     let mut referral = fresh(fixture("referral.json"));
     header(&mut referral)["destination"][0]["endpoint"] = json!(hospital.address);
     let tracking = accepted(app.post_message(GP_HEERLEN, &referral).await).await;
-    wait_for(&app, &tracking, &["delivered"]).await;
-    let got = wait_got(&hospital, 1).await;
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "delivered");
+    let got = hospital.state.got();
+    assert_eq!(got.len(), 1);
     assert_eq!(got[0].message_id, header_id(&referral));
 
-    // The receipt waits in gp-heerlen's mailbox (a long-poll picks it up if it is not there yet).
-    let page = list(&app, GP_HEERLEN, "?_wait=10").await;
+    // The receipt waits in gp-heerlen's mailbox: it was queued with the delivery.
+    let page = list(&app, GP_HEERLEN, "").await;
     assert_eq!(page["total"], 1, "{page}");
     let entry = entries(&page).remove(0);
     let receipt = &entry["resource"];
@@ -479,7 +481,8 @@ async fn a_sender_with_a_mailbox_pulls_its_delivered_receipt_and_acknowledges_it
     assert_eq!(ack.unwrap().status().as_u16(), 200);
     assert_eq!(list(&app, GP_HEERLEN, "").await["total"], 0, "the acknowledged receipt left the mailbox");
     // Acknowledging a receipt makes no receipt of its own, and pushes nothing anywhere.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(app.deliver_pending().await.is_empty(), "nothing to push");
+    assert_eq!(queued(&app).await, 0, "nothing queued");
     assert_eq!(list(&app, GP_HEERLEN, "").await["total"], 0);
     assert_eq!(hospital.state.got().len(), 1);
     assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "delivered");
