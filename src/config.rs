@@ -172,6 +172,11 @@ pub struct DeliverySettings {
     /// The broker's client certificate (PEM chain) and key, presented to endpoints that ask for mTLS.
     pub client_cert: Option<PathBuf>,
     pub client_key: Option<PathBuf>,
+    /// Allow push addresses on loopback, private, link-local and other non-public addresses (on
+    /// premises receivers; tests). Off by default: the directory must not make the broker reach inward
+    /// (see `address`). Demo mode allows them, for its local receivers.
+    #[serde(default)]
+    pub allow_private_targets: bool,
 }
 
 impl Settings {
@@ -213,6 +218,11 @@ impl Settings {
             .try_deserialize()?;
         settings.check()?;
         Ok(settings)
+    }
+
+    /// Where pushes may go: public addresses only, unless private targets are allowed or this is a demo.
+    pub fn targets(&self) -> crate::address::TargetPolicy {
+        crate::address::TargetPolicy::new(self.delivery.allow_private_targets || self.demo)
     }
 
     /// Refuses settings that are inconsistent or unsafe; run by [`Settings::load`], and again by the

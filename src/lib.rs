@@ -5,6 +5,7 @@
 //! (receivers from the `directory`) → `store` (one transaction) → `delivery` / mailbox → `receipts`,
 //! with every state change appended to the `ledger`; `retention` purges payloads that are done. See ARCHITECTURE.md.
 
+pub mod address;
 pub mod api;
 pub mod audit;
 pub mod auth;

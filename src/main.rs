@@ -252,7 +252,7 @@ async fn token_revoke(settings: &Settings, token_or_id: &str) -> anyhow::Result<
 async fn directory_import(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
     let organizations = directory::read_bundle_file(file)?;
     let store = open_store(settings).await?;
-    let n = directory::import(&store, &organizations, None).await?;
+    let n = directory::import(&store, &organizations, None, settings.targets()).await?;
     store.close().await;
     eprintln!("imported {n} organisations");
     Ok(())

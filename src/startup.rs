@@ -85,7 +85,13 @@ impl Application {
         );
         let metrics = Arc::new(Metrics::new());
         let pusher = if settings.delivery.enabled {
-            Some(Arc::new(Pusher::new(settler.clone(), directory.clone(), &settings.delivery, metrics.clone())?))
+            Some(Arc::new(Pusher::new(
+                settler.clone(),
+                directory.clone(),
+                &settings.delivery,
+                settings.targets(),
+                metrics.clone(),
+            )?))
         } else {
             None
         };
@@ -108,6 +114,7 @@ impl Application {
             mailbox: Mailbox::new(settler),
             base_url: base_url.clone(),
             patient_keys,
+            targets: settings.targets(),
         });
         let server = serve(state, listener, settings.tls.as_ref())?;
         Ok(Self { addr, base_url, server, store, demo_tokens, background, pusher, pushers })

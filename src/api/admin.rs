@@ -134,7 +134,7 @@ pub async fn import(
     check_media_type(&req)?;
     let body = read_limited(&req, payload, state.ingestor.limits().max_body_bytes).await?;
     let organizations = directory::organizations_from_bundle(&body)?;
-    let imported = directory::import(&state.store, &organizations, Some(&caller.org)).await?;
+    let imported = directory::import(&state.store, &organizations, Some(&caller.org), state.targets).await?;
     state.directory.refresh().await?;
     tracing::Span::current().record("imported", imported);
     tracing::info!(by = %caller.org, "directory imported");

@@ -35,6 +35,8 @@ pub struct AppState {
     pub base_url: String,
     /// Turns auditors' patient identifiers into the ledger's patient keys.
     pub patient_keys: crate::ledger::patient::PatientKeys,
+    /// Where pushes may go: checked on every directory import.
+    pub targets: crate::address::TargetPolicy,
 }
 
 impl AppState {

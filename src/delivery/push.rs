@@ -20,6 +20,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use super::retry::{judge, judge_error, Backoff, Verdict};
 use super::settle::{OutboxRow, Settler};
 use super::tls::Clients;
+use crate::address::TargetPolicy;
 use crate::config::DeliverySettings;
 use crate::directory::Directory;
 use crate::ledger::{LedgerEvent, LedgerRecord};
@@ -45,6 +46,9 @@ pub struct Pusher {
     directory: Directory,
     /// Settles outcomes; the one the whole broker shares.
     settler: Settler,
+    /// Where pushes may go (checked again here for addresses written as IP literals, which are not
+    /// resolved; names are checked by the clients' resolver).
+    targets: TargetPolicy,
     clients: Clients,
     backoff: Backoff,
     lease: Duration,
@@ -200,6 +204,7 @@ impl Pusher {
         settler: Settler,
         directory: Directory,
         settings: &DeliverySettings,
+        targets: TargetPolicy,
         metrics: Arc<Metrics>,
     ) -> Result<Self, PushError> {
         Ok(Self {
@@ -207,7 +212,8 @@ impl Pusher {
             wake: settler.signals().push(),
             settler,
             directory,
-            clients: Clients::new(settings)?,
+            clients: Clients::new(settings, targets)?,
+            targets,
             backoff: Backoff {
                 initial: Duration::from_millis(settings.initial_backoff_ms),
                 max: Duration::from_millis(settings.max_backoff_ms),
@@ -443,6 +449,17 @@ impl Pusher {
             return self.retry(&row, None, "no push endpoint in the directory").await;
         };
         let url = format!("{}/$process-message", org.address.trim_end_matches('/'));
+        if !self.address_allowed(&url) {
+            // The directory may have been imported under another policy: no connection is made.
+            return self
+                .retry(
+                    &row,
+                    None,
+                    "the push address is not one the broker pushes to (loopback, private, \
+                 link-local)",
+                )
+                .await;
+        }
         let client = match self.clients.for_endpoint(org.ca_pem.as_deref(), org.client_certificate) {
             Ok(client) => client,
             Err(e) => return self.retry(&row, None, &e.to_string()).await,
@@ -500,6 +517,17 @@ impl Pusher {
                 let summary = format!("The receiver's system refused the message permanently (HTTP {reason}).");
                 self.finish(&row, DeliveryState::Failed, &summary, &reason).await
             }
+        }
+    }
+
+    /// Whether the host of `url`, when written as an IP address, may be reached (names are checked by
+    /// the clients' resolver at connect time).
+    fn address_allowed(&self, url: &str) -> bool {
+        match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+            Some(url::Host::Ipv4(ip)) => self.targets.allows(ip.into()),
+            Some(url::Host::Ipv6(ip)) => self.targets.allows(ip.into()),
+            Some(url::Host::Domain(_)) => true,
+            None => false,
         }
     }
 

@@ -41,6 +41,14 @@ pub fn judge(status: StatusCode, headers: &HeaderMap) -> Verdict {
 
 /// The verdict on a request that got no answer.
 pub fn judge_error(error: &reqwest::Error) -> Verdict {
+    // The resolver's refusal of an inward address, found in the error's causes, is said as it is.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if let Some(refused) = e.downcast_ref::<crate::address::RefusedTarget>() {
+            return Verdict::Retry { not_before: None, reason: refused.to_string() };
+        }
+        cause = e.source();
+    }
     let reason = if error.is_timeout() {
         "timeout"
     } else if error.is_connect() {

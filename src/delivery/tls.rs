@@ -4,14 +4,37 @@
 //! only to the address registered in its directory.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::RootCertStore;
 
+use crate::address::TargetPolicy;
 use crate::config::DeliverySettings;
+
+/// The system resolver, keeping only the addresses the target policy allows: a receiver's name that
+/// resolves inward (to this host, the private network, a metadata service) is refused at connect time,
+/// whatever it resolved to when the directory was imported.
+struct GuardedResolver {
+    targets: TargetPolicy,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let targets = self.targets;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let allowed: Vec<std::net::SocketAddr> = found.filter(|addr| targets.allows(addr.ip())).collect();
+            if allowed.is_empty() {
+                return Err(Box::new(crate::address::RefusedTarget) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -32,11 +55,13 @@ pub struct Clients {
     connect_timeout: Duration,
     timeout: Duration,
     per_receiver: usize,
+    /// Resolves receivers' names, dropping the addresses pushes may not reach.
+    resolver: Arc<GuardedResolver>,
     cache: Mutex<HashMap<(Option<String>, bool), reqwest::Client>>,
 }
 
 impl Clients {
-    pub fn new(settings: &DeliverySettings) -> Result<Self, ClientError> {
+    pub fn new(settings: &DeliverySettings, targets: TargetPolicy) -> Result<Self, ClientError> {
         let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         if let Some(path) = &settings.ca_file {
             let file =
@@ -67,6 +92,7 @@ impl Clients {
             connect_timeout: Duration::from_millis(settings.connect_timeout_ms),
             timeout: Duration::from_millis(settings.timeout_ms),
             per_receiver: settings.per_receiver,
+            resolver: Arc::new(GuardedResolver { targets }),
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -96,6 +122,7 @@ impl Clients {
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(self.resolver.clone())
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
             .pool_max_idle_per_host(self.per_receiver)

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::DirectoryError;
 use super::{CA_CERTIFICATE_URL, CLIENT_CERTIFICATE_URL, RECEIPT_PREFERENCE_URL};
 use super::{MAILBOX_CODE, MAILBOX_SYSTEM, PUSH_CODE, PUSH_SYSTEM};
+use crate::address::TargetPolicy;
 use crate::model::codes::EVENT_SYSTEM;
 use crate::model::{DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 
@@ -381,26 +382,10 @@ fn entry_url(resource_type: &str, id: &OrgId) -> String {
     format!("urn:uuid:{}", uuid::Builder::from_custom_bytes(bytes).into_uuid())
 }
 
-/// Push endpoints must be `https`, except on loopback (tests, local demo receivers).
+/// The form of a push address: `https`, plain `http` only to a local host, no credentials. Whether the
+/// host may be reached is the import's question ([`crate::address::TargetPolicy`]).
 fn check_push_address(address: &str) -> Result<(), &'static str> {
-    let url = reqwest::Url::parse(address).map_err(|_| "the address is not a valid URL")?;
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d == "localhost",
-                None => false,
-            };
-            if loopback {
-                Ok(())
-            } else {
-                Err("a push address must use https (plain http only on loopback)")
-            }
-        }
-        _ => Err("a push address must be an https URL"),
-    }
+    TargetPolicy::new(true).check_url(address)
 }
 
 #[cfg(test)]
@@ -554,7 +539,7 @@ mod tests {
         assert!(check_push_address("http://localhost:9000/fhir").is_ok());
         assert!(check_push_address("http://[::1]:9000/fhir").is_ok());
         assert!(check_push_address("http://gp.example/fhir").is_err());
-        assert!(check_push_address("http://10.0.0.5/fhir").is_err());
+        assert!(check_push_address("https://user:pw@gp.example/fhir").is_err());
         assert!(check_push_address("ftp://gp.example/fhir").is_err());
         assert!(check_push_address("not a url").is_err());
     }

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 pub use fhir::{bundle_from_organizations, check_ca_pem, organizations_from_bundle, DirectoryBundle};
 
+use crate::address::TargetPolicy;
 use crate::ledger::{LedgerEvent, LedgerRecord};
-use crate::model::{OrgId, OrgIdentifier, Organization};
+use crate::model::{DeliveryMode, OrgId, OrgIdentifier, Organization};
 use crate::store::{DirectoryUpdate, Removal, Store, StoreError};
 use crate::time::Millis;
 
@@ -80,7 +81,8 @@ pub fn read_bundle_file(path: &Path) -> Result<Vec<Organization>, DirectoryError
     organizations_from_bundle(&bytes)
 }
 
-/// Imports `organizations` (insert or replace by `Organization.id`); returns how many. Every
+/// Imports `organizations` (insert or replace by `Organization.id`); returns how many. Push addresses
+/// must be allowed by `targets` (see [`crate::address`]). Every
 /// organisation added or changed is a ledger entry of `actor` (`None`: the operator's command line), in
 /// the commit that changes it. The caller refreshes its [`Directory`] (the admin API does, so routing
 /// sees the change at once; other processes see it within [`REFRESH_EVERY`]).
@@ -88,7 +90,14 @@ pub async fn import(
     store: &Store,
     organizations: &[Organization],
     actor: Option<&OrgId>,
+    targets: TargetPolicy,
 ) -> Result<usize, DirectoryError> {
+    for org in organizations.iter().filter(|org| org.delivery == DeliveryMode::Push) {
+        targets.check_url(&org.address).map_err(|problem| DirectoryError::Invalid {
+            expression: format!("Organization/{}: Endpoint.address", org.id),
+            problem: problem.to_owned(),
+        })?;
+    }
     let current = store.organizations().await?;
     check_identifiers(&current, organizations)?;
     let ledger = organizations

@@ -66,7 +66,14 @@ async fn demo_tokens_do_not_exist_outside_demo_mode() {
     let app = spawn_with(settings, dir).await;
     let organizations =
         handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
-    handover_broker::directory::import(&app.store, &organizations, None).await.unwrap();
+    handover_broker::directory::import(
+        &app.store,
+        &organizations,
+        None,
+        handover_broker::address::TargetPolicy::new(true),
+    )
+    .await
+    .unwrap();
     outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
 }
 

@@ -291,7 +291,7 @@ pub async fn point_directory_with(
         }
         edit(org);
     }
-    directory::import(&store, &organizations, None).await.unwrap();
+    directory::import(&store, &organizations, None, settings.targets()).await.unwrap();
     store.close().await;
 }
 

@@ -45,7 +45,14 @@ async fn a_restarted_demo_keeps_its_demo_tokens_but_never_gives_one_to_an_organi
     newcomer.id = handover_broker::model::OrgId::parse("rehab-maastricht").unwrap();
     newcomer.identifiers = vec![handover_broker::model::OrgIdentifier::new(URA, "90000077").unwrap()];
     organizations.push(newcomer);
-    handover_broker::directory::import(&app.store, &organizations, None).await.unwrap();
+    handover_broker::directory::import(
+        &app.store,
+        &organizations,
+        None,
+        handover_broker::address::TargetPolicy::new(true),
+    )
+    .await
+    .unwrap();
     let dir = app.stop().await;
     let app = spawn_with(settings, dir).await;
     outcome(app.get(Some("demo-rehab-maastricht"), "/fhir/mailbox").await, 401).await;

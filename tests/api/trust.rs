@@ -148,7 +148,14 @@ async fn demo_mode_is_never_inferred_from_an_empty_database() {
     // Importing the demo directory's organisations as a real directory gives them no demo tokens.
     let organizations =
         handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
-    handover_broker::directory::import(&app.store, &organizations, None).await.unwrap();
+    handover_broker::directory::import(
+        &app.store,
+        &organizations,
+        None,
+        handover_broker::address::TargetPolicy::new(true),
+    )
+    .await
+    .unwrap();
     outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
 }
 
@@ -260,4 +267,89 @@ async fn a_refusal_records_the_route_pattern_never_the_text_the_caller_sent() {
 
 fn url_encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// A broker outside demo mode with private targets refused (the default), its directory the demo's
+/// stored as is (bypassing the import's check, as a directory imported under another policy would be),
+/// delivery stepped by the test. Returns it with an admin and a sender token of the hospital.
+async fn strict_broker(edit: impl Fn(&mut handover_broker::model::Organization)) -> (TestApp, String, String) {
+    use handover_broker::auth::{issue_token, Role};
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path()).await;
+    settings.demo = false;
+    crate::delivery::stepped(&mut settings);
+    let mut organizations =
+        handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
+    organizations.iter_mut().for_each(edit);
+    let update =
+        handover_broker::store::DirectoryUpdate { upsert: organizations, source: Some("import"), ..Default::default() };
+    let store = handover_broker::store::Store::open(&settings.database_url, 2, 8).await.unwrap();
+    store.writer().change_directory(update).await.unwrap();
+    store.close().await;
+    let app = spawn_with(settings, dir).await;
+    let hospital = handover_broker::model::OrgIdentifier::new(URA, "90000011").unwrap();
+    let admin = issue_token(&app.store, &hospital, Role::Admin).await.unwrap().token;
+    let sender = issue_token(&app.store, &hospital, Role::Sender).await.unwrap().token;
+    (app, admin, sender)
+}
+
+#[tokio::test]
+async fn push_addresses_that_reach_inward_or_carry_credentials_are_refused_at_import() {
+    let (app, admin, _) = strict_broker(|_| {}).await;
+    let export: Value = app.get(Some(&admin), "/admin/directory").await.json().await.unwrap();
+    for hostile in [
+        "https://169.254.169.254/latest/meta-data",
+        "http://127.0.0.1:2375/",
+        "https://10.0.0.1/fhir",
+        "https://[::ffff:192.168.1.1]/fhir",
+        "https://localhost/fhir",
+        "https://user:password@ehr.example/fhir",
+    ] {
+        let mut changed = export.clone();
+        for entry in changed["entry"].as_array_mut().unwrap() {
+            if entry["resource"]["resourceType"] == "Endpoint"
+                && entry["resource"]["address"] == "http://127.0.0.1:9103/fhir"
+            {
+                entry["resource"]["address"] = json!(hostile);
+            }
+        }
+        let refused = outcome(app.post_json(Some(&admin), "/admin/directory", &changed).await, 422).await;
+        assert!(!issues_text(&refused).contains("user:password@"), "the answer does not echo credentials");
+    }
+    assert!(entries_of(&app, "directory-changed").await.is_empty(), "nothing was imported");
+    // Public https addresses are fine (and the loopback ones already stored stay as they were).
+    let mut changed = export.clone();
+    for entry in changed["entry"].as_array_mut().unwrap() {
+        if entry["resource"]["resourceType"] == "Endpoint"
+            && entry["resource"]["address"].as_str().unwrap_or("").starts_with("http://127.0.0.1")
+        {
+            entry["resource"]["address"] = json!("https://ehr.example/fhir");
+        }
+    }
+    assert_eq!(app.post_json(Some(&admin), "/admin/directory", &changed).await.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn a_push_address_that_reaches_inward_is_refused_at_connect_time_by_address_and_by_name() {
+    let home_care = crate::delivery::Receiver::plain();
+    let port = home_care.address.rsplit(':').next().unwrap().trim_end_matches("/fhir").to_owned();
+    for address in [home_care.address.clone(), format!("http://localhost:{port}/fhir")] {
+        let registered = address.clone();
+        let (app, _, sender) = strict_broker(move |org| {
+            if org.id.as_str() == "thuiszorg-parkstad" {
+                org.address = registered.clone();
+            }
+        })
+        .await;
+        let response = app.post_message(&sender, &crate::delivery::nursing_to(&address)).await;
+        assert_eq!(response.status().as_u16(), 202, "{}", response.text().await.unwrap());
+        let tracking = app.store.ledger_tail(10).await.unwrap().into_iter().find_map(|e| e.tracking_id).unwrap();
+        let report = app.deliver_pending().await;
+        assert_eq!(report.handovers.retried, 1, "{address}: {report:?}");
+        assert!(home_care.state.got().is_empty(), "{address}: no connection was made");
+        let attempt = app.store.ledger_for_message(&tracking).await.unwrap().pop().unwrap();
+        assert_eq!(attempt.event.as_str(), "delivery-attempt");
+        let why = attempt.outcome.unwrap_or_default();
+        assert!(why.contains("private") || why.contains("loopback"), "{address}: {why}");
+    }
 }
