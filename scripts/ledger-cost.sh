@@ -18,6 +18,7 @@ round() { # ledger(true|false) token template [--compact]
     local dir pid url
     dir=$(mktemp -d -p "$work")
     HANDOVER_DEMO=true HANDOVER_LEDGER__ENABLED=$1 HANDOVER_DELIVERY__ENABLED=false \
+        HANDOVER_LIMITS__REQUESTS_PER_SECOND=100000 HANDOVER_LIMITS__REQUEST_BURST=100000 \
         HANDOVER_DATABASE_URL="sqlite://$dir/broker.db" HANDOVER_LISTEN=127.0.0.1:0 RUST_LOG=warn \
         "$BIN" serve > "$dir/out" 2> "$dir/err" &
     pid=$!

@@ -53,6 +53,12 @@ pub struct Settings {
     pub retention: RetentionSettings,
 }
 
+impl Limits {
+    pub fn body_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.body_timeout_ms)
+    }
+}
+
 /// How long the broker keeps what it carried (DESIGN.md section 6).
 #[derive(Debug, Clone, Deserialize)]
 pub struct RetentionSettings {
@@ -116,6 +122,15 @@ pub struct Limits {
     pub max_entries: usize,
     /// Most `MessageHeader.destination`s (receivers) in one message.
     pub max_destinations: usize,
+    /// The whole request body must arrive within this (408 otherwise): a client that trickles its body
+    /// holds a connection and a worker.
+    pub body_timeout_ms: u64,
+    /// Requests one organisation may make per second, sustained (429 with `Retry-After` beyond), and
+    /// how many it may make at once above that rate (the burst).
+    pub requests_per_second: u32,
+    pub request_burst: u32,
+    /// Mailbox long-polls (`_wait`) one organisation may hold open at once (429 beyond).
+    pub max_long_polls: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -192,6 +207,10 @@ impl Settings {
             .set_default("limits.max_json_depth", 64)?
             .set_default("limits.max_entries", 5_000)?
             .set_default("limits.max_destinations", 50)?
+            .set_default("limits.body_timeout_ms", 30_000)?
+            .set_default("limits.requests_per_second", 1_000)?
+            .set_default("limits.request_burst", 2_000)?
+            .set_default("limits.max_long_polls", 8)?
             .set_default("log_format", "pretty")?
             .set_default("store.max_batch", 128)?
             .set_default("store.max_connections", 8)?
@@ -234,6 +253,13 @@ impl Settings {
         }
         if self.limits.max_body_bytes < 1024 {
             return invalid("limits.max_body_bytes", "must be at least 1024");
+        }
+        let l = &self.limits;
+        if l.body_timeout_ms == 0 || l.requests_per_second == 0 || l.request_burst == 0 || l.max_long_polls == 0 {
+            return invalid(
+                "limits",
+                "body_timeout_ms, requests_per_second, request_burst and max_long_polls must be at least 1",
+            );
         }
         if self.limits.max_entries == 0 || self.limits.max_destinations == 0 {
             return invalid("limits", "entry and destination limits must be at least 1");

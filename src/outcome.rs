@@ -34,6 +34,10 @@ pub enum IssueCode {
     Login,
     Exception,
     Transient,
+    /// Too many requests; try again later.
+    Throttled,
+    /// The request took longer than the broker allows.
+    Timeout,
     Informational,
     Processing,
 }
@@ -58,6 +62,8 @@ impl IssueCode {
             Self::TooLong => "too-long",
             Self::Login => "login",
             Self::Exception => "exception",
+            Self::Throttled => "throttled",
+            Self::Timeout => "timeout",
             Self::Transient => "transient",
             Self::Informational => "informational",
             Self::Processing => "processing",
@@ -99,6 +105,8 @@ impl IssueCode {
             Self::Login,
             Self::Exception,
             Self::Transient,
+            Self::Throttled,
+            Self::Timeout,
             Self::Informational,
         ]
         .into_iter()

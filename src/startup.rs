@@ -111,10 +111,11 @@ impl Application {
             metadata: Arc::new(metadata),
             metrics,
             directory,
-            mailbox: Mailbox::new(settler),
+            mailbox: Mailbox::new(settler, settings.limits.max_long_polls),
             base_url: base_url.clone(),
             patient_keys,
             targets: settings.targets(),
+            throttle: crate::api::throttle::Throttle::new(&settings.limits),
         });
         let server = serve(state, listener, settings.tls.as_ref())?;
         Ok(Self { addr, base_url, server, store, demo_tokens, background, pusher, pushers })

@@ -132,7 +132,8 @@ pub async fn import(
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.caller(&req, Role::Admin).await?;
     check_media_type(&req)?;
-    let body = read_limited(&req, payload, state.ingestor.limits().max_body_bytes).await?;
+    let limits = state.ingestor.limits();
+    let body = read_limited(&req, payload, limits.max_body_bytes, limits.body_timeout()).await?;
     let organizations = directory::organizations_from_bundle(&body)?;
     let imported = directory::import(&state.store, &organizations, Some(&caller.org), state.targets).await?;
     state.directory.refresh().await?;

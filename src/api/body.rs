@@ -40,8 +40,17 @@ pub fn check_media_type(req: &HttpRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Reads the whole body, refusing more than `limit` bytes.
-pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads the whole body within `timeout`, refusing more than `limit` bytes.
+pub async fn read_limited(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Bytes, ApiError> {
+    tokio::time::timeout(timeout, read_within(req, payload, limit)).await.map_err(|_| ApiError::RequestTimeout)?
+}
+
+async fn read_within(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {

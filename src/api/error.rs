@@ -12,6 +12,8 @@
 //! | incomplete or unroutable handover       | 422    | per issue           |
 //! | message id or Bundle id reused          | 409    | conflict            |
 //! | mailbox message whose payload is purged | 410    | deleted             |
+//! | body not received in time               | 408    | timeout             |
+//! | over the organisation's rate or polls   | 429    | throttled (+ Retry-After) |
 //! | database unavailable                    | 503    | transient           |
 //! | anything else (a bug)                   | 500    | exception           |
 //!
@@ -51,6 +53,10 @@ pub enum ApiError {
     Conflict(Issue),
     #[error("gone: {0}")]
     Gone(String),
+    #[error("too many requests: {why}")]
+    TooManyRequests { why: String, retry_after_secs: u64 },
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -115,6 +121,12 @@ impl From<MailboxError> for ApiError {
                  its history is still in the ledger"
                     .into(),
             ),
+            MailboxError::TooManyWaiting(max) => Self::TooManyRequests {
+                why: format!(
+                    "this organisation already holds {max} long-polls of its mailbox open; wait for one to end"
+                ),
+                retry_after_secs: 1,
+            },
             MailboxError::Store(e) => Self::from(e),
         }
     }
@@ -157,6 +169,12 @@ impl ApiError {
             Self::Unprocessable(issues) => (StatusCode::UNPROCESSABLE_ENTITY, issues.clone()),
             Self::Conflict(issue) => (StatusCode::CONFLICT, vec![issue.clone()]),
             Self::Gone(what) => one(StatusCode::GONE, IssueCode::Deleted, what),
+            Self::TooManyRequests { why, .. } => one(StatusCode::TOO_MANY_REQUESTS, IssueCode::Throttled, why),
+            Self::RequestTimeout => one(
+                StatusCode::REQUEST_TIMEOUT,
+                IssueCode::Timeout,
+                "the request body did not arrive within the time allowed; nothing was stored",
+            ),
             Self::Unavailable(_) => one(
                 StatusCode::SERVICE_UNAVAILABLE,
                 IssueCode::Transient,
@@ -198,6 +216,9 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            Self::TooManyRequests { retry_after_secs, .. } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
             }
             _ => {}
         }

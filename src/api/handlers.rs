@@ -16,7 +16,8 @@ async fn message_post(
 ) -> Result<(Principal, web::Bytes), ApiError> {
     let caller = state.caller(req, Role::Sender).await?;
     check_media_type(req)?;
-    let body = read_limited(req, payload, state.ingestor.limits().max_body_bytes).await?;
+    let limits = state.ingestor.limits();
+    let body = read_limited(req, payload, limits.max_body_bytes, limits.body_timeout()).await?;
     Ok((caller, body))
 }
 
@@ -160,8 +161,9 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     Ok(HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ready"}"#))
 }
 
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// `GET /metrics` (admin): Prometheus text. Queue depths per organisation are the operator's business.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.caller(&req, Role::Admin).await?;
     let text = state.metrics.render(&state.store).await?;
     Ok(HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text))
 }

@@ -8,6 +8,7 @@ mod body;
 pub mod error;
 mod handlers;
 mod telemetry;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -37,6 +38,8 @@ pub struct AppState {
     pub patient_keys: crate::ledger::patient::PatientKeys,
     /// Where pushes may go: checked on every directory import.
     pub targets: crate::address::TargetPolicy,
+    /// Requests per organisation.
+    pub throttle: throttle::Throttle,
 }
 
 impl AppState {
@@ -52,6 +55,12 @@ impl AppState {
         let header = header
             .map(|h| h.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into())));
         let principal = self.auth.authenticate(header.transpose()?).await?;
+        if let Err(wait) = self.throttle.check(&principal.org) {
+            return Err(ApiError::TooManyRequests {
+                why: "this organisation is over its request rate; retry after the time given".into(),
+                retry_after_secs: wait.as_secs_f64().ceil() as u64,
+            });
+        }
         if principal.role != role {
             // Refused access is an event of the ledger too, with who tried and the route's pattern: never
             // the path or query the caller wrote, which would let any token holder write into the ledger.

@@ -10,12 +10,14 @@
 
 pub mod pull;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::auth::Principal;
 use crate::delivery::settle::{OutboxRow, Settler};
 use crate::ledger::{LedgerEvent, LedgerRecord};
-use crate::model::{DeliveryId, DeliveryState, EventCode};
+use crate::model::{DeliveryId, DeliveryState, EventCode, OrgId};
 use crate::signals::Signals;
 use crate::store::{Cursor, MailboxItem, MailboxQuery, Store, StoreError};
 use crate::time::Millis;
@@ -38,6 +40,8 @@ pub enum MailboxError {
     Expired,
     #[error("the message's payload was purged after its retention period")]
     Purged,
+    #[error("at most {0} long-polls per organisation")]
+    TooManyWaiting(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -97,6 +101,28 @@ impl Listing {
 #[derive(Clone)]
 pub struct Mailbox {
     settler: Settler,
+    /// Long-polls open per organisation, and the most one may hold.
+    waiting: Arc<Mutex<HashMap<OrgId, usize>>>,
+    max_waiting: usize,
+}
+
+/// One open long-poll, counted until dropped.
+struct Waiting {
+    waiting: Arc<Mutex<HashMap<OrgId, usize>>>,
+    org: OrgId,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Ok(mut waiting) = self.waiting.lock() {
+            if let Some(n) = waiting.get_mut(&self.org) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    waiting.remove(&self.org);
+                }
+            }
+        }
+    }
 }
 
 fn bad(name: &'static str, problem: impl Into<String>) -> MailboxError {
@@ -126,8 +152,19 @@ fn outbox_row<'a>(caller: &'a Principal, item: &'a MailboxItem) -> OutboxRow<'a>
 }
 
 impl Mailbox {
-    pub fn new(settler: Settler) -> Self {
-        Self { settler }
+    pub fn new(settler: Settler, max_waiting: usize) -> Self {
+        Self { settler, waiting: Arc::default(), max_waiting }
+    }
+
+    /// A long-poll slot of `org`, or `TooManyWaiting` when it holds all of its own already.
+    fn wait_slot(&self, org: &OrgId) -> Result<Waiting, MailboxError> {
+        let mut waiting = self.waiting.lock().map_err(|_| MailboxError::TooManyWaiting(self.max_waiting))?;
+        let n = waiting.entry(org.clone()).or_default();
+        if *n >= self.max_waiting {
+            return Err(MailboxError::TooManyWaiting(self.max_waiting));
+        }
+        *n += 1;
+        Ok(Waiting { waiting: self.waiting.clone(), org: org.clone() })
     }
 
     fn store(&self) -> &Store {
@@ -150,6 +187,8 @@ impl Mailbox {
     #[tracing::instrument(skip_all, fields(stage = "mailbox", org = %caller.org, listed))]
     pub async fn list(&self, caller: &Principal, params: &ListParams, base_url: &str) -> Result<Vec<u8>, MailboxError> {
         let listing = Listing::parse(params)?;
+        // A long-poll holds a connection and a task while it waits: each organisation has a few.
+        let _slot = if listing.wait.is_zero() { None } else { Some(self.wait_slot(&caller.org)?) };
         let mut items = self.wait_for_items(caller, &listing).await?;
         let more = items.len() > listing.count;
         items.truncate(listing.count);

@@ -43,6 +43,7 @@ impl Backend {
                         std::fs::create_dir_all(dir)?;
                     }
                 }
+                owner_only(std::path::Path::new(file))?;
                 Ok(if database_url.contains('?') {
                     database_url.to_owned()
                 } else {
@@ -154,6 +155,40 @@ impl Backend {
             Self::Postgres => format!("octet_length(convert_to({expr}, 'UTF8'))"),
         }
     }
+}
+
+/// The database file is readable by its owner alone (0600): it holds patient data. Created so when
+/// missing (SQLite then gives its WAL and shared-memory files the same mode), and narrowed when an
+/// existing file allows more. Not for `:memory:` or other special names.
+fn owner_only(file: &std::path::Path) -> Result<(), std::io::Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if file.as_os_str().is_empty() || file.to_string_lossy().starts_with(':') {
+            return Ok(());
+        }
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        for path in [file.to_path_buf(), suffixed(file, "-wal"), suffixed(file, "-shm")] {
+            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(stage = "store", "the database file allowed others to read it; now owner only (0600)");
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `file` with `suffix` appended to its name, as SQLite names its WAL and shared-memory files.
+#[cfg(unix)]
+fn suffixed(file: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
 }
 
 #[cfg(test)]

@@ -416,7 +416,8 @@ async fn a_handover_is_pushed_byte_identical_and_the_sender_gets_a_delivered_rec
 
     let receipt = app.receipt(HOSPITAL, &tracking).await.text().await.unwrap();
     assert!(receipt.contains("\"delivered\""), "{receipt}");
-    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let admin = admin_token(&app).await;
+    let metrics = app.get(Some(&admin), "/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("handover_broker_delivery_attempts_total{outbox=\"handover\",outcome=\"delivered\"} 1"),
         "{metrics}"

@@ -353,3 +353,103 @@ async fn a_push_address_that_reaches_inward_is_refused_at_connect_time_by_addres
         assert!(why.contains("private") || why.contains("loopback"), "{address}: {why}");
     }
 }
+
+#[tokio::test]
+async fn a_body_that_trickles_in_slower_than_allowed_gets_408_and_nothing_is_stored() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path()).await;
+    settings.limits.body_timeout_ms = 300;
+    let app = spawn_with(settings, dir).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /fhir/$process-message HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {HOSPITAL}\r\n\
+         Content-Type: application/fhir+json\r\nContent-Length: 100000\r\n\r\n{{\"resourceType\":"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The rest never comes; the broker answers when its time runs out.
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the broker closed the slow request itself");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("OperationOutcome") && answer.contains("timeout"), "{answer}");
+    assert_eq!(app.store.message_count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn an_organisation_over_its_request_rate_gets_429_with_retry_after_and_others_are_unaffected() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path()).await;
+    settings.limits.requests_per_second = 1;
+    settings.limits.request_burst = 3;
+    let app = spawn_with(settings, dir).await;
+    for _ in 0..3 {
+        assert_eq!(app.get(Some(HOSPITAL), "/fhir/mailbox").await.status().as_u16(), 200);
+    }
+    let refused = app.get(Some(HOSPITAL), "/fhir/mailbox").await;
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    outcome(refused, 429).await;
+    // Another organisation has its own allowance.
+    assert_eq!(app.get(Some(GP_HEERLEN), "/fhir/mailbox").await.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn an_organisation_holds_at_most_its_share_of_long_polls() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path()).await;
+    settings.limits.max_long_polls = 2;
+    let app = std::sync::Arc::new(spawn_with(settings, dir).await);
+    let mut polls = Vec::new();
+    for _ in 0..2 {
+        let app = app.clone();
+        polls.push(tokio::spawn(
+            async move { app.get(Some(GP_HEERLEN), "/fhir/mailbox?_wait=3").await.status().as_u16() },
+        ));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let third = app.get(Some(GP_HEERLEN), "/fhir/mailbox?_wait=3").await;
+    assert_eq!(third.headers()["retry-after"], "1");
+    outcome(third, 429).await;
+    // A listing without waiting is not a long-poll; another organisation has its own share.
+    assert_eq!(app.get(Some(GP_HEERLEN), "/fhir/mailbox").await.status().as_u16(), 200);
+    assert_eq!(app.get(Some(HOSPITAL), "/fhir/mailbox?_wait=1").await.status().as_u16(), 200);
+    for poll in polls {
+        assert_eq!(poll.await.unwrap(), 200);
+    }
+    // Once they ended, the organisation may wait again.
+    assert_eq!(app.get(Some(GP_HEERLEN), "/fhir/mailbox?_wait=1").await.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn metrics_need_an_admin_token() {
+    let app = spawn_app().await;
+    outcome(app.get(None, "/metrics").await, 401).await;
+    outcome(app.get(Some(HOSPITAL), "/metrics").await, 403).await;
+    let admin = admin_token(&app).await;
+    assert_eq!(app.get(Some(&admin), "/metrics").await.status().as_u16(), 200);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    if !uses_sqlite(&app) {
+        return;
+    }
+    assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202);
+    let dir = app.stop().await;
+    for name in ["broker.db", "broker.db-wal"] {
+        let Ok(meta) = std::fs::metadata(dir.path().join(name)) else { continue };
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+    }
+    // A file another tool left readable by all is narrowed at the next start.
+    let file = dir.path().join("broker.db");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let settings = test_settings(dir.path()).await;
+    spawn_with(settings, dir.clone()).await.stop().await;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+}
