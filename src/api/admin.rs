@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::body::{check_media_type, read_limited};
 use super::{ApiError, AppState, FHIR_JSON};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::directory::{self, DirectoryError};
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::OrgId;
@@ -77,7 +77,7 @@ fn json_response(body: &Value) -> HttpResponse {
 /// `GET /admin/organizations`.
 #[tracing::instrument(skip_all, fields(stage = "admin"))]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Admin).await?;
+    let caller = state.authorize(&req).await?;
     state.record(admin_read(&caller, &req, None)).await?;
     let organizations = state.store.organizations().await?;
     Ok(json_response(&Value::Array(organizations.iter().map(directory::json_view).collect())))
@@ -90,7 +90,7 @@ pub async fn get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Admin).await?;
+    let caller = state.authorize(&req).await?;
     let org = directory::organization(&state.store, &path.into_inner()).await?;
     state.record(admin_read(&caller, &req, Some(&org.id))).await?;
     Ok(json_response(&directory::json_view(&org)))
@@ -103,7 +103,7 @@ pub async fn delete(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Admin).await?;
+    let caller = state.authorize(&req).await?;
     let id = path.into_inner();
     directory::remove(&state.store, &id, Some(&caller.org)).await?;
     state.directory.refresh().await?;
@@ -115,7 +115,7 @@ pub async fn delete(
 /// `GET /admin/directory`: the FHIR export.
 #[tracing::instrument(skip_all, fields(stage = "admin"))]
 pub async fn export(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Admin).await?;
+    let caller = state.authorize(&req).await?;
     state.record(admin_read(&caller, &req, None)).await?;
     let bundle = directory::export(&state.store).await?;
     let body = serde_json::to_vec(&bundle).map_err(|e| ApiError::Internal(e.into()))?;
@@ -130,7 +130,7 @@ pub async fn import(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Admin).await?;
+    let caller = state.authorize(&req).await?;
     check_media_type(&req)?;
     let limits = state.ingestor.limits();
     let body = read_limited(&req, payload, limits.max_body_bytes, limits.body_timeout()).await?;

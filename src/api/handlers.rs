@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{check_media_type, read_limited};
 use super::{ApiError, AppState, FHIR_JSON};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::outcome::{Issue, IssueCode, Severity};
 
 /// The caller and the body of a message post: authenticated first, then media type, then size.
@@ -14,7 +14,7 @@ async fn message_post(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<(Principal, web::Bytes), ApiError> {
-    let caller = state.caller(req, Role::Sender).await?;
+    let caller = state.authorize(req).await?;
     check_media_type(req)?;
     let limits = state.ingestor.limits();
     let body = read_limited(req, payload, limits.max_body_bytes, limits.body_timeout()).await?;
@@ -65,14 +65,14 @@ pub async fn receipt(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Sender).await?;
+    let caller = state.authorize(&req).await?;
     let body = crate::receipts::receipt(&state.store, &caller, &path.into_inner()).await?;
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
 }
 
 /// `GET /fhir/mailbox?_count=&_cursor=&_since=&event=&_wait=`: the caller's waiting messages.
 pub async fn mailbox_list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Sender).await?;
+    let caller = state.authorize(&req).await?;
     let mut params = crate::mailbox::ListParams::default();
     for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
         let slot = match key.as_ref() {
@@ -96,7 +96,7 @@ pub async fn mailbox_read(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Sender).await?;
+    let caller = state.authorize(&req).await?;
     let body = state.mailbox.read(&caller, &path.into_inner()).await?;
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
 }
@@ -107,7 +107,7 @@ pub async fn mailbox_acknowledge(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Sender).await?;
+    let caller = state.authorize(&req).await?;
     let changed = state.mailbox.acknowledge(&caller, &path.into_inner()).await?;
     let message = if changed {
         "acknowledged: the message is delivered and has left the mailbox"
@@ -125,7 +125,7 @@ pub async fn mailbox_acknowledge(
 
 /// `GET /fhir/AuditEvent` (auditor): the ledger, searched.
 pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Auditor).await?;
+    let caller = state.authorize(&req).await?;
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
     let snapshot = state.directory.snapshot();
@@ -138,7 +138,7 @@ pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Resul
 
 /// `GET /ledger/verify` (auditor): the hash chain recomputed.
 pub async fn ledger_verify(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let caller = state.caller(&req, Role::Auditor).await?;
+    let caller = state.authorize(&req).await?;
     state.record(crate::audit::verify::question(&caller)).await?;
     let verification = crate::audit::verify(&state.store, None).await?;
     let body = serde_json::to_vec(&verification).map_err(|e| ApiError::Internal(e.into()))?;
@@ -146,24 +146,27 @@ pub async fn ledger_verify(req: HttpRequest, state: web::Data<AppState>) -> Resu
 }
 
 /// `GET /fhir/metadata`: the CapabilityStatement.
-pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type(FHIR_JSON).body(state.metadata.as_ref().clone())
+pub async fn metadata(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.public(&req)?;
+    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(state.metadata.as_ref().clone()))
 }
 
 /// `GET /healthz`: the process runs.
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#)
+pub async fn healthz(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.public(&req)?;
+    Ok(HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#))
 }
 
 /// `GET /readyz`: the database answers.
-pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.public(&req)?;
     state.store.ping().await?;
     Ok(HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ready"}"#))
 }
 
 /// `GET /metrics` (admin): Prometheus text. Queue depths per organisation are the operator's business.
 pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.caller(&req, Role::Admin).await?;
+    state.authorize(&req).await?;
     let text = state.metrics.render(&state.store).await?;
     Ok(HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text))
 }

@@ -4,6 +4,7 @@
 //! call and each error to one answer (see [`error`]). Stages never import `api`.
 
 mod admin;
+pub mod authz;
 mod body;
 pub mod error;
 mod handlers;
@@ -49,8 +50,29 @@ impl AppState {
         Ok(self.store.writer().append_ledger(vec![entry]).await?)
     }
 
+    /// The authenticated caller of a route that needs a role, by the authorization table.
+    pub(crate) async fn authorize(&self, req: &actix_web::HttpRequest) -> Result<Principal, ApiError> {
+        let rule = authz::rule_for(req.method().as_str(), &route(req));
+        match rule.map(|r| r.who) {
+            Some(authz::Who::Role(role)) => self.caller(req, role).await,
+            // A public route has no caller to give; a route missing from the table is refused.
+            Some(authz::Who::Anyone) | None => {
+                tracing::error!(route = %route(req), "route without a role rule in the authorization table");
+                Err(ApiError::Internal(anyhow::anyhow!("route missing from the authorization table")))
+            }
+        }
+    }
+
+    /// Checks that a route the handler serves without credentials is public in the table.
+    pub(crate) fn public(&self, req: &actix_web::HttpRequest) -> Result<(), ApiError> {
+        match authz::rule_for(req.method().as_str(), &route(req)).map(|r| r.who) {
+            Some(authz::Who::Anyone) => Ok(()),
+            _ => Err(ApiError::Internal(anyhow::anyhow!("route is not public in the authorization table"))),
+        }
+    }
+
     /// The caller, who must hold `role`.
-    pub(crate) async fn caller(&self, req: &actix_web::HttpRequest, role: Role) -> Result<Principal, ApiError> {
+    async fn caller(&self, req: &actix_web::HttpRequest, role: Role) -> Result<Principal, ApiError> {
         let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
         let header = header
             .map(|h| h.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into())));

@@ -1,0 +1,94 @@
+//! The authorization table: for every route, who may call it and whose data it reaches. Every handler
+//! asks [`super::AppState::authorize`], which finds the request's route here; a route missing from the
+//! table is refused (and fails the tests), so no route is reachable by accident.
+//!
+//! Ownership is enforced by the flow the handler calls, never by the caller's word: a sender reads only
+//! receipts of its own messages, an organisation only its own mailbox items (404 for anyone else, so ids
+//! leak nothing), a business response answers only deliveries addressed to its author, and an auditor
+//! sees the entries of its own organisation unless its token is regional. `tests/api/matrix.rs` walks
+//! the whole table with every kind of caller.
+
+use crate::auth::Role;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// Anyone, without credentials (discovery and health).
+    Anyone,
+    /// A caller holding this role.
+    Role(Role),
+}
+
+/// Whose data a route reaches, beyond the role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Nobody's in particular (the broker's own, or the whole directory for its administrator).
+    Nobody,
+    /// Messages the caller sends as its own organisation (sender = caller, every name of it), and
+    /// business responses to deliveries addressed to the caller.
+    Sender,
+    /// Receipts of messages the caller sent.
+    MessagesSent,
+    /// Mailbox items addressed to the caller.
+    Addressee,
+    /// Ledger entries where the auditor's organisation is sender or receiver; all for a regional one.
+    AuditScope,
+}
+
+/// One route's rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub method: &'static str,
+    /// The route's pattern, as registered.
+    pub route: &'static str,
+    pub who: Who,
+    pub owner: Owner,
+}
+
+const fn rule(method: &'static str, route: &'static str, who: Who, owner: Owner) -> Rule {
+    Rule { method, route, who, owner }
+}
+
+const SENDER: Who = Who::Role(Role::Sender);
+const AUDITOR: Who = Who::Role(Role::Auditor);
+const ADMIN: Who = Who::Role(Role::Admin);
+
+/// Every route of the broker.
+pub const RULES: &[Rule] = &[
+    rule("GET", "/fhir/metadata", Who::Anyone, Owner::Nobody),
+    rule("GET", "/healthz", Who::Anyone, Owner::Nobody),
+    rule("GET", "/readyz", Who::Anyone, Owner::Nobody),
+    rule("POST", "/fhir/$process-message", SENDER, Owner::Sender),
+    rule("POST", "/fhir/$validate", SENDER, Owner::Sender),
+    rule("GET", "/fhir/receipts/{tracking_id}", SENDER, Owner::MessagesSent),
+    rule("GET", "/fhir/mailbox", SENDER, Owner::Addressee),
+    rule("GET", "/fhir/mailbox/{id}", SENDER, Owner::Addressee),
+    rule("POST", "/fhir/mailbox/{id}/$acknowledge", SENDER, Owner::Addressee),
+    rule("GET", "/fhir/AuditEvent", AUDITOR, Owner::AuditScope),
+    rule("GET", "/ledger/verify", AUDITOR, Owner::Nobody),
+    rule("GET", "/metrics", ADMIN, Owner::Nobody),
+    rule("GET", "/admin/organizations", ADMIN, Owner::Nobody),
+    rule("GET", "/admin/organizations/{id}", ADMIN, Owner::Nobody),
+    rule("DELETE", "/admin/organizations/{id}", ADMIN, Owner::Nobody),
+    rule("GET", "/admin/directory", ADMIN, Owner::Nobody),
+    rule("POST", "/admin/directory", ADMIN, Owner::Nobody),
+];
+
+/// The rule of a method on a route pattern.
+pub fn rule_for(method: &str, route: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.method == method && r.route == route)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_has_one_rule() {
+        for (i, a) in RULES.iter().enumerate() {
+            assert!(RULES[i + 1..].iter().all(|b| (a.method, a.route) != (b.method, b.route)), "{a:?} twice");
+        }
+        assert!(rule_for("GET", "/fhir/metadata").is_some());
+        assert!(rule_for("PUT", "/fhir/metadata").is_none());
+    }
+}
