@@ -5,11 +5,17 @@
 //! token; `token revoke` ends one (or every one of an organisation) at once, and issuing and revoking
 //! are ledger entries. Demo tokens (`demo-<org-id>`) exist only in demo mode and only while the broker
 //! listens on loopback, so a demo set-up exposed on a network does not accept well-known secrets.
+//!
+//! Tokens the store does not know (or knows as expired) are remembered, by hash, in a small negative
+//! cache ([`Authenticator`]), so that a client retrying with a bad token costs no database query each
+//! time.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -269,16 +275,87 @@ pub fn token_json(token: &TokenRecord, now: Millis) -> serde_json::Value {
     })
 }
 
-/// Checks bearer tokens against the store (and the demo tokens, when enabled).
+/// How many refused tokens the negative cache remembers, and for how long.
+pub const REJECTED_CAPACITY: usize = 10_000;
+pub const REJECTED_TTL: Duration = Duration::from_secs(30);
+
+/// Why a token was refused, as the negative cache remembers it.
+#[derive(Debug, Clone, Copy)]
+enum Rejection {
+    Unknown,
+    Expired,
+}
+
+impl From<Rejection> for AuthError {
+    fn from(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::Unknown => Self::Unknown,
+            Rejection::Expired => Self::Expired,
+        }
+    }
+}
+
+/// The negative cache: SHA-256 of tokens that the store did not know (or knew as revoked or expired),
+/// each for `ttl` after it was looked up, at most `capacity` of them (the least used go first).
+///
+/// Trade-off: a refused token stays refused for up to `ttl` without asking the store. Revoked and
+/// expired tokens never come back, and a new token is 256 random bits that nobody can have presented
+/// before it was issued, so in practice only a token restored into the database (a backup brought back)
+/// waits up to `ttl`. [`Authenticator::issue`] also forgets the new token's hash in this process. Only
+/// refusals are cached: a revocation or expiry takes effect at the next request.
+struct Rejected {
+    cache: quick_cache::sync::Cache<[u8; 32], (Instant, Rejection)>,
+    ttl: Duration,
+}
+
+impl Rejected {
+    fn new(capacity: usize, ttl: Duration) -> Self {
+        Self { cache: quick_cache::sync::Cache::new(capacity.max(1)), ttl }
+    }
+
+    fn get(&self, digest: &[u8; 32]) -> Option<Rejection> {
+        let (since, rejection) = self.cache.get(digest)?;
+        if since.elapsed() < self.ttl {
+            return Some(rejection);
+        }
+        self.cache.remove(digest);
+        None
+    }
+
+    fn insert(&self, digest: [u8; 32], rejection: Rejection) {
+        self.cache.insert(digest, (Instant::now(), rejection));
+    }
+
+    fn forget(&self, digest: &[u8; 32]) {
+        self.cache.remove(digest);
+    }
+}
+
+/// Checks bearer tokens against the store (and the demo tokens, when enabled). Clones share the
+/// negative cache and the counter of store look-ups.
 #[derive(Clone)]
 pub struct Authenticator {
     store: Store,
     demo: HashMap<String, Principal>,
+    rejected: Arc<Rejected>,
+    lookups: Arc<AtomicU64>,
 }
 
 impl Authenticator {
     pub fn new(store: Store) -> Self {
-        Self { store, demo: HashMap::new() }
+        Self {
+            store,
+            demo: HashMap::new(),
+            rejected: Arc::new(Rejected::new(REJECTED_CAPACITY, REJECTED_TTL)),
+            lookups: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Replaces the negative cache with one of `capacity` entries kept for `ttl` (tests; the defaults
+    /// are [`REJECTED_CAPACITY`] and [`REJECTED_TTL`]).
+    pub fn with_rejected_cache(mut self, capacity: usize, ttl: Duration) -> Self {
+        self.rejected = Arc::new(Rejected::new(capacity, ttl));
+        self
     }
 
     /// Enables `demo-<org-id>` sender tokens for `organizations`. Call only in demo mode on loopback.
@@ -292,6 +369,19 @@ impl Authenticator {
 
     pub fn demo_tokens(&self) -> impl Iterator<Item = &str> {
         self.demo.keys().map(String::as_str)
+    }
+
+    /// How many tokens were looked up in the store so far (those answered from the negative cache or
+    /// the demo tokens were not).
+    pub fn store_lookups(&self) -> u64 {
+        self.lookups.load(Ordering::Relaxed)
+    }
+
+    /// [`issue`], and forgets the new token in this process's negative cache.
+    pub async fn issue(&self, identifier: &OrgIdentifier, request: &TokenRequest) -> Result<IssuedToken, AuthError> {
+        let issued = issue(&self.store, identifier, request).await?;
+        self.rejected.forget(&Sha256::digest(issued.token.as_bytes()).into());
+        Ok(issued)
     }
 
     /// The caller of a request with this `Authorization` header value.
@@ -308,8 +398,17 @@ impl Authenticator {
         if let Some(principal) = self.demo.get(token) {
             return Ok(principal.clone());
         }
-        let record = self.store.token_by_hash(&hash_token(token)).await?.ok_or(AuthError::Unknown)?;
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(rejection) = self.rejected.get(&digest) {
+            return Err(rejection.into());
+        }
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        let Some(record) = self.store.token_by_hash(&hex::encode(digest)).await? else {
+            self.rejected.insert(digest, Rejection::Unknown);
+            return Err(AuthError::Unknown);
+        };
         if !record.is_live(Millis::now()) {
+            self.rejected.insert(digest, Rejection::Expired);
             return Err(AuthError::Expired);
         }
         let role = record.role.parse().map_err(|_| AuthError::Unknown)?;
@@ -348,6 +447,31 @@ mod tests {
         for refused in ["", "3600", "0s", "500ms", "soon", "-1d"] {
             assert!(parse_lifetime(refused).is_err(), "{refused:?} must be refused");
         }
+    }
+
+    #[test]
+    fn the_negative_cache_forgets_after_its_time_and_on_request() {
+        let cache = Rejected::new(10, Duration::from_millis(50));
+        cache.insert([1; 32], Rejection::Unknown);
+        cache.insert([2; 32], Rejection::Expired);
+        assert!(matches!(cache.get(&[1; 32]), Some(Rejection::Unknown)));
+        assert!(matches!(cache.get(&[2; 32]), Some(Rejection::Expired)));
+        assert!(cache.get(&[3; 32]).is_none());
+        cache.forget(&[2; 32]);
+        assert!(cache.get(&[2; 32]).is_none());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(cache.get(&[1; 32]).is_none(), "an entry older than the cache's time is gone");
+    }
+
+    #[test]
+    fn the_negative_cache_is_bounded() {
+        let cache = Rejected::new(100, Duration::from_secs(60));
+        for i in 0..10_000u32 {
+            let mut digest = [0u8; 32];
+            digest[..4].copy_from_slice(&i.to_be_bytes());
+            cache.insert(digest, Rejection::Unknown);
+        }
+        assert!(cache.cache.len() <= 110, "{} entries", cache.cache.len());
     }
 
     #[test]

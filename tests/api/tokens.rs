@@ -1,11 +1,12 @@
 //! Static tokens with a life and a scope (issue 12): expiry, `token list`, revocation by organisation,
-//! regional auditors, ledger entries of issue and revocation.
+//! regional auditors, ledger entries of issue and revocation, and the negative cache of unknown tokens.
 //! The CLI is the real binary, pointed at the test's database.
 
 use std::time::Duration;
 
 use handover_broker::auth::{self, AuthError, Authenticator, Role, Scope, TokenRequest};
 use handover_broker::model::OrgIdentifier;
+use handover_broker::store::Store;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -80,6 +81,7 @@ async fn a_token_past_its_expiry_gets_401_with_an_operation_outcome() {
     assert_eq!(app.post_message(&issued.token, &discharge()).await.status().as_u16(), 202);
 
     tokio::time::sleep(Duration::from_millis(1_300)).await;
+    // Twice: the second answer comes from the negative cache and must say the same.
     for _ in 0..2 {
         let response = app.post_message(&issued.token, &discharge()).await;
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
@@ -303,4 +305,56 @@ async fn issuing_and_revoking_are_ledger_entries_without_the_token() {
         .filter_map(|e| e["resource"]["subtype"][0]["code"].as_str())
         .collect();
     assert_eq!(codes, ["token-revoked", "token-revoked"], "{bundle}");
+}
+
+#[tokio::test]
+async fn repeated_unknown_tokens_are_answered_without_a_store_query() {
+    let app = spawn_app().await;
+    let auth = Authenticator::new(app.store.clone());
+    let unknown = "Bearer hbt_this-token-was-never-issued";
+    for _ in 0..50 {
+        assert!(matches!(auth.authenticate(Some(unknown)).await, Err(AuthError::Unknown)));
+    }
+    assert_eq!(auth.store_lookups(), 1, "one query for fifty tries");
+    // Clones (each HTTP worker's) share the cache; another unknown token costs its own query.
+    let clone = auth.clone();
+    assert!(matches!(clone.authenticate(Some(unknown)).await, Err(AuthError::Unknown)));
+    assert!(matches!(clone.authenticate(Some("Bearer hbt_another")).await, Err(AuthError::Unknown)));
+    assert_eq!(auth.store_lookups(), 2);
+    // A valid token is looked up every time: revoking it takes effect at once.
+    let issued = auth.issue(&hospital(), &TokenRequest::new(Role::Sender)).await.unwrap();
+    let bearer = format!("Bearer {}", issued.token);
+    for _ in 0..3 {
+        assert!(auth.authenticate(Some(&bearer)).await.is_ok());
+    }
+    assert_eq!(auth.store_lookups(), 5);
+    auth::revoke(&app.store, &issued.token_id).await.unwrap();
+    assert!(matches!(auth.authenticate(Some(&bearer)).await, Err(AuthError::Unknown)));
+    assert!(matches!(auth.authenticate(Some(&bearer)).await, Err(AuthError::Unknown)));
+    assert_eq!(auth.store_lookups(), 6);
+
+    // With a short-lived cache, the store is asked again once the entry is older than it.
+    let short = Authenticator::new(app.store.clone()).with_rejected_cache(100, Duration::from_millis(200));
+    assert!(short.authenticate(Some(unknown)).await.is_err());
+    assert!(short.authenticate(Some(unknown)).await.is_err());
+    assert_eq!(short.store_lookups(), 1);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(short.authenticate(Some(unknown)).await.is_err());
+    assert_eq!(short.store_lookups(), 2);
+}
+
+#[tokio::test]
+async fn a_cached_unknown_token_is_refused_even_with_the_database_gone() {
+    let app = spawn_app().await;
+    // An authenticator over a pool of its own, which the test closes.
+    let store = Store::open(&app.database_url, 2, 8).await.unwrap();
+    let auth = Authenticator::new(store.clone());
+    let unknown = "Bearer hbt_unknown-to-the-store";
+    assert!(matches!(auth.authenticate(Some(unknown)).await, Err(AuthError::Unknown)));
+    store.close().await;
+    for _ in 0..10 {
+        assert!(matches!(auth.authenticate(Some(unknown)).await, Err(AuthError::Unknown)));
+    }
+    // A token not seen before needs the store, which is gone.
+    assert!(matches!(auth.authenticate(Some("Bearer hbt_never-seen")).await, Err(AuthError::Store(_))));
 }
