@@ -51,6 +51,34 @@ pub struct Settings {
     #[serde(default)]
     pub ledger: LedgerSettings,
     pub retention: RetentionSettings,
+    /// Static bearer tokens: `tokens.default_lifetime_secs`, the life of a token issued without
+    /// `--expires-in` (90 days by default).
+    #[serde(default)]
+    pub tokens: TokenSettings,
+}
+
+/// The default lifetime of a token, 90 days: `tokens.default_lifetime_secs`.
+pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 90 * 24 * 3600;
+
+/// Static bearer tokens (`token issue`).
+///
+/// `default_lifetime_secs` (`HANDOVER_TOKENS__DEFAULT_LIFETIME_SECS`): how long a token issued without
+/// `--expires-in` stays valid, in seconds; 90 days (7,776,000) by default, at least 1. After it a request
+/// with the token is answered 401 ("the token has expired"); issue a new one before, and revoke the old.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenSettings {
+    #[serde(default = "default_token_lifetime_secs")]
+    pub default_lifetime_secs: u64,
+}
+
+fn default_token_lifetime_secs() -> u64 {
+    DEFAULT_TOKEN_LIFETIME_SECS
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self { default_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS }
+    }
 }
 
 impl Limits {
@@ -225,7 +253,8 @@ impl Settings {
             .set_default("delivery.max_backoff_ms", 3_600_000)?
             .set_default("delivery.poll_ms", 500)?
             .set_default("retention.payload_secs", 30 * 24 * 3600)?
-            .set_default("retention.sweep_secs", 60)?;
+            .set_default("retention.sweep_secs", 60)?
+            .set_default("tokens.default_lifetime_secs", DEFAULT_TOKEN_LIFETIME_SECS)?;
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
         }
@@ -298,6 +327,9 @@ impl Settings {
         if self.retention.sweep_secs == 0 {
             return invalid("retention.sweep_secs", "must be at least 1");
         }
+        if self.tokens.default_lifetime_secs == 0 {
+            return invalid("tokens.default_lifetime_secs", "must be at least 1");
+        }
         Ok(())
     }
 
@@ -351,5 +383,16 @@ mod tests {
     fn the_push_workers_run_in_the_background_unless_told_not_to() {
         assert!(load("").expect("defaults load").delivery.background);
         assert!(!load("[delivery]\nbackground = false\n").expect("loads").delivery.background);
+    }
+
+    #[test]
+    fn tokens_live_90_days_by_default_and_the_lifetime_can_be_configured() {
+        assert_eq!(load("").expect("defaults load").tokens.default_lifetime_secs, 90 * 24 * 3600);
+        assert_eq!(load("[tokens]\ndefault_lifetime_secs = 3600\n").expect("loads").tokens.default_lifetime_secs, 3600);
+        let refused = load("[tokens]\ndefault_lifetime_secs = 0\n");
+        assert!(
+            matches!(refused, Err(ConfigError::Invalid { key: "tokens.default_lifetime_secs", .. })),
+            "{refused:?}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use handover_broker::api::outcome_body;
-use handover_broker::auth::{self, Role};
+use handover_broker::auth::{self, Role, Scope, TokenRequest};
 use handover_broker::config::Settings;
 use handover_broker::directory;
 use handover_broker::message;
@@ -17,6 +17,7 @@ use handover_broker::profiles::{validate, Catalog};
 use handover_broker::startup::Application;
 use handover_broker::store::Store;
 use handover_broker::telemetry::{get_subscriber, init_subscriber};
+use handover_broker::time::Millis;
 
 // Parsing a 100 KB bundle allocates and frees tens of thousands of small JSON nodes. Under the loadgen,
 // glibc's malloc and free were about 13% of the broker's CPU in the profile; mimalloc's about 8%.
@@ -122,17 +123,39 @@ enum MailboxCommand {
 
 #[derive(Subcommand)]
 enum TokenCommand {
-    /// Issue a token; prints the token alone on stdout (its id goes to stderr).
+    /// Issue a token; prints the token alone on stdout (its id, role, scope and expiry go to stderr).
     Issue {
         /// The organisation, by one of its identifiers: SYSTEM|VALUE.
-        #[arg(long)]
+        #[arg(long, value_name = "SYSTEM|VALUE")]
         org: String,
         /// sender, auditor or admin.
         #[arg(long, default_value = "sender")]
         role: String,
+        /// How long the token is valid, e.g. 30d, 12h, 90m, 3600s (default: the configuration's
+        /// tokens.default_lifetime_secs, 90 days).
+        #[arg(long, value_name = "DURATION", value_parser = auth::parse_lifetime)]
+        expires_in: Option<std::time::Duration>,
+        /// An auditor token that reads the whole region's ledger, not only its own organisation's
+        /// (auditors only).
+        #[arg(long)]
+        regional: bool,
     },
-    /// Revoke a token, by its id or by the token itself.
-    Revoke { token_or_id: String },
+    /// List the tokens: id, organisation, role, scope, issued, expiry, revoked or not (never the token).
+    List {
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token, by its id or by the token itself; or, with --org, every live token of an
+    /// organisation (prints how many on stderr).
+    Revoke {
+        /// A token id (as `token list` shows it) or the token itself.
+        #[arg(required_unless_present = "org", conflicts_with = "org")]
+        token_or_id: Option<String>,
+        /// The organisation, by one of its identifiers: SYSTEM|VALUE.
+        #[arg(long, value_name = "SYSTEM|VALUE")]
+        org: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -190,8 +213,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             serve(settings).await
         }
         Command::Migrate => migrate(&settings).await,
-        Command::Token { command: TokenCommand::Issue { org, role } } => token_issue(&settings, &org, &role).await,
-        Command::Token { command: TokenCommand::Revoke { token_or_id } } => token_revoke(&settings, &token_or_id).await,
+        Command::Token { command: TokenCommand::Issue { org, role, expires_in, regional } } => {
+            token_issue(&settings, &org, &role, expires_in, regional).await
+        }
+        Command::Token { command: TokenCommand::List { json } } => token_list(&settings, json).await,
+        Command::Token { command: TokenCommand::Revoke { token_or_id, org } } => {
+            token_revoke(&settings, token_or_id.as_deref(), org.as_deref()).await
+        }
         Command::Directory { command: DirectoryCommand::Import { file } } => directory_import(&settings, &file).await,
         Command::Directory { command: DirectoryCommand::Export } => directory_export(&settings).await,
         Command::Directory { command: DirectoryCommand::List { json } } => directory_list(&settings, json).await,
@@ -226,25 +254,94 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `token issue`: prints the new token alone on stdout, its id on stderr.
-async fn token_issue(settings: &Settings, org: &str, role: &str) -> anyhow::Result<()> {
+/// `token issue`: prints the new token alone on stdout, its id, role, scope and expiry on stderr.
+async fn token_issue(
+    settings: &Settings,
+    org: &str,
+    role: &str,
+    expires_in: Option<std::time::Duration>,
+    regional: bool,
+) -> anyhow::Result<()> {
     let identifier = OrgIdentifier::parse_token(org).context("--org takes SYSTEM|VALUE")?;
     let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+    if regional && role != Role::Auditor {
+        anyhow::bail!("--regional is only for auditor tokens (--role auditor), not for role {role}");
+    }
+    let lifetime = expires_in.unwrap_or_else(|| std::time::Duration::from_secs(settings.tokens.default_lifetime_secs));
+    let scope = if regional { Scope::Regional } else { Scope::Organization };
+    let request = TokenRequest::new(role).scope(scope).lifetime(lifetime);
     let store = open_store(settings).await?;
-    let issued = auth::issue_token(&store, &identifier, role).await?;
+    let issued = auth::issue(&store, &identifier, &request).await;
     store.close().await;
-    eprintln!("token id {} for organisation {} (role {role})", issued.token_id, issued.org);
+    let issued = issued?;
+    eprintln!(
+        "token id {} for organisation {} (role {role}, scope {scope}, expires {})",
+        issued.token_id,
+        issued.org,
+        issued.expires_at.to_rfc3339_secs()
+    );
     println!("{}", issued.token);
     Ok(())
 }
 
-/// `token revoke`: takes a token id or the token itself (stored only as its hash).
-async fn token_revoke(settings: &Settings, token_or_id: &str) -> anyhow::Result<()> {
+/// `token list`: one token a line, as a table row or as JSON; never the token or its hash.
+async fn token_list(settings: &Settings, json: bool) -> anyhow::Result<()> {
     let store = open_store(settings).await?;
-    let revoked = store.revoke_token(token_or_id).await? || store.revoke_token(&auth::hash_token(token_or_id)).await?;
+    let tokens = store.tokens().await;
     store.close().await;
-    anyhow::ensure!(revoked, "no live token with that id");
-    eprintln!("revoked");
+    let now = Millis::now();
+    if !json {
+        println!(
+            "{:<36}  {:<24} {:<8} {:<12} {:<20} {:<20} STATE",
+            "TOKEN ID", "ORGANISATION", "ROLE", "SCOPE", "ISSUED", "EXPIRES"
+        );
+    }
+    for token in &tokens? {
+        if json {
+            println!("{}", auth::token_json(token, now));
+        } else {
+            let state = if token.revoked_at.is_some() {
+                "revoked"
+            } else if token.is_live(now) {
+                "live"
+            } else {
+                "expired"
+            };
+            println!(
+                "{:<36}  {:<24} {:<8} {:<12} {:<20} {:<20} {state}",
+                token.token_id,
+                token.org_id.as_str(),
+                token.role,
+                token.scope,
+                token.created_at.to_rfc3339_secs(),
+                token.expires_at.map_or_else(|| "never".to_owned(), Millis::to_rfc3339_secs),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `token revoke`: one token by its id or the token itself (stored only as its hash), or every live
+/// token of an organisation.
+async fn token_revoke(settings: &Settings, token_or_id: Option<&str>, org: Option<&str>) -> anyhow::Result<()> {
+    let identifier = org.map(|org| OrgIdentifier::parse_token(org).context("--org takes SYSTEM|VALUE")).transpose()?;
+    let store = open_store(settings).await?;
+    let result = match (&identifier, token_or_id) {
+        (Some(identifier), _) => {
+            auth::revoke_organization(&store, identifier).await.map(|(org, revoked)| (Some(org), revoked))
+        }
+        (None, Some(token_or_id)) => auth::revoke(&store, token_or_id).await.map(|revoked| (None, revoked)),
+        (None, None) => Ok((None, Vec::new())),
+    };
+    store.close().await;
+    let (org, revoked) = result?;
+    match org {
+        Some(org) => eprintln!("revoked {} token(s) of organisation {org}", revoked.len()),
+        None => {
+            anyhow::ensure!(!revoked.is_empty(), "no live token with that id");
+            eprintln!("revoked");
+        }
+    }
     Ok(())
 }
 

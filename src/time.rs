@@ -37,6 +37,12 @@ impl Millis {
         Self(self.0.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX)))
     }
 
+    /// As RFC 3339 in UTC to the second, e.g. `2027-03-01T00:00:00Z` (the milliseconds dropped).
+    pub fn to_rfc3339_secs(self) -> String {
+        let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        self.to_datetime().format(format).unwrap_or_default()
+    }
+
     /// As a UTC date-time; out-of-range values clamp to the epoch (they cannot come from `now`).
     pub fn to_datetime(self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
@@ -53,4 +59,15 @@ pub fn parse_instant(text: &str) -> Option<Millis> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(text, format).ok()?;
     Some(Millis::from_datetime(date.midnight().assume_utc()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_to_the_second_drops_the_milliseconds() {
+        let at = parse_instant("2027-03-01T00:00:00Z").map(|at| at.plus_millis(999));
+        assert_eq!(at.map(Millis::to_rfc3339_secs).as_deref(), Some("2027-03-01T00:00:00Z"));
+    }
 }

@@ -62,6 +62,11 @@ pub enum LedgerEvent {
     /// An auditor searched or verified the ledger (`outcome`: what was asked, by parameter names;
     /// `patient_key`: the patient asked about, never the identifier).
     AuditQuery,
+    /// A bearer token was issued for `receiver_org` (`outcome`: its id, role, scope and expiry; never
+    /// the token).
+    TokenIssued,
+    /// A bearer token of `receiver_org` was revoked (`outcome`: its id, role and scope).
+    TokenRevoked,
 }
 
 impl LedgerEvent {
@@ -84,6 +89,8 @@ impl LedgerEvent {
             Self::DirectoryChanged => "directory-changed",
             Self::AdminRead => "admin-read",
             Self::AuditQuery => "audit-query",
+            Self::TokenIssued => "token-issued",
+            Self::TokenRevoked => "token-revoked",
         }
     }
 }
@@ -115,6 +122,8 @@ impl FromStr for LedgerEvent {
             "directory-changed" => Self::DirectoryChanged,
             "admin-read" => Self::AdminRead,
             "audit-query" => Self::AuditQuery,
+            "token-issued" => Self::TokenIssued,
+            "token-revoked" => Self::TokenRevoked,
             other => return Err(other.to_owned()),
         })
     }
@@ -167,6 +176,31 @@ impl LedgerRecord {
         Self::new(LedgerEvent::DeniedAccess, Millis::now()).actor(actor.clone()).outcome(reason)
     }
 
+    /// A token for `org` was issued, with `role` and `scope` (the names of `auth::Role` and
+    /// `auth::Scope`). The actor is empty: tokens are issued by the operator at the CLI on the host, who
+    /// is no organisation of the directory. The outcome names the token's id, never the token.
+    pub fn token_issued(
+        at: Millis,
+        org: &OrgId,
+        token_id: &str,
+        role: &str,
+        scope: &str,
+        expires: Option<Millis>,
+    ) -> Self {
+        let expires = expires.map_or_else(|| "never".to_owned(), Millis::to_rfc3339_secs);
+        let grant = token_grant(role, scope);
+        Self::new(LedgerEvent::TokenIssued, at)
+            .receiver(org.clone())
+            .outcome(format!("token {token_id}: {grant}, expires {expires}"))
+    }
+
+    /// A token of `org` was revoked; no actor (the operator at the CLI), as for
+    /// [`LedgerRecord::token_issued`].
+    pub fn token_revoked(at: Millis, org: &OrgId, token_id: &str, role: &str, scope: &str) -> Self {
+        let grant = token_grant(role, scope);
+        Self::new(LedgerEvent::TokenRevoked, at).receiver(org.clone()).outcome(format!("token {token_id}: {grant}"))
+    }
+
     pub fn tracking(mut self, id: impl Into<Option<TrackingId>>) -> Self {
         self.tracking_id = id.into();
         self
@@ -215,6 +249,15 @@ impl LedgerRecord {
     pub fn patient(mut self, key: impl Into<Option<PatientKey>>) -> Self {
         self.patient_key = key.into();
         self
+    }
+}
+
+/// What a token allows, as its ledger entries say it: `role sender`, `role auditor`, `role auditor regional`.
+fn token_grant(role: &str, scope: &str) -> String {
+    if scope == "regional" {
+        format!("role {role} regional")
+    } else {
+        format!("role {role}")
     }
 }
 

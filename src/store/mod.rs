@@ -38,7 +38,7 @@ pub use mailbox::{Cursor, MailboxItem, MailboxQuery};
 pub use messages::{CommitOutcome, DeliveryRecord, MessageRecord, NewDelivery, NewMessage};
 pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, Settlement};
 pub use retention::{Purge, Purged};
-pub use tokens::TokenRecord;
+pub use tokens::{NewToken, Revocation, TokenChange, TokenRecord};
 pub use writer::Writer;
 
 /// Why a storage operation failed. Never shown to clients in detail.

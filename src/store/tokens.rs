@@ -1,65 +1,162 @@
-//! API tokens, stored only as SHA-256 hashes.
+//! API tokens, stored only as SHA-256 hashes. Issuing and revoking go through the writer, each in one
+//! transaction with its `token-issued` / `token-revoked` ledger entries.
 
-use sqlx::Row;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
+use super::row::id;
 use super::{Store, StoreError};
+use crate::ledger::LedgerRecord;
+use crate::model::OrgId;
 use crate::time::Millis;
 
-/// A token as stored: never the token itself.
-#[derive(Debug, Clone)]
+/// The columns of [`TokenRecord`], in every statement that reads one.
+const COLUMNS: &str = "token_id, org_id, role, scope, created_at, expires_at, revoked_at";
+
+/// A token as stored: never the token itself, nor its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     pub token_id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
+    /// `sender`, `auditor` or `admin` (the names of `auth::Role`).
     pub role: String,
+    /// `organization` or `regional` (the names of `auth::Scope`).
+    pub scope: String,
+    pub created_at: Millis,
+    /// `None` for tokens issued before tokens had a life: valid until revoked.
+    pub expires_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
 }
 
-impl Store {
-    pub async fn insert_token(
-        &self,
-        token_id: &str,
-        token_hash: &str,
-        org_id: &str,
-        role: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO api_tokens (token_id, token_hash, org_id, role, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(token_id)
-        .bind(token_hash)
-        .bind(org_id)
-        .bind(role)
-        .bind(Millis::now().as_i64())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// The live (not revoked) token with this hash.
-    pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row =
-            sqlx::query("SELECT token_id, org_id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(match row {
-            Some(row) => Some(TokenRecord {
-                token_id: row.try_get("token_id")?,
-                org_id: row.try_get("org_id")?,
-                role: row.try_get("role")?,
-            }),
-            None => None,
+impl TokenRecord {
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            token_id: row.try_get("token_id")?,
+            org_id: id(row, "org_id")?,
+            role: row.try_get("role")?,
+            scope: row.try_get("scope")?,
+            created_at: Millis::from_i64(row.try_get("created_at")?),
+            expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(Millis::from_i64),
+            revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(Millis::from_i64),
         })
     }
 
-    /// Revokes by token id or token hash; returns whether a live token was revoked.
-    pub async fn revoke_token(&self, token_id_or_hash: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE (token_id = $2 OR token_hash = $2) AND revoked_at IS NULL",
+    /// Neither revoked nor expired at `now`.
+    pub fn is_live(&self, now: Millis) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|expires| expires > now)
+    }
+
+    /// Its `token-issued` ledger entry.
+    pub fn issued_entry(&self) -> LedgerRecord {
+        LedgerRecord::token_issued(
+            self.created_at,
+            &self.org_id,
+            &self.token_id,
+            &self.role,
+            &self.scope,
+            self.expires_at,
         )
-        .bind(Millis::now().as_i64())
-        .bind(token_id_or_hash)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+    }
+}
+
+/// A token to store: its record (not revoked) and the SHA-256 of the token.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub record: TokenRecord,
+    pub token_hash: String,
+}
+
+/// Which tokens a revocation ends.
+#[derive(Debug, Clone)]
+pub enum Revocation {
+    /// The token that has this id, or whose hash is one of these (the hash itself, or the hash of a
+    /// token given in clear), if it is not revoked yet.
+    Token { id_or_hash: String, hash: String },
+    /// Every live (neither revoked nor expired) token of the organisation.
+    Organization(OrgId),
+}
+
+/// A change of the tokens, for the writer.
+#[derive(Debug, Clone)]
+pub enum TokenChange {
+    Issue(Box<NewToken>),
+    Revoke { which: Revocation, at: Millis },
+}
+
+/// Applies `change` in the writer's transaction. Returns the tokens issued or revoked, and their ledger
+/// entries for the writer to append.
+pub(super) async fn apply(
+    tx: &mut Transaction<'_, Any>,
+    change: &TokenChange,
+) -> Result<(Vec<TokenRecord>, Vec<LedgerRecord>), StoreError> {
+    let (changed, at) = match change {
+        TokenChange::Issue(new) => {
+            let r = &new.record;
+            sqlx::query(
+                "INSERT INTO api_tokens (token_id, token_hash, org_id, role, scope, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&r.token_id)
+            .bind(&new.token_hash)
+            .bind(r.org_id.as_str())
+            .bind(&r.role)
+            .bind(&r.scope)
+            .bind(r.created_at.as_i64())
+            .bind(r.expires_at.map(Millis::as_i64))
+            .execute(&mut **tx)
+            .await?;
+            return Ok((vec![r.clone()], vec![r.issued_entry()]));
+        }
+        TokenChange::Revoke { which: Revocation::Token { id_or_hash, hash }, at } => {
+            let rows = sqlx::query(&format!(
+                "UPDATE api_tokens SET revoked_at = $1 \
+                 WHERE (token_id = $2 OR token_hash = $2 OR token_hash = $3) AND revoked_at IS NULL \
+                 RETURNING {COLUMNS}"
+            ))
+            .bind(at.as_i64())
+            .bind(id_or_hash)
+            .bind(hash)
+            .fetch_all(&mut **tx)
+            .await?;
+            (rows, *at)
+        }
+        TokenChange::Revoke { which: Revocation::Organization(org), at } => {
+            let rows = sqlx::query(&format!(
+                "UPDATE api_tokens SET revoked_at = $1 \
+                 WHERE org_id = $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1) \
+                 RETURNING {COLUMNS}"
+            ))
+            .bind(at.as_i64())
+            .bind(org.as_str())
+            .fetch_all(&mut **tx)
+            .await?;
+            (rows, *at)
+        }
+    };
+    let mut revoked = changed.iter().map(TokenRecord::from_row).collect::<Result<Vec<_>, _>>()?;
+    // RETURNING gives no order: the entries follow the tokens' issue.
+    revoked.sort_by(|a, b| (a.created_at, &a.token_id).cmp(&(b.created_at, &b.token_id)));
+    let entries =
+        revoked.iter().map(|t| LedgerRecord::token_revoked(at, &t.org_id, &t.token_id, &t.role, &t.scope)).collect();
+    Ok((revoked, entries))
+}
+
+impl Store {
+    /// The token with this hash unless it is revoked (an expired one too: the caller tells it apart).
+    pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"))
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(TokenRecord::from_row).transpose()
+    }
+
+    /// Every token, revoked and expired ones too, by organisation and then in order of issue.
+    pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens ORDER BY org_id, created_at, token_id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(TokenRecord::from_row).collect()
     }
 }

@@ -13,6 +13,7 @@ use super::directory::{self, DirectoryUpdate, Removal};
 use super::messages::{self, CommitOutcome, NewMessage};
 use super::outbox::{self, Claim, Claimed, Settlement};
 use super::retention::{self, Purge, Purged};
+use super::tokens::{self, TokenChange, TokenRecord};
 use super::{Backend, StoreError};
 use crate::ledger::LedgerRecord;
 
@@ -23,6 +24,7 @@ enum Job {
     Claim(Claim, oneshot::Sender<Result<Vec<Claimed>, StoreError>>),
     Purge(Purge, oneshot::Sender<Result<Purged, StoreError>>),
     Directory(Box<DirectoryUpdate>, oneshot::Sender<Result<Removal, StoreError>>),
+    Tokens(TokenChange, oneshot::Sender<Result<Vec<TokenRecord>, StoreError>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -90,6 +92,14 @@ impl Writer {
     pub async fn change_directory(&self, update: DirectoryUpdate) -> Result<Removal, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.jobs.send(Job::Directory(Box::new(update), reply)).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Issues or revokes tokens with their `token-issued` / `token-revoked` ledger entries, atomically;
+    /// returns the tokens issued or revoked (none when nothing was left to revoke).
+    pub async fn change_tokens(&self, change: TokenChange) -> Result<Vec<TokenRecord>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs.send(Job::Tokens(change, reply)).await.map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -170,11 +180,13 @@ enum Applied {
     Claimed(Vec<Claimed>),
     Purged(Purged),
     Directory(Removal),
+    Tokens(Vec<TokenRecord>),
     Nothing,
 }
 
 /// Applies `batch` in one transaction. Ledger entries are appended grouped by kind, each group in job
-/// order: those of accepted messages and appends, then those of settlements, then those of purges.
+/// order: those of accepted messages and appends, then those of settlements, then those of token
+/// changes, then those of purges.
 async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, StoreError> {
     let backend = target.backend;
     let mut tx = target.pool.begin().await?;
@@ -199,9 +211,12 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
                 ledger.extend(entries.iter());
                 Applied::Nothing
             }
-            Job::Settle(..) | Job::Claim(..) | Job::Purge(..) | Job::Directory(..) | Job::Shutdown(_) => {
-                Applied::Nothing
-            }
+            Job::Settle(..)
+            | Job::Claim(..)
+            | Job::Purge(..)
+            | Job::Directory(..)
+            | Job::Tokens(..)
+            | Job::Shutdown(_) => Applied::Nothing,
         });
     }
     let stored: Vec<&NewMessage> = new.iter().copied().filter(|m| inserted.contains(&m.tracking_id)).collect();
@@ -210,7 +225,7 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
     }
     messages::insert_deliveries(&mut tx, backend, &deliveries).await?;
     // Settlements after the inserts: a receipt may be about a delivery inserted in this very batch.
-    let mut purged_entries = Vec::new();
+    let (mut token_entries, mut purged_entries) = (Vec::new(), Vec::new());
     for (job, result) in batch.iter().zip(results.iter_mut()) {
         match job {
             Job::Settle(settlements, _) => {
@@ -231,9 +246,15 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
                 }
                 *result = Applied::Directory(removal);
             }
+            Job::Tokens(change, _) => {
+                let (changed, entries) = tokens::apply(&mut tx, change).await?;
+                token_entries.extend(entries);
+                *result = Applied::Tokens(changed);
+            }
             _ => {}
         }
     }
+    ledger.extend(token_entries.iter());
     ledger.extend(purged_entries.iter());
     if target.ledger {
         super::ledger::insert_ledger(&mut tx, backend, &ledger).await?;
@@ -275,6 +296,12 @@ fn reply(job: Job, result: Result<Applied, StoreError>) {
         Job::Directory(_, tx) => {
             let _ = tx.send(result.and_then(|applied| match applied {
                 Applied::Directory(removal) => Ok(removal),
+                _ => Err(StoreError::CommitFailed),
+            }));
+        }
+        Job::Tokens(_, tx) => {
+            let _ = tx.send(result.and_then(|applied| match applied {
+                Applied::Tokens(changed) => Ok(changed),
                 _ => Err(StoreError::CommitFailed),
             }));
         }

@@ -31,8 +31,9 @@ async fn every_step_of_a_handover_is_chained_and_an_auditor_can_verify_it() {
     let auditor = token_with_role(&app, Role::Auditor).await;
     let report = verify(&app, &auditor).await;
     assert_eq!(report["ok"], true, "{report}");
-    // The three of the handover, and the auditor's request to verify, recorded before it ran.
-    assert_eq!(report["entries_checked"], 4);
+    // The three of the handover, the auditor token's `token-issued`, and the auditor's request to verify,
+    // recorded before it ran.
+    assert_eq!(report["entries_checked"], 5);
     let asked = app.store.ledger_tail(1).await.unwrap().remove(0);
     assert_eq!((asked.event.as_str(), asked.outcome.as_deref()), ("audit-query", Some("ledger verify")));
     // Organisations cannot read the ledger; the auditor cannot change it (there is no endpoint that would).

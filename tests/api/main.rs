@@ -20,5 +20,6 @@ mod retention;
 mod schema;
 mod service;
 mod tls;
+mod tokens;
 mod trust;
 mod validation;
