@@ -187,6 +187,11 @@ pub async fn search(
     base_url: &str,
 ) -> Result<Value, AuditError> {
     let (mut query, json) = query(params, directory, keys)?;
+    // An auditor of one organisation sees the entries where it is sender or receiver; a regional one
+    // (issued with `--regional`) sees all.
+    if !auditor.is_regional() {
+        query.party = Some(auditor.org.to_string());
+    }
     let limit = query.limit;
     query.limit = limit + 1;
     let mut found = store.query_ledger(&query).await?;

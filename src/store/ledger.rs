@@ -320,6 +320,8 @@ pub struct LedgerQuery {
     pub until: Option<crate::time::Millis>,
     /// A tracking id or a `MessageHeader.id`.
     pub message: Option<String>,
+    /// Only entries where this organisation is the sender or the receiver (an auditor scoped to it).
+    pub party: Option<String>,
     /// Entries after this sequence number (paging).
     pub after_seq: Option<i64>,
     pub limit: usize,
@@ -360,6 +362,10 @@ impl Store {
         }
         if let Some(receiver) = &query.receiver_org {
             push(&mut sql, " AND l.receiver_org = $?".into(), Bind::Text(receiver.clone()));
+        }
+        if let Some(party) = &query.party {
+            push(&mut sql, " AND (l.sender_org = $?".into(), Bind::Text(party.clone()));
+            push(&mut sql, " OR l.receiver_org = $?)".into(), Bind::Text(party.clone()));
         }
         if let Some(event) = &query.event {
             push(&mut sql, " AND l.event = $?".into(), Bind::Text(event.clone()));

@@ -13,6 +13,7 @@ mod ledger;
 mod limits;
 mod mailbox;
 mod mailbox_cases;
+mod matrix;
 mod process_message;
 mod receipts;
 mod restart;

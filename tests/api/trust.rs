@@ -453,3 +453,23 @@ async fn the_database_file_is_readable_by_its_owner_only() {
     spawn_with(settings, dir.clone()).await.stop().await;
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+#[tokio::test]
+async fn an_auditor_sees_its_own_organisations_entries_unless_its_token_is_regional() {
+    use handover_broker::auth::{issue, Role, Scope, TokenRequest};
+    let app = spawn_app().await;
+    assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202);
+    let brugge = handover_broker::model::OrgIdentifier::new(NIHDI, "10000000100").unwrap();
+    let own = issue(&app.store, &brugge, &TokenRequest::new(Role::Auditor)).await.unwrap().token;
+    let regional =
+        issue(&app.store, &brugge, &TokenRequest::new(Role::Auditor).scope(Scope::Regional)).await.unwrap().token;
+    let count = |token: String| {
+        let app = &app;
+        async move {
+            let page: Value = app.get(Some(&token), "/fhir/AuditEvent?_format=json").await.json().await.unwrap();
+            page["entries"].as_array().unwrap().iter().filter(|e| e["sender_org"] == "zzl-hospital").count()
+        }
+    };
+    assert_eq!(count(own).await, 0, "the hospital's handover is not the Brugge practice's business");
+    assert_eq!(count(regional).await, 3, "received, accepted, routed");
+}

@@ -1,0 +1,174 @@
+//! The authorization matrix: every route of the authorization table (`api::authz::RULES`) called by
+//! every kind of caller, against what the table says. A route added without a rule, or a rule that the
+//! handlers do not keep, fails here.
+
+use std::time::Duration;
+
+use handover_broker::api::authz::{Owner, Who, RULES};
+use handover_broker::auth::{issue, revoke, Role, Scope, TokenRequest};
+use handover_broker::model::OrgIdentifier;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    NoToken,
+    Expired,
+    Revoked,
+    /// The organisation whose data the route's example reaches.
+    OrgA,
+    /// Another organisation.
+    OrgB,
+    AuditorOfA,
+    RegionalAuditor,
+    Admin,
+}
+
+const CALLERS: [Caller; 8] = [
+    Caller::NoToken,
+    Caller::Expired,
+    Caller::Revoked,
+    Caller::OrgA,
+    Caller::OrgB,
+    Caller::AuditorOfA,
+    Caller::RegionalAuditor,
+    Caller::Admin,
+];
+
+struct Tokens {
+    expired: String,
+    revoked: String,
+    auditor: String,
+    regional: String,
+    admin: String,
+}
+
+async fn tokens(app: &TestApp) -> Tokens {
+    let hospital = OrgIdentifier::new(URA, "90000011").unwrap();
+    let token = |request: TokenRequest| {
+        let (store, hospital) = (app.store.clone(), hospital.clone());
+        async move { issue(&store, &hospital, &request).await.unwrap().token }
+    };
+    let expired = token(TokenRequest::new(Role::Sender).lifetime(Duration::from_secs(1))).await;
+    let revoked = token(TokenRequest::new(Role::Sender)).await;
+    revoke(&app.store, &revoked).await.unwrap();
+    let tokens = Tokens {
+        expired,
+        revoked,
+        auditor: token(TokenRequest::new(Role::Auditor)).await,
+        regional: token(TokenRequest::new(Role::Auditor).scope(Scope::Regional)).await,
+        admin: token(TokenRequest::new(Role::Admin)).await,
+    };
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokens
+}
+
+/// The example request of a route: the path with its parameters filled in, the body, and which demo
+/// organisation is "A" (whose data it reaches) and "B" (another).
+struct Example {
+    path: String,
+    body: Option<Value>,
+    a: &'static str,
+    b: &'static str,
+}
+
+#[tokio::test]
+async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_says() {
+    let app = spawn_app().await;
+    let tokens = tokens(&app).await;
+    // A discharge letter from the hospital to the GP: the hospital's receipt, the GP's mailbox item.
+    let sent: Value = app.post_message(HOSPITAL, &discharge()).await.json().await.unwrap();
+    let tracking = tracking_id(&sent);
+    let delivery = app.store.deliveries(&tracking).await.unwrap().remove(0).delivery_id;
+    let directory: Value = app.get(Some(&tokens.admin), "/admin/directory").await.json().await.unwrap();
+
+    let mut checked = 0;
+    for rule in RULES {
+        let example = match (rule.method, rule.route) {
+            (_, "/fhir/receipts/{tracking_id}") => {
+                Example { path: format!("/fhir/receipts/{tracking}"), body: None, a: HOSPITAL, b: GP_HEERLEN }
+            }
+            ("GET", "/fhir/mailbox/{id}") => {
+                Example { path: format!("/fhir/mailbox/{delivery}"), body: None, a: GP_HEERLEN, b: HOSPITAL }
+            }
+            (_, "/fhir/mailbox/{id}/$acknowledge") => Example {
+                path: format!("/fhir/mailbox/{delivery}/$acknowledge"),
+                body: None,
+                a: GP_HEERLEN,
+                b: HOSPITAL,
+            },
+            (_, "/fhir/$process-message") | (_, "/fhir/$validate") => {
+                Example { path: rule.route.to_owned(), body: Some(discharge()), a: HOSPITAL, b: GP_HEERLEN }
+            }
+            ("POST", "/admin/directory") => {
+                Example { path: rule.route.to_owned(), body: Some(directory.clone()), a: HOSPITAL, b: GP_HEERLEN }
+            }
+            (_, route) => Example { path: route.replace("{id}", "gp-brugge"), body: None, a: HOSPITAL, b: GP_HEERLEN },
+        };
+        for caller in CALLERS {
+            let token = match caller {
+                Caller::NoToken => None,
+                Caller::Expired => Some(tokens.expired.as_str()),
+                Caller::Revoked => Some(tokens.revoked.as_str()),
+                Caller::OrgA => Some(example.a),
+                Caller::OrgB => Some(example.b),
+                Caller::AuditorOfA => Some(tokens.auditor.as_str()),
+                Caller::RegionalAuditor => Some(tokens.regional.as_str()),
+                Caller::Admin => Some(tokens.admin.as_str()),
+            };
+            let method = reqwest::Method::from_bytes(rule.method.as_bytes()).unwrap();
+            let mut request = app.client.request(method, format!("{}{}", app.base, example.path));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = &example.body {
+                // A fresh message id each time: a resend would be answered as a duplicate.
+                let mut body = body.clone();
+                if body["type"] == "message" {
+                    body = fresh(body);
+                }
+                request = request.header("Content-Type", FHIR_JSON).body(serde_json::to_vec(&body).unwrap());
+            }
+            let status = request.send().await.unwrap().status().as_u16();
+            let expected = expected(rule.who, rule.owner, rule.route, caller);
+            assert!(
+                expected.contains(&status),
+                "{} {} as {caller:?}: {status}, expected one of {expected:?}",
+                rule.method,
+                rule.route
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, RULES.len() * CALLERS.len());
+}
+
+/// The statuses the table allows for `caller` on a route.
+fn expected(who: Who, owner: Owner, route: &str, caller: Caller) -> &'static [u16] {
+    const OK: &[u16] = &[200, 202, 204];
+    const UNAUTHENTICATED: &[u16] = &[401];
+    const FORBIDDEN: &[u16] = &[403];
+    const NOT_FOUND: &[u16] = &[404];
+    let Who::Role(role) = who else { return OK };
+    let holds = match caller {
+        Caller::NoToken | Caller::Expired | Caller::Revoked => return UNAUTHENTICATED,
+        Caller::OrgA | Caller::OrgB => role == Role::Sender,
+        Caller::AuditorOfA | Caller::RegionalAuditor => role == Role::Auditor,
+        Caller::Admin => role == Role::Admin,
+    };
+    if !holds {
+        return FORBIDDEN;
+    }
+    match (owner, caller) {
+        // Someone else's message or mailbox item does not exist for the caller.
+        (Owner::MessagesSent, Caller::OrgB) => NOT_FOUND,
+        (Owner::Addressee, Caller::OrgB) if route.contains("{id}") => NOT_FOUND,
+        // The message names the hospital as its sender: no other organisation may send it.
+        (Owner::Sender, Caller::OrgB) if route == "/fhir/$process-message" => FORBIDDEN,
+        // Removing an organisation the demo's messages refer to is a conflict, not a refusal.
+        _ if route == "/admin/organizations/{id}" && caller == Caller::Admin => &[200, 204, 409],
+        _ => OK,
+    }
+}
