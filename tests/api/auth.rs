@@ -59,25 +59,6 @@ async fn issuing_for_an_unknown_organisation_fails() {
 }
 
 #[tokio::test]
-async fn demo_tokens_do_not_exist_outside_demo_mode() {
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(dir.path()).await;
-    settings.demo = false;
-    let app = spawn_with(settings, dir).await;
-    let organizations =
-        handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
-    handover_broker::directory::import(
-        &app.store,
-        &organizations,
-        None,
-        handover_broker::address::TargetPolicy::new(true),
-    )
-    .await
-    .unwrap();
-    outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
-}
-
-#[tokio::test]
 async fn demo_tokens_do_not_exist_off_loopback() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let mut settings = test_settings(dir.path()).await;

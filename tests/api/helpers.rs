@@ -314,3 +314,15 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 }
+
+/// The organisations of the demo directory file.
+pub fn demo_organizations() -> Vec<handover_broker::model::Organization> {
+    handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json"))
+        .expect("the demo directory reads")
+}
+
+/// Imports `organizations` as the operator's command line does (no actor), local addresses allowed.
+pub async fn import_directory(app: &TestApp, organizations: &[handover_broker::model::Organization]) {
+    let local = handover_broker::address::TargetPolicy::new(true);
+    handover_broker::directory::import(&app.store, organizations, None, local).await.expect("imported");
+}

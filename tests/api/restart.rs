@@ -37,22 +37,14 @@ async fn a_restarted_demo_keeps_its_demo_tokens_but_never_gives_one_to_an_organi
     assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202, "demo survives a restart");
 
     // An import adds an organisation that is not in the demo directory: it has no demo token.
-    let mut organizations =
-        handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
+    let mut organizations = demo_organizations();
     let hospital = organizations.iter_mut().find(|o| o.id.as_str() == "zzl-hospital").unwrap();
     hospital.address = "https://ehr.zzl.example/fhir".to_owned();
     let mut newcomer = hospital.clone();
     newcomer.id = handover_broker::model::OrgId::parse("rehab-maastricht").unwrap();
     newcomer.identifiers = vec![handover_broker::model::OrgIdentifier::new(URA, "90000077").unwrap()];
     organizations.push(newcomer);
-    handover_broker::directory::import(
-        &app.store,
-        &organizations,
-        None,
-        handover_broker::address::TargetPolicy::new(true),
-    )
-    .await
-    .unwrap();
+    import_directory(&app, &organizations).await;
     let dir = app.stop().await;
     let app = spawn_with(settings, dir).await;
     outcome(app.get(Some("demo-rehab-maastricht"), "/fhir/mailbox").await, 401).await;

@@ -146,16 +146,8 @@ async fn demo_mode_is_never_inferred_from_an_empty_database() {
     assert_eq!(app.store.organization_count().await.unwrap(), 0, "no demo directory loaded");
     outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
     // Importing the demo directory's organisations as a real directory gives them no demo tokens.
-    let organizations =
-        handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
-    handover_broker::directory::import(
-        &app.store,
-        &organizations,
-        None,
-        handover_broker::address::TargetPolicy::new(true),
-    )
-    .await
-    .unwrap();
+    let organizations = demo_organizations();
+    import_directory(&app, &organizations).await;
     outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
 }
 
@@ -278,8 +270,7 @@ async fn strict_broker(edit: impl Fn(&mut handover_broker::model::Organization))
     let mut settings = test_settings(dir.path()).await;
     settings.demo = false;
     crate::delivery::stepped(&mut settings);
-    let mut organizations =
-        handover_broker::directory::read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
+    let mut organizations = demo_organizations();
     organizations.iter_mut().for_each(edit);
     let update =
         handover_broker::store::DirectoryUpdate { upsert: organizations, source: Some("import"), ..Default::default() };
