@@ -36,6 +36,11 @@ pub const MESSAGE_ID_HEADER: &str = "X-Message-Id";
 pub const TRACKING_ID_HEADER: &str = "X-Tracking-Id";
 /// Header carrying the hex SHA-256 of the body, so that a receiver can verify it got the exact bytes.
 pub const PAYLOAD_HASH_HEADER: &str = "X-Payload-SHA256";
+/// Header carrying the sending organisation as the broker authenticated it: its directory id, set by
+/// the broker and never taken from the payload, so that a receiver need not trust `MessageHeader.sender`.
+pub const SENDER_ORG_HEADER: &str = "X-Sender-Organization";
+/// Header carrying each identifier the directory records for that organisation (`system|value`).
+pub const SENDER_IDENTIFIER_HEADER: &str = "X-Sender-Identifier";
 
 /// Rows looked at per expiry sweep.
 const EXPIRY_BATCH: usize = 200;
@@ -472,8 +477,15 @@ impl Pusher {
         let span_id = uuid::Uuid::new_v4().simple().to_string();
         let traceparent = format!("00-{}-{}-01", uuid::Uuid::new_v4().simple(), &span_id[..16]);
         tracing::Span::current().record("trace", traceparent.as_str());
-        let result = client
-            .post(&url)
+        let mut request = client.post(&url);
+        if let Some(sender) = &parcel.sender_org {
+            request = request.header(SENDER_ORG_HEADER, sender.as_str());
+            let identifiers = snapshot.organizations().iter().find(|o| &o.id == sender).map(|o| &o.identifiers[..]);
+            for identifier in identifiers.unwrap_or_default() {
+                request = request.header(SENDER_IDENTIFIER_HEADER, identifier.to_string());
+            }
+        }
+        let result = request
             .header(reqwest::header::CONTENT_TYPE, "application/fhir+json")
             .header(reqwest::header::ACCEPT, "application/fhir+json")
             .header(MESSAGE_ID_HEADER, parcel.header_id.as_str())

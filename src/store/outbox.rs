@@ -105,6 +105,9 @@ pub(super) async fn claim(
 #[derive(Debug, Clone)]
 pub struct Parcel {
     pub header_id: HeaderId,
+    /// The organisation that sent it, as the broker authenticated it (`None` for a receipt: the
+    /// broker's own message).
+    pub sender_org: Option<OrgId>,
     pub payload: Vec<u8>,
     /// Hex SHA-256 of `payload`, when stored (handovers; the ledger has it from acceptance).
     pub sha256: Option<String>,
@@ -241,23 +244,29 @@ impl Store {
     pub async fn parcel(&self, claimed: &Claimed) -> Result<Option<Parcel>, StoreError> {
         let row = match claimed.outbox {
             Outbox::Deliveries => {
-                sqlx::query("SELECT header_id, payload, payload_sha256 FROM messages WHERE tracking_id = $1")
-                    .bind(claimed.tracking_id.as_str())
-                    .fetch_optional(&self.pool)
-                    .await?
+                sqlx::query(
+                    "SELECT header_id, payload, payload_sha256, sender_org FROM messages WHERE tracking_id = $1",
+                )
+                .bind(claimed.tracking_id.as_str())
+                .fetch_optional(&self.pool)
+                .await?
             }
             Outbox::Receipts => {
-                sqlx::query("SELECT header_id, payload, NULL AS payload_sha256 FROM receipts WHERE receipt_id = $1")
-                    .bind(claimed.id.as_str())
-                    .fetch_optional(&self.pool)
-                    .await?
+                sqlx::query(
+                    "SELECT header_id, payload, NULL AS payload_sha256, NULL AS sender_org FROM receipts \
+                     WHERE receipt_id = $1",
+                )
+                .bind(claimed.id.as_str())
+                .fetch_optional(&self.pool)
+                .await?
             }
         };
         let Some(row) = row else { return Ok(None) };
         let payload: Option<Vec<u8>> = row.try_get("payload")?;
         let header_id: HeaderId = id(&row, "header_id")?;
         let sha256: Option<String> = row.try_get("payload_sha256").ok().flatten();
-        Ok(payload.map(|payload| Parcel { header_id, payload, sha256 }))
+        let sender_org = row::id_opt(&row, "sender_org").ok().flatten();
+        Ok(payload.map(|payload| Parcel { header_id, sender_org, payload, sha256 }))
     }
 
     /// A delivery with its message's facts, for receipts.

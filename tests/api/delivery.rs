@@ -33,6 +33,8 @@ pub struct Got {
     pub message_id: String,
     pub hash_header: String,
     pub traceparent: String,
+    /// `X-Sender-Organization` and every `X-Sender-Identifier`.
+    pub sender: (String, Vec<String>),
     pub body: Vec<u8>,
     pub at: Instant,
 }
@@ -76,6 +78,10 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<ReceiverSt
         message_id: header("X-Message-Id"),
         hash_header: header("X-Payload-SHA256"),
         traceparent: header("traceparent"),
+        sender: (
+            header("X-Sender-Organization"),
+            req.headers().get_all("X-Sender-Identifier").filter_map(|v| v.to_str().ok()).map(str::to_owned).collect(),
+        ),
         body: body.to_vec(),
         at: Instant::now(),
     });
@@ -405,11 +411,16 @@ async fn a_handover_is_pushed_byte_identical_and_the_sender_gets_a_delivered_rec
     let trace: Vec<&str> = got[0].traceparent.split('-').collect();
     assert_eq!(trace.iter().map(|p| p.len()).collect::<Vec<_>>(), [2, 32, 16, 2], "{}", got[0].traceparent);
     assert_eq!(got[0].message_id, bundle["entry"][0]["resource"]["id"].as_str().unwrap());
+    // Who sent it, as the broker authenticated it (not as the payload says).
+    let ura = "http://fhir.nl/fhir/NamingSystem/ura|90000011";
+    let agb = "http://fhir.nl/fhir/NamingSystem/agb-z|06010011";
+    assert_eq!(got[0].sender, ("zzl-hospital".to_owned(), vec![agb.to_owned(), ura.to_owned()]));
 
     // The sender's receipt: a response message to the original MessageHeader.id.
     assert_eq!(app.deliver_pending().await.receipts, delivered(1));
     let receipts = receipts(&hospital);
     assert_eq!(receipts.len(), 1);
+    assert_eq!(hospital.state.got()[0].sender.0, "", "a receipt is the broker's own message");
     assert_eq!(receipts[0].0, "delivered");
     assert_eq!(receipts[0].1, "ok");
     assert_eq!(receipts[0].2["entry"][0]["resource"]["response"]["identifier"], bundle["entry"][0]["resource"]["id"]);
