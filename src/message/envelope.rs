@@ -308,15 +308,15 @@ struct Required<'t, 'a> {
 /// Reads the header's id, eventCoding and source.endpoint, checks the destination limit; all problems reported at once.
 fn required_fields<'t, 'a>(header: &'t Json<'a>, limits: &Limits) -> Result<Required<'t, 'a>, EnvelopeError> {
     let mut issues = Vec::new();
-    let header_id = str_at(header, "id").and_then(HeaderId::parse);
+    let written = str_at(header, "id");
+    let header_id = written.and_then(HeaderId::parse);
     if header_id.is_none() {
-        issues.push(
-            Issue::error(
-                IssueCode::Required,
-                "MessageHeader.id is required: it is the message's identity for deduplication",
-            )
-            .at(format!("{HEADER}.id")),
-        );
+        let message = match written {
+            // The id is kept in the ledger for good: only an id as FHIR defines it, nothing longer.
+            Some(_) => "MessageHeader.id is not a FHIR id (1 to 64 of A-Z, a-z, 0-9, '-' and '.')",
+            None => "MessageHeader.id is required: it is the message's identity for deduplication",
+        };
+        issues.push(Issue::error(IssueCode::Required, message).at(format!("{HEADER}.id")));
     }
     let event =
         header.field("eventCoding").and_then(|c| Some((str_at(c, "system")?, EventCode::parse(str_at(c, "code")?)?)));

@@ -121,9 +121,10 @@ impl HeaderId {
         Self(uuid::Uuid::new_v4().to_string())
     }
 
-    /// Any text that is not blank (FHIR ids are stricter, but senders' ids are kept as they wrote them).
+    /// A FHIR id: 1 to 64 of `A-Z a-z 0-9 - .` (the ledger keeps it for good, so nothing else).
     pub fn parse(s: &str) -> Option<Self> {
-        (!s.trim().is_empty()).then(|| Self(s.to_owned()))
+        let ok = (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        ok.then(|| Self(s.to_owned()))
     }
 }
 
@@ -178,9 +179,13 @@ mod tests {
     }
 
     #[test]
-    fn header_ids_and_event_codes_refuse_blanks_but_keep_the_text() {
-        assert_eq!(HeaderId::parse(" a ").map(|h| h.as_str().to_owned()), Some(" a ".to_owned()));
-        assert_eq!(HeaderId::parse("  "), None);
+    fn header_ids_are_fhir_ids_and_event_codes_refuse_blanks() {
+        assert!(HeaderId::parse("3f1c2a9e-5b7d-4c1e-9a8f-0123456789ab").is_some());
+        assert!(HeaderId::parse("msg.2026-11-30.1").is_some());
+        for refused in ["", " a ", "a b", "é", "a/b", &"x".repeat(65)] {
+            assert_eq!(HeaderId::parse(refused), None, "{refused:?}");
+        }
+        assert!(HeaderId::parse(&"x".repeat(64)).is_some());
         assert_eq!(EventCode::parse(""), None);
     }
 }

@@ -464,3 +464,17 @@ async fn an_auditor_sees_its_own_organisations_entries_unless_its_token_is_regio
     assert_eq!(count(own).await, 0, "the hospital's handover is not the Brugge practice's business");
     assert_eq!(count(regional).await, 3, "received, accepted, routed");
 }
+
+#[tokio::test]
+async fn a_message_id_that_is_not_a_fhir_id_is_refused_and_never_written_into_the_ledger() {
+    let app = spawn_app().await;
+    let chosen = format!("Jansen-BSN-999911120 {}", "x".repeat(10_000));
+    let mut bundle = discharge();
+    header(&mut bundle)["id"] = json!(chosen);
+    let refused = outcome(app.post_message(HOSPITAL, &bundle).await, 400).await;
+    assert!(issues_text(&refused).contains("not a FHIR id"), "{}", issues_text(&refused));
+    let rejected = entries_of(&app, "rejected").await.pop().expect("the refusal is an entry");
+    assert_eq!(rejected.header_id, None);
+    let everything = format!("{:?}", app.store.ledger_tail(1000).await.unwrap());
+    assert!(!everything.contains("Jansen") && !everything.contains("xxxxxxxx"));
+}
