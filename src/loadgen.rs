@@ -23,9 +23,14 @@ pub struct LoadgenArgs {
     /// Base URL of the broker, e.g. http://127.0.0.1:8080.
     #[arg(long)]
     pub url: String,
-    /// Bearer token of the sending organisation.
+    /// Bearer token of the sending organisation (none: the client certificate of `--identity` says who
+    /// sends).
+    #[arg(long, required_unless_present = "identity")]
+    pub token: Option<String>,
+    /// Client certificate and its private key (one PEM file) for an https broker that takes
+    /// organisations' certificates (mTLS).
     #[arg(long)]
-    pub token: String,
+    pub identity: Option<PathBuf>,
     /// Concurrent clients.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
@@ -290,6 +295,10 @@ fn http_client(args: &LoadgenArgs) -> anyhow::Result<reqwest::Client> {
         let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
         client = client.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
     }
+    if let Some(identity) = &args.identity {
+        let pem = std::fs::read(identity).with_context(|| format!("reading {}", identity.display()))?;
+        client = client.identity(reqwest::Identity::from_pem(&pem)?);
+    }
     Ok(client.build()?)
 }
 
@@ -298,7 +307,8 @@ fn http_client(args: &LoadgenArgs) -> anyhow::Result<reqwest::Client> {
 struct Load {
     client: reqwest::Client,
     url: String,
-    auth: String,
+    /// The `Authorization` header, when a token is given.
+    auth: Option<String>,
     template: Arc<Template>,
     /// Requests still allowed in all (`--max-requests`).
     budget: Arc<AtomicU64>,
@@ -318,7 +328,7 @@ impl Load {
         Ok(Self {
             client,
             url: format!("{}/fhir/$process-message", args.url.trim_end_matches('/')),
-            auth: format!("Bearer {}", args.token),
+            auth: args.token.as_ref().map(|token| format!("Bearer {token}")),
             template,
             budget: Arc::new(AtomicU64::new(args.max_requests.unwrap_or(u64::MAX))),
             scheduled: Arc::new(AtomicU64::new(0)),
@@ -369,14 +379,11 @@ impl Load {
 
     /// Posts one message and reads the answer; anything but a 202 is an error, described.
     async fn post(&self, body: Vec<u8>) -> Result<(), String> {
-        let result = self
-            .client
-            .post(&self.url)
-            .header("Authorization", &self.auth)
-            .header("Content-Type", "application/fhir+json")
-            .body(body)
-            .send()
-            .await;
+        let mut request = self.client.post(&self.url);
+        if let Some(auth) = &self.auth {
+            request = request.header("Authorization", auth);
+        }
+        let result = request.header("Content-Type", "application/fhir+json").body(body).send().await;
         match result {
             Ok(response) => {
                 let status = response.status();
@@ -533,13 +540,17 @@ impl Receivers {
 
 /// Lists the mailbox `n` times in a row; prints the latency.
 async fn measure_listing(args: &LoadgenArgs, n: u64) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let client = http_client(args)?;
     let url = format!("{}/fhir/mailbox?_count=50", args.url.trim_end_matches('/'));
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
     let (mut total, started) = (Value::Null, Instant::now());
     for _ in 0..n {
         let sent = Instant::now();
-        let response = client.get(&url).bearer_auth(&args.token).send().await?;
+        let mut request = client.get(&url);
+        if let Some(token) = &args.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
         anyhow::ensure!(response.status().is_success(), "the broker answered {}", response.status());
         let page: Value = serde_json::from_slice(&response.bytes().await?)?;
         histogram.saturating_record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX).max(1));
