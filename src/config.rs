@@ -167,6 +167,56 @@ pub struct TlsSettings {
     pub cert: PathBuf,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1).
     pub key: PathBuf,
+    /// PEM bundle of the CA certificates that issue client certificates (mTLS): with it the listener asks
+    /// every client for a certificate and verifies what it presents against these CAs. Off when unset.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// Whether a client must present a certificate (`required`) or may come without one and use a
+    /// bearer token (`optional`, the default when `client_ca` is set). Needs `client_ca`.
+    #[serde(default)]
+    pub client_auth: Option<ClientAuth>,
+    /// Certificate revocation lists (PEM, one or more per file, or one DER CRL per file): a client
+    /// certificate they list is refused. One path or a list of paths; read at start. Needs `client_ca`.
+    #[serde(default, deserialize_with = "one_or_more_paths")]
+    pub crl: Vec<PathBuf>,
+}
+
+impl TlsSettings {
+    /// A server certificate chain and key, without client certificates.
+    pub fn new(cert: PathBuf, key: PathBuf) -> Self {
+        Self { cert, key, client_ca: None, client_auth: None, crl: Vec::new() }
+    }
+
+    /// How client certificates are asked for: `None` without `client_ca`.
+    pub fn client_auth(&self) -> Option<ClientAuth> {
+        self.client_ca.as_ref().map(|_| self.client_auth.unwrap_or_default())
+    }
+}
+
+/// Whether the HTTPS listener requires a client certificate (`tls.client_auth`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    /// Asked for; a client without one may still use a bearer token. A certificate presented that does
+    /// not verify is refused at the first request (401, with the reason).
+    #[default]
+    Optional,
+    /// Asked for and required: the TLS handshake fails without a valid certificate.
+    Required,
+}
+
+/// `crl = "a.pem"` or `crl = ["a.pem", "b.crl"]` (an environment variable gives one path).
+fn one_or_more_paths<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<PathBuf>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMore {
+        One(PathBuf),
+        More(Vec<PathBuf>),
+    }
+    Ok(match OneOrMore::deserialize(deserializer)? {
+        OneOrMore::One(path) => vec![path],
+        OneOrMore::More(paths) => paths,
+    })
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -321,6 +371,14 @@ impl Settings {
                  the network in clear; configure tls, or set allow_plain_http = true behind a TLS-terminating proxy",
             );
         }
+        if let Some(tls) = self.tls.as_ref().filter(|tls| tls.client_ca.is_none()) {
+            if tls.client_auth.is_some() || !tls.crl.is_empty() {
+                return invalid(
+                    "tls.client_ca",
+                    "is needed for tls.client_auth and tls.crl (the CAs of client certificates)",
+                );
+            }
+        }
         if !self.ledger.enabled && !self.demo {
             return invalid("ledger.enabled", "may be false only with demo = true (to measure what the ledger costs)");
         }
@@ -377,6 +435,29 @@ mod tests {
         let refused = load("listen = \"0.0.0.0:8080\"\n");
         assert!(matches!(refused, Err(ConfigError::Invalid { key: "listen", .. })), "{refused:?}");
         assert!(load("listen = \"0.0.0.0:8080\"\nallow_plain_http = true\n").is_ok());
+    }
+
+    #[test]
+    fn client_certificates_are_optional_by_default_and_need_a_client_ca() {
+        use super::ClientAuth;
+        let tls = "[tls]\ncert = \"b.pem\"\nkey = \"b.key\"\n";
+        assert_eq!(load(tls).expect("loads").tls.expect("tls").client_auth(), None);
+        let optional = load(&format!("{tls}client_ca = \"ca.pem\"\n")).expect("loads").tls.expect("tls");
+        assert_eq!(optional.client_auth(), Some(ClientAuth::Optional));
+        assert!(optional.crl.is_empty());
+        let required = load(&format!("{tls}client_ca = \"ca.pem\"\nclient_auth = \"required\"\ncrl = \"a.crl\"\n"))
+            .expect("loads")
+            .tls
+            .expect("tls");
+        assert_eq!(required.client_auth(), Some(ClientAuth::Required));
+        assert_eq!(required.crl, [std::path::PathBuf::from("a.crl")]);
+        let two = load(&format!("{tls}client_ca = \"ca.pem\"\ncrl = [\"a.crl\", \"b.pem\"]\n")).expect("loads");
+        assert_eq!(two.tls.expect("tls").crl.len(), 2);
+        assert!(load(&format!("{tls}client_ca = \"ca.pem\"\nclient_auth = \"sometimes\"\n")).is_err());
+        for without_ca in ["client_auth = \"required\"\n", "crl = \"a.crl\"\n"] {
+            let refused = load(&format!("{tls}{without_ca}"));
+            assert!(matches!(refused, Err(ConfigError::Invalid { key: "tls.client_ca", .. })), "{refused:?}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, AppState, QuietRootSpan};
+use crate::auth::certificate::{ClientCertificates, PeerCertificate};
 use crate::auth::Authenticator;
 use crate::config::{Settings, TlsSettings};
 use crate::delivery::settle::Settler;
@@ -223,19 +224,36 @@ fn spawn_background(settings: &Settings, store: &Store, directory: &Directory) -
     background
 }
 
-/// The HTTP server on `listener`, over TLS when configured.
+/// The HTTP server on `listener`, over TLS when configured; with `tls.client_ca`, each connection's
+/// client certificate is checked once when it starts and kept in its data for the requests on it.
 fn serve(state: web::Data<AppState>, listener: TcpListener, tls: Option<&TlsSettings>) -> anyhow::Result<Server> {
+    let clients = tls.map(ClientCertificates::load).transpose()?.flatten();
     let server = HttpServer::new(move || {
         App::new().wrap(TracingLogger::<QuietRootSpan>::new()).app_data(state.clone()).configure(api::configure)
     })
     // In-flight requests get this long to finish on SIGTERM/SIGINT; each either commits and is
     // acknowledged, or is not acknowledged at all.
     .shutdown_timeout(30);
+    let server = match clients.clone() {
+        Some(clients) => server.on_connect(move |connection, data| {
+            if let Some(peer) = peer_certificate(&clients, connection) {
+                data.insert(peer);
+            }
+        }),
+        None => server,
+    };
     let server = match tls {
-        Some(tls) => server.listen_rustls_0_23(listener, tls_config(tls)?)?,
+        Some(tls) => server.listen_rustls_0_23(listener, tls_config(tls, clients.as_ref())?)?,
         None => server.listen(listener)?,
     };
     Ok(server.run())
+}
+
+/// The client certificate of a TLS connection, checked: `None` when the client presented none (or the
+/// connection is not the rustls listener's).
+fn peer_certificate(clients: &ClientCertificates, connection: &dyn std::any::Any) -> Option<PeerCertificate> {
+    let tls = connection.downcast_ref::<actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>>()?;
+    clients.check(tls.get_ref().1.peer_certificates()?)
 }
 
 /// The organisations that get demo tokens: those of the demo directory file that the store holds,
@@ -267,7 +285,9 @@ async fn patient_secret(store: &Store, settings: &Settings, demo: bool) -> anyho
     Ok(store.state_value_or_insert(KEY, &crate::ledger::patient::new_secret()).await?)
 }
 
-fn tls_config(tls: &TlsSettings) -> anyhow::Result<rustls::ServerConfig> {
+/// The listener's TLS: its certificate chain and key, and the client certificate verifier when
+/// `tls.client_ca` is set.
+fn tls_config(tls: &TlsSettings, clients: Option<&ClientCertificates>) -> anyhow::Result<rustls::ServerConfig> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs = CertificateDer::pem_file_iter(&tls.cert)
@@ -275,5 +295,10 @@ fn tls_config(tls: &TlsSettings) -> anyhow::Result<rustls::ServerConfig> {
         .with_context(|| format!("reading TLS certificates from {}", tls.cert.display()))?;
     let key =
         PrivateKeyDer::from_pem_file(&tls.key).with_context(|| format!("reading the TLS key {}", tls.key.display()))?;
-    Ok(rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key)?)
+    let builder = rustls::ServerConfig::builder();
+    let builder = match clients {
+        Some(clients) => builder.with_client_cert_verifier(clients.handshake_verifier()),
+        None => builder.with_no_client_auth(),
+    };
+    Ok(builder.with_single_cert(certs, key)?)
 }

@@ -76,7 +76,9 @@ impl AppState {
         let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
         let header = header
             .map(|h| h.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into())));
-        let principal = self.auth.authenticate(header.transpose()?).await?;
+        // The client certificate that the listener verified for this connection (mTLS), if any.
+        let certificate = req.conn_data::<crate::auth::certificate::PeerCertificate>();
+        let principal = self.auth.authenticate_caller(header.transpose()?, certificate).await?;
         if let Err(wait) = self.throttle.check(&principal.org) {
             return Err(ApiError::TooManyRequests {
                 why: "this organisation is over its request rate; retry after the time given".into(),

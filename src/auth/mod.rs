@@ -6,9 +6,14 @@
 //! are ledger entries. Demo tokens (`demo-<org-id>`) exist only in demo mode and only while the broker
 //! listens on loopback, so a demo set-up exposed on a network does not accept well-known secrets.
 //!
+//! Client certificates (mTLS) are the other credential: [`certificate`] verifies them at the listener
+//! and finds the organisation a verified one speaks for.
+//!
 //! Tokens the store does not know (or knows as expired) are remembered, by hash, in a small negative
 //! cache ([`Authenticator`]), so that a client retrying with a bad token costs no database query each
 //! time.
+
+pub mod certificate;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -43,6 +48,14 @@ pub enum AuthError {
     Lifetime,
     #[error("cannot generate a token: {0}")]
     Random(String),
+    #[error("certificate not registered for any organisation")]
+    CertificateNotRegistered,
+    #[error("the client certificate names more than one organisation of the directory, so it identifies none")]
+    CertificateAmbiguous,
+    #[error("the client certificate was refused: {0}")]
+    CertificateRefused(String),
+    #[error("the bearer token and the client certificate speak for different organisations")]
+    CertificateDisagrees,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

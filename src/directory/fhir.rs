@@ -9,11 +9,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::DirectoryError;
-use super::{CA_CERTIFICATE_URL, CLIENT_CERTIFICATE_URL, RECEIPT_PREFERENCE_URL};
+use super::{CA_CERTIFICATE_URL, CERTIFICATE_SHA256_URL, CLIENT_CERTIFICATE_URL, RECEIPT_PREFERENCE_URL};
 use super::{MAILBOX_CODE, MAILBOX_SYSTEM, PUSH_CODE, PUSH_SYSTEM};
 use crate::address::TargetPolicy;
 use crate::model::codes::EVENT_SYSTEM;
-use crate::model::{DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
+use crate::model::{CertificateSha256, DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 
 fn invalid(expression: String, problem: &str) -> DirectoryError {
     DirectoryError::Invalid { expression, problem: problem.to_owned() }
@@ -98,6 +98,7 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
                 })?
             }
         };
+        let certificates = pinned_certificates(org, &at)?;
         let endpoint = read_endpoint(endpoint, &format!("Bundle.entry[{ei}].resource"))?;
         organizations.push(Organization {
             id,
@@ -109,9 +110,32 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
             ca_pem: endpoint.ca_pem,
             client_certificate: endpoint.client_certificate,
             receipts,
+            certificates,
         });
     }
     Ok(organizations)
+}
+
+/// The client certificates pinned on an Organization: every extension [`CERTIFICATE_SHA256_URL`], each a
+/// `valueString` of a SHA-256 fingerprint; sorted and without repeats, the order the store keeps them in.
+fn pinned_certificates(org: &Value, at: &str) -> Result<Vec<CertificateSha256>, DirectoryError> {
+    let mut certificates = Vec::new();
+    let extensions = org.get("extension").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    for (xi, ext) in extensions.iter().enumerate() {
+        if ext.get("url").and_then(Value::as_str) != Some(CERTIFICATE_SHA256_URL) {
+            continue;
+        }
+        let certificate = ext.get("valueString").and_then(Value::as_str).and_then(CertificateSha256::parse);
+        certificates.push(certificate.ok_or_else(|| {
+            invalid(
+                format!("{at}.extension[{xi}].valueString"),
+                "a pinned certificate is the hex SHA-256 fingerprint of its DER encoding (64 hex digits)",
+            )
+        })?);
+    }
+    certificates.sort();
+    certificates.dedup();
+    Ok(certificates)
 }
 
 /// What the directory takes from an `Endpoint`.
@@ -229,10 +253,15 @@ pub fn bundle_from_organizations(organizations: &[Organization]) -> DirectoryBun
             resource: Resource::Organization(OrganizationOut {
                 resource_type: "Organization",
                 id: org.id.to_string(),
-                extension: vec![Extension {
+                extension: std::iter::once(Extension {
                     url: RECEIPT_PREFERENCE_URL,
                     value: ExtensionValue::Code(org.receipts.as_str()),
-                }],
+                })
+                .chain(org.certificates.iter().map(|certificate| Extension {
+                    url: CERTIFICATE_SHA256_URL,
+                    value: ExtensionValue::String(certificate.to_string()),
+                }))
+                .collect(),
                 identifier: org
                     .identifiers
                     .iter()
@@ -433,6 +462,7 @@ mod tests {
     #[test]
     fn extensions_default_to_all_receipts_no_client_certificate_and_no_ca() {
         let [org] = organizations_from_bundle(&one(json!([]), json!([]))).unwrap().try_into().unwrap();
+        assert_eq!(org.certificates, []);
         assert_eq!(org.receipts, ReceiptPreference::All);
         assert!(!org.client_certificate);
         assert_eq!(org.ca_pem, None);
@@ -452,6 +482,34 @@ mod tests {
         assert_eq!(org.receipts, ReceiptPreference::BusinessOnly);
         assert!(org.client_certificate);
         assert_eq!(org.ca_pem, Some(pem));
+    }
+
+    #[test]
+    fn pinned_certificates_are_read_in_any_spelling_and_kept_sorted_in_lower_case() {
+        let (a, b) = ("aa".repeat(32), "0b".repeat(32));
+        let bytes = one(
+            json!([
+                { "url": CERTIFICATE_SHA256_URL, "valueString": a.to_uppercase() },
+                { "url": RECEIPT_PREFERENCE_URL, "valueCode": "all" },
+                { "url": CERTIFICATE_SHA256_URL, "valueString": vec!["0B"; 32].join(":") },
+                { "url": CERTIFICATE_SHA256_URL, "valueString": a }
+            ]),
+            json!([]),
+        );
+        let [org] = organizations_from_bundle(&bytes).unwrap().try_into().unwrap();
+        let certificates: Vec<&str> = org.certificates.iter().map(CertificateSha256::as_str).collect();
+        assert_eq!(certificates, [b.as_str(), a.as_str()]);
+    }
+
+    #[test]
+    fn a_pinned_certificate_that_is_not_a_sha256_fingerprint_is_refused() {
+        for ext in [json!({ "valueString": "ab" }), json!({ "valueCode": "ab".repeat(32) }), json!({})] {
+            let mut ext = ext;
+            ext["url"] = json!(CERTIFICATE_SHA256_URL);
+            let other = json!({ "url": RECEIPT_PREFERENCE_URL, "valueCode": "all" });
+            let text = problem(organizations_from_bundle(&one(json!([other, ext]), json!([]))));
+            assert!(text.starts_with("Bundle.entry[0].resource.extension[1].valueString"), "{text}");
+        }
     }
 
     #[test]
@@ -513,6 +571,8 @@ mod tests {
         organizations[1].receipts = ReceiptPreference::None;
         organizations[2].receipts = ReceiptPreference::BusinessOnly;
         organizations[3].events.clear();
+        organizations[4].certificates = vec![CertificateSha256::of_der(b"one"), CertificateSha256::of_der(b"two")];
+        organizations[4].certificates.sort();
         let bytes = serde_json::to_vec(&bundle_from_organizations(&organizations)).unwrap();
         let bundle: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(bundle["type"], "collection");

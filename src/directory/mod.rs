@@ -36,6 +36,9 @@ pub const CLIENT_CERTIFICATE_URL: &str =
     "https://fhir.handover-broker.eu/StructureDefinition/endpoint-client-certificate";
 /// `Organization` extension (`valueCode`, a [`ReceiptPreference`] code): which receipts it wants.
 pub const RECEIPT_PREFERENCE_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/receipt-preference";
+/// `Organization` extension (`valueString`, 0..*): the SHA-256 fingerprint (hex) of a client certificate
+/// pinned on the organisation; a verified client certificate (mTLS) with it speaks for the organisation.
+pub const CERTIFICATE_SHA256_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/certificate-sha256";
 
 /// Why a directory could not be read or stored.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +74,7 @@ pub fn json_view(org: &Organization) -> serde_json::Value {
         "client_certificate": org.client_certificate,
         "receipts": org.receipts.as_str(),
         "has_ca": org.ca_pem.is_some(),
+        "certificates": org.certificates.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
     })
 }
 
@@ -100,6 +104,7 @@ pub async fn import(
     }
     let current = store.organizations().await?;
     check_identifiers(&current, organizations)?;
+    check_certificates(&current, organizations)?;
     let ledger = organizations
         .iter()
         .filter_map(|org| {
@@ -164,6 +169,29 @@ fn check_identifiers(current: &[Organization], organizations: &[Organization]) -
     Ok(())
 }
 
+/// A pinned certificate speaks for one organisation: within the import, and against the organisations
+/// already stored that the import does not replace.
+fn check_certificates(current: &[Organization], organizations: &[Organization]) -> Result<(), DirectoryError> {
+    let replaced: std::collections::HashSet<&OrgId> = organizations.iter().map(|org| &org.id).collect();
+    // Each certificate with the organisation that holds it: the kept ones first, then the import's.
+    let mut holder: HashMap<&crate::model::CertificateSha256, &OrgId> = current
+        .iter()
+        .filter(|org| !replaced.contains(&org.id))
+        .flat_map(|org| org.certificates.iter().map(move |certificate| (certificate, &org.id)))
+        .collect();
+    for org in organizations {
+        for certificate in &org.certificates {
+            if holder.insert(certificate, &org.id).is_some_and(|other| other != &org.id) {
+                return Err(DirectoryError::Invalid {
+                    expression: format!("Organization/{}: extension {CERTIFICATE_SHA256_URL}", org.id),
+                    problem: format!("the certificate {certificate} is pinned on another organisation already"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The ledger's longest description of a directory change; a longer one is cut (and says so).
 const MAX_CHANGE_TEXT: usize = 2000;
 
@@ -173,13 +201,18 @@ pub fn describe_change(before: Option<&Organization>, after: Option<&Organizatio
     let text = match (before, after) {
         (None, None) => return None,
         (None, Some(org)) => format!(
-            "added: {} {}; identifiers {}; events {}; receipts {}{}",
+            "added: {} {}; identifiers {}; events {}; receipts {}{}{}",
             org.delivery.as_str(),
             org.address,
             list(&org.identifiers),
             list(&org.events),
             org.receipts,
             if org.ca_pem.is_some() { "; own CA certificate" } else { "" },
+            if org.certificates.is_empty() {
+                String::new()
+            } else {
+                format!("; certificates {}", list(&org.certificates))
+            },
         ),
         (Some(org), None) => {
             format!("removed: {} {}; identifiers {}", org.delivery.as_str(), org.address, list(&org.identifiers))
@@ -202,6 +235,9 @@ pub fn describe_change(before: Option<&Organization>, after: Option<&Organizatio
                 changes.push(change);
             }
             if let Some(change) = set_change("events", &old.events, &new.events) {
+                changes.push(change);
+            }
+            if let Some(change) = set_change("certificates", &old.certificates, &new.certificates) {
                 changes.push(change);
             }
             if old.ca_pem != new.ca_pem {
@@ -255,6 +291,7 @@ pub async fn load_demo_if_empty(store: &Store, fixtures_dir: &Path) -> Result<bo
     }
     let organizations = read_bundle_file(&fixtures_dir.join("demo-directory.json"))?;
     check_identifiers(&[], &organizations)?;
+    check_certificates(&[], &organizations)?;
     // Not ledgered: demo mode only, and a demo's ledger starts with its first handover.
     let update = DirectoryUpdate { upsert: organizations, remove: None, source: Some("demo"), ledger: Vec::new() };
     store.writer().change_directory(update).await?;
@@ -352,5 +389,44 @@ impl Directory {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CertificateSha256;
+
+    fn demo() -> Vec<Organization> {
+        read_bundle_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo-directory.json")).unwrap()
+    }
+
+    #[test]
+    fn a_certificate_is_pinned_on_one_organisation_only() {
+        let pin = CertificateSha256::of_der(b"a certificate");
+        let mut organizations = demo();
+        organizations[0].certificates.push(pin.clone());
+        assert!(check_certificates(&[], &organizations).is_ok());
+        organizations[1].certificates.push(pin.clone());
+        let twice = check_certificates(&[], &organizations).unwrap_err().to_string();
+        assert!(twice.contains(&format!("Organization/{}", organizations[1].id)), "{twice}");
+        // Against the stored directory: refused on another organisation, allowed on the one that holds
+        // it, and allowed when the import moves it off the one that held it.
+        let stored = organizations[..1].to_vec();
+        assert!(check_certificates(&stored, &organizations[1..2]).is_err());
+        assert!(check_certificates(&stored, &organizations[..1]).is_ok());
+        let mut moved = organizations[..2].to_vec();
+        moved[0].certificates.clear();
+        assert!(check_certificates(&stored, &moved).is_ok());
+    }
+
+    #[test]
+    fn certificate_pins_are_part_of_a_change_description() {
+        let before = demo().remove(0);
+        let mut after = before.clone();
+        after.certificates.push(CertificateSha256::of_der(b"a certificate"));
+        let change = describe_change(Some(&before), Some(&after)).unwrap();
+        assert!(change.contains(&format!("certificates +{}", after.certificates[0])), "{change}");
+        assert!(describe_change(None, Some(&after)).unwrap().contains("; certificates "));
     }
 }

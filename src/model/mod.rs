@@ -10,5 +10,5 @@ pub mod organization;
 pub mod state;
 
 pub use ids::{DeliveryId, EventCode, HeaderId, PatientKey, PayloadHash, TrackingId};
-pub use organization::{DeliveryMode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
+pub use organization::{CertificateSha256, DeliveryMode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 pub use state::{DeliveryEvent, DeliveryState, MessageState, StateSet};

@@ -158,11 +158,74 @@ pub struct Organization {
     pub client_certificate: bool,
     /// Which receipts it wants about the messages it sends.
     pub receipts: ReceiptPreference,
+    /// Client certificates pinned to it: a verified client certificate (mTLS) with one of these SHA-256
+    /// fingerprints speaks for this organisation.
+    pub certificates: Vec<CertificateSha256>,
+}
+
+/// The SHA-256 fingerprint of a certificate's DER encoding, as 64 lower-case hex digits: how a client
+/// certificate is pinned on an organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CertificateSha256(String);
+
+impl CertificateSha256 {
+    /// The fingerprint of a DER-encoded certificate.
+    pub fn of_der(der: &[u8]) -> Self {
+        use sha2::Digest;
+        Self(hex::encode(sha2::Sha256::digest(der)))
+    }
+
+    /// 64 hex digits, in either case, optionally in colon-separated pairs as `openssl x509 -fingerprint
+    /// -sha256` prints them; kept in lower case without colons, so one certificate has one spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let hex: String = if text.contains(':') {
+            let pairs: Vec<&str> = text.split(':').collect();
+            if pairs.len() != 32 || pairs.iter().any(|pair| pair.len() != 2) {
+                return None;
+            }
+            pairs.concat()
+        } else {
+            text.to_owned()
+        };
+        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Self(hex.to_ascii_lowercase()))
+    }
+
+    /// From a value the store wrote (already checked on the way in).
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CertificateSha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ReceiptPreference;
+    use super::{CertificateSha256, ReceiptPreference};
+
+    #[test]
+    fn certificate_fingerprints_are_64_hex_digits_kept_in_lower_case() {
+        let lower = "ab".repeat(32);
+        assert_eq!(CertificateSha256::parse(&lower).map(|f| f.to_string()), Some(lower.clone()));
+        assert_eq!(CertificateSha256::parse(&"AB".repeat(32)).map(|f| f.to_string()), Some(lower.clone()));
+        let openssl = vec!["AB"; 32].join(":");
+        assert_eq!(CertificateSha256::parse(&openssl).map(|f| f.to_string()), Some(lower));
+        for refused in ["", "ab", &"ab".repeat(31), &"ab".repeat(33), &"zz".repeat(32), &vec!["ABC"; 32].join(":")] {
+            assert_eq!(CertificateSha256::parse(refused), None, "{refused:?}");
+        }
+        assert_eq!(
+            CertificateSha256::of_der(b"abc").as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn receipt_preferences_parse_from_their_codes_only() {

@@ -6,7 +6,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{Store, StoreError};
 use crate::ledger::LedgerRecord;
-use crate::model::{DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
+use crate::model::{CertificateSha256, DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 use crate::time::Millis;
 
 /// What the store did when asked to remove an organisation.
@@ -65,6 +65,18 @@ impl Store {
         })
     }
 
+    /// The organisation a client certificate with this fingerprint is pinned on.
+    pub async fn organization_by_certificate(&self, sha256: &CertificateSha256) -> Result<Option<OrgId>, StoreError> {
+        let row = sqlx::query("SELECT org_id FROM organization_certificates WHERE sha256 = $1")
+            .bind(sha256.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(OrgId::from_stored(row.try_get("org_id")?)),
+            None => None,
+        })
+    }
+
     /// The whole directory, ordered by id.
     pub async fn organizations(&self) -> Result<Vec<Organization>, StoreError> {
         let orgs = sqlx::query(
@@ -87,6 +99,16 @@ impl Store {
             let (system, value): (String, String) = (r.try_get("system")?, r.try_get("value")?);
             identifiers_of.entry(r.try_get("org_id")?).or_default().extend(OrgIdentifier::new(&system, &value));
         }
+        let certificates = sqlx::query("SELECT org_id, sha256 FROM organization_certificates ORDER BY org_id, sha256")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut certificates_of: HashMap<String, Vec<CertificateSha256>> = HashMap::new();
+        for r in &certificates {
+            certificates_of
+                .entry(r.try_get("org_id")?)
+                .or_default()
+                .push(CertificateSha256::from_stored(r.try_get("sha256")?));
+        }
         let mut events_of: HashMap<String, Vec<EventCode>> = HashMap::new();
         for r in &events {
             events_of.entry(r.try_get("org_id")?).or_default().push(super::row::id(r, "event_code")?);
@@ -108,6 +130,7 @@ impl Store {
             result.push(Organization {
                 identifiers: identifiers_of.remove(&id).unwrap_or_default(),
                 events: events_of.remove(&id).unwrap_or_default(),
+                certificates: certificates_of.remove(&id).unwrap_or_default(),
                 id: OrgId::from_stored(id),
                 name: row.try_get("name")?,
                 delivery,
@@ -155,7 +178,8 @@ pub(super) async fn apply(tx: &mut Transaction<'_, Any>, update: &DirectoryUpdat
     Ok(Removal::Removed)
 }
 
-/// Inserts or replaces organisations by id, with their identifiers and accepted events.
+/// Inserts or replaces organisations by id, with their identifiers, accepted events and pinned
+/// certificates.
 async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Organization]) -> Result<(), StoreError> {
     let now = Millis::now().as_i64();
     for org in organizations {
@@ -176,15 +200,15 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
         .bind(org.receipts.as_str())
         .execute(&mut **tx)
         .await?;
-        for table in ["organization_identifiers", "organization_events"] {
+        for table in ["organization_identifiers", "organization_events", "organization_certificates"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1"))
                 .bind(org.id.as_str())
                 .execute(&mut **tx)
                 .await?;
         }
     }
-    // Identifiers after every imported organisation has dropped its old ones, so that one may move
-    // between two organisations of the same import.
+    // Identifiers (and pinned certificates) after every imported organisation has dropped its old ones,
+    // so that one may move between two organisations of the same import.
     for org in organizations {
         for identifier in &org.identifiers {
             sqlx::query("INSERT INTO organization_identifiers (system, value, org_id) VALUES ($1, $2, $3)")
@@ -201,12 +225,19 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
                 .execute(&mut **tx)
                 .await?;
         }
+        for certificate in &org.certificates {
+            sqlx::query("INSERT INTO organization_certificates (sha256, org_id) VALUES ($1, $2)")
+                .bind(certificate.as_str())
+                .bind(org.id.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
     }
     Ok(())
 }
 
-/// Deletes an organisation with its identifiers, accepted events and tokens, unless a stored message or
-/// delivery refers to it.
+/// Deletes an organisation with its identifiers, accepted events, pinned certificates and tokens,
+/// unless a stored message or delivery refers to it.
 async fn delete_organization(tx: &mut Transaction<'_, Any>, id: &OrgId) -> Result<Removal, StoreError> {
     let exists = sqlx::query("SELECT org_id FROM organizations WHERE org_id = $1")
         .bind(id.as_str())
@@ -230,6 +261,7 @@ async fn delete_organization(tx: &mut Transaction<'_, Any>, id: &OrgId) -> Resul
         "DELETE FROM api_tokens WHERE org_id = $1",
         "DELETE FROM organization_identifiers WHERE org_id = $1",
         "DELETE FROM organization_events WHERE org_id = $1",
+        "DELETE FROM organization_certificates WHERE org_id = $1",
         "DELETE FROM organizations WHERE org_id = $1",
     ] {
         sqlx::query(statement).bind(id.as_str()).execute(&mut **tx).await?;

@@ -109,6 +109,7 @@ async fn an_admin_lists_and_reads_organisations() {
             "client_certificate": false,
             "receipts": "all",
             "has_ca": false,
+            "certificates": [],
         })
     );
     assert_eq!(all[1], gp);

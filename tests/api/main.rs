@@ -4,6 +4,7 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod certificates;
 mod corpus;
 mod dedup;
 mod delivery;

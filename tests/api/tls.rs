@@ -17,7 +17,7 @@ async fn the_broker_serves_https_with_its_configured_certificate() {
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
 
     let mut settings = test_settings(dir.path()).await;
-    settings.tls = Some(handover_broker::config::TlsSettings { cert: cert_path, key: key_path });
+    settings.tls = Some(handover_broker::config::TlsSettings::new(cert_path, key_path));
     let mut app = spawn_with(settings, dir).await;
     assert!(app.base.starts_with("https://127.0.0.1:"), "{}", app.base);
 
