@@ -371,3 +371,24 @@ async fn a_token_and_a_certificate_must_speak_for_the_same_organisation() {
     // A bad token is refused whatever the certificate.
     refused(get(&app, &hospital, Some("not-a-token"), "/fhir/mailbox").await.unwrap(), "unknown").await;
 }
+
+/// The "wrong certificate" row of the authorization matrix (`matrix.rs` walks the other callers over
+/// plain HTTP): a certificate from a trusted CA that speaks for no organisation reaches no route that
+/// needs a role, whichever it is; the public ones answer as always.
+#[tokio::test]
+async fn every_route_refuses_a_certificate_that_speaks_for_no_organisation() {
+    use handover_broker::api::authz::{Who, RULES};
+    let pki = Pki::new();
+    let app = spawn_mtls(&pki, ClientAuth::Optional, false).await;
+    let nobody = pki.client(Some(&pki.pinned));
+    for rule in RULES {
+        let path = rule.route.replace("{tracking_id}", &uuid::Uuid::now_v7().to_string()).replace("{id}", "gp-brugge");
+        let method = reqwest::Method::from_bytes(rule.method.as_bytes()).unwrap();
+        let response = nobody.request(method, format!("{}{path}", app.base)).send().await.unwrap();
+        let status = response.status().as_u16();
+        match rule.who {
+            Who::Anyone => assert_eq!(status, 200, "{} {}", rule.method, rule.route),
+            Who::Role(_) => refused(response, "not registered for any organisation").await,
+        }
+    }
+}
