@@ -19,6 +19,7 @@ mod restart;
 mod retention;
 mod schema;
 mod service;
+mod smart;
 mod tls;
 mod tokens;
 mod trust;
