@@ -266,11 +266,6 @@ impl Smart {
         }
     }
 
-    /// The token endpoint's URL, the `aud` every assertion must carry.
-    pub fn token_url(&self) -> &str {
-        &self.token_url
-    }
-
     /// The discovery document (`/.well-known/smart-configuration`).
     pub fn configuration(&self) -> serde_json::Value {
         serde_json::json!({
