@@ -55,6 +55,33 @@ pub struct Settings {
     /// `--expires-in` (90 days by default).
     #[serde(default)]
     pub tokens: TokenSettings,
+    /// SMART Backend Services access tokens (`POST /oauth/token`).
+    #[serde(default)]
+    pub smart: SmartSettings,
+}
+
+/// The longest life of a SMART access token: 15 minutes.
+pub const MAX_SMART_TOKEN_LIFETIME_SECS: u64 = 900;
+
+/// SMART Backend Services (`POST /oauth/token`).
+///
+/// `access_token_lifetime_secs` (`HANDOVER_SMART__ACCESS_TOKEN_LIFETIME_SECS`): how long an access token
+/// lives, in seconds: 300 by default (SMART's recommendation), 1 to 900. Clients ask for a new one
+/// with a new assertion; there are no refresh tokens.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmartSettings {
+    #[serde(default = "default_smart_token_lifetime_secs")]
+    pub access_token_lifetime_secs: u64,
+}
+
+fn default_smart_token_lifetime_secs() -> u64 {
+    300
+}
+
+impl Default for SmartSettings {
+    fn default() -> Self {
+        Self { access_token_lifetime_secs: default_smart_token_lifetime_secs() }
+    }
 }
 
 /// The default lifetime of a token, 90 days: `tokens.default_lifetime_secs`.
@@ -388,6 +415,9 @@ impl Settings {
         if self.tokens.default_lifetime_secs == 0 {
             return invalid("tokens.default_lifetime_secs", "must be at least 1");
         }
+        if !(1..=MAX_SMART_TOKEN_LIFETIME_SECS).contains(&self.smart.access_token_lifetime_secs) {
+            return invalid("smart.access_token_lifetime_secs", "must be between 1 and 900 (15 minutes)");
+        }
         Ok(())
     }
 
@@ -464,6 +494,20 @@ mod tests {
     fn the_push_workers_run_in_the_background_unless_told_not_to() {
         assert!(load("").expect("defaults load").delivery.background);
         assert!(!load("[delivery]\nbackground = false\n").expect("loads").delivery.background);
+    }
+
+    #[test]
+    fn smart_access_tokens_live_5_minutes_by_default_and_15_at_most() {
+        assert_eq!(load("").expect("defaults load").smart.access_token_lifetime_secs, 300);
+        assert_eq!(
+            load("[smart]\naccess_token_lifetime_secs = 900\n").expect("loads").smart.access_token_lifetime_secs,
+            900
+        );
+        for refused in ["0", "901"] {
+            let loaded = load(&format!("[smart]\naccess_token_lifetime_secs = {refused}\n"));
+            let key = "smart.access_token_lifetime_secs";
+            assert!(matches!(loaded, Err(ConfigError::Invalid { key: k, .. }) if k == key), "{refused}: {loaded:?}");
+        }
     }
 
     #[test]

@@ -108,6 +108,7 @@ impl Application {
                 base_url.clone(),
             ),
             auth,
+            smart: crate::auth::smart::Smart::new(store.clone(), directory.clone(), &base_url, &settings.smart),
             store: store.clone(),
             metadata: Arc::new(metadata),
             metrics,

@@ -51,7 +51,7 @@ impl From<DirectoryError> for ApiError {
             DirectoryError::Invalid { expression, problem } => {
                 Self::Unprocessable(vec![Issue::error(IssueCode::Invalid, problem).at(expression)])
             }
-            e @ DirectoryError::DuplicateIdentifier(_) => {
+            e @ (DirectoryError::DuplicateIdentifier(_) | DirectoryError::DuplicateClientId(_)) => {
                 Self::Unprocessable(vec![Issue::error(IssueCode::Duplicate, e.to_string())])
             }
             e @ DirectoryError::NotFound(_) => Self::NotFound(e.to_string()),

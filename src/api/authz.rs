@@ -58,6 +58,10 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/fhir/metadata", Who::Anyone, Owner::Nobody),
     rule("GET", "/healthz", Who::Anyone, Owner::Nobody),
     rule("GET", "/readyz", Who::Anyone, Owner::Nobody),
+    // SMART Backend Services: discovery, and the token endpoint, where the client assertion is the
+    // credential (checked by `auth::smart`, rate-limited per organisation once the client is known).
+    rule("GET", "/.well-known/smart-configuration", Who::Anyone, Owner::Nobody),
+    rule("POST", "/oauth/token", Who::Anyone, Owner::Nobody),
     rule("POST", "/fhir/$process-message", SENDER, Owner::Sender),
     rule("POST", "/fhir/$validate", SENDER, Owner::Sender),
     rule("GET", "/fhir/receipts/{tracking_id}", SENDER, Owner::MessagesSent),

@@ -8,6 +8,7 @@ pub mod authz;
 mod body;
 pub mod error;
 mod handlers;
+mod oauth;
 mod telemetry;
 pub mod throttle;
 
@@ -26,6 +27,8 @@ use crate::store::Store;
 pub struct AppState {
     pub ingestor: Ingestor,
     pub auth: Authenticator,
+    /// SMART Backend Services: the token endpoint's checks and issuance.
+    pub smart: crate::auth::smart::Smart,
     pub store: Store,
     /// The CapabilityStatement, built once at start (profiles do not change while running).
     pub metadata: Arc<Vec<u8>>,
@@ -137,5 +140,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/ledger/verify").route(web::get().to(ledger_verify)).default_service(not_allowed()))
         .service(web::resource("/metrics").route(web::get().to(metrics)).default_service(not_allowed()))
         .configure(admin::configure)
+        .configure(oauth::configure)
         .default_service(web::to(not_found));
 }

@@ -14,6 +14,7 @@
 //! time.
 
 pub mod certificate;
+pub mod smart;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -231,9 +232,7 @@ pub async fn issue(
         .organization_by_identifier(identifier)
         .await?
         .ok_or_else(|| AuthError::UnknownOrganization(identifier.to_string()))?;
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(|e| AuthError::Random(e.to_string()))?;
-    let token = format!("hbt_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
+    let token = new_token()?;
     let token_id = uuid::Uuid::new_v4().to_string();
     let now = Millis::now();
     let expires_at = now.plus_millis(u64::try_from(request.lifetime.as_millis()).unwrap_or(u64::MAX));
@@ -245,10 +244,18 @@ pub async fn issue(
         created_at: now,
         expires_at: Some(expires_at),
         revoked_at: None,
+        client_id: None,
     };
-    let new = NewToken { record, token_hash: hash_token(&token) };
+    let new = NewToken { record, token_hash: hash_token(&token), assertion: None };
     store.writer().change_tokens(TokenChange::Issue(Box::new(new))).await?;
     Ok(IssuedToken { token_id, token, org, role: request.role, scope: request.scope, expires_at })
+}
+
+/// A new bearer token: 256 random bits, base64url, with the broker's `hbt_` prefix.
+fn new_token() -> Result<String, AuthError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| AuthError::Random(e.to_string()))?;
+    Ok(format!("hbt_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)))
 }
 
 /// Revokes one token, named by its id, by the token itself or by its hash, unless it is revoked
@@ -285,6 +292,7 @@ pub fn token_json(token: &TokenRecord, now: Millis) -> serde_json::Value {
         "expired": token.expires_at.is_some_and(|at| at <= now),
         "revoked": token.revoked_at.is_some(),
         "revoked_at": token.revoked_at.map(Millis::to_rfc3339_secs),
+        "smart_client": token.client_id,
     })
 }
 

@@ -14,6 +14,12 @@ use super::{MAILBOX_CODE, MAILBOX_SYSTEM, PUSH_CODE, PUSH_SYSTEM};
 use crate::address::TargetPolicy;
 use crate::model::codes::EVENT_SYSTEM;
 use crate::model::{CertificateSha256, DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
+use crate::model::{ClientId, ClientRole, JwkSet, SmartClient};
+
+/// `Organization` extension: the organisation's SMART Backend Services client, with sub-extensions
+/// `clientId` (valueString, once), `jwks` (valueString, once: the JWK Set JSON, inline; never a URL)
+/// and `role` (valueCode `sender` or `auditor`, any number; none means sender).
+pub const SMART_CLIENT_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/smart-client";
 
 fn invalid(expression: String, problem: &str) -> DirectoryError {
     DirectoryError::Invalid { expression, problem: problem.to_owned() }
@@ -99,11 +105,16 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
             }
         };
         let certificates = pinned_certificates(org, &at)?;
+        let smart = match extension(org, SMART_CLIENT_URL, &at)? {
+            None => None,
+            Some((xi, ext)) => Some(read_smart_client(ext, &format!("{at}.extension[{xi}]"))?),
+        };
         let endpoint = read_endpoint(endpoint, &format!("Bundle.entry[{ei}].resource"))?;
         organizations.push(Organization {
             id,
             name,
             identifiers,
+            smart,
             events: endpoint.events,
             delivery: endpoint.delivery,
             address: endpoint.address,
@@ -136,6 +147,39 @@ fn pinned_certificates(org: &Value, at: &str) -> Result<Vec<CertificateSha256>, 
     certificates.sort();
     certificates.dedup();
     Ok(certificates)
+}
+
+/// The SMART client extension at `at`: exactly one `clientId` and one `jwks`, any number of `role`s,
+/// nothing else (a misspelt sub-extension is refused rather than ignored).
+fn read_smart_client(ext: &Value, at: &str) -> Result<SmartClient, DirectoryError> {
+    let subs = ext.get("extension").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let (mut client_id, mut jwks, mut roles) = (None, None, Vec::new());
+    for (i, sub) in subs.iter().enumerate() {
+        let here = format!("{at}.extension[{i}]");
+        let string = || sub.get("valueString").and_then(Value::as_str);
+        match sub.get("url").and_then(Value::as_str) {
+            Some("clientId") if client_id.is_none() => {
+                let id = string().and_then(ClientId::parse).ok_or_else(|| {
+                    invalid(format!("{here}.valueString"), "clientId must be 1 to 128 visible ASCII characters")
+                })?;
+                client_id = Some(id);
+            }
+            Some("jwks") if jwks.is_none() => {
+                let text =
+                    string().ok_or_else(|| invalid(format!("{here}.valueString"), "jwks needs a valueString"))?;
+                jwks = Some(JwkSet::parse(text).map_err(|problem| invalid(format!("{here}.valueString"), &problem))?);
+            }
+            Some("role") => {
+                let role = sub.get("valueCode").and_then(Value::as_str).and_then(ClientRole::parse);
+                roles.push(role.ok_or_else(|| invalid(format!("{here}.valueCode"), "role must be sender or auditor"))?);
+            }
+            Some("clientId" | "jwks") => return Err(invalid(here, "clientId and jwks may appear only once")),
+            _ => return Err(invalid(here, "the SMART client extension takes only clientId, jwks and role")),
+        }
+    }
+    let client_id = client_id.ok_or_else(|| invalid(at.to_owned(), "the SMART client extension needs a clientId"))?;
+    let jwks = jwks.ok_or_else(|| invalid(at.to_owned(), "the SMART client extension needs a jwks (a JWK Set)"))?;
+    Ok(SmartClient::new(client_id, jwks, roles))
 }
 
 /// What the directory takes from an `Endpoint`.
@@ -261,6 +305,7 @@ pub fn bundle_from_organizations(organizations: &[Organization]) -> DirectoryBun
                     url: CERTIFICATE_SHA256_URL,
                     value: ExtensionValue::String(certificate.to_string()),
                 }))
+                .chain(org.smart.iter().map(smart_client_extension))
                 .collect(),
                 identifier: org
                     .identifiers
@@ -309,6 +354,16 @@ pub fn bundle_from_organizations(organizations: &[Organization]) -> DirectoryBun
         });
     }
     DirectoryBundle { resource_type: "Bundle", kind: "collection", entry }
+}
+
+/// The SMART client extension of [`read_smart_client`], roles always written out.
+fn smart_client_extension(client: &SmartClient) -> Extension {
+    let mut subs = vec![
+        Extension { url: "clientId", value: ExtensionValue::String(client.client_id.to_string()) },
+        Extension { url: "jwks", value: ExtensionValue::String(client.jwks.as_str().to_owned()) },
+    ];
+    subs.extend(client.roles.iter().map(|role| Extension { url: "role", value: ExtensionValue::Code(role.as_str()) }));
+    Extension { url: SMART_CLIENT_URL, value: ExtensionValue::Extensions(subs) }
 }
 
 /// A directory `Bundle` as written by [`bundle_from_organizations`]: a wire type, only serialised.
@@ -376,6 +431,9 @@ enum ExtensionValue {
     String(String),
     #[serde(rename = "valueBoolean")]
     Boolean(bool),
+    /// A complex extension's sub-extensions.
+    #[serde(rename = "extension")]
+    Extensions(Vec<Extension>),
 }
 
 #[derive(Debug, Serialize)]
@@ -422,6 +480,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::model::{ClientId, ClientRole, JwkSet, SmartClient};
 
     fn demo_bundle() -> Vec<u8> {
         std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo-directory.json")).unwrap()
@@ -560,6 +619,73 @@ mod tests {
             { "url": RECEIPT_PREFERENCE_URL, "valueCode": "none" }
         ]);
         assert!(problem(organizations_from_bundle(&one(twice, json!([])))).contains("extension[1]"));
+    }
+
+    /// A JWK Set of one fresh P-384 public key.
+    fn jwks() -> String {
+        use base64::Engine;
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+        let raw = pair.public_key_raw();
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        json!({ "keys": [{ "kty": "EC", "crv": "P-384", "kid": "k1", "x": b64(&raw[1..49]), "y": b64(&raw[49..]) }] })
+            .to_string()
+    }
+
+    fn smart_extension(subs: Value) -> Value {
+        json!([{ "url": SMART_CLIENT_URL, "extension": subs }])
+    }
+
+    #[test]
+    fn a_smart_client_is_read_with_sender_as_its_default_role() {
+        let text = jwks();
+        let subs = json!([{ "url": "clientId", "valueString": "gp-ehr" }, { "url": "jwks", "valueString": text }]);
+        let [org] = organizations_from_bundle(&one(smart_extension(subs), json!([]))).unwrap().try_into().unwrap();
+        let client = org.smart.unwrap();
+        assert_eq!((client.client_id.as_str(), client.jwks.as_str()), ("gp-ehr", text.as_str()));
+        assert_eq!(client.roles, [ClientRole::Sender]);
+        let [org] = organizations_from_bundle(&one(json!([]), json!([]))).unwrap().try_into().unwrap();
+        assert_eq!(org.smart, None);
+    }
+
+    #[test]
+    fn a_smart_client_extension_is_checked() {
+        let text = jwks();
+        let id = json!({ "url": "clientId", "valueString": "gp-ehr" });
+        let keys = json!({ "url": "jwks", "valueString": text });
+        let private = json!({ "url": "jwks", "valueString": r#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"# });
+        let cases = [
+            (json!([keys]), "needs a clientId"),
+            (json!([id]), "needs a jwks"),
+            (json!([id, keys, id]), "only once"),
+            (json!([{ "url": "clientId", "valueString": "with space" }, keys]), "clientId must be"),
+            (json!([id, private]), "extension[0].extension[1].valueString: keys[0]: holds private"),
+            (json!([id, { "url": "jwks", "valueUri": "https://keys.example/jwks.json" }]), "jwks needs a valueString"),
+            (json!([id, keys, { "url": "role", "valueCode": "admin" }]), "role must be sender or auditor"),
+            (json!([id, keys, { "url": "jwksUri", "valueUri": "https://keys.example" }]), "takes only"),
+        ];
+        for (subs, expected) in cases {
+            let text = problem(organizations_from_bundle(&one(smart_extension(subs.clone()), json!([]))));
+            assert!(
+                text.contains(expected) && text.starts_with("Bundle.entry[0].resource.extension[0]"),
+                "{subs}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_smart_client_exports_and_imports_as_itself() {
+        let mut organizations = organizations_from_bundle(&demo_bundle()).unwrap();
+        let jwks = JwkSet::parse(&jwks()).unwrap();
+        let id = ClientId::parse("zzl-ehr").unwrap();
+        organizations[0].smart = Some(SmartClient::new(id, jwks, vec![ClientRole::Auditor, ClientRole::Sender]));
+        let bytes = serde_json::to_vec(&bundle_from_organizations(&organizations)).unwrap();
+        let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+        let extension = &bundle["entry"][0]["resource"]["extension"][1];
+        assert_eq!(extension["url"], SMART_CLIENT_URL);
+        let urls: Vec<&str> =
+            extension["extension"].as_array().unwrap().iter().map(|e| e["url"].as_str().unwrap()).collect();
+        assert_eq!(urls, ["clientId", "jwks", "role", "role"]);
+        assert_eq!(organizations_from_bundle(&bytes).unwrap(), organizations);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub use fhir::{bundle_from_organizations, check_ca_pem, organizations_from_bundl
 
 use crate::address::TargetPolicy;
 use crate::ledger::{LedgerEvent, LedgerRecord};
-use crate::model::{DeliveryMode, OrgId, OrgIdentifier, Organization};
+use crate::model::{DeliveryMode, OrgId, OrgIdentifier, Organization, SmartClient};
 use crate::store::{DirectoryUpdate, Removal, Store, StoreError};
 use crate::time::Millis;
 
@@ -51,6 +51,8 @@ pub enum DirectoryError {
     Invalid { expression: String, problem: String },
     #[error("identifier {0} belongs to two organisations")]
     DuplicateIdentifier(String),
+    #[error("SMART client id {0} belongs to two organisations")]
+    DuplicateClientId(String),
     #[error("no organisation with id {0}")]
     NotFound(String),
     #[error("organisation {0} has messages or deliveries; it cannot be removed")]
@@ -68,6 +70,11 @@ pub fn json_view(org: &Organization) -> serde_json::Value {
         "id": org.id.as_str(),
         "name": org.name,
         "identifiers": identifiers,
+        "smart_client": org.smart.as_ref().map(|client| serde_json::json!({
+            "client_id": client.client_id.as_str(),
+            "roles": client.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "keys": client.jwks.keys().len(),
+        })),
         "events": events,
         "delivery": org.delivery.as_str(),
         "address": org.address,
@@ -105,6 +112,7 @@ pub async fn import(
     let current = store.organizations().await?;
     check_identifiers(&current, organizations)?;
     check_certificates(&current, organizations)?;
+    check_client_ids(&current, organizations)?;
     let ledger = organizations
         .iter()
         .filter_map(|org| {
@@ -192,6 +200,39 @@ fn check_certificates(current: &[Organization], organizations: &[Organization]) 
     Ok(())
 }
 
+/// SMART client ids must stay unique too, like identifiers: the token endpoint finds a client by its id.
+fn check_client_ids(current: &[Organization], organizations: &[Organization]) -> Result<(), DirectoryError> {
+    let duplicate = |id: &crate::model::ClientId| DirectoryError::DuplicateClientId(id.to_string());
+    let mut seen = std::collections::HashSet::new();
+    for client in organizations.iter().filter_map(|org| org.smart.as_ref()) {
+        if !seen.insert(&client.client_id) {
+            return Err(duplicate(&client.client_id));
+        }
+    }
+    let replaced: std::collections::HashSet<&OrgId> = organizations.iter().map(|org| &org.id).collect();
+    for kept in current.iter().filter(|org| !replaced.contains(&org.id)) {
+        if let Some(client) = kept.smart.as_ref().filter(|client| seen.contains(&client.client_id)) {
+            return Err(duplicate(&client.client_id));
+        }
+    }
+    Ok(())
+}
+
+/// How a SMART client registration changed, in the ledger's words (`None`: it did not).
+fn smart_change(old: Option<&SmartClient>, new: Option<&SmartClient>) -> Option<String> {
+    let describe = |client: Option<&SmartClient>| match client {
+        None => "none".to_owned(),
+        Some(c) => format!("{} ({}; {} keys)", c.client_id, c.roles_text(), c.jwks.keys().len()),
+    };
+    match (old, new) {
+        (Some(a), Some(b)) if a.client_id == b.client_id && a.roles == b.roles && a.jwks != b.jwks => {
+            Some(format!("SMART client {} keys changed", b.client_id))
+        }
+        (a, b) if a != b => Some(format!("SMART client {} -> {}", describe(a), describe(b))),
+        _ => None,
+    }
+}
+
 /// The ledger's longest description of a directory change; a longer one is cut (and says so).
 const MAX_CHANGE_TEXT: usize = 2000;
 
@@ -200,20 +241,22 @@ const MAX_CHANGE_TEXT: usize = 2000;
 pub fn describe_change(before: Option<&Organization>, after: Option<&Organization>) -> Option<String> {
     let text = match (before, after) {
         (None, None) => return None,
-        (None, Some(org)) => format!(
-            "added: {} {}; identifiers {}; events {}; receipts {}{}{}",
-            org.delivery.as_str(),
-            org.address,
-            list(&org.identifiers),
-            list(&org.events),
-            org.receipts,
-            if org.ca_pem.is_some() { "; own CA certificate" } else { "" },
-            if org.certificates.is_empty() {
-                String::new()
-            } else {
-                format!("; certificates {}", list(&org.certificates))
-            },
-        ),
+        (None, Some(org)) => {
+            format!(
+                "added: {} {}; identifiers {}; events {}; receipts {}{}{}",
+                org.delivery.as_str(),
+                org.address,
+                list(&org.identifiers),
+                list(&org.events),
+                org.receipts,
+                if org.ca_pem.is_some() { "; own CA certificate" } else { "" },
+                if org.certificates.is_empty() {
+                    String::new()
+                } else {
+                    format!("; certificates {}", list(&org.certificates))
+                },
+            ) + &smart_change(None, org.smart.as_ref()).map(|c| format!("; {c}")).unwrap_or_default()
+        }
         (Some(org), None) => {
             format!("removed: {} {}; identifiers {}", org.delivery.as_str(), org.address, list(&org.identifiers))
         }
@@ -240,6 +283,7 @@ pub fn describe_change(before: Option<&Organization>, after: Option<&Organizatio
             if let Some(change) = set_change("certificates", &old.certificates, &new.certificates) {
                 changes.push(change);
             }
+            changes.extend(smart_change(old.smart.as_ref(), new.smart.as_ref()));
             if old.ca_pem != new.ca_pem {
                 let state = |pem: &Option<String>| if pem.is_some() { "own" } else { "none" };
                 changes.push(format!("CA certificate {} -> {}", state(&old.ca_pem), state(&new.ca_pem)));
@@ -292,6 +336,7 @@ pub async fn load_demo_if_empty(store: &Store, fixtures_dir: &Path) -> Result<bo
     let organizations = read_bundle_file(&fixtures_dir.join("demo-directory.json"))?;
     check_identifiers(&[], &organizations)?;
     check_certificates(&[], &organizations)?;
+    check_client_ids(&[], &organizations)?;
     // Not ledgered: demo mode only, and a demo's ledger starts with its first handover.
     let update = DirectoryUpdate { upsert: organizations, remove: None, source: Some("demo"), ledger: Vec::new() };
     store.writer().change_directory(update).await?;

@@ -7,8 +7,10 @@
 pub mod codes;
 pub mod ids;
 pub mod organization;
+pub mod smart;
 pub mod state;
 
 pub use ids::{DeliveryId, EventCode, HeaderId, PatientKey, PayloadHash, TrackingId};
 pub use organization::{CertificateSha256, DeliveryMode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
+pub use smart::{ClientId, ClientRole, JwkSet, SmartClient};
 pub use state::{DeliveryEvent, DeliveryState, MessageState, StateSet};

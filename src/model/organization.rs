@@ -145,6 +145,8 @@ pub struct Organization {
     pub id: OrgId,
     pub name: String,
     pub identifiers: Vec<OrgIdentifier>,
+    /// Its SMART Backend Services client (client id, JWK Set, roles), if it registered one.
+    pub smart: Option<super::SmartClient>,
     /// Handover event codes it accepts.
     pub events: Vec<EventCode>,
     pub delivery: DeliveryMode,

@@ -113,6 +113,7 @@ impl Store {
         for r in &events {
             events_of.entry(r.try_get("org_id")?).or_default().push(super::row::id(r, "event_code")?);
         }
+        let mut smart_of = super::smart::clients(&self.pool).await?;
         let mut result = Vec::with_capacity(orgs.len());
         for row in &orgs {
             let id: String = row.try_get("org_id")?;
@@ -129,6 +130,7 @@ impl Store {
             let client_certificate: i64 = row.try_get("client_certificate")?;
             result.push(Organization {
                 identifiers: identifiers_of.remove(&id).unwrap_or_default(),
+                smart: smart_of.remove(&id),
                 events: events_of.remove(&id).unwrap_or_default(),
                 certificates: certificates_of.remove(&id).unwrap_or_default(),
                 id: OrgId::from_stored(id),
@@ -166,6 +168,7 @@ pub(super) async fn apply(tx: &mut Transaction<'_, Any>, update: &DirectoryUpdat
         }
     }
     upsert_organizations(tx, &update.upsert).await?;
+    super::smart::upsert_clients(tx, &update.upsert).await?;
     if let Some(source) = update.source {
         sqlx::query(
             "INSERT INTO broker_state (key, value) VALUES ('directory_source', $1) \
@@ -259,6 +262,7 @@ async fn delete_organization(tx: &mut Transaction<'_, Any>, id: &OrgId) -> Resul
     // and is retried alone, where the check above then finds it.
     for statement in [
         "DELETE FROM api_tokens WHERE org_id = $1",
+        "DELETE FROM smart_clients WHERE org_id = $1",
         "DELETE FROM organization_identifiers WHERE org_id = $1",
         "DELETE FROM organization_events WHERE org_id = $1",
         "DELETE FROM organization_certificates WHERE org_id = $1",

@@ -22,6 +22,7 @@ mod messages;
 mod outbox;
 mod retention;
 mod row;
+mod smart;
 mod tokens;
 mod writer;
 
@@ -38,6 +39,7 @@ pub use mailbox::{Cursor, MailboxItem, MailboxQuery};
 pub use messages::{CommitOutcome, DeliveryRecord, MessageRecord, NewDelivery, NewMessage};
 pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, Settlement};
 pub use retention::{Purge, Purged};
+pub use smart::UsedAssertion;
 pub use tokens::{NewToken, Revocation, TokenChange, TokenRecord};
 pub use writer::Writer;
 

@@ -5,13 +5,14 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::row::id;
+use super::smart::{self, UsedAssertion};
 use super::{Store, StoreError};
 use crate::ledger::LedgerRecord;
 use crate::model::OrgId;
 use crate::time::Millis;
 
 /// The columns of [`TokenRecord`], in every statement that reads one.
-const COLUMNS: &str = "token_id, org_id, role, scope, created_at, expires_at, revoked_at";
+const COLUMNS: &str = "token_id, org_id, role, scope, created_at, expires_at, revoked_at, client_id";
 
 /// A token as stored: never the token itself, nor its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,9 @@ pub struct TokenRecord {
     /// `None` for tokens issued before tokens had a life: valid until revoked.
     pub expires_at: Option<Millis>,
     pub revoked_at: Option<Millis>,
+    /// The SMART client it was issued to (`POST /oauth/token`); `None` for a token issued by the
+    /// operator (`token issue`).
+    pub client_id: Option<String>,
 }
 
 impl TokenRecord {
@@ -38,6 +42,7 @@ impl TokenRecord {
             created_at: Millis::from_i64(row.try_get("created_at")?),
             expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(Millis::from_i64),
             revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(Millis::from_i64),
+            client_id: row.try_get("client_id")?,
         })
     }
 
@@ -46,16 +51,24 @@ impl TokenRecord {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|expires| expires > now)
     }
 
-    /// Its `token-issued` ledger entry.
+    /// Its `token-issued` ledger entry. A SMART access token was asked for by the organisation itself
+    /// (the actor), and the entry names the client.
     pub fn issued_entry(&self) -> LedgerRecord {
-        LedgerRecord::token_issued(
+        let entry = LedgerRecord::token_issued(
             self.created_at,
             &self.org_id,
             &self.token_id,
             &self.role,
             &self.scope,
             self.expires_at,
-        )
+        );
+        match &self.client_id {
+            None => entry,
+            Some(client) => {
+                let outcome = format!("{}, SMART client {client}", entry.outcome.as_deref().unwrap_or_default());
+                entry.actor(self.org_id.clone()).outcome(outcome)
+            }
+        }
     }
 }
 
@@ -64,6 +77,9 @@ impl TokenRecord {
 pub struct NewToken {
     pub record: TokenRecord,
     pub token_hash: String,
+    /// For a SMART access token, the client assertion it is issued for: recorded in the same
+    /// transaction, and no token is issued when it was used before (a replay).
+    pub assertion: Option<UsedAssertion>,
 }
 
 /// Which tokens a revocation ends.
@@ -80,7 +96,16 @@ pub enum Revocation {
 #[derive(Debug, Clone)]
 pub enum TokenChange {
     Issue(Box<NewToken>),
-    Revoke { which: Revocation, at: Millis },
+    Revoke {
+        which: Revocation,
+        at: Millis,
+    },
+    /// Forget used SMART client assertions that could no longer be accepted at `now`, and delete SMART
+    /// access tokens that expired before `tokens_before`. Returns no tokens and no ledger entries.
+    Purge {
+        now: Millis,
+        tokens_before: Millis,
+    },
 }
 
 /// Applies `change` in the writer's transaction. Returns the tokens issued or revoked, and their ledger
@@ -91,10 +116,16 @@ pub(super) async fn apply(
 ) -> Result<(Vec<TokenRecord>, Vec<LedgerRecord>), StoreError> {
     let (changed, at) = match change {
         TokenChange::Issue(new) => {
+            if let Some(used) = &new.assertion {
+                if !smart::record_assertion(tx, used).await? {
+                    // A replayed assertion: nothing issued, which the caller reads as the refusal.
+                    return Ok((Vec::new(), Vec::new()));
+                }
+            }
             let r = &new.record;
             sqlx::query(
-                "INSERT INTO api_tokens (token_id, token_hash, org_id, role, scope, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO api_tokens (token_id, token_hash, org_id, role, scope, created_at, expires_at, \
+                 client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&r.token_id)
             .bind(&new.token_hash)
@@ -103,9 +134,15 @@ pub(super) async fn apply(
             .bind(&r.scope)
             .bind(r.created_at.as_i64())
             .bind(r.expires_at.map(Millis::as_i64))
+            .bind(r.client_id.as_deref())
             .execute(&mut **tx)
             .await?;
             return Ok((vec![r.clone()], vec![r.issued_entry()]));
+        }
+        TokenChange::Purge { now, tokens_before } => {
+            let gone = smart::purge(tx, *now, *tokens_before).await?;
+            tracing::debug!(stage = "store", rows = gone, "purged used SMART assertions and expired access tokens");
+            return Ok((Vec::new(), Vec::new()));
         }
         TokenChange::Revoke { which: Revocation::Token { id_or_hash, hash }, at } => {
             let rows = sqlx::query(&format!(

@@ -103,6 +103,7 @@ async fn an_admin_lists_and_reads_organisations() {
             "id": "gp-heerlen",
             "name": "Huisartsenpraktijk Heerlen-Centrum (demo)",
             "identifiers": ["http://fhir.nl/fhir/NamingSystem/agb-z|01050012", format!("{URA}|90000012")],
+            "smart_client": null,
             "events": ["discharge-summary"],
             "delivery": "mailbox",
             "address": GP_HEERLEN_MAILBOX,

@@ -21,6 +21,7 @@ mod restart;
 mod retention;
 mod schema;
 mod service;
+mod smart;
 mod tls;
 mod tokens;
 mod trust;

@@ -151,6 +151,11 @@ fn expected(who: Who, owner: Owner, route: &str, caller: Caller) -> &'static [u1
     const UNAUTHENTICATED: &[u16] = &[401];
     const FORBIDDEN: &[u16] = &[403];
     const NOT_FOUND: &[u16] = &[404];
+    // The token endpoint's credential is the signed client assertion in its body, never a bearer token
+    // or a certificate: without one, every caller gets the same OAuth error (smart.rs tests the rest).
+    if route == "/oauth/token" {
+        return &[400];
+    }
     let Who::Role(role) = who else { return OK };
     let holds = match caller {
         Caller::NoToken | Caller::Expired | Caller::Revoked => return UNAUTHENTICATED,

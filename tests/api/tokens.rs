@@ -161,7 +161,20 @@ async fn the_list_shows_every_token_but_never_a_token_or_its_hash() {
     let stored = app.store.tokens().await.unwrap();
     for token in &listed {
         let keys: Vec<&str> = token.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["expired", "expires", "issued", "org", "revoked", "revoked_at", "role", "scope", "token_id"]);
+        let expected = [
+            "expired",
+            "expires",
+            "issued",
+            "org",
+            "revoked",
+            "revoked_at",
+            "role",
+            "scope",
+            "smart_client",
+            "token_id",
+        ];
+        assert_eq!(keys, expected);
+        assert_eq!(token["smart_client"], Value::Null, "issued by the operator, not to a SMART client");
         assert!(stored.iter().any(|s| s.token_id == token["token_id"]), "the id is the stored one");
         assert!(seconds_from_now(token["issued"].as_str().unwrap()).abs() < 120);
     }
