@@ -271,8 +271,8 @@ impl ClientCertificates {
     /// at the start of the connection, so that the client gets a 401 with the reason.
     pub fn handshake_verifier(&self) -> Arc<dyn ClientCertVerifier> {
         match self.mode {
-            ClientAuth::Required => Arc::new(Logged(self.verifier.clone())),
-            ClientAuth::Optional => Arc::new(Deferred(self.verifier.clone())),
+            ClientAuth::Required => Arc::new(ListenerVerifier { inner: self.verifier.clone(), deferred: false }),
+            ClientAuth::Optional => Arc::new(ListenerVerifier { inner: self.verifier.clone(), deferred: true }),
         }
     }
 
@@ -375,22 +375,28 @@ fn subject(der: &[u8]) -> String {
     }
 }
 
-/// `required` mode: rustls' verifier, logging each refusal in one line (rustls itself only sends the
-/// alert; the client reads it).
+/// The listener's verifier. `required` (`deferred: false`): rustls' verifier, logging each refusal in
+/// one line (rustls itself only sends the alert; the client reads it). `optional` (`deferred: true`):
+/// offers client authentication without requiring it, and leaves the verdict on a presented
+/// certificate to [`ClientCertificates::check`] when the connection starts; safe only because nothing
+/// else reads the peer certificates of the listener's connections.
 #[derive(Debug)]
-struct Logged(Arc<dyn ClientCertVerifier>);
+struct ListenerVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
+    deferred: bool,
+}
 
-impl ClientCertVerifier for Logged {
+impl ClientCertVerifier for ListenerVerifier {
     fn offer_client_auth(&self) -> bool {
         true
     }
 
     fn client_auth_mandatory(&self) -> bool {
-        self.0.client_auth_mandatory()
+        !self.deferred && self.inner.client_auth_mandatory()
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.0.root_hint_subjects()
+        self.inner.root_hint_subjects()
     }
 
     fn verify_client_cert(
@@ -399,7 +405,10 @@ impl ClientCertVerifier for Logged {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        self.0.verify_client_cert(end_entity, intermediates, now).inspect_err(|e| {
+        if self.deferred {
+            return Ok(ClientCertVerified::assertion());
+        }
+        self.inner.verify_client_cert(end_entity, intermediates, now).inspect_err(|e| {
             tracing::info!(
                 certificate = %CertificateSha256::of_der(end_entity),
                 subject = %subject(end_entity),
@@ -415,7 +424,7 @@ impl ClientCertVerifier for Logged {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        self.inner.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -424,62 +433,11 @@ impl ClientCertVerifier for Logged {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        self.inner.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `optional` mode: offers client authentication without requiring it, and leaves the verdict on a
-/// presented certificate to [`ClientCertificates::check`] when the connection starts. Safe only
-/// because nothing else reads the peer certificates of the listener's connections.
-#[derive(Debug)]
-struct Deferred(Arc<dyn ClientCertVerifier>);
-
-impl ClientCertVerifier for Deferred {
-    fn offer_client_auth(&self) -> bool {
-        true
-    }
-
-    fn client_auth_mandatory(&self) -> bool {
-        false
-    }
-
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.0.root_hint_subjects()
-    }
-
-    fn verify_client_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _now: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        Ok(ClientCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.inner.supported_verify_schemes()
     }
 }
 
