@@ -326,3 +326,29 @@ pub async fn import_directory(app: &TestApp, organizations: &[handover_broker::m
     let local = handover_broker::address::TargetPolicy::new(true);
     handover_broker::directory::import(&app.store, organizations, None, local).await.expect("imported");
 }
+
+/// The broker over real TLS (rustls) with a certificate from a CA made here, and a client that trusts
+/// that CA and nothing else.
+pub async fn spawn_https_app() -> TestApp {
+    let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+    let key = rcgen::KeyPair::generate().expect("broker key");
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).expect("params");
+    let cert = params.signed_by(&key, &ca, &ca_key).expect("broker certificate");
+    let (cert_path, key_path) = (dir.path().join("broker.pem"), dir.path().join("broker.key"));
+    std::fs::write(&cert_path, cert.pem()).expect("written");
+    std::fs::write(&key_path, key.serialize_pem()).expect("written");
+    let mut settings = test_settings(dir.path()).await;
+    settings.tls = Some(handover_broker::config::TlsSettings::new(cert_path, key_path));
+    let mut app = spawn_with(settings, dir).await;
+    assert!(app.base.starts_with("https://127.0.0.1:"), "{}", app.base);
+    app.client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).expect("CA PEM"))
+        .build()
+        .expect("client");
+    app
+}

@@ -252,6 +252,17 @@ async fn a_client_gets_a_token_with_an_rs384_assertion_and_sends_a_handover_with
 }
 
 #[tokio::test]
+async fn over_https_a_client_gets_a_token_with_an_es384_assertion_and_sends_with_that_token_alone() {
+    let app = spawn_https_app().await;
+    registered(&app, &[]).await;
+    let (token, _) = granted(ask(&app, &sign(&KEYS.ec, &claims(&app)), SEND).await).await;
+    let response = app.post_message(&token, &discharge()).await;
+    assert_eq!(response.status().as_u16(), 202);
+    let tracking = tracking_id(&response.json().await.unwrap());
+    assert_eq!(app.receipt(&token, tracking.as_ref()).await.status().as_u16(), 200);
+}
+
+#[tokio::test]
 async fn an_es384_assertion_without_kid_is_tried_against_each_key_and_auditor_scopes_give_an_auditor() {
     let app = spawn_app().await;
     registered(&app, &["sender", "auditor"]).await;
