@@ -228,7 +228,14 @@ fn read_document(bytes: Bytes, limits: &Limits) -> Result<Document, EnvelopeErro
             return refused(too_deep());
         }
         // serde_json's messages name the position and the kind of error, never the content.
-        let problem = if e.is_eof() { "the JSON ends too early" } else { "the body is not valid JSON (UTF-8)" };
+        let problem = if e.is_eof() {
+            "the JSON ends too early"
+        } else if e.to_string().starts_with("number out of range") {
+            // Valid JSON syntax (e.g. 1e999) that no 64-bit number holds: say so, not "not JSON".
+            "a number is out of range (larger than a 64-bit float holds)"
+        } else {
+            "the body is not valid JSON (UTF-8)"
+        };
         refused(Issue::error(IssueCode::Structure, format!("{problem} at line {} column {}", e.line(), e.column())))
     })?;
     if deeper_than(document.borrow_dependent(), limits.max_json_depth) {
@@ -445,6 +452,16 @@ mod tests {
         assert!(!deeper_than(doc(r#"{"a":"[[[[{{{{\"[[["}"#), 1));
         assert!(deeper_than(doc(&format!("{}{}", "[".repeat(100), "]".repeat(100))), 64));
         assert!(!deeper_than(doc(&format!("{}{}", "[".repeat(64), "]".repeat(64))), 64));
+    }
+
+    #[test]
+    fn a_number_out_of_range_is_said_to_be_one() {
+        let limits = crate::config::Settings::load(None).expect("defaults").limits;
+        let refused = parse(Bytes::from_static(br#"{"resourceType":"Bundle","type":"message","x":1e999}"#), &limits)
+            .expect_err("refused");
+        assert!(refused.issues[0].message.starts_with("a number is out of range"), "{:?}", refused.issues);
+        let broken = parse(Bytes::from_static(br#"{"resourceType":"Bundle",}"#), &limits).expect_err("refused");
+        assert!(broken.issues[0].message.starts_with("the body is not valid JSON"), "{:?}", broken.issues);
     }
 
     #[test]

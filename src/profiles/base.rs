@@ -331,15 +331,31 @@ impl<'v> Walk<'_, 'v, '_> {
     }
 }
 
+/// Whether `text` holds a character FHIR R4 forbids in every string type: a control character below
+/// U+0020 other than tab, carriage return and line feed (a NUL in an address, a fullUrl).
+fn has_forbidden_control(text: &str) -> bool {
+    text.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n'))
+}
+
 fn check_primitive(name: &str, primitive: &Primitive, value: &Json<'_>, at: &str, issues: &mut Vec<Issue>) {
+    if primitive.json == JsonKind::String && value.as_str().is_some_and(has_forbidden_control) {
+        issues.report(issue(
+            IssueCode::Value,
+            format!("a FHIR {name} must not contain control characters (below U+0020 other than tab, CR and LF)"),
+            at.to_owned(),
+        ));
+        return;
+    }
     let ok = match primitive.json {
         JsonKind::Boolean => value.is_bool(),
         JsonKind::Number => value.is_number(),
         JsonKind::Integer => match value.as_i64() {
-            Some(n) => match name {
-                "positiveInt" => n > 0,
-                "unsignedInt" => n >= 0,
-                _ => i32::try_from(n).is_ok(),
+            // Every FHIR R4 integer type is 32-bit: positiveInt 1 to 2^31-1, unsignedInt 0 to 2^31-1.
+            Some(n) => match (name, i32::try_from(n)) {
+                (_, Err(_)) => false,
+                ("positiveInt", Ok(n)) => n > 0,
+                ("unsignedInt", Ok(n)) => n >= 0,
+                (_, Ok(_)) => true,
             },
             None => false,
         },
@@ -415,6 +431,32 @@ mod tests {
 
     fn expressions(issues: &[Issue]) -> Vec<&str> {
         issues.iter().filter_map(|i| i.expression.as_deref()).collect()
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_string_type_but_tab_cr_and_lf() {
+        let patient = |city: &str| json!({ "resourceType": "Patient", "address": [{ "city": city }] });
+        for bad in ["NL\u{0}", "a\u{1}b", "\u{1b}[31m", "x\u{1f}"] {
+            let issues = check(patient(bad));
+            assert_eq!(expressions(&issues), ["Patient.address[0].city"], "{bad:?}: {issues:?}");
+            assert!(issues[0].message.contains("control characters"));
+        }
+        assert!(check(patient("Heerlen\tCentrum\r\nZuid")).is_empty());
+        let uri = json!({ "resourceType": "Patient", "identifier": [{ "system": "urn:oid:2.16\u{0}", "value": "1" }] });
+        assert_eq!(expressions(&check(uri)), ["Patient.identifier[0].system"]);
+    }
+
+    #[test]
+    fn fhir_integers_are_32_bit() {
+        let attachment = |size: i64| {
+            json!({ "resourceType": "DocumentReference", "status": "current",
+            "content": [{ "attachment": { "contentType": "text/plain", "size": size } }] })
+        };
+        assert!(check_as(attachment(2_147_483_647), "DocumentReference").is_empty());
+        for bad in [2_147_483_648, -1] {
+            let issues = check_as(attachment(bad), "DocumentReference");
+            assert_eq!(expressions(&issues), ["DocumentReference.content[0].attachment.size"], "{bad}: {issues:?}");
+        }
     }
 
     #[test]
