@@ -12,6 +12,7 @@
 
 pub mod base;
 pub mod fhirpath;
+pub mod identifiers;
 pub mod structure;
 pub mod validate;
 
@@ -36,6 +37,8 @@ pub enum ProfilesError {
     Incomplete { path: String },
     #[error("two MessageDefinitions define event {0}")]
     DuplicateEvent(String),
+    #[error("{path}: {problem}")]
+    NamingSystem { path: String, problem: String },
     #[error(transparent)]
     Structure(#[from] StructureError),
     #[error(transparent)]
@@ -67,6 +70,8 @@ pub struct Catalog {
     /// Compiled profiles by canonical URL.
     profiles: BTreeMap<String, Profile>,
     value_sets: ValueSets,
+    /// Identifier systems with a check (NamingSystem resources).
+    identifiers: identifiers::IdentifierSystems,
 }
 
 impl Catalog {
@@ -80,6 +85,7 @@ impl Catalog {
             kinds: BTreeMap::new(),
             profiles: BTreeMap::new(),
             value_sets: ValueSets::default(),
+            identifiers: identifiers::IdentifierSystems::default(),
         };
         for (i, dir) in dirs.iter().enumerate() {
             catalog.add_dir(dir, if i == 0 { Unsupported::Refuse } else { Unsupported::Skip })?;
@@ -116,6 +122,10 @@ impl Catalog {
                     self.profiles.insert(profile.url.clone(), profile);
                 }
                 Some("ValueSet") => self.value_sets.add(&resource),
+                Some("NamingSystem") => self
+                    .identifiers
+                    .add(&resource)
+                    .map_err(|problem| ProfilesError::NamingSystem { path: shown.clone(), problem })?,
                 _ => {}
             }
         }
@@ -222,7 +232,9 @@ impl Catalog {
             )
             .at("Bundle.entry[0].resource.eventCoding")];
         }
-        validate::message(self, submission, true)
+        let mut issues = validate::message(self, submission, true);
+        self.identifiers.check_bundle(submission.document(), &mut issues);
+        issues
     }
 
     /// Checks a response message (a receiver's business response): base structure and Bundle

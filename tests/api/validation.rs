@@ -316,3 +316,34 @@ async fn warnings_do_not_block_and_reach_the_sender_in_the_acknowledgement() {
     assert!(warning["diagnostics"].as_str().unwrap().contains("8648-8"), "{warning}");
     assert_eq!(warning["expression"][0], format!("Bundle.entry[{composition}].resource"));
 }
+
+#[tokio::test]
+async fn identifiers_with_a_wrong_check_are_an_error_on_the_patient_and_a_warning_elsewhere() {
+    let app = spawn_app().await;
+    // The patient's BSN with its last digit changed: fails the 11-check.
+    let mut wrong_bsn = discharge();
+    let patient = entry_of(&wrong_bsn, "Patient");
+    wrong_bsn["entry"][patient]["resource"]["identifier"][0]["value"] = serde_json::json!("999911121");
+    let refused = outcome(app.post_message(HOSPITAL, &wrong_bsn).await, 422).await;
+    let errors = errors(&refused);
+    assert_eq!(errors.len(), 1, "{refused}");
+    assert_eq!(errors[0]["expression"][0], format!("Bundle.entry[{patient}].resource.identifier[0].value"));
+    assert!(errors[0]["diagnostics"].as_str().unwrap().contains("BSN fails the 11-check"), "{refused}");
+
+    // A URA of the wrong length on the receiving organisation: accepted, with a warning that says where.
+    let mut short_ura = discharge();
+    let gp = short_ura["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|e| {
+            e["resource"]["resourceType"] == "Organization" && e["resource"]["identifier"][0]["value"] == "90000012"
+        })
+        .unwrap();
+    short_ura["entry"][gp]["resource"]["identifier"][1]["value"] = serde_json::json!("0105001");
+    let response = app.post_message(HOSPITAL, &short_ura).await;
+    assert_eq!(response.status().as_u16(), 202);
+    let ack = response.text().await.unwrap();
+    assert!(ack.contains(&format!("Bundle.entry[{gp}].resource.identifier[1].value")), "{ack}");
+    assert!(ack.contains("AGB has the wrong number of digits"), "{ack}");
+}
