@@ -182,13 +182,23 @@ impl<'a> Walk<'a> {
         if !node.target_profiles.is_empty() {
             if let Some(target) = item.str_field("reference").and_then(|r| self.resolve(r)) {
                 let kind = self.index.kind(target);
-                let profiles: Vec<&'a Profile> = node
-                    .target_profiles
-                    .iter()
-                    .filter_map(|url| self.catalog.profile(url))
-                    .filter(|p| Some(p.resource_type.as_str()) == kind)
-                    .collect();
-                for profile in profiles {
+                let known: Vec<&'a Profile> =
+                    node.target_profiles.iter().filter_map(|url| self.catalog.profile(url)).collect();
+                // A target profile narrows the types the base definition allows: a reference to another
+                // type (a handover whose subject is not a Patient) is an error, not a silent pass.
+                if let (Some(kind), false) = (kind, known.is_empty()) {
+                    if !known.iter().any(|p| p.resource_type == kind) {
+                        let mut allowed: Vec<&str> = known.iter().map(|p| p.resource_type.as_str()).collect();
+                        allowed.dedup();
+                        self.issues.report(issue(
+                            Severity::Error,
+                            IssueCode::Value,
+                            format!("the profile allows a reference to {} here; this one points to a resource of type {kind}", allowed.join(" or ")),
+                            at.clone(),
+                        ));
+                    }
+                }
+                for profile in known.into_iter().filter(|p| Some(p.resource_type.as_str()) == kind) {
                     self.check_resource(target, profile);
                 }
             }

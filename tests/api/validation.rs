@@ -347,3 +347,25 @@ async fn identifiers_with_a_wrong_check_are_an_error_on_the_patient_and_a_warnin
     assert!(ack.contains(&format!("Bundle.entry[{gp}].resource.identifier[1].value")), "{ack}");
     assert!(ack.contains("AGB has the wrong number of digits"), "{ack}");
 }
+
+#[tokio::test]
+async fn a_reference_to_another_type_than_its_target_profile_names_is_an_error() {
+    let app = spawn_app().await;
+    // The discharge letter's subject is the Encounter instead of the Patient (Reference(Any) in the base
+    // definition; the profile narrows it to the handover Patient).
+    let mut bundle = discharge();
+    let (composition, encounter) = (entry_of(&bundle, "Composition"), entry_of(&bundle, "Encounter"));
+    let encounter_url = bundle["entry"][encounter]["fullUrl"].clone();
+    bundle["entry"][composition]["resource"]["subject"]["reference"] = encounter_url;
+    let refused = outcome(app.post_message(HOSPITAL, &bundle).await, 422).await;
+    let at = format!("Bundle.entry[{composition}].resource.subject");
+    let narrowed: Vec<&Value> = errors(&refused).into_iter().filter(|e| e["expression"][0] == at.as_str()).collect();
+    assert_eq!(narrowed.len(), 1, "{refused}");
+    assert!(
+        narrowed[0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("allows a reference to Patient here; this one points to a resource of type Encounter"),
+        "{refused}"
+    );
+}
