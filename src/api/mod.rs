@@ -55,8 +55,7 @@ impl AppState {
 
     /// The authenticated caller of a route that needs a role, by the authorization table.
     pub(crate) async fn authorize(&self, req: &actix_web::HttpRequest) -> Result<Principal, ApiError> {
-        let rule = authz::rule_for(req.method().as_str(), &route(req));
-        match rule.map(|r| r.who) {
+        match who(req) {
             Some(authz::Who::Role(role)) => self.caller(req, role).await,
             // A public route has no caller to give; a route missing from the table is refused.
             Some(authz::Who::Anyone) | None => {
@@ -68,7 +67,7 @@ impl AppState {
 
     /// Checks that a route the handler serves without credentials is public in the table.
     pub(crate) fn public(&self, req: &actix_web::HttpRequest) -> Result<(), ApiError> {
-        match authz::rule_for(req.method().as_str(), &route(req)).map(|r| r.who) {
+        match who(req) {
             Some(authz::Who::Anyone) => Ok(()),
             _ => Err(ApiError::Internal(anyhow::anyhow!("route is not public in the authorization table"))),
         }
@@ -111,6 +110,11 @@ impl AppState {
 /// broker's own text, safe to log and to ledger.
 pub(crate) fn route(req: &actix_web::HttpRequest) -> String {
     req.match_pattern().unwrap_or_else(|| "(no route)".to_owned())
+}
+
+/// Who may call the route a request matched, by the authorization table (`None`: not in it).
+fn who(req: &actix_web::HttpRequest) -> Option<authz::Who> {
+    authz::rule_for(req.method().as_str(), &route(req)).map(|rule| rule.who)
 }
 
 /// Registers every route.

@@ -156,6 +156,14 @@ pub fn uses_sqlite(app: &TestApp) -> bool {
     app.database_url.starts_with("sqlite:")
 }
 
+/// A broker like [`spawn_app`]'s, with its settings changed by `tweak` first.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut settings = test_settings(dir.path()).await;
+    tweak(&mut settings);
+    spawn_with(settings, dir).await
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
     spawn_with(test_settings(dir.path()).await, dir).await

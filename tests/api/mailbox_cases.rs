@@ -396,10 +396,10 @@ async fn an_empty_mailbox_page_is_valid_fhir_json() {
 #[tokio::test]
 async fn two_hundred_idle_long_polls_leave_the_broker_responsive_and_all_end_empty_after_their_wait() {
     // One organisation holds them all here, so its share of long-polls is raised to match.
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(dir.path()).await;
-    settings.limits.max_long_polls = 200;
-    let app = spawn_with(settings, dir).await;
+    let app = spawn_app_with(|s| {
+        s.limits.max_long_polls = 200;
+    })
+    .await;
     let started = Instant::now();
     let mut polls = Vec::new();
     for _ in 0..200 {

@@ -436,10 +436,10 @@ async fn a_scope_the_client_may_not_have_is_refused() {
 
 #[tokio::test]
 async fn an_access_token_past_its_lifetime_is_refused() {
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(dir.path()).await;
-    settings.smart.access_token_lifetime_secs = 1;
-    let app = spawn_with(settings, dir).await;
+    let app = spawn_app_with(|s| {
+        s.smart.access_token_lifetime_secs = 1;
+    })
+    .await;
     registered(&app, &[]).await;
     let (token, body) = granted(ask(&app, &sign(&KEYS.rsa, &claims(&app)), SEND).await).await;
     assert_eq!(body["expires_in"], 1);
@@ -487,11 +487,11 @@ async fn malformed_token_requests_get_oauth_errors() {
 
 #[tokio::test]
 async fn token_requests_count_against_the_organisations_rate() {
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(dir.path()).await;
-    settings.limits.requests_per_second = 1;
-    settings.limits.request_burst = 2;
-    let app = spawn_with(settings, dir).await;
+    let app = spawn_app_with(|s| {
+        s.limits.requests_per_second = 1;
+        s.limits.request_burst = 2;
+    })
+    .await;
     registered(&app, &[]).await;
     let mut statuses = Vec::new();
     for _ in 0..3 {

@@ -139,10 +139,10 @@ async fn a_business_response_answers_the_delivery_of_the_sender_it_is_addressed_
 
 #[tokio::test]
 async fn demo_mode_is_never_inferred_from_an_empty_database() {
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(dir.path()).await;
-    settings.demo = false;
-    let app = spawn_with(settings, dir).await;
+    let app = spawn_app_with(|s| {
+        s.demo = false;
+    })
+    .await;
     assert_eq!(app.store.organization_count().await.unwrap(), 0, "no demo directory loaded");
     outcome(app.post_message(HOSPITAL, &discharge()).await, 401).await;
     // Importing the demo directory's organisations as a real directory gives them no demo tokens.
@@ -348,10 +348,10 @@ async fn a_push_address_that_reaches_inward_is_refused_at_connect_time_by_addres
 #[tokio::test]
 async fn a_body_that_trickles_in_slower_than_allowed_gets_408_and_nothing_is_stored() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(dir.path()).await;
-    settings.limits.body_timeout_ms = 300;
-    let app = spawn_with(settings, dir).await;
+    let app = spawn_app_with(|s| {
+        s.limits.body_timeout_ms = 300;
+    })
+    .await;
     let addr = app.base.trim_start_matches("http://").to_owned();
     let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let head = format!(
@@ -371,11 +371,11 @@ async fn a_body_that_trickles_in_slower_than_allowed_gets_408_and_nothing_is_sto
 
 #[tokio::test]
 async fn an_organisation_over_its_request_rate_gets_429_with_retry_after_and_others_are_unaffected() {
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(dir.path()).await;
-    settings.limits.requests_per_second = 1;
-    settings.limits.request_burst = 3;
-    let app = spawn_with(settings, dir).await;
+    let app = spawn_app_with(|s| {
+        s.limits.requests_per_second = 1;
+        s.limits.request_burst = 3;
+    })
+    .await;
     for _ in 0..3 {
         assert_eq!(app.get(Some(HOSPITAL), "/fhir/mailbox").await.status().as_u16(), 200);
     }
