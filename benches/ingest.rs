@@ -14,7 +14,7 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut inputs = vec![(
         "discharge-fixture".to_owned(),
-        std::fs::read(root.join("fixtures/handovers/discharge-summary.json")).unwrap(),
+        std::fs::read(root.join("fixtures/handovers/discharge-summary-nl.json")).unwrap(),
     )];
     let bench = root.join("../shared/corpus/bench");
     for name in ["handover-50k.json", "handover-200k.json", "handover-1m.json"] {
@@ -82,12 +82,20 @@ fn validation(c: &mut Criterion) {
     let limits = Settings::load(None).unwrap().limits;
     let catalog = handover_broker::profiles::Catalog::load(&root.join("profiles")).unwrap();
     let mut group = c.benchmark_group("validation");
-    let mut inputs: Vec<(String, Vec<u8>)> =
-        ["discharge-summary", "nursing-handover", "referral", "admission-handover"]
-            .into_iter()
-            .map(|name| (name.to_owned(), std::fs::read(root.join(format!("fixtures/handovers/{name}.json"))).unwrap()))
-            .collect();
-    inputs.push(("discharge-summary-x10".to_owned(), ten_times(&inputs[0].1)));
+    let mut inputs: Vec<(String, Vec<u8>)> = [
+        "discharge-summary-nl",
+        "discharge-summary-be",
+        "nursing-handover-nl",
+        "nursing-handover-be",
+        "referral-nl",
+        "referral-be",
+        "admission-handover-nl",
+        "admission-handover-be",
+    ]
+    .into_iter()
+    .map(|name| (name.to_owned(), std::fs::read(root.join(format!("fixtures/handovers/{name}.json"))).unwrap()))
+    .collect();
+    inputs.push(("discharge-summary-nl-x10".to_owned(), ten_times(&inputs[0].1)));
     for (name, bytes) in &inputs {
         let name = name.as_str();
         group.throughput(Throughput::Bytes(bytes.len() as u64));

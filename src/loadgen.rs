@@ -46,7 +46,7 @@ pub struct LoadgenArgs {
     #[arg(long)]
     pub rate: Option<f64>,
     /// Template message Bundle.
-    #[arg(long, default_value = "fixtures/handovers/discharge-summary.json")]
+    #[arg(long, default_value = "fixtures/handovers/discharge-summary-nl.json")]
     pub bundle: PathBuf,
     /// Replace MessageHeader.sender by this identifier (SYSTEM|VALUE).
     #[arg(long)]

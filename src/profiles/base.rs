@@ -139,6 +139,11 @@ impl BaseModel {
         Ok(Self { resources: raw.resources.into_iter().collect(), primitives, types: raw.types.into_iter().collect() })
     }
 
+    /// Whether `name` is an R4 resource type.
+    pub fn is_resource(&self, name: &str) -> bool {
+        self.resources.contains(name)
+    }
+
     /// Checks a resource (a Bundle checks every resource inside it), adding issues to `issues`.
     pub fn check_resource(&self, value: &Json<'_>, at: &str, issues: &mut Vec<Issue>) {
         self.walk(value, at, issues, &mut |_, _| {});

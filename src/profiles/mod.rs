@@ -47,6 +47,9 @@ pub enum ProfilesError {
     Missing { from: String, what: &'static str, url: String },
 }
 
+/// Canonical URLs of the core R4 resource definitions start with this.
+const CORE_PROFILE: &str = "http://hl7.org/fhir/StructureDefinition/";
+
 /// One handover kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandoverKind {
@@ -90,6 +93,7 @@ impl Catalog {
         for (i, dir) in dirs.iter().enumerate() {
             catalog.add_dir(dir, if i == 0 { Unsupported::Refuse } else { Unsupported::Skip })?;
         }
+        catalog.add_core_targets();
         catalog.check_links()?;
         Ok(catalog)
     }
@@ -130,6 +134,29 @@ impl Catalog {
             }
         }
         Ok(())
+    }
+
+    /// A profile may name a core resource type as target (`http://hl7.org/fhir/StructureDefinition/Device`):
+    /// that allows the type without further rules. Such targets get an empty profile of that type.
+    fn add_core_targets(&mut self) {
+        let mut core = Vec::new();
+        for profile in self.profiles.values().filter(|p| p.strict) {
+            let mut stack = vec![&profile.root];
+            while let Some(node) = stack.pop() {
+                for url in &node.target_profiles {
+                    let name = url.strip_prefix(CORE_PROFILE).filter(|name| self.base.is_resource(name));
+                    if let Some(name) = name.filter(|_| !self.profiles.contains_key(url)) {
+                        core.push((url.clone(), name.to_owned()));
+                    }
+                }
+                stack.extend(node.children.iter().chain(&node.slices));
+            }
+        }
+        for (url, resource_type) in core {
+            let root = structure::Node { name: resource_type.clone(), ..structure::Node::default() };
+            let profile = Profile { url: url.clone(), resource_type, root, strict: true, not_checked: Vec::new() };
+            self.profiles.insert(url, profile);
+        }
     }
 
     /// Every profile and required value set named by a kind or a profile is loaded.

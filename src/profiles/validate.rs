@@ -397,10 +397,18 @@ pub fn message(catalog: &Catalog, submission: &Submission, with_profile: bool) -
     dedup(walk.issues)
 }
 
-/// One issue per (code, place): the base model and a profile may both require the same element.
+/// One issue per (code, place): the base model and a profile may both require the same element. Broken
+/// invariants are kept apart by their rule: several sections missing from one Composition are several
+/// issues at the same place.
 fn dedup(issues: Vec<Issue>) -> Vec<Issue> {
     let mut seen = HashSet::new();
-    issues.into_iter().filter(|i| seen.insert((i.code, i.expression.clone()))).collect()
+    issues
+        .into_iter()
+        .filter(|i| {
+            let rule = (i.code == IssueCode::Invariant).then(|| i.message.clone());
+            seen.insert((i.code, i.expression.clone(), rule))
+        })
+        .collect()
 }
 
 /// Validates one resource (or the first resource of the profile's type in a Bundle) against a profile.

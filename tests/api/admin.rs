@@ -82,7 +82,7 @@ async fn admin_endpoints_need_an_admin_token() {
         outcome(app.delete(token, "/admin/organizations/triage-westkust").await, status).await;
     }
     // Nothing changed.
-    assert_eq!(app.store.organization_count().await.unwrap(), 6);
+    assert_eq!(app.store.organization_count().await.unwrap(), 7);
 }
 
 #[tokio::test]
@@ -93,7 +93,15 @@ async fn an_admin_lists_and_reads_organisations() {
     let ids: Vec<&str> = all.as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
     assert_eq!(
         ids,
-        ["gp-brugge", "gp-heerlen", "thuiszorg-parkstad", "triage-westkust", "wzc-de-duinen", "zzl-hospital"]
+        [
+            "az-westkust",
+            "gp-brugge",
+            "gp-heerlen",
+            "thuiszorg-parkstad",
+            "triage-westkust",
+            "wzc-de-duinen",
+            "zzl-hospital"
+        ]
     );
 
     let gp = json_ok(app.get(Some(&admin), "/admin/organizations/gp-heerlen").await).await;
@@ -113,7 +121,7 @@ async fn an_admin_lists_and_reads_organisations() {
             "certificates": [],
         })
     );
-    assert_eq!(all[1], gp);
+    assert_eq!(all[2], gp);
 
     for unknown in ["no-such-org", "not%20an%20id"] {
         outcome(app.get(Some(&admin), &format!("/admin/organizations/{unknown}")).await, 404).await;
@@ -130,7 +138,7 @@ async fn the_export_is_the_directory_and_imports_back_unchanged() {
     let export: Value = response.json().await.unwrap();
     assert_eq!(export["resourceType"], "Bundle");
     assert_eq!(export["type"], "collection");
-    assert_eq!(export["entry"].as_array().unwrap().len(), 12);
+    assert_eq!(export["entry"].as_array().unwrap().len(), 14);
 
     let fixture = read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
     let exported = organizations_from_bundle(&serde_json::to_vec(&export).unwrap()).unwrap();
@@ -138,7 +146,7 @@ async fn the_export_is_the_directory_and_imports_back_unchanged() {
 
     let before = list(&app, &admin).await;
     let response = app.post_json(Some(&admin), "/admin/directory", &export).await;
-    assert_eq!(json_ok(response).await, json!({ "imported": 6 }));
+    assert_eq!(json_ok(response).await, json!({ "imported": 7 }));
     assert_eq!(list(&app, &admin).await, before);
     assert_eq!(normalised(app.store.organizations().await.unwrap()), normalised(fixture));
     // And the same export again.
@@ -161,7 +169,7 @@ async fn an_organisation_imported_through_the_api_receives_messages_at_once() {
     assert_eq!(org["receipts"], "business-only");
     assert_eq!(org["client_certificate"], true);
     assert_eq!(org["has_ca"], true);
-    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), 7);
+    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), 8);
 
     // Routed without waiting for the periodic directory refresh.
     let response = app.post_message(HOSPITAL, &discharge_to_new()).await;
@@ -232,7 +240,7 @@ async fn an_organisation_with_messages_or_deliveries_cannot_be_deleted() {
         let conflict = outcome(app.delete(Some(&admin), &format!("/admin/organizations/{id}")).await, 409).await;
         assert!(issues_text(&conflict).contains("conflict"), "{}", issues_text(&conflict));
     }
-    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), 6);
+    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), 7);
     assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202);
 }
 
@@ -252,7 +260,7 @@ async fn an_unused_organisation_is_deleted_with_its_tokens_and_is_no_longer_rout
     assert_eq!(response.status().as_u16(), 204);
     outcome(app.get(Some(&admin), "/admin/organizations/triage-westkust").await, 404).await;
     outcome(app.delete(Some(&admin), "/admin/organizations/triage-westkust").await, 404).await;
-    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), 5);
+    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), 6);
     outcome(app.get(Some(&triage_token), "/fhir/receipts/unknown").await, 401).await;
 
     let mut bundle = discharge();

@@ -267,7 +267,7 @@ async fn an_ehr_sends_with_only_its_certificate_and_reads_its_receipt() {
     // own admission handover, and cannot send the hospital's.
     let duinen = pki.client(Some(&pki.duinen));
     assert_eq!(
-        post(&app, &duinen, None, &fresh(fixture("admission-handover.json"))).await.unwrap().status().as_u16(),
+        post(&app, &duinen, None, &fresh(fixture("admission-handover-be.json"))).await.unwrap().status().as_u16(),
         202
     );
     assert_eq!(post(&app, &duinen, None, &discharge()).await.unwrap().status().as_u16(), 403);
@@ -287,7 +287,7 @@ async fn a_pinned_certificate_speaks_for_its_organisation_from_the_moment_it_is_
 
     pin(&app, "gp-heerlen", &pki.pinned).await.unwrap();
     assert_eq!(get(&app, &gp, None, "/fhir/mailbox").await.unwrap().status().as_u16(), 200);
-    let referral = post(&app, &gp, None, &fresh(fixture("referral.json"))).await.unwrap();
+    let referral = post(&app, &gp, None, &fresh(fixture("referral-nl.json"))).await.unwrap();
     assert_eq!(referral.status().as_u16(), 202);
 
     // The directory exports the pin as an Organization extension, and a certificate speaks for one

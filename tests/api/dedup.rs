@@ -68,7 +68,7 @@ async fn a_bundle_id_reused_for_another_message_is_a_conflict() {
 async fn message_ids_are_scoped_to_their_sender() {
     let app = spawn_app().await;
     let discharge = discharge();
-    let mut referral = fresh(fixture("referral.json"));
+    let mut referral = fresh(fixture("referral-nl.json"));
     referral["entry"][0]["resource"]["id"] = discharge["entry"][0]["resource"]["id"].clone();
     referral["id"] = discharge["id"].clone();
     assert_eq!(accept(&app, HOSPITAL, &discharge).await.0, 202);

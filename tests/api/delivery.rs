@@ -341,7 +341,7 @@ pub fn received_receipt(receiver: &Receiver, state: &str) -> Value {
 
 /// A nursing handover from the hospital to the home-care organisation at `address`.
 pub fn nursing_to(address: &str) -> Value {
-    let mut bundle = fresh(fixture("nursing-handover.json"));
+    let mut bundle = fresh(fixture("nursing-handover-nl.json"));
     header(&mut bundle)["destination"][0]["endpoint"] = json!(address);
     bundle
 }

@@ -233,7 +233,7 @@ pub fn fixture(name: &str) -> Value {
 
 /// The discharge fixture with fresh MessageHeader.id and Bundle.id: a new, valid message.
 pub fn discharge() -> Value {
-    fresh(fixture("discharge-summary.json"))
+    fresh(fixture("discharge-summary-nl.json"))
 }
 
 pub fn fresh(mut bundle: Value) -> Value {

@@ -444,7 +444,7 @@ async fn two_hundred_idle_long_polls_leave_the_broker_responsive_and_all_end_emp
 async fn a_sender_with_a_mailbox_pulls_its_delivered_receipt_and_acknowledges_it() {
     let hospital = Receiver::plain();
     let app = stepped_broker(&[("zzl-hospital", &hospital.address)], |_| {}).await;
-    let mut referral = fresh(fixture("referral.json"));
+    let mut referral = fresh(fixture("referral-nl.json"));
     header(&mut referral)["destination"][0]["endpoint"] = json!(hospital.address);
     let tracking = accepted(app.post_message(GP_HEERLEN, &referral).await).await;
     assert_eq!(app.deliver_pending().await.handovers, delivered(1));

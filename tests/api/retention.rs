@@ -116,7 +116,7 @@ async fn a_payload_stays_until_the_retention_period_has_passed() {
 async fn a_receipt_is_purged_once_its_addressee_has_it_and_a_refused_download_says_so() {
     let app = spawn_app().await;
     // The GP refers to the triage point; both pull from their mailboxes.
-    let mut referral = fresh(fixture("referral.json"));
+    let mut referral = fresh(fixture("referral-nl.json"));
     header(&mut referral)["destination"] = json!([destination(
         "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/nihdi-organization",
         "10000000300",

@@ -29,11 +29,20 @@ fn sender_token(bundle: &Value) -> String {
     format!("demo-{}", org["id"].as_str().unwrap())
 }
 
+/// One complete handover per kind and country.
+const COMPLETE: [&str; 8] = [
+    "discharge-summary-nl.json",
+    "discharge-summary-be.json",
+    "nursing-handover-nl.json",
+    "nursing-handover-be.json",
+    "referral-nl.json",
+    "referral-be.json",
+    "admission-handover-nl.json",
+    "admission-handover-be.json",
+];
+
 fn complete_fixtures() -> Vec<(String, Value)> {
-    ["discharge-summary.json", "nursing-handover.json", "referral.json", "admission-handover.json"]
-        .into_iter()
-        .map(|name| (name.to_owned(), fixture(name)))
-        .collect()
+    COMPLETE.into_iter().map(|name| (name.to_owned(), fixture(name))).collect()
 }
 
 fn incomplete_fixtures() -> Vec<(String, Value, Value)> {
@@ -48,7 +57,7 @@ fn incomplete_fixtures() -> Vec<(String, Value, Value)> {
         })
         .collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
-    assert!(all.len() >= 20, "every rule has its fixture");
+    assert!(all.len() >= 30, "every rule has its fixture");
     all
 }
 
@@ -85,7 +94,7 @@ async fn the_complete_handovers_of_every_kind_pass_and_are_accepted() {
         let response = app.post_message(&token, &bundle).await;
         assert_eq!(response.status().as_u16(), 202, "{name}");
     }
-    assert_eq!(app.store.message_count().await.unwrap(), 4);
+    assert_eq!(app.store.message_count().await.unwrap(), COMPLETE.len() as i64);
 }
 
 #[tokio::test]
@@ -254,7 +263,7 @@ fn mutated_handovers_are_always_answered() {
         serde_json::json!(7),
     ];
     let mut reported = 0;
-    for name in ["discharge-summary.json", "nursing-handover.json", "referral.json", "admission-handover.json"] {
+    for name in COMPLETE {
         let original = fixture(name);
         for _ in 0..500 {
             let mut bundle = original.clone();
@@ -368,4 +377,70 @@ async fn a_reference_to_another_type_than_its_target_profile_names_is_an_error()
             .contains("allows a reference to Patient here; this one points to a resource of type Encounter"),
         "{refused}"
     );
+}
+
+/// What the first profiles got wrong (issue 13) stays fixed: a genuine eOverdracht-shaped nursing
+/// transfer is accepted, as is a referral made as a proposal to the regional triage point.
+#[tokio::test]
+async fn an_eoverdracht_transfer_and_a_proposal_to_the_triage_point_are_accepted() {
+    let app = spawn_app().await;
+
+    let transfer = fresh(fixture("nursing-handover-nl.json"));
+    let composition = &transfer["entry"][entry_of(&transfer, "Composition")]["resource"];
+    assert_eq!(composition["type"]["coding"][0]["code"], "371535009", "SNOMED 'transfer summary report'");
+    let author = composition["author"][0]["reference"].as_str().unwrap();
+    let author_type = transfer["entry"].as_array().unwrap().iter().find(|e| e["fullUrl"] == author).unwrap()
+        ["resource"]["resourceType"]
+        .clone();
+    assert_eq!(author_type, "PractitionerRole");
+    let groups: Vec<&str> = composition["section"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["code"]["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["405624007", "109481000146101", "371524004", "773130005", "5531000179105"]);
+    let sections = serde_json::to_string(&composition["section"]).unwrap();
+    for absent in ["47519-4", "10183-2", "29549-3"] {
+        assert!(!sections.contains(absent), "no {absent} section, as in eOverdracht");
+    }
+    let accepted = app.post_message(&sender_token(&transfer), &transfer).await;
+    assert_eq!(accepted.status().as_u16(), 202, "{}", accepted.text().await.unwrap());
+
+    let proposal = fresh(fixture("referral-be.json"));
+    let request = &proposal["entry"][entry_of(&proposal, "ServiceRequest")]["resource"];
+    assert_eq!(request["intent"], "proposal");
+    assert_eq!(header(&mut proposal.clone())["destination"][0]["receiver"]["identifier"]["value"], "10000000300");
+    let accepted = app.post_message(&sender_token(&proposal), &proposal).await;
+    assert_eq!(accepted.status().as_u16(), 202, "{}", accepted.text().await.unwrap());
+}
+
+/// R4 lets a document be written by a practitioner, a practitioner in a role, the organisation or the
+/// sending system: real senders use all four. A patient or a related person is not an author of a
+/// handover.
+#[tokio::test]
+async fn the_sending_system_or_the_organisation_may_author_a_handover() {
+    let app = spawn_app().await;
+    let mut bundle = discharge();
+    let device_url = "urn:uuid:7d0b3c52-1b7e-4a53-9d1e-5f1a0c2e9b44";
+    bundle["entry"].as_array_mut().unwrap().push(serde_json::json!({
+        "fullUrl": device_url,
+        "resource": {
+            "resourceType": "Device", "id": "7d0b3c52-1b7e-4a53-9d1e-5f1a0c2e9b44",
+            "deviceName": [{ "name": "ZZL-EPD (demo) 2026.3", "type": "manufacturer-name" }]
+        }
+    }));
+    let composition = entry_of(&bundle, "Composition");
+    let organization = bundle["entry"][entry_of(&bundle, "Organization")]["fullUrl"].clone();
+    bundle["entry"][composition]["resource"]["author"] =
+        serde_json::json!([{ "reference": device_url }, { "reference": organization }]);
+    let response = app.post_message(HOSPITAL, &bundle).await;
+    assert_eq!(response.status().as_u16(), 202, "{}", response.text().await.unwrap());
+
+    let mut bundle = discharge();
+    let patient = bundle["entry"][entry_of(&bundle, "Patient")]["fullUrl"].clone();
+    bundle["entry"][composition]["resource"]["author"] = serde_json::json!([{ "reference": patient }]);
+    let refused = outcome(app.post_message(HOSPITAL, &bundle).await, 422).await;
+    let at = format!("Bundle.entry[{composition}].resource.author[0]");
+    assert!(errors(&refused).iter().any(|e| e["expression"][0] == at.as_str()), "{refused}");
 }
