@@ -444,3 +444,32 @@ async fn the_sending_system_or_the_organisation_may_author_a_handover() {
     let at = format!("Bundle.entry[{composition}].resource.author[0]");
     assert!(errors(&refused).iter().any(|e| e["expression"][0] == at.as_str()), "{refused}");
 }
+
+/// Required bindings the R4 JSON schema does not inline (issue 13): an unknown status of a
+/// MedicationStatement or a Procedure, or a real code with an invisible character after it (U+200B), is
+/// refused with 422 on that element, naming the element, never repeating the value.
+#[tokio::test]
+async fn unknown_codes_of_required_bindings_are_refused_on_their_element() {
+    let app = spawn_app().await;
+    for (resource_type, status) in
+        [("MedicationStatement", "bogus"), ("MedicationStatement", "active\u{200B}"), ("Procedure", "finished")]
+    {
+        let mut bundle = discharge();
+        let at = entry_of(&bundle, resource_type);
+        bundle["entry"][at]["resource"]["status"] = serde_json::json!(status);
+        let refused = outcome(app.post_message(HOSPITAL, &bundle).await, 422).await;
+        let expression = format!("Bundle.entry[{at}].resource.status");
+        let element = format!("{resource_type}.status: ");
+        let issue = errors(&refused)
+            .into_iter()
+            .find(|i| i["expression"][0] == expression.as_str() && i["code"] == "code-invalid")
+            .unwrap_or_else(|| panic!("{resource_type} {status:?}: {}", issues_text(&refused)));
+        let diagnostics = issue["diagnostics"].as_str().unwrap();
+        assert!(diagnostics.starts_with(&element), "{diagnostics}");
+        assert!(!diagnostics.contains(status) && !diagnostics.contains('\u{200B}'), "{diagnostics}");
+    }
+    assert_eq!(app.store.message_count().await.unwrap(), 0);
+
+    // The same handover with its codes intact is accepted.
+    assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202);
+}
