@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// The default of `limits.max_attachment_bytes`: 8 MiB decoded, a long PDF letter with scans.
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: usize = 8 * 1024 * 1024;
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -171,6 +174,9 @@ impl std::fmt::Debug for LedgerSettings {
 pub struct Limits {
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Largest decoded content of one attachment (an Attachment's `data`, a Binary's `data`); a larger
+    /// one is refused as too costly before it is decoded. At most `max_body_bytes`.
+    pub max_attachment_bytes: usize,
     /// Deepest accepted JSON nesting (objects and arrays); serde_json's own limit of 128 is the backstop.
     pub max_json_depth: usize,
     /// Most entries in one message Bundle.
@@ -309,6 +315,7 @@ impl Settings {
             .set_default("fixtures_dir", "fixtures")?
             .set_default("message_ttl_secs", 5 * 24 * 3600)?
             .set_default("limits.max_body_bytes", 10 * 1024 * 1024)?
+            .set_default("limits.max_attachment_bytes", DEFAULT_MAX_ATTACHMENT_BYTES as u64)?
             .set_default("limits.max_json_depth", 64)?
             .set_default("limits.max_entries", 5_000)?
             .set_default("limits.max_destinations", 50)?
@@ -361,6 +368,15 @@ impl Settings {
             return invalid("limits.max_body_bytes", "must be at least 1024");
         }
         let l = &self.limits;
+        if l.max_attachment_bytes == 0 || l.max_attachment_bytes > l.max_body_bytes {
+            return invalid(
+                "limits.max_attachment_bytes",
+                &format!(
+                    "must be between 1 and limits.max_body_bytes ({}): an attachment travels inside a request body",
+                    l.max_body_bytes
+                ),
+            );
+        }
         if l.body_timeout_ms == 0 || l.requests_per_second == 0 || l.request_burst == 0 || l.max_long_polls == 0 {
             return invalid(
                 "limits",
@@ -488,6 +504,21 @@ mod tests {
             let refused = load(&format!("{tls}{without_ca}"));
             assert!(matches!(refused, Err(ConfigError::Invalid { key: "tls.client_ca", .. })), "{refused:?}");
         }
+    }
+
+    #[test]
+    fn attachments_are_limited_to_8_mib_by_default_and_never_beyond_the_body_limit() {
+        let defaults = load("").expect("defaults load").limits;
+        assert_eq!(defaults.max_attachment_bytes, 8 * 1024 * 1024);
+        assert!(defaults.max_attachment_bytes <= defaults.max_body_bytes);
+        assert_eq!(load("[limits]\nmax_attachment_bytes = 1024\n").expect("loads").limits.max_attachment_bytes, 1024);
+        for refused in ["[limits]\nmax_attachment_bytes = 0\n", "[limits]\nmax_body_bytes = 4096\n"] {
+            let loaded = load(refused);
+            let key = "limits.max_attachment_bytes";
+            assert!(matches!(&loaded, Err(ConfigError::Invalid { key: k, .. }) if *k == key), "{refused}: {loaded:?}");
+        }
+        let message = load("[limits]\nmax_attachment_bytes = 20000000\n").unwrap_err().to_string();
+        assert!(message.contains("limits.max_body_bytes (10485760)"), "{message}");
     }
 
     #[test]

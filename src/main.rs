@@ -503,7 +503,7 @@ fn validate_files(
 fn load_catalog(settings: &Settings, profiles: &[PathBuf]) -> anyhow::Result<Catalog> {
     let mut dirs = vec![settings.profiles_dir.as_path()];
     dirs.extend(profiles.iter().map(PathBuf::as_path));
-    let catalog = Catalog::load_all(&dirs)?;
+    let catalog = Catalog::load_all(&dirs)?.with_attachment_limit(settings.limits.max_attachment_bytes);
     for (url, feature) in catalog.not_checked() {
         eprintln!("not checked: {url}: {feature}");
     }

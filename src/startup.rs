@@ -193,7 +193,7 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 fn load_catalog(settings: &Settings) -> anyhow::Result<Catalog> {
     let mut dirs = vec![settings.profiles_dir.as_path()];
     dirs.extend(settings.extra_profile_dirs.iter().map(PathBuf::as_path));
-    let catalog = Catalog::load_all(&dirs)?;
+    let catalog = Catalog::load_all(&dirs)?.with_attachment_limit(settings.limits.max_attachment_bytes);
     for (url, feature) in catalog.not_checked() {
         tracing::warn!(profile = url, feature, "adopted profile: not checked");
     }

@@ -212,6 +212,13 @@ impl BaseModel {
         self.resources.contains(name)
     }
 
+    /// The type of element `key` of `owner` (`DocumentReference_Content`, `attachment`: `Attachment`;
+    /// `ResourceList` where a resource sits), for checks that need the type of what they found (the
+    /// attachment checks). `None` when `owner` has no such element.
+    pub fn element_type(&self, owner: &str, key: &str) -> Option<&str> {
+        Some(self.types.get(owner)?.e.get(key)?.t.as_str())
+    }
+
     /// Checks a resource (a Bundle checks every resource inside it), adding issues to `issues`.
     pub fn check_resource(&self, value: &Json<'_>, at: &str, issues: &mut Vec<Issue>) {
         self.walk(value, at, issues, &mut |_, _| {});

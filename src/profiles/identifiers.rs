@@ -156,15 +156,15 @@ impl IdentifierSystems {
     }
 }
 
-/// One step of the path to a node.
-enum Step<'j> {
+/// One step of the path to a node (also used by the attachment checks' walk).
+pub(super) enum Step<'j> {
     Entry(usize),
     Key(&'j str),
     Index(usize),
 }
 
 /// The FHIRPath of a node, e.g. `Bundle.entry[2].resource.identifier[0]`.
-fn expression(path: &[Step<'_>]) -> String {
+pub(super) fn expression(path: &[Step<'_>]) -> String {
     let mut text = String::new();
     for step in path {
         match step {

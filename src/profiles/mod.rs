@@ -10,6 +10,7 @@
 //! StructureDefinition differentials compiled at load ([`structure`]); constraints use a FHIRPath
 //! subset ([`fhirpath`]). This stage never stores or routes anything; it only reports issues.
 
+pub mod attachments;
 pub mod base;
 pub mod fhirpath;
 pub mod identifiers;
@@ -75,6 +76,8 @@ pub struct Catalog {
     value_sets: ValueSets,
     /// Identifier systems with a check (NamingSystem resources).
     identifiers: identifiers::IdentifierSystems,
+    /// Attachment checks and their size limit ([`Catalog::with_attachment_limit`]).
+    attachments: attachments::AttachmentChecks,
 }
 
 impl Catalog {
@@ -89,6 +92,7 @@ impl Catalog {
             profiles: BTreeMap::new(),
             value_sets: ValueSets::default(),
             identifiers: identifiers::IdentifierSystems::default(),
+            attachments: attachments::AttachmentChecks::default(),
         };
         for (i, dir) in dirs.iter().enumerate() {
             catalog.add_dir(dir, if i == 0 { Unsupported::Refuse } else { Unsupported::Skip })?;
@@ -261,6 +265,7 @@ impl Catalog {
         }
         let mut issues = validate::message(self, submission, true);
         self.identifiers.check_bundle(submission.document(), &mut issues);
+        self.attachments.check_bundle(&self.base, submission, &mut issues);
         issues
     }
 

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin;
+mod attachments;
 mod auth;
 mod certificates;
 mod corpus;
