@@ -160,6 +160,19 @@ def _(b):
     return at(b, "Composition", "subject")
 
 
+@case("discharge-summary--letter-declared-as-text", "discharge-summary-nl.json", "value", "The PDF discharge letter is declared as text/plain")
+def _(b):
+    res(b, "DocumentReference")["content"][0]["attachment"]["contentType"] = "text/plain"
+    return at(b, "DocumentReference", "content[0].attachment.data")
+
+
+@case("discharge-summary--letter-hash-wrong", "discharge-summary-nl.json", "value", "The letter's SHA-1 hash is not the hash of its bytes (a truncated upload)")
+def _(b):
+    att = res(b, "DocumentReference")["content"][0]["attachment"]
+    att["hash"] = "2jmj7l5rSw0yVb/vlWAYkK/YBwk="
+    return at(b, "DocumentReference", "content[0].attachment.hash")
+
+
 # --- nursing handover -----------------------------------------------------------------------------
 
 @case("nursing-handover--missing-alerts", "nursing-handover-nl.json", "invariant", "No alerts ('Let op') section")
