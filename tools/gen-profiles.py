@@ -72,7 +72,9 @@ class Section:
         return " or ".join(parts)
 
     def expression(self):
-        match = " or ".join(f"(system='{s}' and code='{c}')" for s, c, _ in self.codes)
+        # The code first: it differs between sections far more often than the system, so most codings
+        # are ruled out by one comparison.
+        match = " or ".join(f"(code='{c}' and system='{s}')" for s, c, _ in self.codes)
         found = f"code.coding.where({match}).exists()"
         return f"section.where({found}).exists() or section.section.where({found}).exists()"
 

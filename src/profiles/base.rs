@@ -66,6 +66,55 @@ struct ElementDef {
     /// For a Reference: the resource types it may point to (absent: any).
     #[serde(default)]
     r: Option<Vec<String>>,
+    /// What `t` names, resolved once at load: the walk then branches on it instead of comparing type
+    /// names and looking up primitives for every value of every message.
+    #[serde(skip)]
+    kind: Kind,
+    /// A string primitive's pattern (shared with the model's primitive; cloning a Regex is cheap).
+    #[serde(skip)]
+    pattern: Option<Regex>,
+}
+
+/// The kind of an element's type.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A type of the model (`HumanName`, `Composition_Section`), looked up by name.
+    #[default]
+    Complex,
+    /// A resource (`Bundle.entry.resource`, `contained`).
+    Resource,
+    /// A fixed value the schema states (`resourceType`).
+    Const,
+    Reference,
+    /// A primitive: its JSON kind and the check of its format.
+    Primitive(JsonKind, Format),
+}
+
+/// How a string primitive's format is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// `uri`, `url`, `canonical`: no white space.
+    Uri,
+    /// `id`: 1 to 64 of `[A-Za-z0-9-.]`.
+    Id,
+    /// `code`: no leading, trailing or double white space, no tab or line break.
+    Code,
+    /// `date`, `dateTime`, `instant`: the pattern and a real calendar date.
+    Date,
+    /// The spec's pattern, if any.
+    Pattern,
+}
+
+impl Format {
+    fn of(name: &str) -> Self {
+        match name {
+            "uri" | "url" | "canonical" => Self::Uri,
+            "id" => Self::Id,
+            "code" => Self::Code,
+            "date" | "dateTime" | "instant" => Self::Date,
+            _ => Self::Pattern,
+        }
+    }
 }
 
 /// The codes of a required binding. Looked up for every coded element of every message: a binary search
@@ -138,7 +187,7 @@ struct Primitive {
 /// not attacker-chosen; an unknown key costs one failed lookup).
 pub struct BaseModel {
     resources: FxHashSet<String>,
-    primitives: FxHashMap<String, Primitive>,
+    /// Each element's primitive (JSON kind, format, pattern) is resolved into it at load.
     types: FxHashMap<String, RawType>,
 }
 
@@ -202,9 +251,21 @@ impl BaseModel {
                 if let Some(codes) = &mut element.codes {
                     codes.element = format!("{}.{key}", display(name));
                 }
+                element.kind = match element.t.as_str() {
+                    "ResourceList" => Kind::Resource,
+                    "const" => Kind::Const,
+                    "Reference" => Kind::Reference,
+                    t => match primitives.get(t) {
+                        Some(primitive) => {
+                            element.pattern = primitive.pattern.clone();
+                            Kind::Primitive(primitive.json, Format::of(t))
+                        }
+                        None => Kind::Complex,
+                    },
+                };
             }
         }
-        Ok(Self { resources: raw.resources.into_iter().collect(), primitives, types })
+        Ok(Self { resources: raw.resources.into_iter().collect(), types })
     }
 
     /// Whether `name` is an R4 resource type.
@@ -231,7 +292,7 @@ impl BaseModel {
         value: &'v Json<'v>,
         at: &str,
         issues: &mut Vec<Issue>,
-        on_reference: &mut dyn FnMut(ReferenceSite<'_>, &mut Vec<Issue>),
+        on_site: &mut dyn FnMut(Site<'_>, &mut Vec<Issue>),
     ) {
         let mut walk = Walk {
             model: self,
@@ -239,11 +300,31 @@ impl BaseModel {
             path: String::with_capacity(128),
             contained: Vec::new(),
             in_contained: false,
-            on_reference,
+            patients: 0,
+            on_site,
         };
         walk.path.push_str(at);
         walk.resource(value);
     }
+}
+
+/// What the walk hands to its caller as it meets it, so that the checks that need the whole Bundle run
+/// without a walk of their own.
+pub enum Site<'a> {
+    /// A Reference, to resolve.
+    Reference(ReferenceSite<'a>),
+    /// An Identifier with a system and a value, to check (see `identifiers`).
+    Identifier(IdentifierSite<'a>),
+}
+
+/// An Identifier met by the walk.
+pub struct IdentifierSite<'a> {
+    pub system: &'a str,
+    pub value: &'a str,
+    /// FHIRPath of the Identifier.
+    pub path: &'a str,
+    /// It belongs to a Patient resource (a wrong check digit there is an error, elsewhere a warning).
+    pub patient: bool,
 }
 
 /// A Reference met by the walk.
@@ -268,7 +349,9 @@ struct Walk<'m, 'v, 'f> {
     contained: Vec<Vec<&'v str>>,
     /// The walk is inside a `contained` element: its resources share their container's ids.
     in_contained: bool,
-    on_reference: &'f mut dyn FnMut(ReferenceSite<'_>, &mut Vec<Issue>),
+    /// How many enclosing resources are a Patient.
+    patients: u32,
+    on_site: &'f mut dyn FnMut(Site<'_>, &mut Vec<Issue>),
 }
 
 impl<'v> Walk<'_, 'v, '_> {
@@ -288,9 +371,12 @@ impl<'v> Walk<'_, 'v, '_> {
             value.items("contained").iter().filter_map(|c| c.str_field("id")).collect()
         };
         let was_contained = std::mem::replace(&mut self.in_contained, false);
+        let patient = u32::from(kind == "Patient");
+        self.patients += patient;
         self.contained.push(ids);
         self.check_type(kind, value);
         self.contained.pop();
+        self.patients -= patient;
         self.in_contained = was_contained;
     }
 
@@ -310,6 +396,12 @@ impl<'v> Walk<'_, 'v, '_> {
         if let Some(key) = duplicate_key(map) {
             let message = format!("{key} occurs twice in this object; JSON members must be unique in FHIR");
             self.issues.report(issue(IssueCode::Structure, message, format!("{}.{key}", self.path)));
+        }
+        if name == "Identifier" {
+            if let (Some(system), Some(text)) = (value.str_field("system"), value.str_field("value")) {
+                let site = IdentifierSite { system, value: text, path: &self.path, patient: self.patients > 0 };
+                (self.on_site)(Site::Identifier(site), self.issues);
+            }
         }
         let base = self.path.len();
         let mut choices: Vec<&str> = Vec::new();
@@ -391,21 +483,21 @@ impl<'v> Walk<'_, 'v, '_> {
             }
             return;
         }
-        match element.t.as_str() {
-            "ResourceList" => self.resource(value),
-            "const" => {}
-            "Reference" => {
+        match element.kind {
+            Kind::Resource => self.resource(value),
+            Kind::Const => {}
+            Kind::Reference => {
                 if let Some(reference) = value.str_field("reference") {
                     let contained = self.contained.last().map(Vec::as_slice).unwrap_or_default();
                     let site = ReferenceSite { reference, allowed: element.r.as_deref(), path: &self.path, contained };
-                    (self.on_reference)(site, self.issues);
+                    (self.on_site)(Site::Reference(site), self.issues);
                 }
                 self.check_type("Reference", value);
             }
-            t => match self.model.primitives.get(t) {
-                Some(primitive) => check_primitive(t, primitive, value, &self.path, self.issues),
-                None => self.check_type(t, value),
-            },
+            Kind::Primitive(json, format) => {
+                check_primitive(&element.t, json, format, element.pattern.as_ref(), value, &self.path, self.issues)
+            }
+            Kind::Complex => self.check_type(&element.t, value),
         }
     }
 }
@@ -416,8 +508,16 @@ fn has_forbidden_control(text: &str) -> bool {
     text.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n'))
 }
 
-fn check_primitive(name: &str, primitive: &Primitive, value: &Json<'_>, at: &str, issues: &mut Vec<Issue>) {
-    if primitive.json == JsonKind::String && value.as_str().is_some_and(has_forbidden_control) {
+fn check_primitive(
+    name: &str,
+    json: JsonKind,
+    format: Format,
+    pattern: Option<&Regex>,
+    value: &Json<'_>,
+    at: &str,
+    issues: &mut Vec<Issue>,
+) {
+    if json == JsonKind::String && value.as_str().is_some_and(has_forbidden_control) {
         issues.report(issue(
             IssueCode::Value,
             format!("a FHIR {name} must not contain control characters (below U+0020 other than tab, CR and LF)"),
@@ -425,7 +525,7 @@ fn check_primitive(name: &str, primitive: &Primitive, value: &Json<'_>, at: &str
         ));
         return;
     }
-    let ok = match primitive.json {
+    let ok = match json {
         JsonKind::Boolean => value.is_bool(),
         JsonKind::Number => value.is_number(),
         JsonKind::Integer => match value.as_i64() {
@@ -440,32 +540,30 @@ fn check_primitive(name: &str, primitive: &Primitive, value: &Json<'_>, at: &str
         },
         JsonKind::String => match value.as_str() {
             Some("") => false,
-            Some(text) => match name {
+            Some(text) => match format {
                 // The spec's patterns for these are simple; a byte loop beats the regex on every string.
-                "uri" | "url" | "canonical" => !text.bytes().any(|b| b.is_ascii_whitespace()),
-                "id" => text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'),
-                "code" => {
+                Format::Uri => !text.bytes().any(|b| b.is_ascii_whitespace()),
+                Format::Id => {
+                    text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+                }
+                Format::Code => {
                     !text.starts_with(char::is_whitespace)
                         && !text.ends_with(char::is_whitespace)
                         && !text.contains("  ")
                         && !text.contains(['\t', '\n', '\r'])
                 }
-                _ => {
-                    primitive.pattern.as_ref().is_none_or(|p| p.is_match(text))
-                        && (!matches!(name, "date" | "dateTime" | "instant") || real_calendar_date(text))
-                }
+                Format::Date => pattern.is_none_or(|p| p.is_match(text)) && real_calendar_date(text),
+                Format::Pattern => pattern.is_none_or(|p| p.is_match(text)),
             },
             None => false,
         },
     };
     if !ok {
-        let expected = match primitive.json {
+        let expected = match json {
             JsonKind::Boolean => "a JSON boolean",
             JsonKind::Number => "a JSON number",
             JsonKind::Integer => "a JSON integer in range",
-            JsonKind::String if matches!(name, "date" | "dateTime" | "instant") => {
-                "a JSON string in FHIR date format with a real calendar date"
-            }
+            JsonKind::String if format == Format::Date => "a JSON string in FHIR date format with a real calendar date",
             JsonKind::String => "a non-empty JSON string in its FHIR format",
         };
         issues.report(issue(IssueCode::Value, format!("a FHIR {name} must be {expected}"), at.to_owned()));

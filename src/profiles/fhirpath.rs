@@ -9,7 +9,13 @@
 //! Evaluation runs on the parsed JSON of one element (the constraint's context), so its cost is that
 //! element's size, not the bundle's.
 
+use smallvec::{smallvec, SmallVec};
+
 use crate::json::Json;
+
+/// A FHIRPath collection. Nearly every step yields zero or one item (`code`, `system`, a literal): inline,
+/// so that evaluating a constraint allocates only for real lists (the sections of a Composition).
+type Items<'a> = SmallVec<[Item<'a>; 2]>;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("FHIRPath {expression:?}: {problem}")]
@@ -263,46 +269,116 @@ impl Expr {
 
     /// Whether the expression is true for `context` (a constraint passes only on a single `true`).
     pub fn holds(&self, context: &Json<'_>) -> bool {
-        matches!(self.0.eval(&[Item::Json(context)]).as_slice(), [Item::Bool(true)])
+        self.0.test(&[Item::Json(context)])
     }
 }
 
 impl Ast {
-    fn eval<'a>(&'a self, input: &[Item<'a>]) -> Vec<Item<'a>> {
+    fn eval<'a>(&'a self, input: &[Item<'a>]) -> Items<'a> {
         match self {
-            Self::This => input.to_vec(),
-            Self::Literal(Literal::Str(s)) => vec![Item::Str(s)],
-            Self::Literal(Literal::Int(n)) => vec![Item::Int(*n)],
-            Self::Literal(Literal::Bool(b)) => vec![Item::Bool(*b)],
+            Self::This => input.iter().cloned().collect(),
+            Self::Literal(Literal::Str(s)) => smallvec![Item::Str(s)],
+            Self::Literal(Literal::Int(n)) => smallvec![Item::Int(*n)],
+            Self::Literal(Literal::Bool(b)) => smallvec![Item::Bool(*b)],
+            // A member of the context itself (`code`, `system`): no copy of the context first.
+            Self::Member(on, name) if matches!(on.as_ref(), Self::This) => {
+                input.iter().flat_map(|item| member(item, name)).collect()
+            }
             Self::Member(on, name) => on.eval(input).iter().flat_map(|item| member(item, name)).collect(),
+            // `X.where(c).exists()`, the form of every "a section with this code" rule: stop at the
+            // first match instead of collecting them all.
+            Self::Call(on, Func::Exists(None)) if matches!(on.as_ref(), Self::Call(_, Func::Where(_))) => {
+                let Self::Call(items, Func::Where(criteria)) = on.as_ref() else { unreachable!("matched above") };
+                let found = items.eval(input).iter().any(|item| truthy(&criteria.eval(std::slice::from_ref(item))));
+                smallvec![Item::Bool(found)]
+            }
             Self::Call(on, func) => {
                 let items = on.eval(input);
                 match func {
-                    Func::Exists(None) => vec![Item::Bool(!items.is_empty())],
+                    Func::Exists(None) => smallvec![Item::Bool(!items.is_empty())],
                     Func::Exists(Some(criteria)) => {
-                        vec![Item::Bool(items.iter().any(|item| truthy(&criteria.eval(std::slice::from_ref(item)))))]
+                        smallvec![Item::Bool(
+                            items.iter().any(|item| truthy(&criteria.eval(std::slice::from_ref(item))))
+                        )]
                     }
-                    Func::Empty => vec![Item::Bool(items.is_empty())],
+                    Func::Empty => smallvec![Item::Bool(items.is_empty())],
                     Func::Not => match items.as_slice() {
-                        [Item::Bool(b)] => vec![Item::Bool(!b)],
-                        _ => Vec::new(),
+                        [Item::Bool(b)] => smallvec![Item::Bool(!b)],
+                        _ => Items::new(),
                     },
-                    Func::HasValue => vec![Item::Bool(matches!(
+                    Func::HasValue => smallvec![Item::Bool(matches!(
                         items.as_slice(),
                         [Item::Json(Json::Str(_) | Json::Number(_) | Json::Bool(_))]
                     ))],
-                    Func::Count => vec![Item::Int(i64::try_from(items.len()).unwrap_or(i64::MAX))],
+                    Func::Count => smallvec![Item::Int(i64::try_from(items.len()).unwrap_or(i64::MAX))],
                     Func::Where(criteria) => {
                         items.into_iter().filter(|item| truthy(&criteria.eval(std::slice::from_ref(item)))).collect()
                     }
                 }
             }
-            Self::And(a, b) => vec![Item::Bool(truthy(&a.eval(input)) && truthy(&b.eval(input)))],
-            Self::Or(a, b) => vec![Item::Bool(truthy(&a.eval(input)) || truthy(&b.eval(input)))],
-            Self::Compare(a, op, b) => match (scalar(&a.eval(input)), scalar(&b.eval(input))) {
+            Self::And(a, b) => smallvec![Item::Bool(truthy(&a.eval(input)) && truthy(&b.eval(input)))],
+            Self::Or(a, b) => smallvec![Item::Bool(truthy(&a.eval(input)) || truthy(&b.eval(input)))],
+            Self::Compare(a, op, b) => match (a.scalar(input), b.scalar(input)) {
                 (Some(x), Some(y)) => compare(&x, *op, &y).map(Item::Bool).into_iter().collect(),
-                _ => Vec::new(),
+                _ => Items::new(),
             },
+        }
+    }
+}
+
+impl Ast {
+    /// Whether `self` is a single `true`: [`Ast::eval`] then [`truthy`], without building the
+    /// collections a boolean does not need. Every constraint is evaluated this way, on every element it
+    /// sits on, so its cost is what a handover's validation costs beyond the base walk.
+    fn test<'a>(&'a self, input: &[Item<'a>]) -> bool {
+        match self {
+            Self::And(a, b) => a.test(input) && b.test(input),
+            Self::Or(a, b) => a.test(input) || b.test(input),
+            Self::Compare(a, op, b) => match (a.scalar(input), b.scalar(input)) {
+                (Some(x), Some(y)) => compare(&x, *op, &y) == Some(true),
+                _ => false,
+            },
+            Self::Call(on, Func::Exists(None)) => match on.as_ref() {
+                Self::Call(items, Func::Where(criteria)) => {
+                    items.any(input, &mut |item| criteria.test(std::slice::from_ref(item)))
+                }
+                _ => on.any(input, &mut |_| true),
+            },
+            Self::Call(on, Func::Empty) => !on.any(input, &mut |_| true),
+            _ => truthy(&self.eval(input)),
+        }
+    }
+
+    /// Whether `f` holds for some item `self` yields, visiting paths (`section.section`) item by item
+    /// instead of collecting them; stops at the first.
+    fn any<'a>(&'a self, input: &[Item<'a>], f: &mut dyn FnMut(&Item<'a>) -> bool) -> bool {
+        match self {
+            Self::This => input.iter().any(&mut *f),
+            Self::Member(on, name) => on.any(input, &mut |item| member_any(item, name, f)),
+            _ => self.eval(input).iter().any(f),
+        }
+    }
+
+    /// The single value `self` yields, if it yields exactly one primitive: what a comparison compares.
+    /// Literals and a member of the context are read directly (the `system = '...'` of every coding
+    /// rule), without building a collection; anything else is evaluated.
+    fn scalar<'a>(&'a self, input: &[Item<'a>]) -> Option<Scalar<'a>> {
+        match (self, input) {
+            (Self::Literal(Literal::Str(s)), _) => Some(Scalar::Str(s)),
+            (Self::Literal(Literal::Int(n)), _) => Some(Scalar::Num(*n as f64)),
+            (Self::Literal(Literal::Bool(b)), _) => Some(Scalar::Bool(*b)),
+            (Self::Member(on, name), [Item::Json(Json::Object(map))]) if matches!(on.as_ref(), Self::This) => {
+                match map.get(name.as_str()) {
+                    Some(Json::Array(items)) => match items.as_slice() {
+                        [one] => scalar(&[Item::Json(one)]),
+                        _ => None,
+                    },
+                    Some(value) => scalar(&[Item::Json(value)]),
+                    // `value` may stand for `valueString` & co: the general path knows choice members.
+                    None => scalar(&self.eval(input)),
+                }
+            }
+            _ => scalar(&self.eval(input)),
         }
     }
 }
@@ -354,9 +430,21 @@ fn compare(x: &Scalar<'_>, op: Op, y: &Scalar<'_>) -> Option<bool> {
     })
 }
 
+/// [`member`] as [`Ast::any`] visits it: whether `f` holds for one of the children named `name`.
+fn member_any<'a>(item: &Item<'a>, name: &str, f: &mut dyn FnMut(&Item<'a>) -> bool) -> bool {
+    let Item::Json(Json::Object(map)) = item else { return false };
+    match map.get(name) {
+        Some(Json::Array(items)) => items.iter().any(|json| f(&Item::Json(json))),
+        Some(Json::Null) => false,
+        Some(value) => f(&Item::Json(value)),
+        // A choice member (`value` for `valueString`): the general path.
+        None => member(item, name).iter().any(f),
+    }
+}
+
 /// The children named `name` of a JSON object, arrays flattened; `value` also matches `value[x]`.
-fn member<'a>(item: &Item<'a>, name: &str) -> Vec<Item<'a>> {
-    let Item::Json(Json::Object(map)) = item else { return Vec::new() };
+fn member<'a>(item: &Item<'a>, name: &str) -> Items<'a> {
+    let Item::Json(Json::Object(map)) = item else { return Items::new() };
     let found = map.get(name).or_else(|| {
         map.iter()
             .find(|(key, _)| {
@@ -366,8 +454,8 @@ fn member<'a>(item: &Item<'a>, name: &str) -> Vec<Item<'a>> {
     });
     match found {
         Some(Json::Array(items)) => items.iter().map(Item::Json).collect(),
-        Some(Json::Null) | None => Vec::new(),
-        Some(value) => vec![Item::Json(value)],
+        Some(Json::Null) | None => Items::new(),
+        Some(value) => smallvec![Item::Json(value)],
     }
 }
 

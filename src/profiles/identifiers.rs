@@ -7,7 +7,7 @@
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
-use crate::json::{Field, Json};
+use super::base::IdentifierSite;
 use crate::outcome::{Issue, IssueCode, Severity};
 
 /// The `NamingSystem` extension (`valueCode`) that names the check of its system.
@@ -103,55 +103,18 @@ impl IdentifierSystems {
         Ok(())
     }
 
-    /// Checks every identifier of a declared system in the Bundle's entries.
-    pub fn check_bundle(&self, bundle: &Json<'_>, issues: &mut Vec<Issue>) {
-        if self.by_system.is_empty() {
-            return;
-        }
-        for (i, entry) in bundle.items("entry").iter().enumerate() {
-            let Some(resource) = entry.field("resource") else { continue };
-            let patient = resource.str_field("resourceType") == Some("Patient");
-            let mut path = vec![Step::Entry(i)];
-            self.walk(resource, &mut path, patient, issues);
-        }
-    }
-
-    /// An identifier is an object with a string `system` and a string `value` (a Quantity's value is
-    /// a number, a Coding has a code). The path is kept as steps and written out only for an issue:
-    /// this walk visits every node of every message.
-    fn walk<'j>(&self, value: &'j Json<'_>, path: &mut Vec<Step<'j>>, patient: bool, issues: &mut Vec<Issue>) {
-        match value {
-            Json::Object(members) => {
-                if let (Some(system), Some(text)) = (value.str_field("system"), value.str_field("value")) {
-                    if let Some((name, check)) = self.by_system.get(system) {
-                        if let Err(why) = check.check(text) {
-                            let severity = if patient { Severity::Error } else { Severity::Warning };
-                            let whose = if patient { "the patient's " } else { "" };
-                            issues.push(Issue {
-                                severity,
-                                code: IssueCode::Value,
-                                message: format!("{whose}{name} {why}"),
-                                expression: Some(format!("{}.value", expression(path))),
-                            });
-                        }
-                    }
-                }
-                for (key, child) in members.iter() {
-                    if matches!(child, Json::Object(_) | Json::Array(_)) {
-                        path.push(Step::Key(key));
-                        self.walk(child, path, patient, issues);
-                        path.pop();
-                    }
-                }
-            }
-            Json::Array(items) => {
-                for (n, item) in items.iter().enumerate() {
-                    path.push(Step::Index(n));
-                    self.walk(item, path, patient, issues);
-                    path.pop();
-                }
-            }
-            _ => {}
+    /// Checks an identifier the base walk met, if its system is declared.
+    pub fn check(&self, site: &IdentifierSite<'_>, issues: &mut Vec<Issue>) {
+        let Some((name, check)) = self.by_system.get(site.system) else { return };
+        if let Err(why) = check.check(site.value) {
+            let (severity, whose) =
+                if site.patient { (Severity::Error, "the patient's ") } else { (Severity::Warning, "") };
+            issues.push(Issue {
+                severity,
+                code: IssueCode::Value,
+                message: format!("{whose}{name} {why}"),
+                expression: Some(format!("{}.value", site.path)),
+            });
         }
     }
 }

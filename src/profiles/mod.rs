@@ -264,7 +264,6 @@ impl Catalog {
             .at("Bundle.entry[0].resource.eventCoding")];
         }
         let mut issues = validate::message(self, submission, true);
-        self.identifiers.check_bundle(submission.document(), &mut issues);
         self.attachments.check_bundle(&self.base, submission, &mut issues);
         issues
     }

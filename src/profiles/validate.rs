@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::base::ReferenceSite;
+use super::base::{ReferenceSite, Site};
 use super::structure::{equals_fixed, matches_pattern, Node, Profile};
 use super::Catalog;
 use crate::json::{Field, Json, Object};
@@ -371,7 +371,12 @@ pub fn message(catalog: &Catalog, submission: &Submission, with_profile: bool) -
     let entries = bundle.items("entry");
     let index = Index::new(entries, submission.index());
     let mut issues = Vec::new();
-    catalog.base().walk(bundle, "Bundle", &mut issues, &mut |site, issues| index.check_reference(site, issues));
+    // Identifiers of declared systems are checked in handovers, not in the receivers' answers.
+    let identifiers = with_profile.then_some(&catalog.identifiers);
+    catalog.base().walk(bundle, "Bundle", &mut issues, &mut |site, issues| match site {
+        Site::Reference(site) => index.check_reference(site, issues),
+        Site::Identifier(site) => identifiers.into_iter().for_each(|checks| checks.check(&site, issues)),
+    });
     let mut walk = Walk { catalog, index, checked: HashSet::new(), issues };
     walk.check_one_patient();
     let header = entries.first().and_then(|e| e.field("resource"));
