@@ -292,6 +292,26 @@ def _(b):
     return f"Bundle.entry[{len(b['entry']) - 1}].resource"
 
 
+# --- care request ---------------------------------------------------------------------------------
+
+@case("care-request--unknown-care-type", "care-request-nl.json", "code-invalid", "The care type is not one of the care-type code system")
+def _(b):
+    res(b, "ServiceRequest")["code"]["coding"][0]["code"] = "nursing-home"
+    return at(b, "ServiceRequest", "code")
+
+
+@case("care-request--without-care-needs", "care-request-be.json", "invariant", "The letter does not say what care is needed")
+def _(b):
+    drop_section(b, "18776-5", "365448001")
+    return at(b, "Composition")
+
+
+@case("care-request--without-priority", "care-request-nl.json", "required", "No urgency (priority)")
+def _(b):
+    del res(b, "ServiceRequest")["priority"]
+    return at(b, "ServiceRequest", "priority")
+
+
 # --- admission handover ---------------------------------------------------------------------------
 
 @case("admission-handover--missing-problem-list", "admission-handover-be.json", "invariant", "No active problem list")

@@ -182,6 +182,12 @@ VALUE_SETS = {
         "LOINC 57133-1 'Referral note' or SNOMED 721927009 'Referral letter'.",
         [(LOINC, "57133-1", "Referral note"), (SCT, "721927009", "Referral letter")],
     ),
+    "care-request-type": (
+        "Care request letter type",
+        "LOINC 57133-1 'Referral note' or SNOMED 371535009 'transfer summary report' (the eOverdracht "
+        "'aanmeldbericht' that announces a patient to the next care provider).",
+        [(LOINC, "57133-1", "Referral note"), (SCT, "371535009", "Transfer summary report")],
+    ),
     "admission-handover-type": (
         "Admission handover document type",
         "LOINC 18761-7 'Transfer summary note' or SNOMED 371535009 'transfer summary report' (eOverdracht "
@@ -189,6 +195,73 @@ VALUE_SETS = {
         [(LOINC, "18761-7", "Transfer summary note"), (SCT, "371535009", "Transfer summary report")],
     ),
 }
+
+
+# --- care types (issue 14): what a regional triage point places patients into ---------------------
+
+CARE_TYPE_SYSTEM = f"{BASE}/CodeSystem/care-type"
+# code, English, Dutch, French, definition
+CARE_TYPES = [
+    ("acute-psychogeriatric", "Acute psychogeriatric crisis admission", "Acute psychogeriatrische crisisopname",
+     "Admission de crise psychogériatrique",
+     "Same-day admission of an older person with a psychogeriatric crisis (dementia with behavioural problems) that cannot be managed at home."),
+    ("elv-low", "Short-stay primary care, low complexity (ELV laag complex)", "Eerstelijnsverblijf laag complex",
+     "Séjour de soins de première ligne, faible complexité",
+     "Temporary stay with nursing and GP care for a patient who cannot stay at home and whose care is expected to stabilise."),
+    ("elv-high", "Short-stay primary care, high complexity (ELV hoog complex)", "Eerstelijnsverblijf hoog complex",
+     "Séjour de soins de première ligne, complexité élevée",
+     "Temporary stay for a patient with complex, unstable problems needing elderly-care physician involvement."),
+    ("elv-palliative", "Short-stay palliative care (ELV palliatief)", "Eerstelijnsverblijf palliatief",
+     "Séjour de soins palliatifs de première ligne",
+     "Terminal care in a short-stay bed for a patient with a life expectancy of less than three months."),
+    ("hospice", "Hospice", "Hospice", "Maison de soins palliatifs",
+     "Palliative care in a hospice or 'bijna-thuis-huis'."),
+    ("geriatric-rehabilitation", "Geriatric rehabilitation", "Geriatrische revalidatiezorg", "Revalidation gériatrique",
+     "Short, intensive multidisciplinary rehabilitation of an older patient after an acute illness or operation, aimed at returning home."),
+    ("respite", "Respite care", "Respijtzorg", "Soins de répit",
+     "A temporary stay that relieves the informal caregiver."),
+    ("home-care", "Home care (district nursing)", "Wijkverpleging", "Soins infirmiers à domicile",
+     "Nursing care at home instead of an admission."),
+    ("short-stay", "Short stay (Belgium: kortverblijf)", "Kortverblijf", "Court séjour",
+     "A Belgian short stay in a residential care centre (woonzorgcentrum / maison de repos), up to three months."),
+    ("residential-care", "Residential care (Belgium: woonzorgcentrum)", "Woonzorgcentrum (residentiële zorg)",
+     "Maison de repos et de soins",
+     "Permanent residential care in a Belgian residential care centre (WZC/MRS) or Dutch nursing home."),
+]
+
+
+def care_type_code_system():
+    return {
+        "resourceType": "CodeSystem",
+        "id": "care-type",
+        "url": CARE_TYPE_SYSTEM,
+        "version": VERSION,
+        "name": "CareType",
+        "title": "Care type",
+        "status": "active",
+        "experimental": False,
+        "date": DATE,
+        "publisher": "handover-broker",
+        "description": "The kinds of care a regional triage point (Dutch 'zorgpunt', e.g. in South Limburg; Belgian "
+                       "short-stay and residential-care coordination in West Flanders) places patients into. Used in "
+                       "a care request's ServiceRequest.code, in an organisation's care types provided, and as the "
+                       "groups of the bed-capacity Measure. Displays in English, with Dutch and French designations.",
+        "jurisdiction": JURISDICTION,
+        "caseSensitive": True,
+        "content": "complete",
+        "count": len(CARE_TYPES),
+        "concept": [{
+            "code": code, "display": en, "definition": definition,
+            "designation": [{"language": "nl", "value": nl}, {"language": "fr", "value": fr}],
+        } for code, en, nl, fr, definition in CARE_TYPES],
+    }
+
+
+VALUE_SETS["care-type"] = (
+    "Care type",
+    "Every care type a triage point places patients into (the broker's care-type code system).",
+    [(CARE_TYPE_SYSTEM, code, en) for code, en, _nl, _fr, _d in CARE_TYPES],
+)
 
 
 # --- the kinds ------------------------------------------------------------------------------------
@@ -246,6 +319,18 @@ ADMISSION_SECTIONS = [
     s("hb-adm-contacts", "Contact persons", loinc("85847-2", "Patient Care team information"), sct("302147001", "Demographic history detail")),
     s("hb-adm-advance", "Advance directives", loinc("42348-3", "Advance directives"), sct("108329005", "Social context finding")),
     s("hb-adm-history", "Relevant history", loinc("11348-0", "History of Past illness Narrative"), required=False),
+]
+
+
+CARE_REQUEST_SECTIONS = [
+    s("hb-care-situation", "Current situation", loinc("10164-2", "History of Present illness Narrative"), sct("371524004", "Clinical report")),
+    s("hb-care-functional", "Functional status", loinc("47420-5", "Functional status assessment note"), sct("365178001", "Ability to perform personal care activity")),
+    s("hb-care-needs", "Care needs and help from others", loinc("18776-5", "Plan of care note"), sct("365448001", "Social and personal history finding")),
+    COMMON_MEDICATION("hb-care-medication"),
+    COMMON_ALLERGIES("hb-care-allergies"),
+    s("hb-care-contacts", "Contact persons", loinc("85847-2", "Patient Care team information"), sct("302147001", "Demographic history detail")),
+    s("hb-care-alerts", "Alerts", loinc("104605-1", "Alert"), sct("308813009", "Notification status"), required=False),
+    s("hb-care-advance", "Advance directives", loinc("42348-3", "Advance directives"), sct("108329005", "Social context finding"), required=False),
 ]
 
 
@@ -333,6 +418,35 @@ STRUCTURES = [
         "directives (eOverdracht and zib2020 SNOMED codes accepted). Type LOINC 18761-7 or SNOMED 371535009. "
         + describe_sections(ADMISSION_SECTIONS),
         "admission-handover-type", ADMISSION_SECTIONS, ((0, "1"), ENCOUNTER), False),
+    composition(
+        "care-request-composition", "Care request letter composition",
+        "What a triage point needs to place a patient (eOverdracht 'aanmeldbericht' content, zib2020 and HL7 "
+        "IPS codes): the current situation, functional status, care needs and help from others, medication, "
+        "allergies and contact persons. Type LOINC 57133-1 or SNOMED 371535009. "
+        + describe_sections(CARE_REQUEST_SECTIONS),
+        "care-request-type", CARE_REQUEST_SECTIONS, ((0, "1"), ENCOUNTER), False),
+    structure(
+        "care-request-servicerequest", "Care request",
+        "The focus of a care-request: a request for a care type (nursing home, short stay (ELV), palliative care, "
+        "geriatric rehabilitation, respite or home care; Belgian short stay and residential care) sent to a "
+        "regional triage point or a provider, as a proposal or an order, with its urgency, the reason, the "
+        "requester and the letter the placement needs as supportingInfo. The requested start is recommended.",
+        "ServiceRequest",
+        [
+            el("ServiceRequest", constraint=[
+                {"key": "hb-care-1", "severity": "error",
+                 "human": "A care request states its reason (reasonCode or reasonReference)",
+                 "expression": "reasonCode.exists() or reasonReference.exists()"},
+                {"key": "hb-care-2", "severity": "warning",
+                 "human": "A care request says from when the care is needed (occurrence)",
+                 "expression": "occurrence.exists()"}]),
+            el("ServiceRequest.intent", binding=required_binding("referral-intent")),
+            el("ServiceRequest.priority", **card(1, "1"), binding=required_binding("referral-priority")),
+            el("ServiceRequest.code", **card(1, "1"), binding=required_binding("care-type")),
+            el("ServiceRequest.subject", **card(1, "1"), type=ref(PATIENT)),
+            el("ServiceRequest.requester", **card(1, "1"), type=ref(PRACTITIONER, PRACTITIONER_ROLE, ORGANIZATION)),
+            el("ServiceRequest.supportingInfo", **card(1, "*"), type=ref(sd_url("care-request-composition"))),
+        ]),
     structure(
         "referral-servicerequest", "Referral service request",
         "The focus of a referral (NHG HASP; HL7 Belgium referral): a ServiceRequest with intent order (GP to "
@@ -442,6 +556,13 @@ KINDS = [
      "advance directives.",
      "Give the admitting hospital an accurate picture of the patient's situation, risks, medication and "
      "wishes at the moment of admission.", "Composition", "admission-handover-composition"),
+    ("care-request", "CareRequest", "Care request", "Care request",
+     "A GP, district nurse, case manager or hospital transfer desk asks for a care type (nursing home, short "
+     "stay, palliative care, geriatric rehabilitation, respite, home care) for a patient, usually through the "
+     "regional triage point, which places the patient with a provider. The focus is a ServiceRequest with the "
+     "care type, urgency and reason, supported by a letter with what the placement needs.",
+     "Find the right place of care in the region, in time, with the information the provider needs.",
+     "ServiceRequest", "care-request-servicerequest"),
 ]
 
 
@@ -521,6 +642,11 @@ def narrate(resource):
         rows = "".join(f"<tr><td>{esc(e['id'])}</td><td>{esc(rule_text(e))}</td></tr>"
                        for e in resource["differential"]["element"] if rule_text(e))
         body = f"<table><thead><tr><th>Element</th><th>Rule</th></tr></thead><tbody>{rows}</tbody></table>"
+    elif resource["resourceType"] == "CodeSystem":
+        rows = "".join(f"<tr><td>{esc(c['code'])}</td><td>{esc(c['display'])}</td>"
+                       + "".join(f"<td>{esc(d['value'])}</td>" for d in c["designation"]) + "</tr>"
+                       for c in resource["concept"])
+        body = f"<table><thead><tr><th>Code</th><th>English</th><th>Nederlands</th><th>Français</th></tr></thead><tbody>{rows}</tbody></table>"
     elif resource["resourceType"] == "ValueSet":
         rows = "".join(f"<tr><td>{esc(i['system'])}</td><td>{esc(c['code'])}</td><td>{esc(c['display'])}</td></tr>"
                        for i in resource["compose"]["include"] for c in i["concept"])
@@ -538,6 +664,7 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "profiles"
     resources = [message_definition(*k) for k in KINDS] + STRUCTURES
     resources += [value_set(name, *rest) for name, rest in VALUE_SETS.items()]
+    resources.append(care_type_code_system())
     for resource in resources:
         path = os.path.join(out, f"{resource['resourceType']}-{resource['id']}.json")
         with open(path, "w") as f:

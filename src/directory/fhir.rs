@@ -9,10 +9,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::DirectoryError;
-use super::{CA_CERTIFICATE_URL, CERTIFICATE_SHA256_URL, CLIENT_CERTIFICATE_URL, RECEIPT_PREFERENCE_URL};
+use super::RECEIPT_PREFERENCE_URL;
+use super::{CARE_TYPE_PROVIDED_URL, CA_CERTIFICATE_URL, CERTIFICATE_SHA256_URL, CLIENT_CERTIFICATE_URL};
 use super::{MAILBOX_CODE, MAILBOX_SYSTEM, PUSH_CODE, PUSH_SYSTEM};
 use crate::address::TargetPolicy;
-use crate::model::codes::EVENT_SYSTEM;
+use crate::model::codes::{CareType, CARE_TYPE_SYSTEM, EVENT_SYSTEM, ORGANIZATION_ROLE_SYSTEM, TRIAGE_POINT_CODE};
 use crate::model::{CertificateSha256, DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 use crate::model::{ClientId, ClientRole, JwkSet, SmartClient};
 
@@ -110,6 +111,18 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
             Some((xi, ext)) => Some(read_smart_client(ext, &format!("{at}.extension[{xi}]"))?),
         };
         let endpoint = read_endpoint(endpoint, &format!("Bundle.entry[{ei}].resource"))?;
+        let triage_point = org
+            .get("type")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|concept| concept.get("coding").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default())
+            .any(|coding| {
+                coding.get("system").and_then(Value::as_str) == Some(ORGANIZATION_ROLE_SYSTEM)
+                    && coding.get("code").and_then(Value::as_str) == Some(TRIAGE_POINT_CODE)
+            });
+        let care_types = care_types_provided(org, &at)?;
         organizations.push(Organization {
             id,
             name,
@@ -122,9 +135,38 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
             client_certificate: endpoint.client_certificate,
             receipts,
             certificates,
+            triage_point,
+            care_types,
         });
     }
     Ok(organizations)
+}
+
+/// The care types an Organization provides: every extension [`CARE_TYPE_PROVIDED_URL`], each a
+/// `valueCoding` of the care-type code system; sorted, duplicates dropped.
+fn care_types_provided(org: &Value, at: &str) -> Result<Vec<CareType>, DirectoryError> {
+    let mut care_types = Vec::new();
+    let extensions = org.get("extension").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    for (xi, ext) in extensions.iter().enumerate() {
+        if ext.get("url").and_then(Value::as_str) != Some(CARE_TYPE_PROVIDED_URL) {
+            continue;
+        }
+        let coding = ext.get("valueCoding");
+        let care_type = coding
+            .filter(|c| c.get("system").and_then(Value::as_str) == Some(CARE_TYPE_SYSTEM))
+            .and_then(|c| c.get("code").and_then(Value::as_str))
+            .and_then(CareType::parse)
+            .ok_or_else(|| {
+                invalid(
+                    format!("{at}.extension[{xi}].valueCoding"),
+                    "a care type provided is a valueCoding of the care-type code system with a code",
+                )
+            })?;
+        care_types.push(care_type);
+    }
+    care_types.sort();
+    care_types.dedup();
+    Ok(care_types)
 }
 
 /// The client certificates pinned on an Organization: every extension [`CERTIFICATE_SHA256_URL`], each a
@@ -306,6 +348,10 @@ pub fn bundle_from_organizations(organizations: &[Organization]) -> DirectoryBun
                     value: ExtensionValue::String(certificate.to_string()),
                 }))
                 .chain(org.smart.iter().map(smart_client_extension))
+                .chain(org.care_types.iter().map(|care_type| Extension {
+                    url: CARE_TYPE_PROVIDED_URL,
+                    value: ExtensionValue::Coding(Coding { system: CARE_TYPE_SYSTEM, code: care_type.to_string() }),
+                }))
                 .collect(),
                 identifier: org
                     .identifiers
@@ -313,6 +359,12 @@ pub fn bundle_from_organizations(organizations: &[Organization]) -> DirectoryBun
                     .map(|i| IdentifierOut { system: i.system().to_owned(), value: i.value().to_owned() })
                     .collect(),
                 active: true,
+                kind: if org.triage_point {
+                    let coding = Coding { system: ORGANIZATION_ROLE_SYSTEM, code: TRIAGE_POINT_CODE.to_owned() };
+                    vec![Concept { coding: vec![coding], text: None }]
+                } else {
+                    Vec::new()
+                },
                 name: org.name.clone(),
                 endpoint: [Reference { reference: endpoint_url.clone() }],
             }),
@@ -398,6 +450,8 @@ struct OrganizationOut {
     extension: Vec<Extension>,
     identifier: Vec<IdentifierOut>,
     active: bool,
+    #[serde(rename = "type", skip_serializing_if = "Vec::is_empty")]
+    kind: Vec<Concept>,
     name: String,
     endpoint: [Reference; 1],
 }
@@ -431,6 +485,8 @@ enum ExtensionValue {
     String(String),
     #[serde(rename = "valueBoolean")]
     Boolean(bool),
+    #[serde(rename = "valueCoding")]
+    Coding(Coding),
     /// A complex extension's sub-extensions.
     #[serde(rename = "extension")]
     Extensions(Vec<Extension>),
@@ -525,6 +581,29 @@ mod tests {
         assert_eq!(org.receipts, ReceiptPreference::All);
         assert!(!org.client_certificate);
         assert_eq!(org.ca_pem, None);
+    }
+
+    #[test]
+    fn triage_points_and_care_types_are_read_checked_and_written_back() {
+        let demo = organizations_from_bundle(&demo_bundle()).unwrap();
+        let by_id = |id: &str| demo.iter().find(|o| o.id.as_str() == id).unwrap();
+        assert!(by_id("zorgpunt-zuid-limburg").triage_point && by_id("triage-westkust").triage_point);
+        assert!(!by_id("vpl-hoogveld").triage_point);
+        let care: Vec<&str> = by_id("wzc-de-duinen").care_types.iter().map(CareType::as_str).collect();
+        assert_eq!(care, ["residential-care", "respite", "short-stay"]);
+
+        let coding = |system: &str, code: &str| json!([{ "url": CARE_TYPE_PROVIDED_URL, "valueCoding": { "system": system, "code": code } }]);
+        for (bad, why) in [
+            (coding("urn:other", "respite"), "another code system"),
+            (coding(CARE_TYPE_SYSTEM, "Respite Care"), "not a code"),
+            (json!([{ "url": CARE_TYPE_PROVIDED_URL, "valueCode": "respite" }]), "not a valueCoding"),
+        ] {
+            let said = problem(organizations_from_bundle(&one(bad, json!([]))));
+            assert!(
+                said.starts_with("Bundle.entry[0].resource.extension[0].valueCoding: a care type"),
+                "{why}: {said}"
+            );
+        }
     }
 
     #[test]
@@ -691,7 +770,7 @@ mod tests {
     #[test]
     fn export_then_import_gives_the_same_organisations() {
         let mut organizations = organizations_from_bundle(&demo_bundle()).unwrap();
-        assert_eq!(organizations.len(), 7);
+        assert_eq!(organizations.len(), 11);
         organizations[0].ca_pem = Some(ca_pem());
         organizations[0].client_certificate = true;
         organizations[1].receipts = ReceiptPreference::None;

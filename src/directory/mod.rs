@@ -40,6 +40,10 @@ pub const RECEIPT_PREFERENCE_URL: &str = "https://fhir.handover-broker.eu/Struct
 /// pinned on the organisation; a verified client certificate (mTLS) with it speaks for the organisation.
 pub const CERTIFICATE_SHA256_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/certificate-sha256";
 
+/// `Organization` extension (`valueCoding` of the care-type code system, 0..*): a care type the
+/// organisation provides.
+pub const CARE_TYPE_PROVIDED_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/care-type-provided";
+
 /// Why a directory could not be read or stored.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -82,6 +86,8 @@ pub fn json_view(org: &Organization) -> serde_json::Value {
         "receipts": org.receipts.as_str(),
         "has_ca": org.ca_pem.is_some(),
         "certificates": org.certificates.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "triage_point": org.triage_point,
+        "care_types": org.care_types.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
     })
 }
 
@@ -255,7 +261,13 @@ pub fn describe_change(before: Option<&Organization>, after: Option<&Organizatio
                 } else {
                     format!("; certificates {}", list(&org.certificates))
                 },
-            ) + &smart_change(None, org.smart.as_ref()).map(|c| format!("; {c}")).unwrap_or_default()
+            ) + if org.triage_point { "; triage point" } else { "" }
+                + &if org.care_types.is_empty() {
+                    String::new()
+                } else {
+                    format!("; care types {}", list(&org.care_types))
+                }
+                + &smart_change(None, org.smart.as_ref()).map(|c| format!("; {c}")).unwrap_or_default()
         }
         (Some(org), None) => {
             format!("removed: {} {}; identifiers {}", org.delivery.as_str(), org.address, list(&org.identifiers))
@@ -282,6 +294,12 @@ pub fn describe_change(before: Option<&Organization>, after: Option<&Organizatio
             }
             if let Some(change) = set_change("certificates", &old.certificates, &new.certificates) {
                 changes.push(change);
+            }
+            if let Some(change) = set_change("care types", &old.care_types, &new.care_types) {
+                changes.push(change);
+            }
+            if old.triage_point != new.triage_point {
+                changes.push(format!("triage point {} -> {}", old.triage_point, new.triage_point));
             }
             changes.extend(smart_change(old.smart.as_ref(), new.smart.as_ref()));
             if old.ca_pem != new.ca_pem {

@@ -10,6 +10,7 @@ pub mod organization;
 pub mod smart;
 pub mod state;
 
+pub use codes::CareType;
 pub use ids::{DeliveryId, EventCode, HeaderId, PatientKey, PayloadHash, TrackingId};
 pub use organization::{CertificateSha256, DeliveryMode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 pub use smart::{ClientId, ClientRole, JwkSet, SmartClient};

@@ -163,6 +163,10 @@ pub struct Organization {
     /// Client certificates pinned to it: a verified client certificate (mTLS) with one of these SHA-256
     /// fingerprints speaks for this organisation.
     pub certificates: Vec<CertificateSha256>,
+    /// A regional triage point (`Organization.type`): it may forward the requests it receives.
+    pub triage_point: bool,
+    /// The care types it provides (sorted, no duplicates).
+    pub care_types: Vec<super::codes::CareType>,
 }
 
 /// The SHA-256 fingerprint of a certificate's DER encoding, as 64 lower-case hex digits: how a client

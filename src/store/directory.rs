@@ -6,7 +6,9 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{Store, StoreError};
 use crate::ledger::LedgerRecord;
-use crate::model::{CertificateSha256, DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
+use crate::model::{
+    CareType, CertificateSha256, DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference,
+};
 use crate::time::Millis;
 
 /// What the store did when asked to remove an organisation.
@@ -80,8 +82,8 @@ impl Store {
     /// The whole directory, ordered by id.
     pub async fn organizations(&self) -> Result<Vec<Organization>, StoreError> {
         let orgs = sqlx::query(
-            "SELECT org_id, name, delivery_mode, endpoint_url, endpoint_ca_pem, client_certificate, receipt_preference \
-             FROM organizations ORDER BY org_id",
+            "SELECT org_id, name, delivery_mode, endpoint_url, endpoint_ca_pem, client_certificate, receipt_preference, \
+             triage_point FROM organizations ORDER BY org_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -109,6 +111,14 @@ impl Store {
                 .or_default()
                 .push(CertificateSha256::from_stored(r.try_get("sha256")?));
         }
+        let care_types =
+            sqlx::query("SELECT org_id, care_type FROM organization_care_types ORDER BY org_id, care_type")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut care_types_of: HashMap<String, Vec<CareType>> = HashMap::new();
+        for r in &care_types {
+            care_types_of.entry(r.try_get("org_id")?).or_default().push(CareType::from_stored(r.try_get("care_type")?));
+        }
         let mut events_of: HashMap<String, Vec<EventCode>> = HashMap::new();
         for r in &events {
             events_of.entry(r.try_get("org_id")?).or_default().push(super::row::id(r, "event_code")?);
@@ -128,6 +138,8 @@ impl Store {
                 return Err(StoreError::Corrupt(format!("organisation {id} has receipt preference {receipts}")));
             };
             let client_certificate: i64 = row.try_get("client_certificate")?;
+            let triage_point: i64 = row.try_get("triage_point")?;
+            let id_for_care = id.clone();
             result.push(Organization {
                 identifiers: identifiers_of.remove(&id).unwrap_or_default(),
                 smart: smart_of.remove(&id),
@@ -140,6 +152,8 @@ impl Store {
                 ca_pem: row.try_get("endpoint_ca_pem")?,
                 client_certificate: client_certificate != 0,
                 receipts,
+                triage_point: triage_point != 0,
+                care_types: care_types_of.remove(&id_for_care).unwrap_or_default(),
             });
         }
         Ok(result)
@@ -188,10 +202,11 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
     for org in organizations {
         sqlx::query(
             "INSERT INTO organizations (org_id, name, delivery_mode, endpoint_url, created_at, endpoint_ca_pem, \
-             client_certificate, receipt_preference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             client_certificate, receipt_preference, triage_point) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, delivery_mode = excluded.delivery_mode, \
              endpoint_url = excluded.endpoint_url, endpoint_ca_pem = excluded.endpoint_ca_pem, \
-             client_certificate = excluded.client_certificate, receipt_preference = excluded.receipt_preference",
+             client_certificate = excluded.client_certificate, receipt_preference = excluded.receipt_preference, \
+             triage_point = excluded.triage_point",
         )
         .bind(org.id.as_str())
         .bind(&org.name)
@@ -201,9 +216,12 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
         .bind(org.ca_pem.as_deref())
         .bind(i64::from(org.client_certificate))
         .bind(org.receipts.as_str())
+        .bind(i64::from(org.triage_point))
         .execute(&mut **tx)
         .await?;
-        for table in ["organization_identifiers", "organization_events", "organization_certificates"] {
+        for table in
+            ["organization_identifiers", "organization_events", "organization_certificates", "organization_care_types"]
+        {
             sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1"))
                 .bind(org.id.as_str())
                 .execute(&mut **tx)
@@ -225,6 +243,13 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
             sqlx::query("INSERT INTO organization_events (org_id, event_code) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(org.id.as_str())
                 .bind(event.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+        for care_type in &org.care_types {
+            sqlx::query("INSERT INTO organization_care_types (org_id, care_type) VALUES ($1, $2)")
+                .bind(org.id.as_str())
+                .bind(care_type.as_str())
                 .execute(&mut **tx)
                 .await?;
         }
@@ -266,6 +291,7 @@ async fn delete_organization(tx: &mut Transaction<'_, Any>, id: &OrgId) -> Resul
         "DELETE FROM organization_identifiers WHERE org_id = $1",
         "DELETE FROM organization_events WHERE org_id = $1",
         "DELETE FROM organization_certificates WHERE org_id = $1",
+        "DELETE FROM organization_care_types WHERE org_id = $1",
         "DELETE FROM organizations WHERE org_id = $1",
     ] {
         sqlx::query(statement).bind(id.as_str()).execute(&mut **tx).await?;

@@ -82,7 +82,7 @@ async fn admin_endpoints_need_an_admin_token() {
         outcome(app.delete(token, "/admin/organizations/triage-westkust").await, status).await;
     }
     // Nothing changed.
-    assert_eq!(app.store.organization_count().await.unwrap(), 7);
+    assert_eq!(app.store.organization_count().await.unwrap(), demo_organizations().len() as i64);
 }
 
 #[tokio::test]
@@ -91,18 +91,9 @@ async fn an_admin_lists_and_reads_organisations() {
     let admin = admin_token(&app).await;
     let all = list(&app, &admin).await;
     let ids: Vec<&str> = all.as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
-    assert_eq!(
-        ids,
-        [
-            "az-westkust",
-            "gp-brugge",
-            "gp-heerlen",
-            "thuiszorg-parkstad",
-            "triage-westkust",
-            "wzc-de-duinen",
-            "zzl-hospital"
-        ]
-    );
+    let mut demo: Vec<String> = demo_organizations().iter().map(|o| o.id.to_string()).collect();
+    demo.sort();
+    assert_eq!(ids, demo, "every demo organisation, ordered by id");
 
     let gp = json_ok(app.get(Some(&admin), "/admin/organizations/gp-heerlen").await).await;
     assert_eq!(
@@ -119,9 +110,18 @@ async fn an_admin_lists_and_reads_organisations() {
             "receipts": "all",
             "has_ca": false,
             "certificates": [],
+            "triage_point": false,
+            "care_types": [],
         })
     );
-    assert_eq!(all[2], gp);
+    assert_eq!(all[index_of(&all, "gp-heerlen")], gp);
+    let triage = &all[index_of(&all, "zorgpunt-zuid-limburg")];
+    assert_eq!((&triage["triage_point"], &triage["events"]), (&json!(true), &json!(["care-request"])));
+    let home = &all[index_of(&all, "vpl-hoogveld")];
+    assert_eq!(
+        home["care_types"],
+        json!(["elv-high", "elv-low", "elv-palliative", "geriatric-rehabilitation", "respite"])
+    );
 
     for unknown in ["no-such-org", "not%20an%20id"] {
         outcome(app.get(Some(&admin), &format!("/admin/organizations/{unknown}")).await, 404).await;
@@ -138,7 +138,7 @@ async fn the_export_is_the_directory_and_imports_back_unchanged() {
     let export: Value = response.json().await.unwrap();
     assert_eq!(export["resourceType"], "Bundle");
     assert_eq!(export["type"], "collection");
-    assert_eq!(export["entry"].as_array().unwrap().len(), 14);
+    assert_eq!(export["entry"].as_array().unwrap().len(), 2 * demo_organizations().len());
 
     let fixture = read_bundle_file(&project_dir().join("fixtures/demo-directory.json")).unwrap();
     let exported = organizations_from_bundle(&serde_json::to_vec(&export).unwrap()).unwrap();
@@ -146,7 +146,7 @@ async fn the_export_is_the_directory_and_imports_back_unchanged() {
 
     let before = list(&app, &admin).await;
     let response = app.post_json(Some(&admin), "/admin/directory", &export).await;
-    assert_eq!(json_ok(response).await, json!({ "imported": 7 }));
+    assert_eq!(json_ok(response).await, json!({ "imported": demo_organizations().len() }));
     assert_eq!(list(&app, &admin).await, before);
     assert_eq!(normalised(app.store.organizations().await.unwrap()), normalised(fixture));
     // And the same export again.
@@ -169,7 +169,7 @@ async fn an_organisation_imported_through_the_api_receives_messages_at_once() {
     assert_eq!(org["receipts"], "business-only");
     assert_eq!(org["client_certificate"], true);
     assert_eq!(org["has_ca"], true);
-    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), 8);
+    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), demo_organizations().len() + 1);
 
     // Routed without waiting for the periodic directory refresh.
     let response = app.post_message(HOSPITAL, &discharge_to_new()).await;
@@ -240,7 +240,7 @@ async fn an_organisation_with_messages_or_deliveries_cannot_be_deleted() {
         let conflict = outcome(app.delete(Some(&admin), &format!("/admin/organizations/{id}")).await, 409).await;
         assert!(issues_text(&conflict).contains("conflict"), "{}", issues_text(&conflict));
     }
-    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), 7);
+    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), demo_organizations().len());
     assert_eq!(app.post_message(HOSPITAL, &discharge()).await.status().as_u16(), 202);
 }
 
@@ -260,7 +260,7 @@ async fn an_unused_organisation_is_deleted_with_its_tokens_and_is_no_longer_rout
     assert_eq!(response.status().as_u16(), 204);
     outcome(app.get(Some(&admin), "/admin/organizations/triage-westkust").await, 404).await;
     outcome(app.delete(Some(&admin), "/admin/organizations/triage-westkust").await, 404).await;
-    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), 6);
+    assert_eq!(list(&app, &admin).await.as_array().unwrap().len(), demo_organizations().len() - 1);
     outcome(app.get(Some(&triage_token), "/fhir/receipts/unknown").await, 401).await;
 
     let mut bundle = discharge();
@@ -268,4 +268,8 @@ async fn an_unused_organisation_is_deleted_with_its_tokens_and_is_no_longer_rout
         json!([destination(NIHDI, "10000000300", "https://fhir.handover-broker.eu/mailbox/triage-westkust")]);
     let refused = outcome(app.post_message(HOSPITAL, &bundle).await, 422).await;
     assert!(issues_text(&refused).contains("10000000300"), "{}", issues_text(&refused));
+}
+
+fn index_of(all: &Value, id: &str) -> usize {
+    all.as_array().unwrap().iter().position(|o| o["id"] == id).unwrap()
 }

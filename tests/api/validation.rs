@@ -30,7 +30,9 @@ fn sender_token(bundle: &Value) -> String {
 }
 
 /// One complete handover per kind and country.
-const COMPLETE: [&str; 8] = [
+const COMPLETE: [&str; 10] = [
+    "care-request-nl.json",
+    "care-request-be.json",
     "discharge-summary-nl.json",
     "discharge-summary-be.json",
     "nursing-handover-nl.json",
