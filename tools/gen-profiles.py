@@ -38,6 +38,24 @@ JURISDICTION = [
 ]
 
 
+def metadata(resource_type, name, url, title, description):
+    """The members every conformance resource here starts with."""
+    return {
+        "resourceType": resource_type,
+        "id": name,
+        "url": url,
+        "version": VERSION,
+        "name": "".join(p.capitalize() for p in name.split("-")),
+        "title": title,
+        "status": "active",
+        "experimental": False,
+        "date": DATE,
+        "publisher": "handover-broker",
+        "description": description,
+        "jurisdiction": JURISDICTION,
+    }
+
+
 def sd_url(name):
     return f"{BASE}/StructureDefinition/{name}"
 
@@ -231,22 +249,12 @@ CARE_TYPES = [
 
 
 def care_type_code_system():
+    description = ("The kinds of care a regional triage point (Dutch 'zorgpunt', e.g. in South Limburg; Belgian "
+                   "short-stay and residential-care coordination in West Flanders) places patients into. Used in "
+                   "a care request's ServiceRequest.code, in an organisation's care types provided, and as the "
+                   "groups of the bed-capacity Measure. Displays in English, with Dutch and French designations.")
     return {
-        "resourceType": "CodeSystem",
-        "id": "care-type",
-        "url": CARE_TYPE_SYSTEM,
-        "version": VERSION,
-        "name": "CareType",
-        "title": "Care type",
-        "status": "active",
-        "experimental": False,
-        "date": DATE,
-        "publisher": "handover-broker",
-        "description": "The kinds of care a regional triage point (Dutch 'zorgpunt', e.g. in South Limburg; Belgian "
-                       "short-stay and residential-care coordination in West Flanders) places patients into. Used in "
-                       "a care request's ServiceRequest.code, in an organisation's care types provided, and as the "
-                       "groups of the bed-capacity Measure. Displays in English, with Dutch and French designations.",
-        "jurisdiction": JURISDICTION,
+        **metadata("CodeSystem", "care-type", CARE_TYPE_SYSTEM, "Care type", description),
         "caseSensitive": True,
         "content": "complete",
         "count": len(CARE_TYPES),
@@ -353,18 +361,7 @@ def composition(name, title, description, type_vs, sections, encounter, custodia
 
 def structure(name, title, description, resource_type, elements):
     return {
-        "resourceType": "StructureDefinition",
-        "id": name,
-        "url": sd_url(name),
-        "version": VERSION,
-        "name": "".join(p.capitalize() for p in name.split("-")),
-        "title": title,
-        "status": "active",
-        "experimental": False,
-        "date": DATE,
-        "publisher": "handover-broker",
-        "description": description,
-        "jurisdiction": JURISDICTION,
+        **metadata("StructureDefinition", name, sd_url(name), title, description),
         "fhirVersion": "4.0.1",
         "kind": "resource",
         "abstract": False,
@@ -568,18 +565,8 @@ KINDS = [
 
 def message_definition(code, name, title, display, description, purpose, focus, profile):
     return {
-        "resourceType": "MessageDefinition",
-        "id": code,
-        "url": f"{BASE}/MessageDefinition/{code}",
-        "version": VERSION,
+        **metadata("MessageDefinition", code, f"{BASE}/MessageDefinition/{code}", title, description),
         "name": name,
-        "title": title,
-        "status": "active",
-        "experimental": False,
-        "date": DATE,
-        "publisher": "handover-broker",
-        "description": description,
-        "jurisdiction": JURISDICTION,
         "purpose": purpose,
         "eventCoding": {"system": f"{BASE}/CodeSystem/handover-event", "code": code, "display": display},
         "category": "notification",
@@ -598,18 +585,7 @@ def value_set(name, title, description, codes):
     for system, code, display in codes:
         by_system.setdefault(system, []).append({"code": code, "display": display})
     return {
-        "resourceType": "ValueSet",
-        "id": name,
-        "url": vs_url(name),
-        "version": VERSION,
-        "name": "".join(p.capitalize() for p in name.split("-")),
-        "title": title,
-        "status": "active",
-        "experimental": False,
-        "date": DATE,
-        "publisher": "handover-broker",
-        "description": description,
-        "jurisdiction": JURISDICTION,
+        **metadata("ValueSet", name, vs_url(name), title, description),
         "compose": {"include": [{"system": sys_, "concept": c} for sys_, c in by_system.items()]},
     }
 

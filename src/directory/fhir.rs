@@ -111,17 +111,10 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
             Some((xi, ext)) => Some(read_smart_client(ext, &format!("{at}.extension[{xi}]"))?),
         };
         let endpoint = read_endpoint(endpoint, &format!("Bundle.entry[{ei}].resource"))?;
-        let triage_point = org
-            .get("type")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .flat_map(|concept| concept.get("coding").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default())
-            .any(|coding| {
-                coding.get("system").and_then(Value::as_str) == Some(ORGANIZATION_ROLE_SYSTEM)
-                    && coding.get("code").and_then(Value::as_str) == Some(TRIAGE_POINT_CODE)
-            });
+        let triage_point = codings(org, "type").any(|coding| {
+            coding.get("system").and_then(Value::as_str) == Some(ORGANIZATION_ROLE_SYSTEM)
+                && coding.get("code").and_then(Value::as_str) == Some(TRIAGE_POINT_CODE)
+        });
         let care_types = care_types_provided(org, &at)?;
         organizations.push(Organization {
             id,
@@ -140,6 +133,14 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
         });
     }
     Ok(organizations)
+}
+
+/// Every Coding of the CodeableConcepts in `resource[key]`.
+fn codings<'v>(resource: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
+    let concepts = resource.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    concepts
+        .iter()
+        .flat_map(|concept| concept.get("coding").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default())
 }
 
 /// The care types an Organization provides: every extension [`CARE_TYPE_PROVIDED_URL`], each a
@@ -272,13 +273,7 @@ fn read_endpoint(endpoint: &Value, at: &str) -> Result<EndpointFields, Directory
             ))
         }
     };
-    let events = endpoint
-        .get("payloadType")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .flat_map(|concept| concept.get("coding").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default())
+    let events = codings(endpoint, "payloadType")
         .filter(|coding| coding.get("system").and_then(Value::as_str) == Some(EVENT_SYSTEM))
         .filter_map(|coding| coding.get("code").and_then(Value::as_str).and_then(EventCode::parse))
         .collect();
