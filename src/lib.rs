@@ -13,6 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod delivery;
 pub mod directory;
+pub mod forward;
 pub mod ingest;
 pub mod json;
 pub mod ledger;
