@@ -68,6 +68,8 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/fhir/mailbox", SENDER, Owner::Addressee),
     rule("GET", "/fhir/mailbox/{id}", SENDER, Owner::Addressee),
     rule("POST", "/fhir/mailbox/{id}/$acknowledge", SENDER, Owner::Addressee),
+    // A triage point passes a request on; the flow refuses any other organisation (403).
+    rule("POST", "/fhir/mailbox/{id}/$forward", SENDER, Owner::Addressee),
     rule("GET", "/fhir/AuditEvent", AUDITOR, Owner::AuditScope),
     rule("GET", "/ledger/verify", AUDITOR, Owner::Nobody),
     rule("GET", "/metrics", ADMIN, Owner::Nobody),

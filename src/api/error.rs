@@ -104,6 +104,26 @@ impl From<ReceiptError> for ApiError {
     }
 }
 
+impl From<crate::forward::FlowError> for ApiError {
+    fn from(e: crate::forward::FlowError) -> Self {
+        use crate::forward::{FlowError, ForwardError};
+        match e {
+            FlowError::NotTriagePoint => Self::Forbidden(vec![Issue::error(
+                IssueCode::Forbidden,
+                "only an organisation marked as a regional triage point in the directory forwards messages",
+            )]),
+            FlowError::Request(issues) => Self::Unprocessable(issues),
+            FlowError::NotSupported(issue) => Self::Unprocessable(vec![issue]),
+            FlowError::Build(ForwardError::NotAMessage(why)) => {
+                Self::Unprocessable(vec![Issue::error(IssueCode::Invalid, format!("cannot forward: {why}"))])
+            }
+            FlowError::Build(e) => Self::Unprocessable(vec![Issue::error(IssueCode::Invalid, e.to_string())]),
+            FlowError::Mailbox(e) => Self::from(e),
+            FlowError::Ingest(e) => Self::from(e),
+        }
+    }
+}
+
 impl From<MailboxError> for ApiError {
     fn from(e: MailboxError) -> Self {
         match e {

@@ -123,6 +123,29 @@ pub async fn mailbox_acknowledge(
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(super::error::outcome_body(&issues)))
 }
 
+/// `POST /fhir/mailbox/{id}/$forward` (triage point): pass a request on; the answer is the forwarded
+/// message's acknowledgement, as `$process-message` gives it.
+pub async fn mailbox_forward(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (caller, body) = message_post(&req, payload, &state).await?;
+    let request = crate::forward::Request::from_parameters(&body)?;
+    let flow = crate::forward::Flow {
+        ingestor: &state.ingestor,
+        mailbox: &state.mailbox,
+        directory: &state.directory,
+        base_url: &state.base_url,
+    };
+    let accepted = crate::forward::forward(&flow, &caller, &path.into_inner(), &request).await?;
+    Ok(HttpResponse::Accepted()
+        .content_type(FHIR_JSON)
+        .insert_header((header::LOCATION, format!("/fhir/receipts/{}", accepted.tracking_id)))
+        .body(accepted.ack))
+}
+
 /// `GET /fhir/AuditEvent` (auditor): the ledger, searched.
 pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;

@@ -135,6 +135,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/readyz").route(web::get().to(readyz)).default_service(not_allowed()))
         .service(web::resource("/fhir/mailbox").route(web::get().to(mailbox_list)).default_service(not_allowed()))
         .service(
+            web::resource("/fhir/mailbox/{id}/$forward")
+                .route(web::post().to(mailbox_forward))
+                .default_service(not_allowed()),
+        )
+        .service(
             web::resource("/fhir/mailbox/{id}/$acknowledge")
                 .route(web::post().to(mailbox_acknowledge))
                 .default_service(not_allowed()),

@@ -6,14 +6,159 @@
 //! the original's tracking id), then every other entry of the original **byte for byte** (their spans
 //! are cut from the received bytes, not re-serialised, so that nothing clinical can change on the way),
 //! then, if the triage point wrote one, its note as a `Communication`. The result goes through ingest
-//! like any message: validated, routed and committed with its ledger entries. Wiring it to
-//! `$forward` and following the chain in receipts is the next step.
+//! like any message: validated, routed and committed with its ledger entries.
+//!
+//! [`forward`] is `POST /fhir/mailbox/{id}/$forward`: a triage point passes a request from its mailbox to
+//! the receivers it chose (mode `all`); the original then leaves its mailbox as delivered. Placement
+//! among several candidates (`first-accept`) and receipts that follow the chain are the next steps.
 
 use std::ops::Range;
 
+use bytes::Bytes;
 use serde_json::{json, Value};
 
+use crate::auth::Principal;
+use crate::directory::Directory;
+use crate::ingest::{Accepted, IngestError, Ingestor};
+use crate::mailbox::{Mailbox, MailboxError};
 use crate::model::{OrgIdentifier, TrackingId};
+use crate::outcome::{Issue, IssueCode};
+
+/// Why a forwarding was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("only a regional triage point forwards messages")]
+    NotTriagePoint,
+    #[error("the forwarding request is not valid")]
+    Request(Vec<Issue>),
+    #[error("not supported: {0}")]
+    NotSupported(Issue),
+    #[error(transparent)]
+    Build(#[from] ForwardError),
+    #[error(transparent)]
+    Mailbox(#[from] MailboxError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+}
+
+/// What a triage point asks: the `Parameters` of `$forward`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub receivers: Vec<OrgIdentifier>,
+    pub note: Option<String>,
+}
+
+impl Request {
+    /// Reads `Parameters` with `receiver` (valueIdentifier, 1 to [`MAX_RECEIVERS`]), `mode`
+    /// (valueCode `all`; `first-accept` is not supported yet) and `note` (valueString, at most one).
+    pub fn from_parameters(body: &[u8]) -> Result<Self, FlowError> {
+        let invalid = |message: &str, at: String| {
+            FlowError::Request(vec![Issue::error(IssueCode::Invalid, message.to_owned()).at(at)])
+        };
+        let parameters: Value =
+            serde_json::from_slice(body).map_err(|_| invalid("the body is not JSON", "Parameters".into()))?;
+        if parameters.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
+            return Err(invalid("the body must be a FHIR Parameters resource", "Parameters".into()));
+        }
+        let (mut receivers, mut note) = (Vec::new(), None);
+        let items = parameters.get("parameter").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        for (i, parameter) in items.iter().enumerate() {
+            let at = format!("Parameters.parameter[{i}]");
+            match parameter.get("name").and_then(Value::as_str) {
+                Some("receiver") => {
+                    let identifier = parameter.get("valueIdentifier");
+                    let field = |key| identifier.and_then(|id| id.get(key)).and_then(Value::as_str);
+                    let receiver = field("system").zip(field("value")).and_then(|(s, v)| OrgIdentifier::new(s, v));
+                    receivers.push(receiver.ok_or_else(|| {
+                        invalid(
+                            "a receiver is a valueIdentifier with system and value",
+                            format!("{at}.valueIdentifier"),
+                        )
+                    })?);
+                }
+                Some("mode") => match parameter.get("valueCode").and_then(Value::as_str) {
+                    Some("all") => {}
+                    Some("first-accept") => {
+                        let issue = Issue::error(
+                            IssueCode::NotSupported,
+                            "mode first-accept (placement among candidates) is not supported yet; use all",
+                        )
+                        .at(format!("{at}.valueCode"));
+                        return Err(FlowError::NotSupported(issue));
+                    }
+                    _ => return Err(invalid("mode is all or first-accept", format!("{at}.valueCode"))),
+                },
+                Some("note") if note.is_none() => {
+                    let text = parameter.get("valueString").and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+                    note = Some(
+                        text.ok_or_else(|| invalid("a note is a non-empty valueString", format!("{at}.valueString")))?
+                            .to_owned(),
+                    );
+                }
+                Some("note") => return Err(invalid("at most one note", at)),
+                _ => return Err(invalid("unknown parameter: receiver, mode and note are known", format!("{at}.name"))),
+            }
+        }
+        if receivers.is_empty() || receivers.len() > MAX_RECEIVERS {
+            let message = format!("name 1 to {MAX_RECEIVERS} receivers");
+            return Err(invalid(&message, "Parameters.parameter".into()));
+        }
+        if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
+            return Err(FlowError::Build(ForwardError::NoteTooLong));
+        }
+        Ok(Self { receivers, note })
+    }
+}
+
+/// The services a forwarding uses.
+pub struct Flow<'a> {
+    pub ingestor: &'a Ingestor,
+    pub mailbox: &'a Mailbox,
+    pub directory: &'a Directory,
+    pub base_url: &'a str,
+}
+
+/// `POST /fhir/mailbox/{id}/$forward`: the triage point `caller` passes mailbox item `id` on. The
+/// forwarded message is submitted as the triage point's (validated, routed, committed, acknowledged);
+/// then the original is acknowledged: it leaves the mailbox as delivered.
+#[tracing::instrument(skip_all, fields(stage = "forward", org = %caller.org, id = %id))]
+pub async fn forward(flow: &Flow<'_>, caller: &Principal, id: &str, request: &Request) -> Result<Accepted, FlowError> {
+    let snapshot = flow.directory.snapshot();
+    let me = snapshot.organizations().iter().find(|o| o.id == caller.org).filter(|o| o.triage_point);
+    let me = me.ok_or(FlowError::NotTriagePoint)?;
+    let sender = me.identifiers.first().ok_or(FlowError::NotTriagePoint)?;
+    let mut destinations = Vec::with_capacity(request.receivers.len());
+    for (i, receiver) in request.receivers.iter().enumerate() {
+        // Unknown receivers are refused by routing too; saying so here names the parameter.
+        let Some(org) = snapshot.by_identifier(receiver) else {
+            let issue = Issue::error(IssueCode::NotFound, "no organisation in the directory has this identifier")
+                .at(format!("Parameters.parameter[{i}].valueIdentifier"));
+            return Err(FlowError::Request(vec![issue]));
+        };
+        destinations.push(Destination {
+            receiver: receiver.clone(),
+            name: org.name.clone(),
+            endpoint: org.address.clone(),
+        });
+    }
+    let (original, bytes) = flow.mailbox.read_item(caller, id).await?;
+    let now =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let forwarding = Forwarding {
+        original: &original,
+        sender,
+        sender_name: &me.name,
+        destinations: &destinations,
+        note: request.note.as_deref(),
+        broker: flow.base_url,
+        now: &now,
+    };
+    let forwarded = build(&bytes, &forwarding)?;
+    let accepted = flow.ingestor.submit(caller, Bytes::from(forwarded)).await?;
+    flow.mailbox.acknowledge(caller, id).await?;
+    tracing::info!(original = %original, forwarded = %accepted.tracking_id, "forwarded");
+    Ok(accepted)
+}
 
 /// `MessageHeader` extension (`valueId`): the tracking id of the message this one forwards.
 pub const FORWARDED_FROM_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/forwarded-from";

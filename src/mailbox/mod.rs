@@ -17,7 +17,7 @@ use std::time::Duration;
 use crate::auth::Principal;
 use crate::delivery::settle::{OutboxRow, Settler};
 use crate::ledger::{LedgerEvent, LedgerRecord};
-use crate::model::{DeliveryId, DeliveryState, EventCode, OrgId};
+use crate::model::{DeliveryId, DeliveryState, EventCode, OrgId, TrackingId};
 use crate::signals::Signals;
 use crate::store::{Cursor, MailboxItem, MailboxQuery, Store, StoreError};
 use crate::time::Millis;
@@ -244,6 +244,11 @@ impl Mailbox {
     /// or not it was acknowledged already.
     #[tracing::instrument(skip_all, fields(stage = "mailbox", org = %caller.org, id = %id))]
     pub async fn read(&self, caller: &Principal, id: &str) -> Result<Vec<u8>, MailboxError> {
+        Ok(self.read_item(caller, id).await?.1)
+    }
+
+    /// [`Mailbox::read`], with the message's tracking id (what a forwarding links to).
+    pub async fn read_item(&self, caller: &Principal, id: &str) -> Result<(TrackingId, Vec<u8>), MailboxError> {
         let id = DeliveryId::parse(id).ok_or(MailboxError::NotFound)?;
         let Some((item, _)) = self.store().mailbox_item(&caller.org, &id).await? else {
             return Err(self.denied(caller, &id, "download").await);
@@ -251,7 +256,7 @@ impl Mailbox {
         // A purged payload is a refused download, not a read: the ledger says which.
         let how = if item.payload.is_some() { "downloaded" } else { "410 purged" };
         self.store().writer().append_ledger(vec![self.read_entry(caller, &item, Millis::now(), how)]).await?;
-        item.payload.ok_or(MailboxError::Purged)
+        Ok((item.tracking_id, item.payload.ok_or(MailboxError::Purged)?))
     }
 
     /// `POST /fhir/mailbox/{id}/$acknowledge`: the caller has the message. A handover becomes

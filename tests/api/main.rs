@@ -11,6 +11,7 @@ mod dedup;
 mod delivery;
 mod delivery_cases;
 mod delivery_crash;
+mod forward;
 mod ledger;
 mod limits;
 mod mailbox;

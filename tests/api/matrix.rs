@@ -83,6 +83,11 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
     let tracking = tracking_id(&sent);
     let delivery = app.store.deliveries(&tracking).await.unwrap().remove(0).delivery_id;
     let directory: Value = app.get(Some(&tokens.admin), "/admin/directory").await.json().await.unwrap();
+    // A care request from the GP waiting in the Zorgpunt's mailbox: what a triage point forwards.
+    let care: Value = app.post_message(GP_HEERLEN, &fresh(fixture("care-request-nl.json"))).await.json().await.unwrap();
+    let care_item = app.store.deliveries(&tracking_id(&care)).await.unwrap().remove(0).delivery_id;
+    let forward = serde_json::json!({ "resourceType": "Parameters", "parameter": [
+        { "name": "receiver", "valueIdentifier": { "system": URA, "value": "90000015" } }] });
 
     let mut checked = 0;
     for rule in RULES {
@@ -98,6 +103,13 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
                 body: None,
                 a: GP_HEERLEN,
                 b: HOSPITAL,
+            },
+            // Another triage point does not see the Zorgpunt's item.
+            (_, "/fhir/mailbox/{id}/$forward") => Example {
+                path: format!("/fhir/mailbox/{care_item}/$forward"),
+                body: Some(forward.clone()),
+                a: "demo-zorgpunt-zuid-limburg",
+                b: "demo-triage-westkust",
             },
             (_, "/fhir/$process-message") | (_, "/fhir/$validate") => {
                 Example { path: rule.route.to_owned(), body: Some(discharge()), a: HOSPITAL, b: GP_HEERLEN }
