@@ -61,6 +61,33 @@ pub struct Settings {
     /// SMART Backend Services access tokens (`POST /oauth/token`).
     #[serde(default)]
     pub smart: SmartSettings,
+    /// Bed capacity reports (`POST /fhir/MeasureReport`).
+    #[serde(default)]
+    pub capacity: CapacitySettings,
+}
+
+/// The longest `capacity.stale_after_secs`: a week.
+pub const MAX_CAPACITY_STALE_AFTER_SECS: u64 = 7 * 24 * 3600;
+
+/// Bed capacity (`POST /fhir/MeasureReport`, the region's reads).
+///
+/// `stale_after_secs` (`HANDOVER_CAPACITY__STALE_AFTER_SECS`): counts whose time (the report's
+/// `period.end`) is older than this are shown as stale, never dropped: 3600 (an hour) by default, 1 to
+/// 604800 (a week).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CapacitySettings {
+    #[serde(default = "default_capacity_stale_after_secs")]
+    pub stale_after_secs: u64,
+}
+
+fn default_capacity_stale_after_secs() -> u64 {
+    3600
+}
+
+impl Default for CapacitySettings {
+    fn default() -> Self {
+        Self { stale_after_secs: default_capacity_stale_after_secs() }
+    }
 }
 
 /// The longest life of a SMART access token: 15 minutes.
@@ -434,6 +461,9 @@ impl Settings {
         if !(1..=MAX_SMART_TOKEN_LIFETIME_SECS).contains(&self.smart.access_token_lifetime_secs) {
             return invalid("smart.access_token_lifetime_secs", "must be between 1 and 900 (15 minutes)");
         }
+        if !(1..=MAX_CAPACITY_STALE_AFTER_SECS).contains(&self.capacity.stale_after_secs) {
+            return invalid("capacity.stale_after_secs", "must be between 1 and 604800 (a week)");
+        }
         Ok(())
     }
 
@@ -550,5 +580,16 @@ mod tests {
             matches!(refused, Err(ConfigError::Invalid { key: "tokens.default_lifetime_secs", .. })),
             "{refused:?}"
         );
+    }
+
+    #[test]
+    fn capacity_is_stale_after_an_hour_by_default_and_a_week_at_most() {
+        assert_eq!(load("").expect("defaults load").capacity.stale_after_secs, 3600);
+        assert_eq!(load("[capacity]\nstale_after_secs = 60\n").expect("loads").capacity.stale_after_secs, 60);
+        for refused in ["0", "604801"] {
+            let loaded = load(&format!("[capacity]\nstale_after_secs = {refused}\n"));
+            let key = "capacity.stale_after_secs";
+            assert!(matches!(loaded, Err(ConfigError::Invalid { key: k, .. }) if k == key), "{refused}: {loaded:?}");
+        }
     }
 }

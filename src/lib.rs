@@ -9,6 +9,7 @@ pub mod address;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod capacity;
 pub mod config;
 pub mod crypto;
 pub mod delivery;

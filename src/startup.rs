@@ -97,6 +97,12 @@ impl Application {
             None
         };
         let pushers = pusher.as_ref().filter(|_| settings.delivery.background).map(Pusher::spawn);
+        let capacity = crate::capacity::Capacity::new(
+            store.clone(),
+            directory.clone(),
+            catalog.measure_groups(crate::capacity::BED_CAPACITY_MEASURE).unwrap_or_default().to_vec(),
+            settings.capacity.stale_after_secs,
+        );
         let state = web::Data::new(AppState {
             ingestor: Ingestor::new(
                 settler.clone(),
@@ -118,6 +124,7 @@ impl Application {
             patient_keys,
             targets: settings.targets(),
             throttle: crate::api::throttle::Throttle::new(&settings.limits),
+            capacity,
         });
         let server = serve(state, listener, settings.tls.as_ref())?;
         Ok(Self { addr, base_url, server, store, demo_tokens, background, pusher, pushers })

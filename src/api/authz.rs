@@ -17,6 +17,8 @@ pub enum Who {
     Anyone,
     /// A caller holding this role.
     Role(Role),
+    /// A caller holding any of these roles.
+    AnyRole(&'static [Role]),
 }
 
 /// Whose data a route reaches, beyond the role.
@@ -33,6 +35,12 @@ pub enum Owner {
     Addressee,
     /// Ledger entries where the auditor's organisation is sender or receiver; all for a regional one.
     AuditScope,
+    /// A capacity report of the caller's own organisation (reporter = caller).
+    Reporter,
+    /// Bed capacity: the region for triage points and auditors, its own for a provider, 403 for others.
+    CapacityReaders,
+    /// The region's capacity: triage points and auditors only.
+    Region,
 }
 
 /// One route's rule.
@@ -52,6 +60,8 @@ const fn rule(method: &'static str, route: &'static str, who: Who, owner: Owner)
 const SENDER: Who = Who::Role(Role::Sender);
 const AUDITOR: Who = Who::Role(Role::Auditor);
 const ADMIN: Who = Who::Role(Role::Admin);
+/// Organisations and auditors (bed capacity; the flow decides which organisations).
+const SENDER_OR_AUDITOR: Who = Who::AnyRole(&[Role::Sender, Role::Auditor]);
 
 /// Every route of the broker.
 pub const RULES: &[Rule] = &[
@@ -71,6 +81,9 @@ pub const RULES: &[Rule] = &[
     // A triage point passes a request on; the flow refuses any other organisation (403).
     rule("POST", "/fhir/mailbox/{id}/$forward", SENDER, Owner::Addressee),
     rule("GET", "/fhir/AuditEvent", AUDITOR, Owner::AuditScope),
+    rule("POST", "/fhir/MeasureReport", SENDER, Owner::Reporter),
+    rule("GET", "/fhir/MeasureReport", SENDER_OR_AUDITOR, Owner::CapacityReaders),
+    rule("GET", "/fhir/MeasureReport/$region-summary", SENDER_OR_AUDITOR, Owner::Region),
     rule("GET", "/ledger/verify", AUDITOR, Owner::Nobody),
     rule("GET", "/metrics", ADMIN, Owner::Nobody),
     rule("GET", "/admin/organizations", ADMIN, Owner::Nobody),

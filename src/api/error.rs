@@ -10,6 +10,7 @@
 //! | media type not FHIR JSON                | 415    | not-supported       |
 //! | not JSON / not a message Bundle / limit | 400    | structure, ...      |
 //! | incomplete or unroutable handover       | 422    | per issue           |
+//! | capacity report breaking the Measure    | 422    | per issue           |
 //! | message id or Bundle id reused          | 409    | conflict            |
 //! | mailbox message whose payload is purged | 410    | deleted             |
 //! | body not received in time               | 408    | timeout             |
@@ -160,6 +161,19 @@ impl From<crate::audit::AuditError> for ApiError {
                 Self::BadRequest(vec![Issue::error(IssueCode::Invalid, format!("{name}: {problem}"))])
             }
             AuditError::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl From<crate::capacity::CapacityError> for ApiError {
+    fn from(e: crate::capacity::CapacityError) -> Self {
+        use crate::capacity::CapacityError;
+        match e {
+            CapacityError::Malformed(issues) => Self::BadRequest(issues),
+            CapacityError::Invalid(issues) => Self::Unprocessable(issues),
+            CapacityError::Forbidden(issues) => Self::Forbidden(issues),
+            CapacityError::Store(e) => Self::from(e),
+            CapacityError::Json(e) => Self::Internal(e.into()),
         }
     }
 }

@@ -146,6 +146,43 @@ pub async fn mailbox_forward(
         .body(accepted.ack))
 }
 
+/// The largest capacity report accepted (and never more than `limits.max_body_bytes`): 50 groups of
+/// three populations are a few kilobytes.
+const MAX_CAPACITY_BODY: usize = 256 * 1024;
+
+/// `POST /fhir/MeasureReport`: a provider reports its bed capacity. 201 with the stored report.
+pub async fn capacity_report(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = state.authorize(&req).await?;
+    check_media_type(&req)?;
+    let limits = state.ingestor.limits();
+    let limit = limits.max_body_bytes.min(MAX_CAPACITY_BODY);
+    let body = read_limited(&req, payload, limit, limits.body_timeout()).await?;
+    let stored = state.capacity.report(&caller, &body).await?;
+    Ok(HttpResponse::Created().content_type(FHIR_JSON).body(stored))
+}
+
+/// `GET /fhir/MeasureReport?measure=`: the latest bed capacity per organisation the caller may read.
+pub async fn capacity_latest(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let caller = state.authorize(&req).await?;
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    let body = state.capacity.latest(&caller, &params, &state.base_url).await?;
+    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
+}
+
+/// `GET /fhir/MeasureReport/$region-summary`: the region's bed capacity per care type.
+pub async fn capacity_summary(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let caller = state.authorize(&req).await?;
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    let body = state.capacity.summary(&caller, &params).await?;
+    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
+}
+
 /// `GET /fhir/AuditEvent` (auditor): the ledger, searched.
 pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;

@@ -44,6 +44,8 @@ pub struct AppState {
     pub targets: crate::address::TargetPolicy,
     /// Requests per organisation.
     pub throttle: throttle::Throttle,
+    /// Bed capacity reports and the region's reads.
+    pub capacity: crate::capacity::Capacity,
 }
 
 impl AppState {
@@ -56,7 +58,8 @@ impl AppState {
     /// The authenticated caller of a route that needs a role, by the authorization table.
     pub(crate) async fn authorize(&self, req: &actix_web::HttpRequest) -> Result<Principal, ApiError> {
         match who(req) {
-            Some(authz::Who::Role(role)) => self.caller(req, role).await,
+            Some(authz::Who::Role(role)) => self.caller(req, std::slice::from_ref(&role)).await,
+            Some(authz::Who::AnyRole(roles)) => self.caller(req, roles).await,
             // A public route has no caller to give; a route missing from the table is refused.
             Some(authz::Who::Anyone) | None => {
                 tracing::error!(route = %route(req), "route without a role rule in the authorization table");
@@ -73,8 +76,8 @@ impl AppState {
         }
     }
 
-    /// The caller, who must hold `role`.
-    async fn caller(&self, req: &actix_web::HttpRequest, role: Role) -> Result<Principal, ApiError> {
+    /// The caller, who must hold one of `roles`.
+    async fn caller(&self, req: &actix_web::HttpRequest, roles: &[Role]) -> Result<Principal, ApiError> {
         let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
         let header = header
             .map(|h| h.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into())));
@@ -87,7 +90,8 @@ impl AppState {
                 retry_after_secs: wait.as_secs_f64().ceil() as u64,
             });
         }
-        if principal.role != role {
+        if !roles.contains(&principal.role) {
+            let role = roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or ");
             // Refused access is an event of the ledger too, with who tried and the route's pattern: never
             // the path or query the caller wrote, which would let any token holder write into the ledger.
             let denied = crate::ledger::LedgerRecord::denied(
@@ -145,6 +149,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(not_allowed()),
         )
         .service(web::resource("/fhir/mailbox/{id}").route(web::get().to(mailbox_read)).default_service(not_allowed()))
+        .service(
+            web::resource("/fhir/MeasureReport")
+                .route(web::post().to(capacity_report))
+                .route(web::get().to(capacity_latest))
+                .default_service(not_allowed()),
+        )
+        .service(
+            web::resource("/fhir/MeasureReport/$region-summary")
+                .route(web::get().to(capacity_summary))
+                .default_service(not_allowed()),
+        )
         .service(web::resource("/fhir/AuditEvent").route(web::get().to(audit_events)).default_service(not_allowed()))
         .service(web::resource("/ledger/verify").route(web::get().to(ledger_verify)).default_service(not_allowed()))
         .service(web::resource("/metrics").route(web::get().to(metrics)).default_service(not_allowed()))

@@ -67,6 +67,9 @@ pub enum LedgerEvent {
     TokenIssued,
     /// A bearer token of `receiver_org` was revoked (`outcome`: its id, role and scope).
     TokenRevoked,
+    /// An organisation (`actor_org`, also `sender_org`) reported its bed capacity (`outcome`: the
+    /// report's id, its care types and the time its counts hold; never the counts' source text).
+    CapacityReported,
 }
 
 impl LedgerEvent {
@@ -91,6 +94,7 @@ impl LedgerEvent {
             Self::AuditQuery => "audit-query",
             Self::TokenIssued => "token-issued",
             Self::TokenRevoked => "token-revoked",
+            Self::CapacityReported => "capacity-reported",
         }
     }
 }
@@ -124,6 +128,7 @@ impl FromStr for LedgerEvent {
             "audit-query" => Self::AuditQuery,
             "token-issued" => Self::TokenIssued,
             "token-revoked" => Self::TokenRevoked,
+            "capacity-reported" => Self::CapacityReported,
             other => return Err(other.to_owned()),
         })
     }

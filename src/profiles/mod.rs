@@ -78,6 +78,9 @@ pub struct Catalog {
     identifiers: identifiers::IdentifierSystems,
     /// Attachment checks and their size limit ([`Catalog::with_attachment_limit`]).
     attachments: attachments::AttachmentChecks,
+    /// Measures (e.g. bed capacity) by canonical URL: the codes of their groups, in order. Only read
+    /// for the flows that take MeasureReports; nothing is validated against them here.
+    measures: BTreeMap<String, Vec<String>>,
 }
 
 impl Catalog {
@@ -93,6 +96,7 @@ impl Catalog {
             value_sets: ValueSets::default(),
             identifiers: identifiers::IdentifierSystems::default(),
             attachments: attachments::AttachmentChecks::default(),
+            measures: BTreeMap::new(),
         };
         for (i, dir) in dirs.iter().enumerate() {
             catalog.add_dir(dir, if i == 0 { Unsupported::Refuse } else { Unsupported::Skip })?;
@@ -130,6 +134,16 @@ impl Catalog {
                     self.profiles.insert(profile.url.clone(), profile);
                 }
                 Some("ValueSet") => self.value_sets.add(&resource),
+                Some("Measure") => {
+                    if let Some(url) = resource.get("url").and_then(Value::as_str) {
+                        let codes = resource.get("group").and_then(Value::as_array).into_iter().flatten();
+                        let codes = codes
+                            .filter_map(|g| g.pointer("/code/coding/0/code").and_then(Value::as_str))
+                            .map(str::to_owned)
+                            .collect();
+                        self.measures.insert(url.to_owned(), codes);
+                    }
+                }
                 Some("NamingSystem") => self
                     .identifiers
                     .add(&resource)
@@ -239,6 +253,11 @@ impl Catalog {
     }
 
     /// Every handover kind, ordered by event.
+    /// The group codes of the Measure `url` (`profiles/Measure-*.json`), if one is loaded.
+    pub fn measure_groups(&self, url: &str) -> Option<&[String]> {
+        self.measures.get(url).map(Vec::as_slice)
+    }
+
     pub fn kinds(&self) -> impl Iterator<Item = &HandoverKind> {
         self.kinds.values()
     }

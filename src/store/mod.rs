@@ -14,6 +14,7 @@
 //! that commit. This module must never decide *what* to store (that is `ingest`, `routing`, `ledger`);
 //! it only stores it atomically.
 
+mod capacity;
 mod dialect;
 mod directory;
 mod ledger;
@@ -32,6 +33,7 @@ use std::sync::Once;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use capacity::{CapacityCount, CapacityRow, CapacityUpdate, CareTypeTotals};
 pub use dialect::Backend;
 pub use directory::{DirectoryUpdate, Removal};
 pub use ledger::{ChainedEntry, LedgerQuery, Verification};

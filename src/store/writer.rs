@@ -9,6 +9,7 @@
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
+use super::capacity::{self, CapacityUpdate};
 use super::directory::{self, DirectoryUpdate, Removal};
 use super::messages::{self, CommitOutcome, NewMessage};
 use super::outbox::{self, Claim, Claimed, Settlement};
@@ -25,6 +26,7 @@ enum Job {
     Purge(Purge, oneshot::Sender<Result<Purged, StoreError>>),
     Directory(Box<DirectoryUpdate>, oneshot::Sender<Result<Removal, StoreError>>),
     Tokens(TokenChange, oneshot::Sender<Result<Vec<TokenRecord>, StoreError>>),
+    Capacity(Box<CapacityUpdate>, oneshot::Sender<Result<(), StoreError>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -100,6 +102,13 @@ impl Writer {
     pub async fn change_tokens(&self, change: TokenChange) -> Result<Vec<TokenRecord>, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.jobs.send(Job::Tokens(change, reply)).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Stores a capacity report's counts with its ledger entry, atomically.
+    pub async fn report_capacity(&self, update: CapacityUpdate) -> Result<(), StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs.send(Job::Capacity(Box::new(update), reply)).await.map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -216,6 +225,7 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
             | Job::Purge(..)
             | Job::Directory(..)
             | Job::Tokens(..)
+            | Job::Capacity(..)
             | Job::Shutdown(_) => Applied::Nothing,
         });
     }
@@ -251,6 +261,10 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
                 token_entries.extend(entries);
                 *result = Applied::Tokens(changed);
             }
+            Job::Capacity(update, _) => {
+                capacity::apply(&mut tx, update).await?;
+                ledger.push(&update.ledger);
+            }
             _ => {}
         }
     }
@@ -272,7 +286,7 @@ fn reply(job: Job, result: Result<Applied, StoreError>) {
                 _ => Err(StoreError::CommitFailed),
             }));
         }
-        Job::Append(_, tx) => {
+        Job::Append(_, tx) | Job::Capacity(_, tx) => {
             let _ = tx.send(result.map(|_| ()));
         }
         Job::Settle(_, tx) => {

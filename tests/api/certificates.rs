@@ -390,7 +390,7 @@ async fn every_route_refuses_a_certificate_that_speaks_for_no_organisation() {
             // The token endpoint takes only a client assertion: without one it is an OAuth error.
             Who::Anyone if rule.route == "/oauth/token" => assert_eq!(status, 400),
             Who::Anyone => assert_eq!(status, 200, "{} {}", rule.method, rule.route),
-            Who::Role(_) => refused(response, "not registered for any organisation").await,
+            Who::Role(_) | Who::AnyRole(_) => refused(response, "not registered for any organisation").await,
         }
     }
 }

@@ -9,6 +9,7 @@ use handover_broker::auth::{issue, revoke, Role, Scope, TokenRequest};
 use handover_broker::model::OrgIdentifier;
 use serde_json::Value;
 
+use crate::capacity::{VPL_HOOGVELD, VPL_HOOGVELD_URA, ZORGPUNT};
 use crate::helpers::*;
 
 /// Who calls.
@@ -114,6 +115,17 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
             (_, "/fhir/$process-message") | (_, "/fhir/$validate") => {
                 Example { path: rule.route.to_owned(), body: Some(discharge()), a: HOSPITAL, b: GP_HEERLEN }
             }
+            // A provider's capacity report: the provider is A, a GP (no provider, no triage point) is B.
+            ("POST", "/fhir/MeasureReport") => Example {
+                path: rule.route.to_owned(),
+                body: Some(crate::capacity::report(VPL_HOOGVELD_URA, &[("elv-low", 10, 7, 3)])),
+                a: VPL_HOOGVELD,
+                b: GP_HEERLEN,
+            },
+            // The region's capacity: a triage point reads it, a GP may not.
+            (_, route) if route.starts_with("/fhir/MeasureReport") => {
+                Example { path: route.to_owned(), body: None, a: ZORGPUNT, b: GP_HEERLEN }
+            }
             ("POST", "/admin/directory") => {
                 Example { path: rule.route.to_owned(), body: Some(directory.clone()), a: HOSPITAL, b: GP_HEERLEN }
             }
@@ -159,7 +171,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
 
 /// The statuses the table allows for `caller` on a route.
 fn expected(who: Who, owner: Owner, route: &str, caller: Caller) -> &'static [u16] {
-    const OK: &[u16] = &[200, 202, 204];
+    const OK: &[u16] = &[200, 201, 202, 204];
     const UNAUTHENTICATED: &[u16] = &[401];
     const FORBIDDEN: &[u16] = &[403];
     const NOT_FOUND: &[u16] = &[404];
@@ -168,12 +180,16 @@ fn expected(who: Who, owner: Owner, route: &str, caller: Caller) -> &'static [u1
     if route == "/oauth/token" {
         return &[400];
     }
-    let Who::Role(role) = who else { return OK };
+    let roles: Vec<Role> = match who {
+        Who::Anyone => return OK,
+        Who::Role(role) => vec![role],
+        Who::AnyRole(roles) => roles.to_vec(),
+    };
     let holds = match caller {
         Caller::NoToken | Caller::Expired | Caller::Revoked => return UNAUTHENTICATED,
-        Caller::OrgA | Caller::OrgB => role == Role::Sender,
-        Caller::AuditorOfA | Caller::RegionalAuditor => role == Role::Auditor,
-        Caller::Admin => role == Role::Admin,
+        Caller::OrgA | Caller::OrgB => roles.contains(&Role::Sender),
+        Caller::AuditorOfA | Caller::RegionalAuditor => roles.contains(&Role::Auditor),
+        Caller::Admin => roles.contains(&Role::Admin),
     };
     if !holds {
         return FORBIDDEN;
@@ -184,6 +200,9 @@ fn expected(who: Who, owner: Owner, route: &str, caller: Caller) -> &'static [u1
         (Owner::Addressee, Caller::OrgB) if route.contains("{id}") => NOT_FOUND,
         // The message names the hospital as its sender: no other organisation may send it.
         (Owner::Sender, Caller::OrgB) if route == "/fhir/$process-message" => FORBIDDEN,
+        // A report names its reporter; the region's capacity is for triage points (and auditors).
+        (Owner::Reporter | Owner::CapacityReaders | Owner::Region, Caller::OrgB) => FORBIDDEN,
+        (Owner::Reporter, _) => &[201],
         // Removing an organisation the demo's messages refer to is a conflict, not a refusal.
         _ if route == "/admin/organizations/{id}" && caller == Caller::Admin => &[200, 204, 409],
         _ => OK,
