@@ -13,7 +13,6 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::body::{check_media_type, read_limited};
 use super::{ApiError, AppState, FHIR_JSON};
 use crate::auth::Principal;
 use crate::directory::{self, DirectoryError};
@@ -130,10 +129,7 @@ pub async fn import(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.authorize(&req).await?;
-    check_media_type(&req)?;
-    let limits = state.ingestor.limits();
-    let body = read_limited(&req, payload, limits.max_body_bytes, limits.body_timeout()).await?;
+    let (caller, body) = super::handlers::authorized_body(&req, payload, &state, usize::MAX).await?;
     let organizations = directory::organizations_from_bundle(&body)?;
     let imported = directory::import(&state.store, &organizations, Some(&caller.org), state.targets).await?;
     state.directory.refresh().await?;

@@ -8,17 +8,28 @@ use super::{ApiError, AppState, FHIR_JSON};
 use crate::auth::Principal;
 use crate::outcome::{Issue, IssueCode, Severity};
 
-/// The caller and the body of a message post: authenticated first, then media type, then size.
+/// The caller and the body of a FHIR post: authenticated first, then media type, then size (at most
+/// `limit`, and never more than `limits.max_body_bytes`).
+pub(super) async fn authorized_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    limit: usize,
+) -> Result<(Principal, web::Bytes), ApiError> {
+    let caller = state.authorize(req).await?;
+    check_media_type(req)?;
+    let limits = state.ingestor.limits();
+    let body = read_limited(req, payload, limits.max_body_bytes.min(limit), limits.body_timeout()).await?;
+    Ok((caller, body))
+}
+
+/// [`authorized_body`] of a message post, up to the body limit.
 async fn message_post(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
 ) -> Result<(Principal, web::Bytes), ApiError> {
-    let caller = state.authorize(req).await?;
-    check_media_type(req)?;
-    let limits = state.ingestor.limits();
-    let body = read_limited(req, payload, limits.max_body_bytes, limits.body_timeout()).await?;
-    Ok((caller, body))
+    authorized_body(req, payload, state, usize::MAX).await
 }
 
 /// `POST /fhir/$process-message[?async=true]`: submit a handover.
@@ -156,11 +167,7 @@ pub async fn capacity_report(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.authorize(&req).await?;
-    check_media_type(&req)?;
-    let limits = state.ingestor.limits();
-    let limit = limits.max_body_bytes.min(MAX_CAPACITY_BODY);
-    let body = read_limited(&req, payload, limit, limits.body_timeout()).await?;
+    let (caller, body) = authorized_body(&req, payload, &state, MAX_CAPACITY_BODY).await?;
     let stored = state.capacity.report(&caller, &body).await?;
     Ok(HttpResponse::Created().content_type(FHIR_JSON).body(stored))
 }
