@@ -274,6 +274,12 @@ VALUE_SETS["care-type"] = (
 
 # --- the kinds ------------------------------------------------------------------------------------
 
+# Sections several kinds share, each under the kind's own constraint key.
+COMMON_SITUATION = lambda key: s(key, "Current situation", loinc("10164-2", "History of Present illness Narrative"), sct("371524004", "Clinical report"))
+COMMON_FUNCTIONAL = lambda key: s(key, "Functional status", loinc("47420-5", "Functional status assessment note"), sct("365178001", "Ability to perform personal care activity"))
+COMMON_CONTACTS = lambda key: s(key, "Contact persons", loinc("85847-2", "Patient Care team information"), sct("302147001", "Demographic history detail"))
+COMMON_ALERTS = lambda key, required=True: s(key, "Alerts", loinc("104605-1", "Alert"), sct("308813009", "Notification status"), required=required)
+COMMON_ADVANCE = lambda key, required=True: s(key, "Advance directives", loinc("42348-3", "Advance directives"), sct("108329005", "Social context finding"), required=required)
 COMMON_ALLERGIES = lambda key: s(key, "Allergies and intolerances", loinc("48765-2", "Allergies and adverse reactions Document"), sct("420134006", "Propensity to adverse reaction"))
 COMMON_MEDICATION = lambda key: s(key, "Current medication", loinc("10160-0", "History of Medication use Narrative"), loinc("10183-2", "Hospital discharge medications Narrative"), sct("440131000124101", "Medication section"))
 
@@ -318,27 +324,27 @@ REFERRAL_SECTIONS = [
 ]
 
 ADMISSION_SECTIONS = [
-    s("hb-adm-situation", "Current situation", loinc("10164-2", "History of Present illness Narrative"), sct("371524004", "Clinical report")),
+    COMMON_SITUATION("hb-adm-situation"),
     s("hb-adm-problems", "Active problem list", loinc("11450-4", "Problem list - Reported"), sct("417662000", "History of clinical finding in subject")),
-    s("hb-adm-alerts", "Alerts", loinc("104605-1", "Alert"), sct("308813009", "Notification status")),
+    COMMON_ALERTS("hb-adm-alerts"),
     COMMON_MEDICATION("hb-adm-medication"),
     COMMON_ALLERGIES("hb-adm-allergies"),
-    s("hb-adm-functional", "Functional status", loinc("47420-5", "Functional status assessment note"), sct("365178001", "Ability to perform personal care activity")),
-    s("hb-adm-contacts", "Contact persons", loinc("85847-2", "Patient Care team information"), sct("302147001", "Demographic history detail")),
-    s("hb-adm-advance", "Advance directives", loinc("42348-3", "Advance directives"), sct("108329005", "Social context finding")),
+    COMMON_FUNCTIONAL("hb-adm-functional"),
+    COMMON_CONTACTS("hb-adm-contacts"),
+    COMMON_ADVANCE("hb-adm-advance"),
     s("hb-adm-history", "Relevant history", loinc("11348-0", "History of Past illness Narrative"), required=False),
 ]
 
 
 CARE_REQUEST_SECTIONS = [
-    s("hb-care-situation", "Current situation", loinc("10164-2", "History of Present illness Narrative"), sct("371524004", "Clinical report")),
-    s("hb-care-functional", "Functional status", loinc("47420-5", "Functional status assessment note"), sct("365178001", "Ability to perform personal care activity")),
+    COMMON_SITUATION("hb-care-situation"),
+    COMMON_FUNCTIONAL("hb-care-functional"),
     s("hb-care-needs", "Care needs and help from others", loinc("18776-5", "Plan of care note"), sct("365448001", "Social and personal history finding")),
     COMMON_MEDICATION("hb-care-medication"),
     COMMON_ALLERGIES("hb-care-allergies"),
-    s("hb-care-contacts", "Contact persons", loinc("85847-2", "Patient Care team information"), sct("302147001", "Demographic history detail")),
-    s("hb-care-alerts", "Alerts", loinc("104605-1", "Alert"), sct("308813009", "Notification status"), required=False),
-    s("hb-care-advance", "Advance directives", loinc("42348-3", "Advance directives"), sct("108329005", "Social context finding"), required=False),
+    COMMON_CONTACTS("hb-care-contacts"),
+    COMMON_ALERTS("hb-care-alerts", required=False),
+    COMMON_ADVANCE("hb-care-advance", required=False),
 ]
 
 
