@@ -285,23 +285,20 @@ impl Ast {
                 input.iter().flat_map(|item| member(item, name)).collect()
             }
             Self::Member(on, name) => on.eval(input).iter().flat_map(|item| member(item, name)).collect(),
-            // `X.where(c).exists()`, the form of every "a section with this code" rule: stop at the
-            // first match instead of collecting them all.
-            Self::Call(on, Func::Exists(None)) if matches!(on.as_ref(), Self::Call(_, Func::Where(_))) => {
-                let Self::Call(items, Func::Where(criteria)) = on.as_ref() else { unreachable!("matched above") };
-                let found = items.eval(input).iter().any(|item| truthy(&criteria.eval(std::slice::from_ref(item))));
-                smallvec![Item::Bool(found)]
+            // Booleans come from `test`, which stops at the first match and builds no collections (the
+            // `X.where(c).exists()` of every "a section with this code" rule).
+            Self::Call(_, Func::Exists(None) | Func::Empty) | Self::And(..) | Self::Or(..) => {
+                smallvec![Item::Bool(self.test(input))]
             }
             Self::Call(on, func) => {
                 let items = on.eval(input);
                 match func {
-                    Func::Exists(None) => smallvec![Item::Bool(!items.is_empty())],
+                    Func::Exists(None) | Func::Empty => unreachable!("answered by test above"),
                     Func::Exists(Some(criteria)) => {
                         smallvec![Item::Bool(
                             items.iter().any(|item| truthy(&criteria.eval(std::slice::from_ref(item))))
                         )]
                     }
-                    Func::Empty => smallvec![Item::Bool(items.is_empty())],
                     Func::Not => match items.as_slice() {
                         [Item::Bool(b)] => smallvec![Item::Bool(!b)],
                         _ => Items::new(),
@@ -316,8 +313,6 @@ impl Ast {
                     }
                 }
             }
-            Self::And(a, b) => smallvec![Item::Bool(truthy(&a.eval(input)) && truthy(&b.eval(input)))],
-            Self::Or(a, b) => smallvec![Item::Bool(truthy(&a.eval(input)) || truthy(&b.eval(input)))],
             Self::Compare(a, op, b) => match (a.scalar(input), b.scalar(input)) {
                 (Some(x), Some(y)) => compare(&x, *op, &y).map(Item::Bool).into_iter().collect(),
                 _ => Items::new(),
