@@ -348,6 +348,12 @@ CARE_REQUEST_SECTIONS = [
 ]
 
 
+def states_its_reason(key, what):
+    """A ServiceRequest says why (both request kinds)."""
+    return {"key": key, "severity": "error", "human": f"{what} states its reason (reasonCode or reasonReference)",
+            "expression": "reasonCode.exists() or reasonReference.exists()"}
+
+
 def composition(name, title, description, type_vs, sections, encounter, custodian):
     elements = [
         el("Composition", constraint=[x.constraint() for x in sections]),
@@ -437,9 +443,7 @@ STRUCTURES = [
         "ServiceRequest",
         [
             el("ServiceRequest", constraint=[
-                {"key": "hb-care-1", "severity": "error",
-                 "human": "A care request states its reason (reasonCode or reasonReference)",
-                 "expression": "reasonCode.exists() or reasonReference.exists()"},
+                states_its_reason("hb-care-1", "A care request"),
                 {"key": "hb-care-2", "severity": "warning",
                  "human": "A care request says from when the care is needed (occurrence)",
                  "expression": "occurrence.exists()"}]),
@@ -458,10 +462,7 @@ STRUCTURES = [
         "role) and the referral letter as supportingInfo.",
         "ServiceRequest",
         [
-            el("ServiceRequest", constraint=[{
-                "key": "hb-ref-1", "severity": "error",
-                "human": "A referral states its reason (reasonCode or reasonReference)",
-                "expression": "reasonCode.exists() or reasonReference.exists()"}]),
+            el("ServiceRequest", constraint=[states_its_reason("hb-ref-1", "A referral")]),
             el("ServiceRequest.intent", binding=required_binding("referral-intent")),
             el("ServiceRequest.priority", **card(1, "1"), binding=required_binding("referral-priority")),
             el("ServiceRequest.code", **card(1, "1"), binding=required_binding("referral-code")),

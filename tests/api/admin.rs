@@ -214,16 +214,7 @@ async fn an_invalid_directory_is_refused_with_422_and_changes_nothing() {
 
     // Not a Bundle; not JSON at all.
     outcome(app.post_json(Some(&admin), "/admin/directory", &json!({ "resourceType": "Patient" })).await, 422).await;
-    let response = app
-        .client
-        .post(format!("{}/admin/directory", app.base))
-        .bearer_auth(&admin)
-        .header("Content-Type", FHIR_JSON)
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    outcome(response, 400).await;
+    outcome(app.post_fhir_bytes(Some(&admin), "/admin/directory", "{not json").await, 400).await;
 
     assert_eq!(list(&app, &admin).await, before);
     outcome(app.post_message(HOSPITAL, &discharge_to_new()).await, 422).await;

@@ -126,15 +126,7 @@ async fn a_bad_forwarding_request_is_refused_with_its_expression_and_nothing_mov
     }
     let note = json!([{ "name": "note", "valueString": long_note }]);
     outcome(app.post_json(Some(ZORGPUNT), &path, &parameters(&["90000015"], note)).await, 422).await;
-    let not_json = app
-        .client
-        .post(format!("{}{path}", app.base))
-        .bearer_auth(ZORGPUNT)
-        .header("Content-Type", FHIR_JSON)
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+    let not_json = app.post_fhir_bytes(Some(ZORGPUNT), &path, "{not json").await;
     assert_eq!(not_json.status().as_u16(), 422);
     assert_eq!(mailbox(&app, ZORGPUNT).await["total"], 1, "nothing moved");
     assert_eq!(mailbox(&app, HOOGVELD).await["total"], 0);

@@ -307,11 +307,21 @@ pub async fn admin_token(app: &TestApp) -> String {
 impl TestApp {
     /// POSTs `body` as FHIR JSON to `path`.
     pub async fn post_json(&self, token: Option<&str>, path: &str, body: &Value) -> reqwest::Response {
+        self.post_fhir_bytes(token, path, serde_json::to_vec(body).expect("json")).await
+    }
+
+    /// POSTs `body` to `path` labelled as FHIR JSON, whatever the bytes are (hostile-input tests).
+    pub async fn post_fhir_bytes(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
         let mut request = self.client.post(format!("{}{path}", self.base)).header("Content-Type", FHIR_JSON);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        request.body(serde_json::to_vec(body).expect("json")).send().await.expect("request sent")
+        request.body(body).send().await.expect("request sent")
     }
 
     pub async fn delete(&self, token: Option<&str>, path: &str) -> reqwest::Response {

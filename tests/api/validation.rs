@@ -134,15 +134,7 @@ async fn validate_reports_envelope_and_routing_problems_too() {
         serde_json::json!([destination(URA, "12345678", "https://unknown.example/fhir")]);
     let outcome = validate(&app, HOSPITAL, &bundle).await;
     assert!(issues_text(&outcome).contains("12345678"));
-    let response = app
-        .client
-        .post(format!("{}/fhir/$validate", app.base))
-        .bearer_auth(HOSPITAL)
-        .header("Content-Type", FHIR_JSON)
-        .body("[1]")
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_fhir_bytes(Some(HOSPITAL), "/fhir/$validate", "[1]").await;
     let outcome: Value = response.json().await.unwrap();
     assert_eq!(errors(&outcome).len(), 1);
     outcome_is_401_without_token(&app).await;
