@@ -20,3 +20,4 @@ pub use outgoing::{
     Acknowledgement, Capability, DeliveryHistory, DeliveryReceipt, FhirError, MessageReceipt, OutcomeIssue,
     OutcomeSeverity, Receipt, SupportedEvent,
 };
+pub use outgoing::{withdrawal, ForwardingReceipt, Withdrawal, NOTICE_SYSTEM};

@@ -192,6 +192,24 @@ pub struct MessageReceipt<'a> {
     pub received_at: OffsetDateTime,
     pub history: Vec<DeliveryHistory<'a>>,
     pub deliveries: Vec<DeliveryReceipt<'a>>,
+    /// Where a triage point that received it forwarded it, and what became of that.
+    pub forwardings: Vec<ForwardingReceipt<'a>>,
+}
+
+/// One forwarding of a message by a triage point, in the original's receipt.
+#[derive(Debug, Clone)]
+pub struct ForwardingReceipt<'a> {
+    /// The forwarded message's tracking id.
+    pub tracking_id: &'a str,
+    /// The triage point (identifier system and value).
+    pub by_system: &'a str,
+    pub by_value: &'a str,
+    /// `all` or `first-accept`.
+    pub mode: &'a str,
+    pub at: OffsetDateTime,
+    /// The candidate's delivery that was placed, if one was.
+    pub placed_delivery_id: Option<&'a str>,
+    pub deliveries: Vec<DeliveryReceipt<'a>>,
 }
 
 fn issue(input: &OutcomeIssue<'_>) -> Result<OperationOutcomeIssue, FhirError> {
@@ -261,7 +279,7 @@ pub fn acknowledgement(ack: &Acknowledgement<'_>) -> Result<Vec<u8>, FhirError> 
         software_version: ack.software_version,
         tracking_id: ack.tracking_id,
         extra: Vec::new(),
-        code: ResponseType::Ok,
+        code: Some(ResponseType::Ok),
         issues: &issues,
     })
 }
@@ -281,7 +299,8 @@ struct ResponseParts<'a> {
     tracking_id: &'a str,
     /// Extensions on the MessageHeader after the tracking id.
     extra: Vec<Extension>,
-    code: ResponseType,
+    /// `MessageHeader.response.code`; `None`: not a response, the OperationOutcome is the focus.
+    code: Option<ResponseType>,
     issues: &'a [OutcomeIssue<'a>],
 }
 
@@ -313,15 +332,18 @@ fn response_message(parts: &ResponseParts<'_>) -> Result<Vec<u8>, FhirError> {
                 .version(parts.software_version.to_owned())
                 .endpoint(parts.broker_endpoint.to_owned())
                 .build()?,
-        )
-        .response(
+        );
+    let header = match parts.code {
+        Some(code) => header.response(
             MessageHeaderResponse::builder()
                 .identifier(parts.request_header_id.to_owned())
-                .code(parts.code)
+                .code(code)
                 .details(Reference::builder().reference(outcome_url.clone()).build()?)
                 .build()?,
-        )
-        .build()?;
+        ),
+        None => header.focus(vec![Some(Reference::builder().reference(outcome_url.clone()).build()?)]),
+    }
+    .build()?;
     let entries = vec![
         Some(
             BundleEntry::builder()
@@ -360,8 +382,62 @@ pub fn receipt(receipt: &Receipt<'_>) -> Result<Vec<u8>, FhirError> {
         software_version: receipt.software_version,
         tracking_id: receipt.tracking_id,
         extra: vec![state],
-        code: if receipt.ok { ResponseType::Ok } else { ResponseType::FatalError },
+        code: Some(if receipt.ok { ResponseType::Ok } else { ResponseType::FatalError }),
         issues: receipt.issues,
+    })
+}
+
+/// `MessageHeader.eventCoding` of the broker's own notices (not handovers): `{CANONICAL}/CodeSystem/broker-notice`.
+pub const NOTICE_SYSTEM: &str = "https://fhir.handover-broker.eu/CodeSystem/broker-notice";
+
+/// A withdrawal: the message telling a candidate that a request forwarded to it needs no answer any
+/// more (another candidate was placed). Not a response to anything the candidate sent: event
+/// `withdrawal` of [`NOTICE_SYSTEM`], the OperationOutcome as its focus, and the withdrawn message named
+/// by the extensions `{CANONICAL}/StructureDefinition/withdrawn-message` (its MessageHeader.id) and
+/// `tracking-id`; `delivery-state` is `withdrawn`.
+#[derive(Debug, Clone)]
+pub struct Withdrawal<'a> {
+    pub bundle_id: &'a str,
+    pub header_id: &'a str,
+    pub outcome_id: &'a str,
+    pub timestamp: OffsetDateTime,
+    /// `MessageHeader.id` of the withdrawn message, as the candidate received it.
+    pub withdrawn_header_id: &'a str,
+    /// The candidate: identifier (system, value) and endpoint.
+    pub recipient_system: &'a str,
+    pub recipient_value: &'a str,
+    pub recipient_endpoint: &'a str,
+    pub broker_endpoint: &'a str,
+    pub software_version: &'a str,
+    /// The withdrawn message's tracking id.
+    pub tracking_id: &'a str,
+    pub issues: &'a [OutcomeIssue<'a>],
+}
+
+/// The withdrawal message (see [`Withdrawal`]).
+pub fn withdrawal(w: &Withdrawal<'_>) -> Result<Vec<u8>, FhirError> {
+    let withdrawn = Extension::builder()
+        .url(format!("{CANONICAL}/StructureDefinition/withdrawn-message"))
+        .value(ExtensionValue::Id(w.withdrawn_header_id.to_owned()))
+        .build()?;
+    let state = Extension::builder()
+        .url(format!("{CANONICAL}/StructureDefinition/delivery-state"))
+        .value(ExtensionValue::Coding(coding(&format!("{CANONICAL}/CodeSystem/delivery-state"), "withdrawn")?))
+        .build()?;
+    response_message(&ResponseParts {
+        bundle_id: w.bundle_id,
+        header_id: w.header_id,
+        outcome_id: w.outcome_id,
+        timestamp: w.timestamp,
+        request_header_id: w.withdrawn_header_id,
+        event: (NOTICE_SYSTEM, "withdrawal"),
+        to: (w.recipient_system, w.recipient_value, w.recipient_endpoint),
+        broker_endpoint: w.broker_endpoint,
+        software_version: w.software_version,
+        tracking_id: w.tracking_id,
+        extra: vec![withdrawn, state],
+        code: None,
+        issues: w.issues,
     })
 }
 
@@ -481,19 +557,40 @@ pub fn receipt_parameters(receipt: &MessageReceipt<'_>) -> Result<Vec<u8>, FhirE
     ];
     params.extend(history(&receipt.history)?);
     for d in &receipt.deliveries {
-        let attempts = i32::try_from(d.attempts).unwrap_or(i32::MAX);
+        params.push(delivery(d)?);
+    }
+    for f in &receipt.forwardings {
         let mut parts = vec![
-            param("deliveryId", V::Id(d.delivery_id.to_owned()))?,
-            param("receiver", V::Identifier(identifier(d.receiver_system, d.receiver_value)?))?,
-            param("state", V::Code(d.state.to_owned()))?,
-            param("attempts", V::Integer(attempts))?,
-            param("updatedAt", V::Instant(Instant(d.updated_at)))?,
+            param("trackingId", V::Id(f.tracking_id.to_owned()))?,
+            param("forwardedBy", V::Identifier(identifier(f.by_system, f.by_value)?))?,
+            param("mode", V::Code(f.mode.to_owned()))?,
+            param("forwardedAt", V::Instant(Instant(f.at)))?,
         ];
-        parts.extend(history(&d.history)?);
-        params.push(part("delivery", parts)?);
+        if let Some(placed) = f.placed_delivery_id {
+            parts.push(param("placedDeliveryId", V::Id(placed.to_owned()))?);
+        }
+        for d in &f.deliveries {
+            parts.push(delivery(d)?);
+        }
+        params.push(part("forwarding", parts)?);
     }
     let parameters = Parameters::builder().id(receipt.tracking_id.to_owned()).parameter(params).build()?;
     Ok(serde_json::to_vec(&parameters)?)
+}
+
+/// A `delivery` part: one receiver's delivery with its history.
+fn delivery(d: &DeliveryReceipt<'_>) -> Result<Option<ParametersParameter>, FhirError> {
+    use ParametersParameterValue as V;
+    let attempts = i32::try_from(d.attempts).unwrap_or(i32::MAX);
+    let mut parts = vec![
+        param("deliveryId", V::Id(d.delivery_id.to_owned()))?,
+        param("receiver", V::Identifier(identifier(d.receiver_system, d.receiver_value)?))?,
+        param("state", V::Code(d.state.to_owned()))?,
+        param("attempts", V::Integer(attempts))?,
+        param("updatedAt", V::Instant(Instant(d.updated_at)))?,
+    ];
+    parts.extend(history(&d.history)?);
+    part("delivery", parts)
 }
 
 /// Parses `bytes` with fhir-sdk's R4B model and returns the resource type and, for a Bundle, its

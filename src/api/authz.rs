@@ -80,6 +80,8 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/fhir/mailbox/{id}/$acknowledge", SENDER, Owner::Addressee),
     // A triage point passes a request on; the flow refuses any other organisation (403).
     rule("POST", "/fhir/mailbox/{id}/$forward", SENDER, Owner::Addressee),
+    // The same for a message pushed to (or acknowledged by) the triage point, named by its tracking id.
+    rule("POST", "/fhir/$forward", SENDER, Owner::Addressee),
     rule("GET", "/fhir/AuditEvent", AUDITOR, Owner::AuditScope),
     rule("POST", "/fhir/MeasureReport", SENDER, Owner::Reporter),
     rule("GET", "/fhir/MeasureReport", SENDER_OR_AUDITOR, Owner::CapacityReaders),

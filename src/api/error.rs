@@ -114,13 +114,17 @@ impl From<crate::forward::FlowError> for ApiError {
                 "only an organisation marked as a regional triage point in the directory forwards messages",
             )]),
             FlowError::Request(issues) => Self::Unprocessable(issues),
-            FlowError::NotSupported(issue) => Self::Unprocessable(vec![issue]),
+            FlowError::NotFound => Self::NotFound("no message with this id was delivered to this organisation".into()),
+            FlowError::Purged => Self::Gone(
+                "the message's payload was removed after its retention period; it cannot be forwarded".into(),
+            ),
+            FlowError::Conflict(issue) => Self::Conflict(issue),
             FlowError::Build(ForwardError::NotAMessage(why)) => {
                 Self::Unprocessable(vec![Issue::error(IssueCode::Invalid, format!("cannot forward: {why}"))])
             }
             FlowError::Build(e) => Self::Unprocessable(vec![Issue::error(IssueCode::Invalid, e.to_string())]),
-            FlowError::Mailbox(e) => Self::from(e),
             FlowError::Ingest(e) => Self::from(e),
+            FlowError::Store(e) => Self::from(e),
         }
     }
 }

@@ -77,7 +77,8 @@ pub async fn receipt(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;
-    let body = crate::receipts::receipt(&state.store, &caller, &path.into_inner()).await?;
+    let directory = state.directory.snapshot();
+    let body = crate::receipts::receipt(&state.store, &directory, &caller, &path.into_inner()).await?;
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
 }
 
@@ -134,24 +135,44 @@ pub async fn mailbox_acknowledge(
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(super::error::outcome_body(&issues)))
 }
 
-/// `POST /fhir/mailbox/{id}/$forward` (triage point): pass a request on; the answer is the forwarded
-/// message's acknowledgement, as `$process-message` gives it.
+/// `POST /fhir/mailbox/{id}/$forward` (triage point): pass a request from the mailbox on; the answer is
+/// the forwarded message's acknowledgement, as `$process-message` gives it.
 pub async fn mailbox_forward(
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    forward(req, payload, state, crate::forward::Source::Mailbox(&id)).await
+}
+
+/// `POST /fhir/$forward` (triage point): the same for a message pushed to it, named by `tracking-id`.
+pub async fn message_forward(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    forward(req, payload, state, crate::forward::Source::Message).await
+}
+
+async fn forward(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    source: crate::forward::Source<'_>,
+) -> Result<HttpResponse, ApiError> {
     let (caller, body) = message_post(&req, payload, &state).await?;
     let request = crate::forward::Request::from_parameters(&body)?;
     let flow = crate::forward::Flow {
         ingestor: &state.ingestor,
-        mailbox: &state.mailbox,
+        settler: state.ingestor.settler(),
         directory: &state.directory,
         base_url: &state.base_url,
     };
-    let accepted = crate::forward::forward(&flow, &caller, &path.into_inner(), &request).await?;
-    Ok(HttpResponse::Accepted()
+    let accepted = crate::forward::forward(&flow, &caller, source, &request).await?;
+    let mut status = if accepted.duplicate { HttpResponse::Ok() } else { HttpResponse::Accepted() };
+    Ok(status
         .content_type(FHIR_JSON)
         .insert_header((header::LOCATION, format!("/fhir/receipts/{}", accepted.tracking_id)))
         .body(accepted.ack))

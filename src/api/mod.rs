@@ -138,6 +138,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/healthz").route(web::get().to(healthz)).default_service(not_allowed()))
         .service(web::resource("/readyz").route(web::get().to(readyz)).default_service(not_allowed()))
         .service(web::resource("/fhir/mailbox").route(web::get().to(mailbox_list)).default_service(not_allowed()))
+        .service(web::resource("/fhir/$forward").route(web::post().to(message_forward)).default_service(not_allowed()))
         .service(
             web::resource("/fhir/mailbox/{id}/$forward")
                 .route(web::post().to(mailbox_forward))

@@ -82,6 +82,7 @@ pub async fn seed(store: &Store, keys: &PatientKeys, messages: u64, patients: u6
             patient_keys: vec![key],
             deliveries: Vec::new(),
             ledger,
+            forwarding: None,
         });
         if batch.len() >= PER_TRANSACTION {
             store.seed_handovers(&batch).await?;

@@ -545,14 +545,7 @@ impl Pusher {
 
     /// Gives a claimed row back to the queue as it was: due now, the claim's attempt not counted.
     async fn release(&self, row: &Claimed) -> Result<Settled, StoreError> {
-        let settlement = Settlement {
-            outbox: row.outbox,
-            id: row.id.clone(),
-            at: Millis::now(),
-            change: Change::Release,
-            ledger: Vec::new(),
-            receipt: None,
-        };
+        let settlement = Settlement::new(row.outbox, row.id.clone(), Millis::now(), Change::Release, Vec::new(), None);
         self.store.writer().settle(vec![settlement]).await?;
         Ok(Settled::Released)
     }
@@ -566,14 +559,9 @@ impl Pusher {
         let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
         let wait = self.backoff.delay(attempts, not_before);
         let next_attempt_at = now.plus_millis(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
-        let settlement = Settlement {
-            outbox: row.outbox,
-            id: row.id.clone(),
-            at: now,
-            change: Change::Retry { next_attempt_at, error: reason.to_owned() },
-            ledger: vec![self.entry(row, LedgerEvent::DeliveryAttempt, now, &format!("{reason}; retry"))],
-            receipt: None,
-        };
+        let change = Change::Retry { next_attempt_at, error: reason.to_owned() };
+        let ledger = vec![self.entry(row, LedgerEvent::DeliveryAttempt, now, &format!("{reason}; retry"))];
+        let settlement = Settlement::new(row.outbox, row.id.clone(), now, change, ledger, None);
         self.store.writer().settle(vec![settlement]).await?;
         Ok(Settled::Retried)
     }

@@ -3,13 +3,15 @@
 //! acknowledgement, a receiver's business response. The change, its ledger entries and the sender's
 //! receipt are one commit, guarded by the states the change may come from.
 
-use crate::directory::Directory;
+use crate::directory::{Directory, Snapshot};
 use crate::ledger::{LedgerEvent, LedgerRecord};
-use crate::model::{DeliveryId, DeliveryState, OrgId, TrackingId};
+use crate::model::{DeliveryId, DeliveryState, ForwardMode, OrgId, TrackingId};
 use crate::outcome::Issue;
-use crate::receipts::{receipt_for, ReceiptInput};
+use crate::receipts::{receipt_for, withdrawal_for, ReceiptInput};
 use crate::signals::Signals;
-use crate::store::{Change, DeliveryContext, NewReceipt, Outbox, Settlement, Store, StoreError};
+use crate::store::{
+    Change, DeliveryContext, ForwardingRecord, NewReceipt, Outbox, Placement, Settlement, Store, StoreError, Unplaced,
+};
 use crate::time::Millis;
 
 /// The outbox row being settled.
@@ -20,6 +22,16 @@ pub struct OutboxRow<'a> {
     pub tracking_id: &'a TrackingId,
     /// The organisation it is for.
     pub org: &'a OrgId,
+}
+
+/// What became of a business response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    Applied,
+    /// The delivery had moved on already (answered, expired, withdrawn).
+    Moved,
+    /// Mode `first-accept`: another candidate was placed first.
+    PlacedElsewhere,
 }
 
 /// Makes the settlements of deliveries. Built once at start and shared (cheap to clone).
@@ -89,18 +101,32 @@ impl Settler {
             }
         }
         let error = (to != DeliveryState::Delivered).then(|| outcome.to_owned());
-        self.settle(row.outbox, row.id, Change::Finish { to, error }, ledger, receipt, now).await
+        let mut settlement =
+            Settlement::new(row.outbox, row.id.clone(), now, Change::Finish { to, error }, ledger, receipt);
+        if row.outbox == Outbox::Deliveries && to != DeliveryState::Delivered {
+            // A candidate of a forwarding that cannot be reached counts as one that declined.
+            if let (Some(forwarding), Some(context)) =
+                (self.store.forwarding(row.tracking_id).await?, self.store.delivery_context(row.id).await?)
+            {
+                settlement.unplaced = Some(Box::new(self.unplaced(&forwarding, &context, to, &[], now)));
+            }
+        }
+        self.settle(settlement).await
     }
 
     /// A receiver's business response to its delivery: `to` is `AcceptedByReceiver` or
-    /// `RejectedByReceiver`, `answer` the entry of the response itself. Returns whether it applied.
+    /// `RejectedByReceiver`, `answer` the entry of the response itself.
+    ///
+    /// A delivery of a forwarded message answers the chain too: its first acceptance answers the
+    /// original (and, in mode `first-accept`, withdraws the other candidates, or does not apply if
+    /// another was placed first); a refusal that leaves no candidate tells the triage point so.
     pub async fn answer(
         &self,
         context: &DeliveryContext,
         to: DeliveryState,
         answer: LedgerRecord,
         receiver_issues: &[Issue],
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Answered, StoreError> {
         let now = answer.at;
         let summary = match to {
             DeliveryState::AcceptedByReceiver => "The receiver accepted the message.",
@@ -109,30 +135,154 @@ impl Settler {
         let mut ledger = vec![answer];
         let receipt = self.receipt(context, to, summary, receiver_issues, now, &mut ledger);
         let change = Change::Finish { to, error: None };
-        self.settle(Outbox::Deliveries, &context.delivery_id, change, ledger, receipt, now).await
+        let mut settlement =
+            Settlement::new(Outbox::Deliveries, context.delivery_id.clone(), now, change, ledger, receipt);
+        let forwarding = self.store.forwarding(&context.tracking_id).await?;
+        if let Some(forwarding) = &forwarding {
+            if to == DeliveryState::AcceptedByReceiver {
+                settlement.placement = Some(Box::new(self.placement(forwarding, context, now).await?));
+            } else {
+                settlement.unplaced = Some(Box::new(self.unplaced(forwarding, context, to, receiver_issues, now)));
+            }
+        }
+        if self.settle(settlement).await? {
+            return Ok(Answered::Applied);
+        }
+        if let (Some(forwarding), DeliveryState::AcceptedByReceiver) = (&forwarding, to) {
+            let now_placed = self.store.forwarding(&forwarding.tracking_id).await?.and_then(|f| f.placed_delivery_id);
+            if forwarding.mode == ForwardMode::FirstAccept
+                && now_placed.is_some_and(|placed| placed != context.delivery_id)
+            {
+                return Ok(Answered::PlacedElsewhere);
+            }
+        }
+        Ok(Answered::Moved)
     }
 
-    /// Commits one settlement and wakes whoever waits for its receipt.
-    async fn settle(
+    /// What the acceptance of `context` (a delivery of forwarded message `forwarding`) decides, if it
+    /// is the first: the other candidates' withdrawals (first-accept) and the original's answer.
+    async fn placement(
         &self,
-        outbox: Outbox,
-        id: &DeliveryId,
-        change: Change,
-        ledger: Vec<LedgerRecord>,
-        receipt: Option<NewReceipt>,
-        at: Millis,
-    ) -> Result<bool, StoreError> {
-        let recipient = receipt.as_ref().map(|r| r.recipient_org.clone());
-        let settlement = Settlement { outbox, id: id.clone(), at, change, ledger, receipt };
+        forwarding: &ForwardingRecord,
+        context: &DeliveryContext,
+        now: Millis,
+    ) -> Result<Placement, StoreError> {
+        let exclusive = forwarding.mode == ForwardMode::FirstAccept;
+        let snapshot = self.directory.snapshot();
+        let placed_with = format!("{}|{}", context.receiver_system, context.receiver_value);
+        let mut then = Vec::new();
+        if exclusive {
+            for candidate in self.store.deliveries(&forwarding.tracking_id).await? {
+                let waiting = matches!(candidate.state, DeliveryState::Queued | DeliveryState::Delivered);
+                if candidate.delivery_id == context.delivery_id || !waiting {
+                    continue;
+                }
+                let Some(other) = self.store.delivery_context(&candidate.delivery_id).await? else { continue };
+                then.push(self.withdrawal(&snapshot, &other, &placed_with, now));
+            }
+        }
+        if let Some(original) = self.store.delivery_context(&forwarding.original_delivery_id).await? {
+            let summary = format!(
+                "Accepted by {placed_with}, to whom the triage point forwarded the message (forwarded as \
+                 tracking id {}).",
+                forwarding.tracking_id
+            );
+            let entry = LedgerRecord::new(LedgerEvent::BusinessResponse, now)
+                .tracking(original.tracking_id.clone())
+                .header(original.header_id.clone())
+                .delivery(original.delivery_id.clone())
+                .actor(context.receiver_org.clone())
+                .sender(original.sender_org.clone())
+                .receiver(original.receiver_org.clone())
+                .event_code(original.event_code.clone())
+                .outcome(format!("ok via forwarding {}", forwarding.tracking_id));
+            let mut ledger = vec![entry];
+            let to = DeliveryState::AcceptedByReceiver;
+            let receipt = self.receipt(&original, to, &summary, &[], now, &mut ledger);
+            let change = Change::Finish { to, error: None };
+            then.push(Settlement::new(Outbox::Deliveries, original.delivery_id.clone(), now, change, ledger, receipt));
+        }
+        Ok(Placement { forwarded: forwarding.tracking_id.clone(), exclusive, then })
+    }
+
+    /// A candidate's withdrawal: its delivery ends `withdrawn`, and it is told so by a message.
+    fn withdrawal(&self, directory: &Snapshot, other: &DeliveryContext, placed_with: &str, now: Millis) -> Settlement {
+        let input = ReceiptInput {
+            state: DeliveryState::Withdrawn,
+            summary: "Withdrawn: the patient was placed with another provider, so this request needs no answer.",
+            receiver_issues: &[],
+            base_url: &self.base_url,
+            now,
+            ttl_secs: self.ttl_secs,
+        };
+        let notice = withdrawal_for(directory, other, &input).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot build a withdrawal");
+            None
+        });
+        let entry = |event| {
+            LedgerRecord::new(event, now)
+                .tracking(other.tracking_id.clone())
+                .header(other.header_id.clone())
+                .delivery(other.delivery_id.clone())
+                .sender(other.sender_org.clone())
+                .receiver(other.receiver_org.clone())
+                .event_code(other.event_code.clone())
+        };
+        let mut ledger = vec![entry(LedgerEvent::Withdrawn).outcome(format!("placed with {placed_with}"))];
+        if notice.is_some() {
+            ledger.push(entry(LedgerEvent::ReceiptCreated).outcome("withdrawn"));
+        }
+        let change = Change::Finish { to: DeliveryState::Withdrawn, error: None };
+        Settlement::new(Outbox::Deliveries, other.delivery_id.clone(), now, change, ledger, notice)
+    }
+
+    /// What a refusal (or failure) of candidate `context` entails if no candidate is left: a ledger
+    /// entry, and the triage point's receipt saying that nobody was placed.
+    fn unplaced(
+        &self,
+        forwarding: &ForwardingRecord,
+        context: &DeliveryContext,
+        to: DeliveryState,
+        receiver_issues: &[Issue],
+        now: Millis,
+    ) -> Unplaced {
+        let entry = LedgerRecord::new(LedgerEvent::ForwardingDeclined, now)
+            .tracking(forwarding.tracking_id.clone())
+            .header(context.header_id.clone())
+            .sender(context.sender_org.clone())
+            .event_code(context.event_code.clone())
+            .outcome("every candidate declined or could not be reached");
+        let summary = format!(
+            "This candidate's delivery ended {to}. Every candidate of this forwarding has now declined or could \
+             not be reached: nobody was placed, and the request (tracking id {}) is back with the triage point.",
+            forwarding.original_tracking_id
+        );
+        // The receipt replaces the delivery's own, whose ledger entry already says it was created.
+        let receipt = self.receipt(context, to, &summary, receiver_issues, now, &mut Vec::new());
+        Unplaced { forwarded: forwarding.tracking_id.clone(), ledger: vec![entry], receipt }
+    }
+
+    /// Commits one settlement and wakes whoever waits for its receipts.
+    async fn settle(&self, settlement: Settlement) -> Result<bool, StoreError> {
+        let mut recipients: Vec<OrgId> = settlement.receipt.iter().map(|r| r.recipient_org.clone()).collect();
+        if let Some(placement) = &settlement.placement {
+            recipients
+                .extend(placement.then.iter().filter_map(|t| t.receipt.as_ref()).map(|r| r.recipient_org.clone()));
+        }
+        if let Some(unplaced) = &settlement.unplaced {
+            recipients.extend(unplaced.receipt.iter().map(|r| r.recipient_org.clone()));
+        }
         let applied = self.store.writer().settle(vec![settlement]).await?.first() == Some(&true);
-        if let (true, Some(recipient)) = (applied, recipient) {
-            self.signals.arrived(&recipient);
+        if applied {
+            for recipient in &recipients {
+                self.signals.arrived(recipient);
+            }
         }
         Ok(applied)
     }
 
     /// The sender's receipt for a state change, if it wants one; its ledger entry goes to `ledger`.
-    fn receipt(
+    pub fn receipt(
         &self,
         context: &DeliveryContext,
         state: DeliveryState,

@@ -1,28 +1,37 @@
-//! Forwarding (issue 14, first part): the message a regional triage point passes on is built by the
-//! broker, never retyped by the triage point.
+//! Forwarding (issue 14): a regional triage point passes on a request it received, and the broker keeps
+//! the chain.
 //!
-//! [`build`] takes the received message's exact bytes and writes a new message Bundle: a new
-//! MessageHeader (new id, the triage point as sender, the chosen receivers as destinations, a link to
-//! the original's tracking id), then every other entry of the original **byte for byte** (their spans
-//! are cut from the received bytes, not re-serialised, so that nothing clinical can change on the way),
-//! then, if the triage point wrote one, its note as a `Communication`. The result goes through ingest
-//! like any message: validated, routed and committed with its ledger entries.
+//! The forwarded message is built by the broker ([`build`]), never retyped by the triage point, and
+//! goes through ingest like any message (validated, routed, committed with its ledger entries). Its
+//! commit also moves the triage point's delivery of the original to `forwarded`, stores the link
+//! (`forwardings`), writes the `forwarded` ledger entry and queues the original sender's receipt, in
+//! one transaction: a forwarding is either all there or not at all, and two racing forwardings of one
+//! message cannot both be stored. What the candidates answer then follows the chain back (see
+//! `delivery::settle`): the first acceptance answers the original, and in mode `first-accept` withdraws
+//! the other candidates.
 //!
-//! [`forward`] is `POST /fhir/mailbox/{id}/$forward`: a triage point passes a request from its mailbox to
-//! the receivers it chose (mode `all`); the original then leaves its mailbox as delivered. Placement
-//! among several candidates (`first-accept`) and receipts that follow the chain are the next steps.
+//! `$forward` is idempotent: asking again for a forwarding that is still open, with the same receivers
+//! and mode, answers with the first one's acknowledgement. Forwarding the same message again is allowed
+//! once every candidate of the earlier forwarding has declined (or could not be reached).
 
-use std::ops::Range;
+mod build;
+mod escalation;
+
+pub use build::{build, Destination, ForwardError, Forwarding, FORWARDED_FROM_URL, MAX_NOTE_CHARS, MAX_RECEIVERS};
+pub use escalation::{escalate, Escalation};
 
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::auth::Principal;
+use crate::delivery::settle::Settler;
 use crate::directory::Directory;
 use crate::ingest::{Accepted, IngestError, Ingestor};
-use crate::mailbox::{Mailbox, MailboxError};
-use crate::model::{OrgIdentifier, TrackingId};
+use crate::ledger::{LedgerEvent, LedgerRecord};
+use crate::model::{DeliveryId, DeliveryState, ForwardMode, OrgId, OrgIdentifier, TrackingId};
 use crate::outcome::{Issue, IssueCode};
+use crate::store::{DeliveryContext, ForwardingRecord, NewForwarding, Received, StoreError};
+use crate::time::Millis;
 
 /// Why a forwarding was refused.
 #[derive(Debug, thiserror::Error)]
@@ -31,479 +40,293 @@ pub enum FlowError {
     NotTriagePoint,
     #[error("the forwarding request is not valid")]
     Request(Vec<Issue>),
-    #[error("not supported: {0}")]
-    NotSupported(Issue),
+    #[error("no such message was delivered to this organisation")]
+    NotFound,
+    #[error("the message's payload was purged")]
+    Purged,
+    #[error("the message cannot be forwarded now")]
+    Conflict(Issue),
     #[error(transparent)]
     Build(#[from] ForwardError),
     #[error(transparent)]
-    Mailbox(#[from] MailboxError),
-    #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// What a triage point asks: the `Parameters` of `$forward`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub receivers: Vec<OrgIdentifier>,
+    pub mode: ForwardMode,
     pub note: Option<String>,
+    /// `tracking-id`: the message to forward, for `POST /fhir/$forward` (a pushed message).
+    pub tracking_id: Option<String>,
+}
+
+fn invalid(message: &str, at: String) -> FlowError {
+    FlowError::Request(vec![Issue::error(IssueCode::Invalid, message.to_owned()).at(at)])
 }
 
 impl Request {
-    /// Reads `Parameters` with `receiver` (valueIdentifier, 1 to [`MAX_RECEIVERS`]), `mode`
-    /// (valueCode `all`; `first-accept` is not supported yet) and `note` (valueString, at most one).
+    /// Reads `Parameters` with `receiver` (valueIdentifier, 1 to [`MAX_RECEIVERS`], no repeats),
+    /// `mode` (valueCode `all` or `first-accept`, default `all`, at most one), `note` (valueString, at
+    /// most one) and `tracking-id` (valueId, at most one).
     pub fn from_parameters(body: &[u8]) -> Result<Self, FlowError> {
-        let invalid = |message: &str, at: String| {
-            FlowError::Request(vec![Issue::error(IssueCode::Invalid, message.to_owned()).at(at)])
-        };
         let parameters: Value =
             serde_json::from_slice(body).map_err(|_| invalid("the body is not JSON", "Parameters".into()))?;
         if parameters.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
             return Err(invalid("the body must be a FHIR Parameters resource", "Parameters".into()));
         }
-        let (mut receivers, mut note) = (Vec::new(), None);
+        let mut request = Self { receivers: Vec::new(), mode: ForwardMode::All, note: None, tracking_id: None };
+        let mut mode_seen = false;
         let items = parameters.get("parameter").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        if items.len() > MAX_RECEIVERS + 3 {
+            return Err(invalid("too many parameters", "Parameters.parameter".into()));
+        }
         for (i, parameter) in items.iter().enumerate() {
             let at = format!("Parameters.parameter[{i}]");
-            match parameter.get("name").and_then(Value::as_str) {
+            let text = |key: &str| parameter.get(key).and_then(Value::as_str);
+            match text("name") {
                 Some("receiver") => {
                     let identifier = parameter.get("valueIdentifier");
                     let field = |key| identifier.and_then(|id| id.get(key)).and_then(Value::as_str);
                     let receiver = field("system").zip(field("value")).and_then(|(s, v)| OrgIdentifier::new(s, v));
-                    receivers.push(receiver.ok_or_else(|| {
+                    let receiver = receiver.ok_or_else(|| {
                         invalid(
                             "a receiver is a valueIdentifier with system and value",
                             format!("{at}.valueIdentifier"),
                         )
-                    })?);
-                }
-                Some("mode") => match parameter.get("valueCode").and_then(Value::as_str) {
-                    Some("all") => {}
-                    Some("first-accept") => {
-                        let issue = Issue::error(
-                            IssueCode::NotSupported,
-                            "mode first-accept (placement among candidates) is not supported yet; use all",
-                        )
-                        .at(format!("{at}.valueCode"));
-                        return Err(FlowError::NotSupported(issue));
+                    })?;
+                    if request.receivers.contains(&receiver) {
+                        return Err(invalid("this receiver is named twice", format!("{at}.valueIdentifier")));
                     }
-                    _ => return Err(invalid("mode is all or first-accept", format!("{at}.valueCode"))),
-                },
-                Some("note") if note.is_none() => {
-                    let text = parameter.get("valueString").and_then(Value::as_str).filter(|s| !s.trim().is_empty());
-                    note = Some(
-                        text.ok_or_else(|| invalid("a note is a non-empty valueString", format!("{at}.valueString")))?
-                            .to_owned(),
-                    );
+                    request.receivers.push(receiver);
                 }
-                Some("note") => return Err(invalid("at most one note", at)),
-                _ => return Err(invalid("unknown parameter: receiver, mode and note are known", format!("{at}.name"))),
+                Some("mode") if !mode_seen => {
+                    mode_seen = true;
+                    request.mode = text("valueCode")
+                        .and_then(|code| code.parse().ok())
+                        .ok_or_else(|| invalid("mode is all or first-accept", format!("{at}.valueCode")))?;
+                }
+                Some("note") if request.note.is_none() => {
+                    let note = text("valueString").filter(|s| !s.trim().is_empty());
+                    let note =
+                        note.ok_or_else(|| invalid("a note is a non-empty valueString", format!("{at}.valueString")))?;
+                    request.note = Some(note.to_owned());
+                }
+                Some("tracking-id") if request.tracking_id.is_none() => {
+                    let id = text("valueId").filter(|id| TrackingId::parse(id).is_some());
+                    let id = id.ok_or_else(|| {
+                        invalid("tracking-id is the valueId of a tracking id", format!("{at}.valueId"))
+                    })?;
+                    request.tracking_id = Some(id.to_owned());
+                }
+                Some(name @ ("mode" | "note" | "tracking-id")) => {
+                    return Err(invalid(&format!("at most one {name}"), at));
+                }
+                _ => {
+                    let known = "unknown parameter: receiver, mode, note and tracking-id are known";
+                    return Err(invalid(known, format!("{at}.name")));
+                }
             }
         }
-        if receivers.is_empty() || receivers.len() > MAX_RECEIVERS {
+        if request.receivers.is_empty() || request.receivers.len() > MAX_RECEIVERS {
             let message = format!("name 1 to {MAX_RECEIVERS} receivers");
             return Err(invalid(&message, "Parameters.parameter".into()));
         }
-        if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
+        if request.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
             return Err(FlowError::Build(ForwardError::NoteTooLong));
         }
-        Ok(Self { receivers, note })
+        Ok(request)
     }
 }
 
 /// The services a forwarding uses.
 pub struct Flow<'a> {
     pub ingestor: &'a Ingestor,
-    pub mailbox: &'a Mailbox,
+    pub settler: &'a Settler,
     pub directory: &'a Directory,
     pub base_url: &'a str,
 }
 
-/// `POST /fhir/mailbox/{id}/$forward`: the triage point `caller` passes mailbox item `id` on. The
-/// forwarded message is submitted as the triage point's (validated, routed, committed, acknowledged);
-/// then the original is acknowledged: it leaves the mailbox as delivered.
-#[tracing::instrument(skip_all, fields(stage = "forward", org = %caller.org, id = %id))]
-pub async fn forward(flow: &Flow<'_>, caller: &Principal, id: &str, request: &Request) -> Result<Accepted, FlowError> {
+/// Which received message is forwarded.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// `POST /fhir/mailbox/{id}/$forward`: an item of the caller's mailbox.
+    Mailbox(&'a str),
+    /// `POST /fhir/$forward`: a message delivered to the caller, by the `tracking-id` parameter.
+    Message,
+}
+
+/// `$forward`: the triage point `caller` passes a message it received on to the receivers it chose.
+/// Answers with the forwarded message's acknowledgement (`duplicate` when this repeats an open
+/// forwarding).
+#[tracing::instrument(skip_all, fields(stage = "forward", org = %caller.org, mode = request.mode.as_str()))]
+pub async fn forward(
+    flow: &Flow<'_>,
+    caller: &Principal,
+    source: Source<'_>,
+    request: &Request,
+) -> Result<Accepted, FlowError> {
     let snapshot = flow.directory.snapshot();
     let me = snapshot.organizations().iter().find(|o| o.id == caller.org).filter(|o| o.triage_point);
     let me = me.ok_or(FlowError::NotTriagePoint)?;
     let sender = me.identifiers.first().ok_or(FlowError::NotTriagePoint)?;
     let mut destinations = Vec::with_capacity(request.receivers.len());
+    let mut receiver_orgs = Vec::with_capacity(request.receivers.len());
     for (i, receiver) in request.receivers.iter().enumerate() {
+        let at = format!("Parameters.parameter[{i}].valueIdentifier");
         // Unknown receivers are refused by routing too; saying so here names the parameter.
         let Some(org) = snapshot.by_identifier(receiver) else {
-            let issue = Issue::error(IssueCode::NotFound, "no organisation in the directory has this identifier")
-                .at(format!("Parameters.parameter[{i}].valueIdentifier"));
-            return Err(FlowError::Request(vec![issue]));
+            let issue = Issue::error(IssueCode::NotFound, "no organisation in the directory has this identifier");
+            return Err(FlowError::Request(vec![issue.at(at)]));
         };
+        if org.id == caller.org || receiver_orgs.contains(&org.id) {
+            return Err(invalid("a forwarding names other organisations, each once", at));
+        }
+        receiver_orgs.push(org.id.clone());
         destinations.push(Destination {
             receiver: receiver.clone(),
             name: org.name.clone(),
             endpoint: org.address.clone(),
         });
     }
-    let (original, bytes) = flow.mailbox.read_item(caller, id).await?;
-    let now =
-        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let (item, message) = match (source, request.tracking_id.as_deref()) {
+        (Source::Mailbox(_), Some(_)) => {
+            let why = "tracking-id is for POST /fhir/$forward; this route names the mailbox item";
+            return Err(invalid(why, "Parameters".into()));
+        }
+        (Source::Message, None) => {
+            return Err(invalid("name the message to forward: tracking-id", "Parameters".into()))
+        }
+        (Source::Mailbox(id), None) => (Some(DeliveryId::parse(id).ok_or(FlowError::NotFound)?), None),
+        (Source::Message, Some(id)) => (None, Some(TrackingId::parse(id).ok_or(FlowError::NotFound)?)),
+    };
+    let received = match (&item, &message) {
+        (Some(id), _) => Received::Item(id),
+        (None, Some(id)) => Received::Message(id),
+        (None, None) => return Err(FlowError::NotFound),
+    };
+    let store = flow.settler.store();
+    let (original, payload) = store.received(&caller.org, received).await?.ok_or(FlowError::NotFound)?;
+    match original.state {
+        DeliveryState::Queued | DeliveryState::Delivered => {}
+        DeliveryState::Forwarded => {
+            if let Some(again) = repeated(flow, &original, &receiver_orgs, request.mode).await? {
+                return Ok(again);
+            }
+        }
+        done => {
+            let text = format!("this message is already {done}; it can no longer be forwarded");
+            return Err(FlowError::Conflict(Issue::error(IssueCode::Conflict, text)));
+        }
+    }
+    let payload = payload.ok_or(FlowError::Purged)?;
+    let now = Millis::now();
+    let tracking_id = TrackingId::generate();
     let forwarding = Forwarding {
-        original: &original,
+        original: &original.tracking_id,
         sender,
         sender_name: &me.name,
         destinations: &destinations,
         note: request.note.as_deref(),
         broker: flow.base_url,
-        now: &now,
+        now: &now.to_rfc3339_secs(),
     };
-    let forwarded = build(&bytes, &forwarding)?;
-    let accepted = flow.ingestor.submit(caller, Bytes::from(forwarded)).await?;
-    flow.mailbox.acknowledge(caller, id).await?;
-    tracing::info!(original = %original, forwarded = %accepted.tracking_id, "forwarded");
+    let bytes = build(&payload, &forwarding)?;
+    let summary = forwarded_summary(&destinations, request.mode);
+    let link = link(flow, Some(&caller.org), &original, (&tracking_id, &destinations, request.mode), &summary, now);
+    let accepted = flow.ingestor.submit_forwarded(caller, Bytes::from(bytes), tracking_id, link).await?;
+    flow.settler.signals().arrived(&original.sender_org);
+    tracing::info!(original = %original.tracking_id, forwarded = %accepted.tracking_id, "forwarded");
     Ok(accepted)
 }
 
-/// `MessageHeader` extension (`valueId`): the tracking id of the message this one forwards.
-pub const FORWARDED_FROM_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/forwarded-from";
-
-/// The longest triage note the broker carries (characters).
-pub const MAX_NOTE_CHARS: usize = 4000;
-/// The most receivers one forwarding may name.
-pub const MAX_RECEIVERS: usize = 20;
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ForwardError {
-    #[error("the stored message is not a message Bundle with entries: {0}")]
-    NotAMessage(&'static str),
-    #[error("a forwarding names at least one receiver and at most {MAX_RECEIVERS}")]
-    Receivers,
-    #[error("the note is longer than {MAX_NOTE_CHARS} characters")]
-    NoteTooLong,
+/// What the forwarded message's commit does to the original: its delivery to the triage point moves
+/// to `forwarded` (from the state just read, so that the entries written here are true), with the
+/// `forwarded` ledger entry that links both tracking ids and the original sender's receipt.
+fn link(
+    flow: &Flow<'_>,
+    actor: Option<&OrgId>,
+    original: &DeliveryContext,
+    (tracking_id, destinations, mode): (&TrackingId, &[Destination], ForwardMode),
+    summary: &str,
+    now: Millis,
+) -> NewForwarding {
+    let entry = |event| {
+        LedgerRecord::new(event, now)
+            .tracking(original.tracking_id.clone())
+            .header(original.header_id.clone())
+            .delivery(original.delivery_id.clone())
+            .actor(actor.cloned())
+            .sender(original.sender_org.clone())
+            .receiver(original.receiver_org.clone())
+            .event_code(original.event_code.clone())
+    };
+    let mut ledger = Vec::new();
+    if original.state == DeliveryState::Queued {
+        // Taken from the mailbox by forwarding it: that is its delivery.
+        ledger.push(entry(LedgerEvent::Delivered).outcome("taken from the mailbox by forwarding"));
+    }
+    let receivers: Vec<String> = destinations.iter().map(|d| d.receiver.to_string()).collect();
+    let outcome = format!("as {tracking_id} to {}; mode {}", receivers.join(", "), mode.as_str());
+    ledger.push(entry(LedgerEvent::Forwarded).outcome(outcome));
+    let receipt = flow.settler.receipt(original, DeliveryState::Forwarded, summary, &[], now, &mut ledger);
+    NewForwarding {
+        original_tracking_id: original.tracking_id.clone(),
+        original_delivery_id: original.delivery_id.clone(),
+        mode,
+        from: std::iter::once(original.state).collect(),
+        ledger,
+        receipt,
+    }
 }
 
-/// Where a forwarded message goes.
-#[derive(Debug, Clone)]
-pub struct Destination {
-    pub receiver: OrgIdentifier,
-    pub name: String,
-    /// The receiver's endpoint address from the directory.
-    pub endpoint: String,
+/// The original sender's receipt text for a forwarding by the triage point.
+fn forwarded_summary(destinations: &[Destination], mode: ForwardMode) -> String {
+    let names: Vec<&str> = destinations.iter().map(|d| d.name.as_str()).collect();
+    match mode {
+        ForwardMode::All => format!("Forwarded by the triage point to {}.", names.join(", ")),
+        ForwardMode::FirstAccept => format!(
+            "Forwarded by the triage point to {} candidates ({}); the first to accept answers this request.",
+            names.len(),
+            names.join(", ")
+        ),
+    }
 }
 
-/// What the triage point decided.
-#[derive(Debug, Clone)]
-pub struct Forwarding<'a> {
-    /// The original's tracking id (the link kept in the new header).
-    pub original: &'a TrackingId,
-    /// The triage point: the new sender.
-    pub sender: &'a OrgIdentifier,
-    pub sender_name: &'a str,
-    pub destinations: &'a [Destination],
-    pub note: Option<&'a str>,
-    /// The broker's base URL (`MessageHeader.source.endpoint`).
-    pub broker: &'a str,
-    /// RFC 3339 time of the forwarding.
-    pub now: &'a str,
-}
-
-/// The forwarded message's bytes. `original` is the received message exactly as stored.
-pub fn build(original: &[u8], forwarding: &Forwarding<'_>) -> Result<Vec<u8>, ForwardError> {
-    if forwarding.destinations.is_empty() || forwarding.destinations.len() > MAX_RECEIVERS {
-        return Err(ForwardError::Receivers);
+/// A `$forward` of a message the caller already forwarded: the earlier forwarding's acknowledgement if
+/// this asks for the same (still open) forwarding; `None` if every earlier forwarding ended with nobody
+/// placed, so that it may be forwarded again; a conflict otherwise.
+async fn repeated(
+    flow: &Flow<'_>,
+    original: &DeliveryContext,
+    receivers: &[OrgId],
+    mode: ForwardMode,
+) -> Result<Option<Accepted>, FlowError> {
+    let store = flow.settler.store();
+    let mut earlier: Vec<ForwardingRecord> = store.forwardings_of(&original.tracking_id).await?;
+    earlier.retain(|f| f.original_delivery_id == original.delivery_id);
+    let conflict = |text: String| Err(FlowError::Conflict(Issue::error(IssueCode::Conflict, text)));
+    let Some(last) = earlier.pop() else { return Ok(None) };
+    let candidates = store.deliveries(&last.tracking_id).await?;
+    let open = candidates.iter().any(|c| c.state.is_open() || c.state == DeliveryState::AcceptedByReceiver);
+    if last.placed_delivery_id.is_none() && !open {
+        // Every candidate declined or could not be reached: the triage point tries others.
+        return Ok(None);
     }
-    if forwarding.note.is_some_and(|note| note.chars().count() > MAX_NOTE_CHARS) {
-        return Err(ForwardError::NoteTooLong);
+    let mut same: Vec<&OrgId> = candidates.iter().map(|c| &c.receiver_org).collect();
+    let mut asked: Vec<&OrgId> = receivers.iter().collect();
+    same.sort();
+    asked.sort();
+    if same != asked || last.mode != mode {
+        let state = if last.placed_delivery_id.is_some() { "placed" } else { "still open" };
+        return conflict(format!(
+            "this message was forwarded as {} to other receivers or in another mode, and that forwarding is {state}",
+            last.tracking_id
+        ));
     }
-    let bundle: Value = serde_json::from_slice(original).map_err(|_| ForwardError::NotAMessage("not JSON"))?;
-    let entries = bundle.get("entry").and_then(Value::as_array).ok_or(ForwardError::NotAMessage("no entries"))?;
-    let header = entries
-        .first()
-        .and_then(|e| e.get("resource"))
-        .filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("MessageHeader"))
-        .ok_or(ForwardError::NotAMessage("the first entry is not a MessageHeader"))?;
-    let spans = entry_spans(original).ok_or(ForwardError::NotAMessage("its entries cannot be delimited"))?;
-    if spans.len() != entries.len() {
-        return Err(ForwardError::NotAMessage("its entries cannot be delimited"));
-    }
-    let header_id = uuid::Uuid::new_v4().to_string();
-    let new_header = json!({
-        "fullUrl": format!("urn:uuid:{header_id}"),
-        "resource": new_header(header, &header_id, forwarding),
-    });
-    let mut out = Vec::with_capacity(original.len() + 2048);
-    let bundle_head = json!({
-        "resourceType": "Bundle",
-        "id": uuid::Uuid::new_v4().to_string(),
-        "type": "message",
-        "timestamp": forwarding.now,
-    });
-    // `{...,"entry":[` then the new header, the original entries as received, the note.
-    let head = serde_json::to_vec(&bundle_head).map_err(|_| ForwardError::NotAMessage("cannot write"))?;
-    out.extend_from_slice(&head[..head.len() - 1]);
-    out.extend_from_slice(b",\"entry\":[");
-    out.extend_from_slice(&serde_json::to_vec(&new_header).map_err(|_| ForwardError::NotAMessage("cannot write"))?);
-    for span in &spans[1..] {
-        out.push(b',');
-        out.extend_from_slice(&original[span.clone()]);
-    }
-    if let Some(note) = forwarding.note {
-        let note = note_entry(entries, note, forwarding);
-        out.push(b',');
-        out.extend_from_slice(&serde_json::to_vec(&note).map_err(|_| ForwardError::NotAMessage("cannot write"))?);
-    }
-    out.extend_from_slice(b"]}");
-    Ok(out)
-}
-
-/// The original header with a new id, the triage point as sender, the new destinations, the broker as
-/// source and the link to the original; event, focus, definition and author stay.
-fn new_header(original: &Value, id: &str, forwarding: &Forwarding<'_>) -> Value {
-    let mut header = json!({ "resourceType": "MessageHeader", "id": id });
-    let extension = json!([{ "url": FORWARDED_FROM_URL, "valueId": forwarding.original.as_str() }]);
-    header["extension"] = extension;
-    for key in ["eventCoding", "eventUri"] {
-        if let Some(value) = original.get(key) {
-            header[key] = value.clone();
-        }
-    }
-    header["destination"] = forwarding
-        .destinations
-        .iter()
-        .map(|d| {
-            json!({
-                "name": d.name,
-                "endpoint": d.endpoint,
-                "receiver": { "identifier": { "system": d.receiver.system(), "value": d.receiver.value() }, "display": d.name },
-            })
-        })
-        .collect();
-    header["sender"] = json!({
-        "identifier": { "system": forwarding.sender.system(), "value": forwarding.sender.value() },
-        "display": forwarding.sender_name,
-    });
-    for key in ["author", "reason", "focus", "definition"] {
-        if let Some(value) = original.get(key) {
-            header[key] = value.clone();
-        }
-    }
-    header["source"] = json!({ "name": "handover-broker", "endpoint": forwarding.broker });
-    header
-}
-
-/// The triage point's note: a Communication about the handover's patient.
-fn note_entry(entries: &[Value], note: &str, forwarding: &Forwarding<'_>) -> Value {
-    let id = uuid::Uuid::new_v4().to_string();
-    let patient = entries
-        .iter()
-        .find(|e| e.pointer("/resource/resourceType").and_then(Value::as_str) == Some("Patient"))
-        .and_then(|e| e.get("fullUrl"))
-        .cloned();
-    let mut communication = json!({
-        "resourceType": "Communication",
-        "id": id,
-        "status": "completed",
-        "category": [{ "text": "Triage note" }],
-        "sent": forwarding.now,
-        "sender": { "identifier": { "system": forwarding.sender.system(), "value": forwarding.sender.value() },
-                    "display": forwarding.sender_name },
-        "payload": [{ "contentString": note }],
-    });
-    if let Some(patient) = patient {
-        communication["subject"] = json!({ "reference": patient });
-    }
-    json!({ "fullUrl": format!("urn:uuid:{id}"), "resource": communication })
-}
-
-/// The byte ranges of the elements of the top-level `entry` array, or `None` when there is none (or the
-/// JSON is malformed). A scan of the bytes that knows strings and escapes; nothing is parsed twice.
-fn entry_spans(bytes: &[u8]) -> Option<Vec<Range<usize>>> {
-    let mut depth = 0usize;
-    let mut i = 0;
-    // The key last read at depth 1, and whether we are inside the entry array (depth 2).
-    let mut key_at_1: Option<Range<usize>> = None;
-    let mut in_entries = false;
-    let mut spans = Vec::new();
-    let mut start: Option<usize> = None;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                let from = i;
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                if i >= bytes.len() {
-                    return None;
-                }
-                if depth == 1 && !in_entries {
-                    key_at_1 = Some(from + 1..i);
-                }
-                if in_entries && depth == 2 && start.is_none() {
-                    start = Some(from);
-                }
-            }
-            b'{' | b'[' => {
-                if in_entries && depth == 2 && start.is_none() {
-                    start = Some(i);
-                }
-                if depth == 1 && bytes[i] == b'[' && key_at_1.as_ref().is_some_and(|k| &bytes[k.clone()] == b"entry") {
-                    in_entries = true;
-                }
-                depth += 1;
-            }
-            b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if in_entries && depth == 1 {
-                    // The entry array closes.
-                    spans.extend(start.take().map(|s| s..trim_end(bytes, s, i)));
-                    return Some(spans);
-                }
-            }
-            b',' if in_entries && depth == 2 => spans.push(start.take()?..trim_end(bytes, 0, i)),
-            b':' if depth == 1 => {}
-            _ => {
-                if in_entries && depth == 2 && start.is_none() && !bytes[i].is_ascii_whitespace() {
-                    start = Some(i);
-                }
-            }
-        }
-        i += 1;
-    }
-    None
-}
-
-/// `end` moved back over white space (to just after the last byte of the element).
-fn trim_end(bytes: &[u8], floor: usize, mut end: usize) -> usize {
-    while end > floor && bytes[end - 1].is_ascii_whitespace() {
-        end -= 1;
-    }
-    end
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn identifier(value: &str) -> OrgIdentifier {
-        OrgIdentifier::new("http://fhir.nl/fhir/NamingSystem/ura", value).unwrap()
-    }
-
-    fn original() -> Vec<u8> {
-        // Pretty-printed, with odd spacing, escapes and a number written as the sender wrote it: the
-        // forwarded entries must be these bytes, not a re-serialisation.
-        br#"{
-  "resourceType": "Bundle", "id": "b1", "type": "message",
-  "entry": [
-    { "fullUrl": "urn:uuid:h", "resource": { "resourceType": "MessageHeader", "id": "h",
-      "eventCoding": { "system": "https://fhir.handover-broker.eu/CodeSystem/handover-event", "code": "care-request" },
-      "sender": { "identifier": { "system": "http://fhir.nl/fhir/NamingSystem/ura", "value": "90000012" } },
-      "destination": [{ "endpoint": "x" }], "focus": [{ "reference": "urn:uuid:s" }] } },
-    {"fullUrl":"urn:uuid:s","resource":{"resourceType":"ServiceRequest","id":"s","note":[{"text":"\"zo snel mogelijk\" ] }"}]}} ,
-    { "fullUrl": "urn:uuid:p", "resource": { "resourceType": "Patient", "id": "p", "multipleBirthInteger": 1.0E0 } }
-  ]
-}"#
-        .to_vec()
-    }
-
-    #[test]
-    fn entry_spans_cut_each_entry_exactly_whatever_its_strings_hold() {
-        let bytes = original();
-        let spans = entry_spans(&bytes).unwrap();
-        assert_eq!(spans.len(), 3);
-        let second = std::str::from_utf8(&bytes[spans[1].clone()]).unwrap();
-        assert!(second.starts_with("{\"fullUrl\":\"urn:uuid:s\"") && second.ends_with("]}}"), "{second}");
-        let third = std::str::from_utf8(&bytes[spans[2].clone()]).unwrap();
-        assert!(third.starts_with("{ \"fullUrl\": \"urn:uuid:p\"") && third.ends_with("} }"), "{third}");
-        for broken in [&b"{\"entry\":[{\"a\":\"open]}"[..], b"{\"entry\":[1,2", b"{\"id\":\"x\"}", b"]"] {
-            assert_eq!(entry_spans(broken), None, "{}", String::from_utf8_lossy(broken));
-        }
-    }
-
-    #[test]
-    fn a_forwarded_message_keeps_every_entry_byte_for_byte_and_links_the_original() {
-        let bytes = original();
-        let original_tracking = TrackingId::generate();
-        let (triage, home) = (identifier("90000014"), identifier("90000015"));
-        let destinations =
-            [Destination { receiver: home.clone(), name: "Hoogveld".into(), endpoint: "https://b/mailbox/h".into() }];
-        let forwarding = Forwarding {
-            original: &original_tracking,
-            sender: &triage,
-            sender_name: "Zorgpunt",
-            destinations: &destinations,
-            note: Some("Voorkeur: kamer op de begane grond."),
-            broker: "https://broker.example",
-            now: "2026-12-01T10:00:00+01:00",
-        };
-        let forwarded = build(&bytes, &forwarding).unwrap();
-        let text = String::from_utf8(forwarded.clone()).unwrap();
-        let spans = entry_spans(&bytes).unwrap();
-        for span in &spans[1..] {
-            assert!(text.contains(std::str::from_utf8(&bytes[span.clone()]).unwrap()), "entry kept as received");
-        }
-        let bundle: Value = serde_json::from_slice(&forwarded).unwrap();
-        let header = &bundle["entry"][0]["resource"];
-        assert_ne!(header["id"], "h");
-        assert_eq!(header["extension"][0]["valueId"], original_tracking.as_str());
-        assert_eq!(header["sender"]["identifier"]["value"], "90000014");
-        assert_eq!(header["destination"][0]["receiver"]["identifier"]["value"], "90000015");
-        assert_eq!(header["eventCoding"]["code"], "care-request");
-        assert_eq!(header["focus"][0]["reference"], "urn:uuid:s");
-        let note = &bundle["entry"][3]["resource"];
-        assert_eq!(
-            (&note["resourceType"], &note["subject"]["reference"]),
-            (&json!("Communication"), &json!("urn:uuid:p"))
-        );
-        assert_eq!(bundle["entry"].as_array().unwrap().len(), 4);
-    }
-
-    /// A forwarded care request is itself a complete handover: it passes the same validation.
-    #[test]
-    fn a_forwarded_care_request_is_a_complete_handover() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let bytes = std::fs::read(root.join("fixtures/handovers/care-request-nl.json")).unwrap();
-        let catalog = crate::profiles::Catalog::load(&root.join("profiles")).unwrap();
-        let tracking = TrackingId::generate();
-        let triage = identifier("90000014");
-        let destinations = [Destination {
-            receiver: identifier("90000015"),
-            name: "Verpleeghuis Hoogveld Heerlen (demo)".into(),
-            endpoint: "https://fhir.handover-broker.eu/mailbox/vpl-hoogveld".into(),
-        }];
-        let forwarding = Forwarding {
-            original: &tracking,
-            sender: &triage,
-            sender_name: "Zorgpunt Zuid-Limburg (demo)",
-            destinations: &destinations,
-            note: Some("Geplaatst op ELV hoog complex; opname vandaag na 14:00."),
-            broker: "https://broker.example",
-            now: "2026-11-14T13:05:00+01:00",
-        };
-        let forwarded = build(&bytes, &forwarding).unwrap();
-        let limits = crate::config::Settings::load(None).unwrap().limits;
-        let submission = crate::message::parse(forwarded.into(), &limits).unwrap();
-        let errors: Vec<_> = catalog.validate(&submission).into_iter().filter(|i| i.is_error()).collect();
-        assert!(errors.is_empty(), "{errors:?}");
-    }
-
-    #[test]
-    fn receivers_and_notes_are_limited_and_only_messages_are_forwarded() {
-        let bytes = original();
-        let tracking = TrackingId::generate();
-        let triage = identifier("90000014");
-        let one = [Destination { receiver: identifier("90000015"), name: "H".into(), endpoint: "e".into() }];
-        let many: Vec<Destination> = (0..=MAX_RECEIVERS).map(|_| one[0].clone()).collect();
-        let long = "x".repeat(MAX_NOTE_CHARS + 1);
-        let base = Forwarding {
-            original: &tracking,
-            sender: &triage,
-            sender_name: "Z",
-            destinations: &one,
-            note: None,
-            broker: "b",
-            now: "2026-12-01T10:00:00Z",
-        };
-        assert_eq!(build(&bytes, &Forwarding { destinations: &[], ..base.clone() }), Err(ForwardError::Receivers));
-        assert_eq!(build(&bytes, &Forwarding { destinations: &many, ..base.clone() }), Err(ForwardError::Receivers));
-        assert_eq!(build(&bytes, &Forwarding { note: Some(&long), ..base.clone() }), Err(ForwardError::NoteTooLong));
-        assert!(matches!(build(b"{\"resourceType\":\"Patient\"}", &base), Err(ForwardError::NotAMessage(_))));
-        assert!(build(&bytes, &base).is_ok());
-    }
+    let ack = store.acknowledgement(&last.tracking_id).await?.ok_or(FlowError::NotFound)?;
+    Ok(Some(Accepted { tracking_id: last.tracking_id, ack, duplicate: true }))
 }

@@ -27,7 +27,7 @@ use crate::model::{DeliveryId, EventCode, HeaderId, OrgIdentifier, PatientKey, P
 use crate::outcome::{Issue, IssueCode};
 use crate::profiles::Catalog;
 use crate::routing::{self, RoutePlan, RoutingError};
-use crate::store::{CommitOutcome, NewDelivery, NewMessage, Store, StoreError};
+use crate::store::{CommitOutcome, NewDelivery, NewForwarding, NewMessage, Store, StoreError};
 use crate::time::Millis;
 
 #[derive(Debug, thiserror::Error)]
@@ -131,11 +131,38 @@ impl Ingestor {
         self.settler.store()
     }
 
+    /// The settler its commits and answers go through (shared with the flows built on ingest).
+    pub fn settler(&self) -> &Settler {
+        &self.settler
+    }
+
     /// Accepts, or refuses with the reasons, a message Bundle posted by `caller`.
-    #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org, message_id, tracking_id, payload_sha256))]
     pub async fn submit(&self, caller: &Principal, body: Bytes) -> Result<Accepted, IngestError> {
+        self.submit_as(caller, body, None).await
+    }
+
+    /// Submits a message the broker built for a triage point (`forward`): checked, routed and
+    /// committed like any other, stored under `tracking_id` together with `link` (the original's move
+    /// to `forwarded`), or not at all.
+    pub async fn submit_forwarded(
+        &self,
+        caller: &Principal,
+        body: Bytes,
+        tracking_id: TrackingId,
+        link: NewForwarding,
+    ) -> Result<Accepted, IngestError> {
+        self.submit_as(caller, body, Some((tracking_id, link))).await
+    }
+
+    #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org, message_id, tracking_id, payload_sha256))]
+    async fn submit_as(
+        &self,
+        caller: &Principal,
+        body: Bytes,
+        forwarding: Option<(TrackingId, NewForwarding)>,
+    ) -> Result<Accepted, IngestError> {
         let mut attempt = Attempt::default();
-        let result = self.process(caller, body, &mut attempt).await;
+        let result = self.process(caller, body, forwarding, &mut attempt).await;
         match &result {
             Ok(accepted) => {
                 tracing::Span::current().record("tracking_id", accepted.tracking_id.as_str());
@@ -169,7 +196,13 @@ impl Ingestor {
     }
 
     /// The stages in order: envelope, (business responses apart), profiles, routing, the commit.
-    async fn process(&self, caller: &Principal, body: Bytes, attempt: &mut Attempt) -> Result<Accepted, IngestError> {
+    async fn process(
+        &self,
+        caller: &Principal,
+        body: Bytes,
+        forwarding: Option<(TrackingId, NewForwarding)>,
+        attempt: &mut Attempt,
+    ) -> Result<Accepted, IngestError> {
         let span = tracing::Span::current();
         // The ledger names every submission, refused or not, by the hash of its exact bytes.
         let payload_sha256 = PayloadHash::of(&body);
@@ -185,7 +218,7 @@ impl Ingestor {
         let patient_keys = self.patient_keys.of_bundle(submission.document());
         attempt.patient_key = patient_keys.first().cloned();
 
-        if let Some(original) = submission.response_to() {
+        if let (Some(original), None) = (submission.response_to(), &forwarding) {
             return self.answer(caller, &submission, original).await;
         }
         let issues = self.catalog.validate(&submission);
@@ -194,7 +227,13 @@ impl Ingestor {
         }
         // What remains are warnings: they do not block, and the acknowledgement tells the sender.
         let plan = routing::plan(&self.directory.snapshot(), caller, &submission)?;
-        let message = self.new_message(caller, &submission, &plan, &issues, payload_sha256, patient_keys)?;
+        let (tracking_id, link) = match forwarding {
+            Some((tracking_id, link)) => (tracking_id, Some(Box::new(link))),
+            None => (TrackingId::generate(), None),
+        };
+        let mut message =
+            self.new_message(caller, &submission, &plan, &issues, (tracking_id, payload_sha256), patient_keys)?;
+        message.forwarding = link;
         self.commit(&submission, &plan, message).await
     }
 
@@ -206,11 +245,10 @@ impl Ingestor {
         submission: &Submission,
         plan: &RoutePlan,
         warnings: &[Issue],
-        payload_sha256: PayloadHash,
+        (tracking_id, payload_sha256): (TrackingId, PayloadHash),
         patient_keys: Vec<PatientKey>,
     ) -> Result<NewMessage, IngestError> {
         let now = Millis::now();
-        let tracking_id = TrackingId::generate();
         let warnings: Vec<handover_fhir::OutcomeIssue<'_>> = warnings.iter().map(Issue::to_fhir).collect();
         let ack =
             self.acknowledgement(submission, &plan.sender_identifier, &tracking_id, plan.routes.len(), &warnings, now)?;
@@ -257,6 +295,7 @@ impl Ingestor {
             patient_keys,
             deliveries,
             ledger,
+            forwarding: None,
         })
     }
 
@@ -297,6 +336,12 @@ impl Ingestor {
                     submission.header_id()
                 ),
                 "Bundle.entry[0].resource.id",
+            ),
+            CommitOutcome::OriginalMoved => conflict(
+                "the message was forwarded, answered or expired meanwhile; it is no longer this triage \
+                 point's to forward (see its receipts)"
+                    .to_owned(),
+                "Parameters",
             ),
             CommitOutcome::BundleIdReused => conflict(
                 "Bundle.id was already used by this sender for a message with another MessageHeader.id".to_owned(),

@@ -6,6 +6,7 @@
 
 use super::{Accepted, IngestError, Ingestor};
 use crate::auth::Principal;
+use crate::delivery::settle::Answered;
 use crate::json::Field;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::message::Submission;
@@ -103,8 +104,19 @@ impl Ingestor {
             self.store().writer().append_ledger(vec![entry]).await?;
             return Ok(accepted);
         };
-        if self.settler.answer(&context, target, entry, &receiver_issues(submission)).await? {
-            return Ok(accepted);
+        match self.settler.answer(&context, target, entry, &receiver_issues(submission)).await? {
+            Answered::Applied => return Ok(accepted),
+            Answered::PlacedElsewhere => {
+                return Err(IngestError::Conflict(
+                    Issue::error(
+                        IssueCode::Conflict,
+                        "the patient was placed elsewhere: another candidate accepted this request first, and it \
+                         was withdrawn from this organisation",
+                    )
+                    .at(format!("{RESPONSE}.code")),
+                ))
+            }
+            Answered::Moved => {}
         }
         // Already answered: the same answer again is a resend, another is a conflict.
         let current = self.store().delivery_context(&context.delivery_id).await?.map(|c| c.state);

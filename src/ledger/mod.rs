@@ -70,6 +70,15 @@ pub enum LedgerEvent {
     /// An organisation (`actor_org`, also `sender_org`) reported its bed capacity (`outcome`: the
     /// report's id, its care types and the time its counts hold; never the counts' source text).
     CapacityReported,
+    /// A triage point forwarded a message it received (`tracking_id`, `delivery_id`: the original and
+    /// the triage point's delivery of it; `outcome`: the forwarded message's tracking id, receivers, mode).
+    Forwarded,
+    /// A candidate's delivery was withdrawn because another candidate was placed (`outcome`: the
+    /// delivery that was placed).
+    Withdrawn,
+    /// Every candidate of a forwarding declined or could not be reached (`tracking_id`: the forwarded
+    /// message).
+    ForwardingDeclined,
 }
 
 impl LedgerEvent {
@@ -95,6 +104,9 @@ impl LedgerEvent {
             Self::TokenIssued => "token-issued",
             Self::TokenRevoked => "token-revoked",
             Self::CapacityReported => "capacity-reported",
+            Self::Forwarded => "forwarded",
+            Self::Withdrawn => "withdrawn",
+            Self::ForwardingDeclined => "forwarding-declined",
         }
     }
 }
@@ -129,6 +141,9 @@ impl FromStr for LedgerEvent {
             "token-issued" => Self::TokenIssued,
             "token-revoked" => Self::TokenRevoked,
             "capacity-reported" => Self::CapacityReported,
+            "forwarded" => Self::Forwarded,
+            "withdrawn" => Self::Withdrawn,
+            "forwarding-declined" => Self::ForwardingDeclined,
             other => return Err(other.to_owned()),
         })
     }

@@ -14,4 +14,4 @@ pub use codes::CareType;
 pub use ids::{DeliveryId, EventCode, HeaderId, PatientKey, PayloadHash, TrackingId};
 pub use organization::{CertificateSha256, DeliveryMode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 pub use smart::{ClientId, ClientRole, JwkSet, SmartClient};
-pub use state::{DeliveryEvent, DeliveryState, MessageState, StateSet};
+pub use state::{DeliveryEvent, DeliveryState, ForwardMode, MessageState, StateSet};

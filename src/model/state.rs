@@ -15,6 +15,10 @@ pub enum DeliveryState {
     RejectedByReceiver,
     Failed,
     Expired,
+    /// A triage point passed the message on (`$forward`); the answer comes through the chain.
+    Forwarded,
+    /// Another candidate was placed: the request was withdrawn from this receiver.
+    Withdrawn,
 }
 
 /// What happened to a delivery.
@@ -30,16 +34,22 @@ pub enum DeliveryEvent {
     PermanentFailure,
     /// Not delivered within its time to live.
     TimeToLivePassed,
+    /// The receiver, a triage point, forwarded the message.
+    Forwarded,
+    /// A placement among several candidates went to another receiver.
+    Withdrawn,
 }
 
 impl DeliveryState {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Queued,
         Self::Delivered,
         Self::AcceptedByReceiver,
         Self::RejectedByReceiver,
         Self::Failed,
         Self::Expired,
+        Self::Forwarded,
+        Self::Withdrawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,12 +60,22 @@ impl DeliveryState {
             Self::RejectedByReceiver => "rejected-by-receiver",
             Self::Failed => "failed",
             Self::Expired => "expired",
+            Self::Forwarded => "forwarded",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
     /// No further change is possible.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::AcceptedByReceiver | Self::RejectedByReceiver | Self::Failed | Self::Expired)
+        matches!(
+            self,
+            Self::AcceptedByReceiver | Self::RejectedByReceiver | Self::Failed | Self::Expired | Self::Withdrawn
+        )
+    }
+
+    /// Still waiting for its receiver's answer, or (forwarded) for the chain's.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Queued | Self::Delivered | Self::Forwarded)
     }
 
     /// The state after `event`, or `None` when the protocol does not allow it from this state.
@@ -65,9 +85,13 @@ impl DeliveryState {
             (Self::Queued, E::Delivered) => Some(Self::Delivered),
             (Self::Queued, E::PermanentFailure) => Some(Self::Failed),
             (Self::Queued, E::TimeToLivePassed) => Some(Self::Expired),
-            // A business response proves receipt, even if the delivery report was lost.
-            (Self::Queued | Self::Delivered, E::ReceiverAccepted) => Some(Self::AcceptedByReceiver),
-            (Self::Queued | Self::Delivered, E::ReceiverRejected) => Some(Self::RejectedByReceiver),
+            // A business response proves receipt, even if the delivery report was lost. A forwarded
+            // message is answered by the end of the chain (or by the triage point itself).
+            (Self::Queued | Self::Delivered | Self::Forwarded, E::ReceiverAccepted) => Some(Self::AcceptedByReceiver),
+            (Self::Queued | Self::Delivered | Self::Forwarded, E::ReceiverRejected) => Some(Self::RejectedByReceiver),
+            // Forwarding again (every earlier candidate declined) is decided by the forwarding's guard.
+            (Self::Queued | Self::Delivered | Self::Forwarded, E::Forwarded) => Some(Self::Forwarded),
+            (Self::Queued | Self::Delivered, E::Withdrawn) => Some(Self::Withdrawn),
             _ => None,
         }
     }
@@ -81,6 +105,8 @@ impl DeliveryState {
             Self::Expired => E::TimeToLivePassed,
             Self::AcceptedByReceiver => E::ReceiverAccepted,
             Self::RejectedByReceiver => E::ReceiverRejected,
+            Self::Forwarded => E::Forwarded,
+            Self::Withdrawn => E::Withdrawn,
             Self::Queued => return StateSet::EMPTY,
         };
         Self::ALL.into_iter().filter(|s| s.transition(event) == Some(self)).collect()
@@ -128,6 +154,36 @@ impl FromStr for DeliveryState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL.into_iter().find(|state| state.as_str() == s).ok_or_else(|| s.to_owned())
+    }
+}
+
+/// How a triage point's forwarding places the patient (`$forward`'s `mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardMode {
+    /// Every receiver gets the request; the first acceptance answers the original.
+    All,
+    /// The first receiver to accept is placed; the others are withdrawn, and a later acceptance is
+    /// refused.
+    FirstAccept,
+}
+
+impl ForwardMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::FirstAccept => "first-accept",
+        }
+    }
+}
+
+impl FromStr for ForwardMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "all" => Ok(Self::All),
+            "first-accept" => Ok(Self::FirstAccept),
+            other => Err(other.to_owned()),
+        }
     }
 }
 
@@ -182,11 +238,17 @@ mod tests {
 
     #[test]
     fn terminal_states_never_change() {
-        for state in [S::AcceptedByReceiver, S::RejectedByReceiver, S::Failed, S::Expired] {
-            assert!(state.is_terminal());
-            for event in
-                [E::Delivered, E::ReceiverAccepted, E::ReceiverRejected, E::PermanentFailure, E::TimeToLivePassed]
-            {
+        for state in [S::AcceptedByReceiver, S::RejectedByReceiver, S::Failed, S::Expired, S::Withdrawn] {
+            assert!(state.is_terminal() && !state.is_open());
+            for event in [
+                E::Delivered,
+                E::ReceiverAccepted,
+                E::ReceiverRejected,
+                E::PermanentFailure,
+                E::TimeToLivePassed,
+                E::Forwarded,
+                E::Withdrawn,
+            ] {
                 assert_eq!(state.transition(event), None, "{state} must not change on {event:?}");
             }
         }
@@ -194,7 +256,7 @@ mod tests {
 
     #[test]
     fn states_round_trip_through_their_names() {
-        for state in [S::Queued, S::Delivered, S::AcceptedByReceiver, S::RejectedByReceiver, S::Failed, S::Expired] {
+        for state in S::ALL {
             assert_eq!(state.as_str().parse::<S>(), Ok(state));
         }
         assert!("lost".parse::<S>().is_err());
@@ -205,9 +267,25 @@ mod tests {
         assert_eq!(S::Delivered.sources(), set(&[S::Queued]));
         assert_eq!(S::Failed.sources(), set(&[S::Queued]));
         assert_eq!(S::Expired.sources(), set(&[S::Queued]));
-        assert_eq!(S::AcceptedByReceiver.sources(), set(&[S::Queued, S::Delivered]));
-        assert_eq!(S::RejectedByReceiver.sources(), set(&[S::Queued, S::Delivered]));
+        assert_eq!(S::AcceptedByReceiver.sources(), set(&[S::Queued, S::Delivered, S::Forwarded]));
+        assert_eq!(S::RejectedByReceiver.sources(), set(&[S::Queued, S::Delivered, S::Forwarded]));
+        assert_eq!(S::Forwarded.sources(), set(&[S::Queued, S::Delivered, S::Forwarded]));
+        assert_eq!(S::Withdrawn.sources(), set(&[S::Queued, S::Delivered]));
         assert!(S::Queued.sources().is_empty());
-        assert_eq!(S::AcceptedByReceiver.sources().iter().collect::<Vec<_>>(), vec![S::Queued, S::Delivered]);
+        assert_eq!(
+            S::AcceptedByReceiver.sources().iter().collect::<Vec<_>>(),
+            vec![S::Queued, S::Delivered, S::Forwarded]
+        );
+    }
+
+    #[test]
+    fn a_forwarded_message_waits_for_the_chain_and_a_withdrawn_one_is_over() {
+        assert!(S::Forwarded.is_open() && !S::Forwarded.is_terminal());
+        assert_eq!(S::Forwarded.transition(E::ReceiverAccepted), Some(S::AcceptedByReceiver));
+        assert_eq!(S::Forwarded.transition(E::Delivered), None);
+        assert_eq!(S::Forwarded.transition(E::TimeToLivePassed), None);
+        assert_eq!(S::Forwarded.transition(E::Withdrawn), None);
+        assert_eq!(S::Delivered.transition(E::Withdrawn), Some(S::Withdrawn));
+        assert_eq!(S::AcceptedByReceiver.transition(E::Forwarded), None);
     }
 }

@@ -25,7 +25,11 @@ pub struct ReceiptInput<'a> {
 pub fn wanted(context: &DeliveryContext, state: DeliveryState) -> bool {
     match state {
         DeliveryState::Delivered => context.want_infack,
-        DeliveryState::AcceptedByReceiver | DeliveryState::RejectedByReceiver => context.want_busack,
+        // Forwarding and withdrawal are steps towards the business answer.
+        DeliveryState::AcceptedByReceiver
+        | DeliveryState::RejectedByReceiver
+        | DeliveryState::Forwarded
+        | DeliveryState::Withdrawn => context.want_busack,
         DeliveryState::Failed | DeliveryState::Expired => true,
         DeliveryState::Queued => false,
     }
@@ -55,7 +59,8 @@ pub fn receipt_for(
     let header_id = HeaderId::generate();
     let receiver = format!("{}|{}", context.receiver_system, context.receiver_value);
     let summary = format!("{} Receiver {receiver}; tracking id {}.", input.summary, context.tracking_id);
-    let ok = matches!(input.state, DeliveryState::Delivered | DeliveryState::AcceptedByReceiver);
+    let ok =
+        matches!(input.state, DeliveryState::Delivered | DeliveryState::AcceptedByReceiver | DeliveryState::Forwarded);
     let mut issues = vec![handover_fhir::OutcomeIssue {
         severity: if ok { handover_fhir::OutcomeSeverity::Information } else { handover_fhir::OutcomeSeverity::Error },
         code: if ok { "informational" } else { "processing" },
@@ -87,6 +92,52 @@ pub fn receipt_for(
         delivery_id: context.delivery_id.clone(),
         recipient_org: context.sender_org.clone(),
         kind: input.state,
+        header_id,
+        payload,
+        expires_at: input.now.plus_secs(input.ttl_secs),
+    }))
+}
+
+/// The withdrawal for the candidate of `context` (a delivery of a forwarded message): another candidate
+/// was placed, so the request needs no answer. Queued in the receipts outbox to the candidate, and
+/// delivered by its own delivery mode like a receipt. `None` if the candidate left the directory.
+pub fn withdrawal_for(
+    directory: &Snapshot,
+    context: &DeliveryContext,
+    input: &ReceiptInput<'_>,
+) -> Result<Option<NewReceipt>, handover_fhir::FhirError> {
+    let Some(candidate) = directory.organizations().iter().find(|o| o.id == context.receiver_org) else {
+        return Ok(None);
+    };
+    let header_id = HeaderId::generate();
+    let summary =
+        format!("{} Tracking id {}; MessageHeader.id {}.", input.summary, context.tracking_id, context.header_id);
+    let issues = [handover_fhir::OutcomeIssue {
+        severity: handover_fhir::OutcomeSeverity::Information,
+        code: "informational",
+        diagnostics: &summary,
+        expression: None,
+    }];
+    let payload = handover_fhir::withdrawal(&handover_fhir::Withdrawal {
+        bundle_id: &uuid::Uuid::new_v4().to_string(),
+        header_id: &header_id,
+        outcome_id: &uuid::Uuid::new_v4().to_string(),
+        timestamp: input.now.to_datetime(),
+        withdrawn_header_id: &context.header_id,
+        recipient_system: &context.receiver_system,
+        recipient_value: &context.receiver_value,
+        recipient_endpoint: &candidate.address,
+        broker_endpoint: &format!("{}/fhir", input.base_url),
+        software_version: env!("CARGO_PKG_VERSION"),
+        tracking_id: &context.tracking_id,
+        issues: &issues,
+    })?;
+    Ok(Some(NewReceipt {
+        receipt_id: DeliveryId::generate(),
+        tracking_id: context.tracking_id.clone(),
+        delivery_id: context.delivery_id.clone(),
+        recipient_org: context.receiver_org.clone(),
+        kind: DeliveryState::Withdrawn,
         header_id,
         payload,
         expires_at: input.now.plus_secs(input.ttl_secs),

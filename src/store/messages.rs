@@ -36,6 +36,8 @@ pub struct NewMessage {
     pub patient_keys: Vec<PatientKey>,
     pub deliveries: Vec<NewDelivery>,
     pub ledger: Vec<LedgerRecord>,
+    /// A triage point's forwarded message: the original it passes on, stored in the same commit.
+    pub forwarding: Option<Box<super::forwarding::NewForwarding>>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +60,9 @@ pub enum CommitOutcome {
     KeyTaken { tracking_id: TrackingId, ack: Vec<u8>, payload: Option<Vec<u8>> },
     /// The same (sender, Bundle.id) for another MessageHeader.id.
     BundleIdReused,
+    /// A forwarded message whose original was no longer the triage point's to pass on (forwarded,
+    /// answered or expired meanwhile): nothing was stored.
+    OriginalMoved,
 }
 
 /// A stored message, without its payload.

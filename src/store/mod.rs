@@ -17,6 +17,7 @@
 mod capacity;
 mod dialect;
 mod directory;
+mod forwarding;
 mod ledger;
 mod mailbox;
 mod messages;
@@ -36,6 +37,7 @@ use sqlx::{AnyPool, Executor};
 pub use capacity::{CapacityCount, CapacityRow, CapacityUpdate, CareTypeTotals};
 pub use dialect::Backend;
 pub use directory::{DirectoryUpdate, Removal};
+pub use forwarding::{ForwardingRecord, NewForwarding, Placement, Received, Unplaced};
 pub use ledger::{ChainedEntry, LedgerQuery, Verification};
 pub use mailbox::{Cursor, MailboxItem, MailboxQuery};
 pub use messages::{CommitOutcome, DeliveryRecord, MessageRecord, NewDelivery, NewMessage};

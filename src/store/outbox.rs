@@ -5,6 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use super::forwarding::{self, Placement, Unplaced};
 use super::row::{self, id};
 use super::{Backend, Store, StoreError};
 use crate::ledger::LedgerRecord;
@@ -151,6 +152,24 @@ pub struct Settlement {
     pub ledger: Vec<LedgerRecord>,
     /// Queued only if the change applies.
     pub receipt: Option<NewReceipt>,
+    /// An acceptance of a forwarded message's delivery: the placement it decides.
+    pub placement: Option<Box<Placement>>,
+    /// A refusal (or failure) of a forwarded message's delivery: what follows if it was the last.
+    pub unplaced: Option<Box<Unplaced>>,
+}
+
+impl Settlement {
+    /// A change of one row with its ledger entries and receipt, and nothing else.
+    pub fn new(
+        outbox: Outbox,
+        id: DeliveryId,
+        at: Millis,
+        change: Change,
+        ledger: Vec<LedgerRecord>,
+        receipt: Option<NewReceipt>,
+    ) -> Self {
+        Self { outbox, id, at, change, ledger, receipt, placement: None, unplaced: None }
+    }
 }
 
 /// What a receipt about one delivery needs to know.
@@ -171,10 +190,11 @@ pub struct DeliveryContext {
     pub want_busack: bool,
 }
 
-const CONTEXT_COLUMNS: &str = "d.delivery_id, d.tracking_id, d.state, m.header_id, m.sender_org, m.event_system, \
+pub(super) const CONTEXT_COLUMNS: &str =
+    "d.delivery_id, d.tracking_id, d.state, m.header_id, m.sender_org, m.event_system, \
      m.event_code, d.receiver_org, d.receiver_system, d.receiver_value, m.want_infack, m.want_busack";
 
-fn context_from_row(row: &AnyRow) -> Result<DeliveryContext, StoreError> {
+pub(super) fn context_from_row(row: &AnyRow) -> Result<DeliveryContext, StoreError> {
     Ok(DeliveryContext {
         delivery_id: id(row, "delivery_id")?,
         tracking_id: id(row, "tracking_id")?,
@@ -329,65 +349,110 @@ pub(super) async fn apply_settlements<'s>(
     let mut applied = Vec::with_capacity(settlements.len());
     let mut ledger = Vec::new();
     for s in settlements {
-        let (table, id) = (s.outbox.table(), s.outbox.id_column());
-        let result = match &s.change {
-            Change::Retry { next_attempt_at, error } => {
-                let sql = format!(
-                    "UPDATE {table} SET next_attempt_at = $1, leased_until = NULL, last_error = $2, updated_at = $3 \
-                     WHERE {id} = $4 AND state = 'queued'"
-                );
-                sqlx::query(&sql)
-                    .bind(next_attempt_at.as_i64())
-                    .bind(error)
-                    .bind(s.at.as_i64())
-                    .bind(s.id.as_str())
-                    .execute(&mut **tx)
-                    .await?
-            }
-            Change::Release => {
-                let sql = format!(
-                    "UPDATE {table} SET leased_until = NULL, attempts = attempts - 1, updated_at = $1 \
-                     WHERE {id} = $2 AND state = 'queued'"
-                );
-                sqlx::query(&sql).bind(s.at.as_i64()).bind(s.id.as_str()).execute(&mut **tx).await?
-            }
-            Change::Finish { to, error } => {
-                let from: StateSet = to.sources();
-                let guard: Vec<String> = from.iter().enumerate().map(|(n, _)| format!("${}", n + 6)).collect();
-                let sql = format!(
-                    "UPDATE {table} SET state = $1, leased_until = NULL, last_error = $2, updated_at = $3, \
-                     delivered_at = CASE WHEN $4 > 0 THEN $4 ELSE delivered_at END \
-                     WHERE {id} = $5 AND state IN ({})",
-                    guard.join(", ")
-                );
-                // Only a push's 2xx or a mailbox acknowledgement delivers; a business response proves
-                // receipt but does not say when.
-                let delivered_at = if *to == DeliveryState::Delivered { s.at.as_i64() } else { 0 };
-                let mut query = sqlx::query(&sql)
-                    .bind(to.as_str())
-                    .bind(error.as_deref())
-                    .bind(s.at.as_i64())
-                    .bind(delivered_at)
-                    .bind(s.id.as_str());
-                for state in from.iter() {
-                    query = query.bind(state.as_str());
-                }
-                query.execute(&mut **tx).await?
-            }
-        };
-        let done = result.rows_affected() == 1;
-        if done {
-            ledger.extend(s.ledger.iter());
-            if let Some(receipt) = &s.receipt {
-                insert_receipt(tx, receipt, s.at).await?;
-            }
-        }
-        applied.push(done);
+        applied.push(apply_one(tx, s, &mut ledger).await?);
     }
     Ok((applied, ledger))
 }
 
-async fn insert_receipt(tx: &mut Transaction<'_, Any>, r: &NewReceipt, now: Millis) -> Result<(), StoreError> {
+/// One settlement, with the placement or the end of a forwarding it decides.
+async fn apply_one<'s>(
+    tx: &mut Transaction<'_, Any>,
+    s: &'s Settlement,
+    ledger: &mut Vec<&'s LedgerRecord>,
+) -> Result<bool, StoreError> {
+    let placed = match &s.placement {
+        Some(placement) => forwarding::claim_placement(tx, placement, &s.id).await?,
+        None => false,
+    };
+    if s.placement.as_ref().is_some_and(|p| p.exclusive) && !placed {
+        // First-accept, and another candidate was first: this acceptance does not apply.
+        return Ok(false);
+    }
+    if !change_row(tx, s).await? {
+        return Ok(false);
+    }
+    ledger.extend(s.ledger.iter());
+    let mut receipt = s.receipt.as_ref();
+    if let Some(unplaced) = &s.unplaced {
+        if forwarding::nobody_left(tx, &unplaced.forwarded).await? {
+            ledger.extend(unplaced.ledger.iter());
+            receipt = unplaced.receipt.as_ref().or(receipt);
+        }
+    }
+    if let Some(receipt) = receipt {
+        insert_receipt(tx, receipt, s.at).await?;
+    }
+    if let (true, Some(placement)) = (placed, &s.placement) {
+        // The other candidates' withdrawals and the original's answer; each is guarded by its own
+        // state (a candidate that declined meanwhile is not withdrawn).
+        for then in &placement.then {
+            if change_row(tx, then).await? {
+                ledger.extend(then.ledger.iter());
+                if let Some(receipt) = &then.receipt {
+                    insert_receipt(tx, receipt, then.at).await?;
+                }
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The row change of a settlement; `true` if it applied.
+async fn change_row(tx: &mut Transaction<'_, Any>, s: &Settlement) -> Result<bool, StoreError> {
+    let (table, id) = (s.outbox.table(), s.outbox.id_column());
+    let result = match &s.change {
+        Change::Retry { next_attempt_at, error } => {
+            let sql = format!(
+                "UPDATE {table} SET next_attempt_at = $1, leased_until = NULL, last_error = $2, updated_at = $3 \
+                 WHERE {id} = $4 AND state = 'queued'"
+            );
+            sqlx::query(&sql)
+                .bind(next_attempt_at.as_i64())
+                .bind(error)
+                .bind(s.at.as_i64())
+                .bind(s.id.as_str())
+                .execute(&mut **tx)
+                .await?
+        }
+        Change::Release => {
+            let sql = format!(
+                "UPDATE {table} SET leased_until = NULL, attempts = attempts - 1, updated_at = $1 \
+                 WHERE {id} = $2 AND state = 'queued'"
+            );
+            sqlx::query(&sql).bind(s.at.as_i64()).bind(s.id.as_str()).execute(&mut **tx).await?
+        }
+        Change::Finish { to, error } => {
+            let from: StateSet = to.sources();
+            let guard: Vec<String> = from.iter().enumerate().map(|(n, _)| format!("${}", n + 6)).collect();
+            let sql = format!(
+                "UPDATE {table} SET state = $1, leased_until = NULL, last_error = $2, updated_at = $3, \
+                 delivered_at = CASE WHEN $4 > 0 THEN $4 ELSE delivered_at END \
+                 WHERE {id} = $5 AND state IN ({})",
+                guard.join(", ")
+            );
+            // Only a push's 2xx or a mailbox acknowledgement delivers; a business response proves
+            // receipt but does not say when.
+            let delivered_at = if *to == DeliveryState::Delivered { s.at.as_i64() } else { 0 };
+            let mut query = sqlx::query(&sql)
+                .bind(to.as_str())
+                .bind(error.as_deref())
+                .bind(s.at.as_i64())
+                .bind(delivered_at)
+                .bind(s.id.as_str());
+            for state in from.iter() {
+                query = query.bind(state.as_str());
+            }
+            query.execute(&mut **tx).await?
+        }
+    };
+    Ok(result.rows_affected() == 1)
+}
+
+pub(super) async fn insert_receipt(
+    tx: &mut Transaction<'_, Any>,
+    r: &NewReceipt,
+    now: Millis,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO receipts (receipt_id, tracking_id, delivery_id, recipient_org, kind, header_id, payload, state, \
          attempts, next_attempt_at, expires_at, created_at, updated_at) \

@@ -6,11 +6,14 @@
 //!
 //! If a batch fails, each of its jobs is retried alone so that one bad job cannot fail the others.
 
+use std::collections::HashSet;
+
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::capacity::{self, CapacityUpdate};
 use super::directory::{self, DirectoryUpdate, Removal};
+use super::forwarding;
 use super::messages::{self, CommitOutcome, NewMessage};
 use super::outbox::{self, Claim, Claimed, Settlement};
 use super::retention::{self, Purge, Purged};
@@ -199,10 +202,21 @@ enum Applied {
 async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, StoreError> {
     let backend = target.backend;
     let mut tx = target.pool.begin().await?;
+    // A forwarded message is stored only if its original moves to `forwarded` in this transaction.
+    let mut moved = HashSet::new();
+    for job in batch {
+        if let Job::Accept(message, _) = job {
+            if let Some(link) = &message.forwarding {
+                if !forwarding::claim_original(&mut tx, link, message.received_at).await? {
+                    moved.insert(message.tracking_id.clone());
+                }
+            }
+        }
+    }
     let new: Vec<&NewMessage> = batch
         .iter()
         .filter_map(|job| match job {
-            Job::Accept(message, _) => Some(&**message),
+            Job::Accept(message, _) if !moved.contains(&message.tracking_id) => Some(&**message),
             _ => None,
         })
         .collect();
@@ -210,9 +224,15 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
     let (mut results, mut deliveries, mut ledger) = (Vec::with_capacity(batch.len()), Vec::new(), Vec::new());
     for job in batch {
         results.push(match job {
+            Job::Accept(message, _) if moved.contains(&message.tracking_id) => {
+                Applied::Commit(CommitOutcome::OriginalMoved)
+            }
             Job::Accept(message, _) if inserted.contains(&message.tracking_id) => {
                 deliveries.extend(message.deliveries.iter().map(|d| (&**message, d)));
                 ledger.extend(message.ledger.iter());
+                if let Some(link) = &message.forwarding {
+                    ledger.extend(link.ledger.iter());
+                }
                 Applied::Commit(CommitOutcome::Stored)
             }
             Job::Accept(message, _) => Applied::Commit(messages::classify_existing(&mut tx, message).await?),
@@ -234,6 +254,11 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
         messages::insert_patient_keys(&mut tx, backend, &stored).await?;
     }
     messages::insert_deliveries(&mut tx, backend, &deliveries).await?;
+    for message in &stored {
+        if let Some(link) = &message.forwarding {
+            forwarding::insert(&mut tx, &message.tracking_id, link, message.received_at).await?;
+        }
+    }
     // Settlements after the inserts: a receipt may be about a delivery inserted in this very batch.
     let (mut token_entries, mut purged_entries) = (Vec::new(), Vec::new());
     for (job, result) in batch.iter().zip(results.iter_mut()) {

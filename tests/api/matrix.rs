@@ -112,6 +112,20 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
                 a: "demo-zorgpunt-zuid-limburg",
                 b: "demo-triage-westkust",
             },
+            // The same by tracking id; the other triage point received no such message.
+            (_, "/fhir/$forward") => {
+                let mut body = forward.clone();
+                body["parameter"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({ "name": "tracking-id", "valueId": tracking_id(&care).as_str() }));
+                Example {
+                    path: rule.route.to_owned(),
+                    body: Some(body),
+                    a: "demo-zorgpunt-zuid-limburg",
+                    b: "demo-triage-westkust",
+                }
+            }
             (_, "/fhir/$process-message") | (_, "/fhir/$validate") => {
                 Example { path: rule.route.to_owned(), body: Some(discharge()), a: HOSPITAL, b: GP_HEERLEN }
             }
@@ -197,7 +211,7 @@ fn expected(who: Who, owner: Owner, route: &str, caller: Caller) -> &'static [u1
     match (owner, caller) {
         // Someone else's message or mailbox item does not exist for the caller.
         (Owner::MessagesSent, Caller::OrgB) => NOT_FOUND,
-        (Owner::Addressee, Caller::OrgB) if route.contains("{id}") => NOT_FOUND,
+        (Owner::Addressee, Caller::OrgB) if route.contains("{id}") || route == "/fhir/$forward" => NOT_FOUND,
         // The message names the hospital as its sender: no other organisation may send it.
         (Owner::Sender, Caller::OrgB) if route == "/fhir/$process-message" => FORBIDDEN,
         // A report names its reporter; the region's capacity is for triage points (and auditors).
