@@ -9,11 +9,12 @@ use std::fmt;
 
 use fhir_sdk::r4b::codes::{
     BundleType, CapabilityStatementKind, EventCapabilityMode, FHIRVersion, IssueSeverity, IssueType, PublicationStatus,
-    ResponseType, RestfulCapabilityMode,
+    ResourceType, ResponseType, RestfulCapabilityMode,
 };
 use fhir_sdk::r4b::resources::{
     Bundle, BundleEntry, CapabilityStatement, CapabilityStatementImplementation, CapabilityStatementMessaging,
     CapabilityStatementMessagingEndpoint, CapabilityStatementMessagingSupportedMessage, CapabilityStatementRest,
+    CapabilityStatementRestResource, CapabilityStatementRestResourceInteraction,
     CapabilityStatementRestResourceOperation, CapabilityStatementRestSecurity, CapabilityStatementSoftware,
     MessageHeader, MessageHeaderDestination, MessageHeaderEvent, MessageHeaderResponse, MessageHeaderSource,
     OperationOutcome, OperationOutcomeIssue, Parameters, ParametersParameter, ParametersParameterValue, Resource,
@@ -471,7 +472,27 @@ pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> 
                 "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
             )?),
             Some(operation("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate")?),
+            Some(operation("forward", &format!("{CANONICAL}/OperationDefinition/forward"))?),
         ])
+        .resource(vec![Some(
+            CapabilityStatementRestResource::builder()
+                .r#type(ResourceType::MeasureReport)
+                .profile(format!("{CANONICAL}/Measure/bed-capacity"))
+                .documentation(
+                    "Bed capacity per care type (HL7 SANER pattern): providers create their reports; triage points \
+                     and auditors search the region's latest and ask for its summary."
+                        .to_owned(),
+                )
+                .interaction(vec![
+                    Some(CapabilityStatementRestResourceInteraction::builder().code("create".to_owned()).build()?),
+                    Some(CapabilityStatementRestResourceInteraction::builder().code("search-type".to_owned()).build()?),
+                ])
+                .operation(vec![Some(operation(
+                    "region-summary",
+                    &format!("{CANONICAL}/OperationDefinition/region-summary"),
+                )?)])
+                .build()?,
+        )])
         .build()?;
     let supported = cap
         .events

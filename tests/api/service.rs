@@ -32,6 +32,22 @@ async fn metadata_lists_the_handover_kinds_from_profiles() {
         ]
     );
     assert_eq!(statement["messaging"][0]["endpoint"][0]["address"], format!("{}/fhir/$process-message", app.base));
+    // The broker's own operations and the capacity resource, each defined in profiles/.
+    let rest = &statement["rest"][0];
+    let operations: Vec<&str> =
+        rest["operation"].as_array().unwrap().iter().map(|o| o["definition"].as_str().unwrap()).collect();
+    assert!(operations.contains(&"https://fhir.handover-broker.eu/OperationDefinition/forward"), "{operations:?}");
+    let capacity = &rest["resource"][0];
+    assert_eq!(capacity["type"], "MeasureReport");
+    assert_eq!(
+        capacity["operation"][0]["definition"],
+        "https://fhir.handover-broker.eu/OperationDefinition/region-summary"
+    );
+    for defined in ["forward", "region-summary"] {
+        let path = project_dir().join(format!("profiles/OperationDefinition-{defined}.json"));
+        let definition: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(definition["code"], defined);
+    }
 }
 
 #[tokio::test]
