@@ -28,6 +28,7 @@ pub mod profiles;
 pub mod receipts;
 pub mod retention;
 pub mod routing;
+pub mod service_hours;
 pub mod signals;
 pub mod startup;
 pub mod store;
