@@ -254,6 +254,7 @@ impl Ingestor {
             received_at: now,
             want_infack: submission.handling().infack.unwrap_or(true),
             want_busack: submission.handling().busack.unwrap_or(true),
+            priority: submission.priority(),
             patient_keys,
             deliveries,
             ledger,
