@@ -24,6 +24,7 @@ pub mod message;
 pub mod metrics;
 pub mod model;
 pub mod outcome;
+pub mod overdue;
 pub mod profiles;
 pub mod receipts;
 pub mod retention;

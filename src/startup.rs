@@ -20,6 +20,7 @@ use crate::ingest::Ingestor;
 use crate::ledger::patient::PatientKeys;
 use crate::mailbox::Mailbox;
 use crate::metrics::Metrics;
+use crate::overdue::OverdueSweep;
 use crate::profiles::Catalog;
 use crate::signals::Signals;
 use crate::store::Store;
@@ -31,11 +32,13 @@ pub struct Application {
     server: Server,
     store: Store,
     demo_tokens: Vec<String>,
-    /// Directory refresh, checkpoints, retention: stopped with the server.
+    /// Directory refresh, checkpoints, retention, the overdue sweep: stopped with the server.
     background: Vec<tokio::task::JoinHandle<()>>,
     /// The push workers (`delivery.enabled`), and their loop unless `delivery.background` is off.
     pusher: Option<Arc<Pusher>>,
     pushers: Option<PushWorkers>,
+    /// The overdue sweep; its loop runs among `background` unless `overdue.background` is off.
+    overdue: OverdueSweep,
 }
 
 impl Application {
@@ -74,7 +77,7 @@ impl Application {
         let metadata = capability_statement(&catalog, &base_url, settings.message_ttl_secs)?;
 
         let directory = Directory::load(store.clone()).await?;
-        let background = spawn_background(&settings, &store, &directory);
+        let mut background = spawn_background(&settings, &store, &directory);
         // One settler for the whole broker: pushes, mailbox acknowledgements and business responses
         // settle deliveries the same way, and wake the same signals.
         let settler = Settler::new(
@@ -84,6 +87,16 @@ impl Application {
             settings.message_ttl_secs,
             Signals::default(),
         );
+        let overdue = OverdueSweep::new(
+            store.clone(),
+            directory.clone(),
+            base_url.clone(),
+            settings.message_ttl_secs,
+            settler.signals().clone(),
+        );
+        if settings.overdue.background {
+            background.push(overdue.clone().spawn(std::time::Duration::from_secs(settings.overdue.sweep_secs)));
+        }
         let metrics = Arc::new(Metrics::new());
         let pusher = if settings.delivery.enabled {
             Some(Arc::new(Pusher::new(
@@ -127,7 +140,7 @@ impl Application {
             capacity,
         });
         let server = serve(state, listener, settings.tls.as_ref())?;
-        Ok(Self { addr, base_url, server, store, demo_tokens, background, pusher, pushers })
+        Ok(Self { addr, base_url, server, store, demo_tokens, background, pusher, pushers, overdue })
     }
 
     pub fn port(&self) -> u16 {
@@ -157,6 +170,12 @@ impl Application {
     /// until [`Pusher::deliver_pending`] is called (tests step delivery this way).
     pub fn pusher(&self) -> Option<Arc<Pusher>> {
         self.pusher.clone()
+    }
+
+    /// The overdue sweep: with `overdue.background = false` nothing is reported overdue until
+    /// [`OverdueSweep::sweep`] is called (tests step it this way).
+    pub fn overdue(&self) -> OverdueSweep {
+        self.overdue.clone()
     }
 
     /// Stops the server gracefully when told to (tests use this to restart the broker).

@@ -70,6 +70,11 @@ pub enum LedgerEvent {
     /// An organisation (`actor_org`, also `sender_org`) reported its bed capacity (`outcome`: the
     /// report's id, its care types and the time its counts hold; never the counts' source text).
     CapacityReported,
+    /// A delivery was not answered within the receiver's response time for the message's priority,
+    /// counted in the receiver's opening hours (`receiver_org`: who has not answered; `outcome`: the
+    /// priority, the response time and the deadline, and the escalation organisation if one is stated).
+    /// Once per delivery.
+    Overdue,
 }
 
 impl LedgerEvent {
@@ -95,6 +100,7 @@ impl LedgerEvent {
             Self::TokenIssued => "token-issued",
             Self::TokenRevoked => "token-revoked",
             Self::CapacityReported => "capacity-reported",
+            Self::Overdue => "overdue",
         }
     }
 }
@@ -129,6 +135,7 @@ impl FromStr for LedgerEvent {
             "token-issued" => Self::TokenIssued,
             "token-revoked" => Self::TokenRevoked,
             "capacity-reported" => Self::CapacityReported,
+            "overdue" => Self::Overdue,
             other => return Err(other.to_owned()),
         })
     }
