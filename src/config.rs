@@ -64,6 +64,34 @@ pub struct Settings {
     /// Bed capacity reports (`POST /fhir/MeasureReport`).
     #[serde(default)]
     pub capacity: CapacitySettings,
+    /// The overdue sweep (requests not answered within the receiver's response time).
+    #[serde(default)]
+    pub overdue: OverdueSettings,
+}
+
+/// The overdue sweep: deliveries of requests with a priority that the receiver has not answered within
+/// its response time for that priority (counted in its opening hours) are reported to their sender.
+///
+/// `sweep_secs` (`HANDOVER_OVERDUE__SWEEP_SECS`): how often the sweep looks, in seconds: 60 by
+/// default, 1 to 3600. A request is reported at most this long after its deadline.
+/// `background` (`HANDOVER_OVERDUE__BACKGROUND`): run the sweep on its own (default); `false` leaves
+/// it to whoever calls `OverdueSweep::sweep` (tests step it).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OverdueSettings {
+    #[serde(default = "default_overdue_sweep_secs")]
+    pub sweep_secs: u64,
+    #[serde(default = "default_true")]
+    pub background: bool,
+}
+
+fn default_overdue_sweep_secs() -> u64 {
+    60
+}
+
+impl Default for OverdueSettings {
+    fn default() -> Self {
+        Self { sweep_secs: default_overdue_sweep_secs(), background: true }
+    }
 }
 
 /// The longest `capacity.stale_after_secs`: a week.
@@ -464,6 +492,9 @@ impl Settings {
         if !(1..=MAX_CAPACITY_STALE_AFTER_SECS).contains(&self.capacity.stale_after_secs) {
             return invalid("capacity.stale_after_secs", "must be between 1 and 604800 (a week)");
         }
+        if !(1..=3600).contains(&self.overdue.sweep_secs) {
+            return invalid("overdue.sweep_secs", "must be between 1 and 3600 (an hour)");
+        }
         Ok(())
     }
 
@@ -590,6 +621,21 @@ mod tests {
             let loaded = load(&format!("[capacity]\nstale_after_secs = {refused}\n"));
             let key = "capacity.stale_after_secs";
             assert!(matches!(loaded, Err(ConfigError::Invalid { key: k, .. }) if k == key), "{refused}: {loaded:?}");
+        }
+    }
+
+    #[test]
+    fn the_overdue_sweep_runs_every_minute_by_default() {
+        let defaults = load("").expect("defaults load").overdue;
+        assert_eq!((defaults.sweep_secs, defaults.background), (60, true));
+        let loaded = load("[overdue]\nsweep_secs = 5\nbackground = false\n").expect("loads").overdue;
+        assert_eq!((loaded.sweep_secs, loaded.background), (5, false));
+        for refused in ["0", "3601"] {
+            let loaded = load(&format!("[overdue]\nsweep_secs = {refused}\n"));
+            assert!(
+                matches!(loaded, Err(ConfigError::Invalid { key: "overdue.sweep_secs", .. })),
+                "{refused}: {loaded:?}"
+            );
         }
     }
 }

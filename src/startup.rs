@@ -16,10 +16,12 @@ use crate::config::{Settings, TlsSettings};
 use crate::delivery::settle::Settler;
 use crate::delivery::{PushWorkers, Pusher};
 use crate::directory::{self, Directory};
+use crate::forward::Escalator;
 use crate::ingest::Ingestor;
 use crate::ledger::patient::PatientKeys;
 use crate::mailbox::Mailbox;
 use crate::metrics::Metrics;
+use crate::overdue::OverdueSweep;
 use crate::profiles::Catalog;
 use crate::signals::Signals;
 use crate::store::Store;
@@ -31,11 +33,15 @@ pub struct Application {
     server: Server,
     store: Store,
     demo_tokens: Vec<String>,
-    /// Directory refresh, checkpoints, retention: stopped with the server.
+    /// Directory refresh, checkpoints, retention, the overdue sweep: stopped with the server.
     background: Vec<tokio::task::JoinHandle<()>>,
     /// The push workers (`delivery.enabled`), and their loop unless `delivery.background` is off.
     pusher: Option<Arc<Pusher>>,
     pushers: Option<PushWorkers>,
+    /// The overdue sweep; its loop runs among `background` unless `overdue.background` is off.
+    overdue: OverdueSweep,
+    /// The escalation pass, run after each sweep.
+    escalator: Escalator,
 }
 
 impl Application {
@@ -74,7 +80,7 @@ impl Application {
         let metadata = capability_statement(&catalog, &base_url, settings.message_ttl_secs)?;
 
         let directory = Directory::load(store.clone()).await?;
-        let background = spawn_background(&settings, &store, &directory);
+        let mut background = spawn_background(&settings, &store, &directory);
         // One settler for the whole broker: pushes, mailbox acknowledgements and business responses
         // settle deliveries the same way, and wake the same signals.
         let settler = Settler::new(
@@ -83,6 +89,13 @@ impl Application {
             base_url.clone(),
             settings.message_ttl_secs,
             Signals::default(),
+        );
+        let overdue = OverdueSweep::new(
+            store.clone(),
+            directory.clone(),
+            base_url.clone(),
+            settings.message_ttl_secs,
+            settler.signals().clone(),
         );
         let metrics = Arc::new(Metrics::new());
         let pusher = if settings.delivery.enabled {
@@ -103,16 +116,22 @@ impl Application {
             catalog.measure_groups(crate::capacity::BED_CAPACITY_MEASURE).unwrap_or_default().to_vec(),
             settings.capacity.stale_after_secs,
         );
+        let ingestor = Ingestor::new(
+            settler.clone(),
+            directory.clone(),
+            catalog,
+            patient_keys.clone(),
+            settings.limits.clone(),
+            settings.message_ttl_secs,
+            base_url.clone(),
+        );
+        let escalator = Escalator::new(ingestor.clone(), directory.clone(), base_url.clone());
+        if settings.overdue.background {
+            let every = std::time::Duration::from_secs(settings.overdue.sweep_secs);
+            background.push(spawn_overdue(overdue.clone(), escalator.clone(), every));
+        }
         let state = web::Data::new(AppState {
-            ingestor: Ingestor::new(
-                settler.clone(),
-                directory.clone(),
-                catalog,
-                patient_keys.clone(),
-                settings.limits.clone(),
-                settings.message_ttl_secs,
-                base_url.clone(),
-            ),
+            ingestor,
             auth,
             smart: crate::auth::smart::Smart::new(store.clone(), directory.clone(), &base_url, &settings.smart),
             store: store.clone(),
@@ -127,7 +146,7 @@ impl Application {
             capacity,
         });
         let server = serve(state, listener, settings.tls.as_ref())?;
-        Ok(Self { addr, base_url, server, store, demo_tokens, background, pusher, pushers })
+        Ok(Self { addr, base_url, server, store, demo_tokens, background, pusher, pushers, overdue, escalator })
     }
 
     pub fn port(&self) -> u16 {
@@ -157,6 +176,17 @@ impl Application {
     /// until [`Pusher::deliver_pending`] is called (tests step delivery this way).
     pub fn pusher(&self) -> Option<Arc<Pusher>> {
         self.pusher.clone()
+    }
+
+    /// The overdue sweep: with `overdue.background = false` nothing is reported overdue until
+    /// [`OverdueSweep::sweep`] is called (tests step it this way).
+    pub fn overdue(&self) -> OverdueSweep {
+        self.overdue.clone()
+    }
+
+    /// The escalation pass (run by the overdue loop after each sweep), for tests that step it.
+    pub fn escalator(&self) -> Escalator {
+        self.escalator.clone()
     }
 
     /// Stops the server gracefully when told to (tests use this to restart the broker).
@@ -309,4 +339,23 @@ fn tls_config(tls: &TlsSettings, clients: Option<&ClientCertificates>) -> anyhow
         None => builder.with_no_client_auth(),
     };
     Ok(builder.with_single_cert(certs, key)?)
+}
+
+/// The overdue loop: every `every`, report what became overdue, then escalate what is overdue and has
+/// an escalation organisation (also what an earlier round reported but could not escalate, e.g. before
+/// a crash). Failures are logged; the next round tries again.
+fn spawn_overdue(sweep: OverdueSweep, escalator: Escalator, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweep.sweep().await {
+                tracing::warn!(stage = "overdue", error = %e, "overdue sweep failed; retrying next round");
+            }
+            if let Err(e) = escalator.run().await {
+                tracing::warn!(stage = "escalation", error = %e, "escalation pass failed; retrying next round");
+            }
+        }
+    })
 }

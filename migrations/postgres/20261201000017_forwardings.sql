@@ -15,3 +15,5 @@ CREATE TABLE forwardings (
 );
 CREATE INDEX forwardings_original_delivery ON forwardings (original_delivery_id);
 CREATE INDEX forwardings_original_tracking ON forwardings (original_tracking_id);
+-- The escalation pass looks for overdue deliveries still unanswered: few, among many.
+CREATE INDEX deliveries_overdue ON deliveries (overdue_at) WHERE overdue_at IS NOT NULL;

@@ -79,6 +79,7 @@ pub async fn seed(store: &Store, keys: &PatientKeys, messages: u64, patients: u6
             received_at: at,
             want_infack: true,
             want_busack: true,
+            priority: None,
             patient_keys: vec![key],
             deliveries: Vec::new(),
             ledger,

@@ -12,10 +12,12 @@ use super::DirectoryError;
 use super::RECEIPT_PREFERENCE_URL;
 use super::{CARE_TYPE_PROVIDED_URL, CA_CERTIFICATE_URL, CERTIFICATE_SHA256_URL, CLIENT_CERTIFICATE_URL};
 use super::{MAILBOX_CODE, MAILBOX_SYSTEM, PUSH_CODE, PUSH_SYSTEM};
+use super::{OPENING_HOURS_URL, RESPONSE_TIME_URL};
 use crate::address::TargetPolicy;
 use crate::model::codes::{CareType, CARE_TYPE_SYSTEM, EVENT_SYSTEM, ORGANIZATION_ROLE_SYSTEM, TRIAGE_POINT_CODE};
 use crate::model::{CertificateSha256, DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 use crate::model::{ClientId, ClientRole, JwkSet, SmartClient};
+use crate::model::{OpenPeriod, OpeningHours, Priority, ResponseRule, ResponseTime, TimeOfDay, TimeZoneName, Weekdays};
 
 /// `Organization` extension: the organisation's SMART Backend Services client, with sub-extensions
 /// `clientId` (valueString, once), `jwks` (valueString, once: the JWK Set JSON, inline; never a URL)
@@ -48,6 +50,7 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
             }
         }
     }
+    let names = OrgNames::of(entries);
     let mut organizations = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let Some(org) = entry.get("resource") else {
@@ -116,6 +119,11 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
                 && coding.get("code").and_then(Value::as_str) == Some(TRIAGE_POINT_CODE)
         });
         let care_types = care_types_provided(org, &at)?;
+        let hours = match extension(org, OPENING_HOURS_URL, &at)? {
+            None => None,
+            Some((xi, ext)) => Some(read_opening_hours(ext, &format!("{at}.extension[{xi}]"))?),
+        };
+        let response_rules = read_response_rules(org, &at, &id, &names)?;
         organizations.push(Organization {
             id,
             name,
@@ -130,9 +138,255 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
             certificates,
             triage_point,
             care_types,
+            hours,
+            response_rules,
         });
     }
     Ok(organizations)
+}
+
+/// The Organizations of a directory Bundle by the names an escalation reference may use: `fullUrl`
+/// and identifier (`Organization/{id}` names itself).
+struct OrgNames {
+    by_url: HashMap<String, OrgId>,
+    by_identifier: HashMap<OrgIdentifier, OrgId>,
+}
+
+impl OrgNames {
+    fn of(entries: &[Value]) -> Self {
+        let (mut by_url, mut by_identifier) = (HashMap::new(), HashMap::new());
+        for entry in entries {
+            let Some(org) =
+                entry.get("resource").filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("Organization"))
+            else {
+                continue;
+            };
+            let Some(id) = org.get("id").and_then(Value::as_str).and_then(OrgId::parse) else { continue };
+            if let Some(url) = entry.get("fullUrl").and_then(Value::as_str) {
+                by_url.insert(url.to_owned(), id.clone());
+            }
+            for ident in org.get("identifier").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
+                let system = ident.get("system").and_then(Value::as_str).unwrap_or_default();
+                let value = ident.get("value").and_then(Value::as_str).unwrap_or_default();
+                if let Some(identifier) = OrgIdentifier::new(system, value) {
+                    by_identifier.insert(identifier, id.clone());
+                }
+            }
+        }
+        Self { by_url, by_identifier }
+    }
+}
+
+/// The sub-extensions of a complex extension.
+fn subs(ext: &Value) -> &[Value] {
+    ext.get("extension").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+}
+
+/// The opening-hours extension at `at` (see [`OPENING_HOURS_URL`]): every part checked, nothing unknown.
+fn read_opening_hours(ext: &Value, at: &str) -> Result<OpeningHours, DirectoryError> {
+    let (mut zone, mut periods) = (None, Vec::new());
+    for (i, sub) in subs(ext).iter().enumerate() {
+        let here = format!("{at}.extension[{i}]");
+        match sub.get("url").and_then(Value::as_str) {
+            Some("timeZone") if zone.is_none() => {
+                let name = sub.get("valueCode").and_then(Value::as_str).and_then(TimeZoneName::parse);
+                zone = Some(name.ok_or_else(|| {
+                    invalid(
+                        format!("{here}.valueCode"),
+                        "timeZone must be an IANA time zone name, e.g. Europe/Amsterdam",
+                    )
+                })?);
+            }
+            Some("availableTime") if periods.len() < OpeningHours::MAX_PERIODS => {
+                periods.push(read_available_time(sub, &here)?);
+            }
+            Some("availableTime") => {
+                return Err(invalid(
+                    here,
+                    &format!("at most {} availableTime periods may be stated", OpeningHours::MAX_PERIODS),
+                ))
+            }
+            Some("timeZone") => return Err(invalid(here, "timeZone may appear only once")),
+            _ => return Err(invalid(here, "the opening hours extension takes only timeZone and availableTime")),
+        }
+    }
+    let zone = zone.ok_or_else(|| invalid(at.to_owned(), "the opening hours need a timeZone"))?;
+    OpeningHours::new(zone, periods)
+        .ok_or_else(|| invalid(at.to_owned(), "the opening hours need at least one availableTime"))
+}
+
+/// One `availableTime`: `daysOfWeek` (1..7), `availableStartTime` and `availableEndTime` (once each).
+fn read_available_time(ext: &Value, at: &str) -> Result<OpenPeriod, DirectoryError> {
+    let (mut days, mut opens, mut closes) = (Vec::new(), None, None);
+    for (i, sub) in subs(ext).iter().enumerate() {
+        let here = format!("{at}.extension[{i}]");
+        let time = || {
+            sub.get("valueTime").and_then(Value::as_str).and_then(TimeOfDay::parse).ok_or_else(|| {
+                invalid(format!("{here}.valueTime"), "a time of day is a valueTime hh:mm:ss (00:00:00 to 23:59:59)")
+            })
+        };
+        match sub.get("url").and_then(Value::as_str) {
+            Some("daysOfWeek") if days.len() < 7 => {
+                let code = sub.get("valueCode").and_then(Value::as_str).filter(|c| Weekdays::parse([*c]).is_some());
+                days.push(code.ok_or_else(|| {
+                    invalid(
+                        format!("{here}.valueCode"),
+                        "daysOfWeek is a valueCode mon, tue, wed, thu, fri, sat or sun",
+                    )
+                })?);
+            }
+            Some("daysOfWeek") => return Err(invalid(here, "at most 7 daysOfWeek")),
+            Some("availableStartTime") if opens.is_none() => opens = Some(time()?),
+            Some("availableEndTime") if closes.is_none() => closes = Some(time()?),
+            Some("availableStartTime" | "availableEndTime") => {
+                return Err(invalid(here, "availableStartTime and availableEndTime may appear only once"))
+            }
+            _ => {
+                return Err(invalid(
+                    here,
+                    "availableTime takes only daysOfWeek, availableStartTime and availableEndTime",
+                ))
+            }
+        }
+    }
+    let days = Weekdays::parse(days).ok_or_else(|| invalid(at.to_owned(), "availableTime needs daysOfWeek"))?;
+    let (Some(opens), Some(closes)) = (opens, closes) else {
+        return Err(invalid(at.to_owned(), "availableTime needs availableStartTime and availableEndTime"));
+    };
+    OpenPeriod::new(days, opens, closes).ok_or_else(|| {
+        invalid(
+            at.to_owned(),
+            &format!("availableEndTime {closes} is not after availableStartTime {opens} (a period ends on its day)"),
+        )
+    })
+}
+
+/// Every response-time extension of an Organization (see [`RESPONSE_TIME_URL`]): at most one per
+/// priority, sorted by priority.
+fn read_response_rules(
+    org: &Value,
+    at: &str,
+    own: &OrgId,
+    names: &OrgNames,
+) -> Result<Vec<ResponseRule>, DirectoryError> {
+    let mut rules: Vec<ResponseRule> = Vec::new();
+    let extensions = org.get("extension").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    for (xi, ext) in extensions.iter().enumerate() {
+        if ext.get("url").and_then(Value::as_str) != Some(RESPONSE_TIME_URL) {
+            continue;
+        }
+        let here = format!("{at}.extension[{xi}]");
+        if rules.len() == Priority::ALL.len() {
+            return Err(invalid(here, "at most one response time per priority (four)"));
+        }
+        let rule = read_response_rule(ext, &here, own, names)?;
+        if rules.iter().any(|r| r.priority == rule.priority) {
+            return Err(invalid(here, &format!("a second response time for priority {}", rule.priority)));
+        }
+        rules.push(rule);
+    }
+    rules.sort_by_key(|rule| rule.priority);
+    Ok(rules)
+}
+
+fn read_response_rule(ext: &Value, at: &str, own: &OrgId, names: &OrgNames) -> Result<ResponseRule, DirectoryError> {
+    let (mut priority, mut within, mut escalation) = (None, None, None);
+    for (i, sub) in subs(ext).iter().enumerate() {
+        let here = format!("{at}.extension[{i}]");
+        match sub.get("url").and_then(Value::as_str) {
+            Some("priority") if priority.is_none() => {
+                let code = sub.get("valueCode").and_then(Value::as_str).and_then(Priority::parse);
+                priority = Some(code.ok_or_else(|| {
+                    invalid(format!("{here}.valueCode"), "priority is a valueCode routine, urgent, asap or stat")
+                })?);
+            }
+            Some("responseTime") if within.is_none() => {
+                within = Some(read_duration(sub.get("valueDuration"), &format!("{here}.valueDuration"))?);
+            }
+            Some("escalation") if escalation.is_none() => {
+                let target = read_escalation(sub.get("valueReference"), &format!("{here}.valueReference"), names)?;
+                if &target == own {
+                    return Err(invalid(format!("{here}.valueReference"), "an organisation cannot escalate to itself"));
+                }
+                escalation = Some(target);
+            }
+            Some("priority" | "responseTime" | "escalation") => {
+                return Err(invalid(here, "priority, responseTime and escalation may appear only once"))
+            }
+            _ => {
+                return Err(invalid(
+                    here,
+                    "the response time extension takes only priority, responseTime and escalation",
+                ))
+            }
+        }
+    }
+    let priority = priority.ok_or_else(|| invalid(at.to_owned(), "the response time needs a priority"))?;
+    let within = within.ok_or_else(|| invalid(at.to_owned(), "the response time needs a responseTime"))?;
+    Ok(ResponseRule { priority, within, escalation })
+}
+
+/// UCUM, the units of a `Duration`.
+const UCUM: &str = "http://unitsofmeasure.org";
+
+/// A `Duration` of whole seconds, minutes, hours or days (UCUM `s`, `min`, `h`, `d`).
+fn read_duration(duration: Option<&Value>, at: &str) -> Result<ResponseTime, DirectoryError> {
+    let problem = || {
+        invalid(
+            at.to_owned(),
+            &format!(
+                "responseTime is a valueDuration of a whole number of UCUM s, min, h or d (system {UCUM}),                  1 second to {} days",
+                ResponseTime::MAX_SECS / 86_400
+            ),
+        )
+    };
+    let duration = duration.ok_or_else(problem)?;
+    if duration.get("system").and_then(Value::as_str) != Some(UCUM) {
+        return Err(problem());
+    }
+    let unit_secs = match duration.get("code").and_then(Value::as_str) {
+        Some("s") => 1,
+        Some("min") => 60,
+        Some("h") => 3600,
+        Some("d") => 86_400,
+        _ => return Err(problem()),
+    };
+    let value = duration.get("value").and_then(Value::as_u64).ok_or_else(problem)?;
+    value.checked_mul(unit_secs).and_then(ResponseTime::from_secs).ok_or_else(problem)
+}
+
+/// An escalation Reference: `Organization/{id}`, the `fullUrl` of an Organization of this Bundle, or an
+/// identifier of one. Whether an `Organization/{id}` outside the Bundle exists is the import's question.
+fn read_escalation(reference: Option<&Value>, at: &str, names: &OrgNames) -> Result<OrgId, DirectoryError> {
+    let reference = reference.ok_or_else(|| invalid(at.to_owned(), "escalation is a valueReference"))?;
+    if let Some(text) = reference.get("reference").and_then(Value::as_str) {
+        if let Some(id) = names.by_url.get(text) {
+            return Ok(id.clone());
+        }
+        return text.strip_prefix("Organization/").and_then(OrgId::parse).ok_or_else(|| {
+            invalid(
+                format!("{at}.reference"),
+                "the escalation is Organization/{id} or the fullUrl of an Organization of this Bundle",
+            )
+        });
+    }
+    if let Some(identifier) = reference.get("identifier") {
+        let system = identifier.get("system").and_then(Value::as_str).unwrap_or_default();
+        let value = identifier.get("value").and_then(Value::as_str).unwrap_or_default();
+        let Some(identifier) = OrgIdentifier::new(system, value) else {
+            return Err(invalid(format!("{at}.identifier"), "the escalation's identifier needs a system and a value"));
+        };
+        return names.by_identifier.get(&identifier).cloned().ok_or_else(|| {
+            invalid(
+                format!("{at}.identifier"),
+                &format!(
+                    "no Organization of this Bundle has the identifier {identifier}; name an organisation outside \
+                     the Bundle as Organization/{{id}}"
+                ),
+            )
+        });
+    }
+    Err(invalid(at.to_owned(), "the escalation Reference needs a reference or an identifier"))
 }
 
 /// Every Coding of the CodeableConcepts in `resource[key]`.
@@ -347,6 +601,8 @@ pub fn bundle_from_organizations(organizations: &[Organization]) -> DirectoryBun
                     url: CARE_TYPE_PROVIDED_URL,
                     value: ExtensionValue::Coding(Coding { system: CARE_TYPE_SYSTEM, code: care_type.to_string() }),
                 }))
+                .chain(org.hours.iter().map(opening_hours_extension))
+                .chain(org.response_rules.iter().map(response_rule_extension))
                 .collect(),
                 identifier: org
                     .identifiers
@@ -413,6 +669,42 @@ fn smart_client_extension(client: &SmartClient) -> Extension {
     Extension { url: SMART_CLIENT_URL, value: ExtensionValue::Extensions(subs) }
 }
 
+/// The opening-hours extension of [`read_opening_hours`].
+fn opening_hours_extension(hours: &OpeningHours) -> Extension {
+    let mut subs = vec![Extension { url: "timeZone", value: ExtensionValue::CodeText(hours.zone().to_string()) }];
+    subs.extend(hours.periods().iter().map(|period| {
+        let mut parts: Vec<Extension> = period
+            .days()
+            .codes()
+            .map(|day| Extension { url: "daysOfWeek", value: ExtensionValue::Code(day) })
+            .collect();
+        parts.push(Extension { url: "availableStartTime", value: ExtensionValue::Time(period.opens().to_string()) });
+        parts.push(Extension { url: "availableEndTime", value: ExtensionValue::Time(period.closes().to_string()) });
+        Extension { url: "availableTime", value: ExtensionValue::Extensions(parts) }
+    }));
+    Extension { url: OPENING_HOURS_URL, value: ExtensionValue::Extensions(subs) }
+}
+
+/// The response-time extension of [`read_response_rule`]: the duration in its largest whole unit, the
+/// escalation as `Organization/{id}`.
+fn response_rule_extension(rule: &ResponseRule) -> Extension {
+    let (value, code) = rule.within.in_largest_unit();
+    let mut subs = vec![
+        Extension { url: "priority", value: ExtensionValue::Code(rule.priority.as_str()) },
+        Extension {
+            url: "responseTime",
+            value: ExtensionValue::Duration(DurationOut { value, unit: code, system: UCUM, code }),
+        },
+    ];
+    if let Some(target) = &rule.escalation {
+        subs.push(Extension {
+            url: "escalation",
+            value: ExtensionValue::Reference(Reference { reference: format!("Organization/{target}") }),
+        });
+    }
+    Extension { url: RESPONSE_TIME_URL, value: ExtensionValue::Extensions(subs) }
+}
+
 /// A directory `Bundle` as written by [`bundle_from_organizations`]: a wire type, only serialised.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -476,6 +768,14 @@ struct Extension {
 enum ExtensionValue {
     #[serde(rename = "valueCode")]
     Code(&'static str),
+    #[serde(rename = "valueCode")]
+    CodeText(String),
+    #[serde(rename = "valueTime")]
+    Time(String),
+    #[serde(rename = "valueDuration")]
+    Duration(DurationOut),
+    #[serde(rename = "valueReference")]
+    Reference(Reference),
     #[serde(rename = "valueString")]
     String(String),
     #[serde(rename = "valueBoolean")]
@@ -485,6 +785,14 @@ enum ExtensionValue {
     /// A complex extension's sub-extensions.
     #[serde(rename = "extension")]
     Extensions(Vec<Extension>),
+}
+
+#[derive(Debug, Serialize)]
+struct DurationOut {
+    value: u32,
+    unit: &'static str,
+    system: &'static str,
+    code: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -532,6 +840,8 @@ mod tests {
 
     use super::*;
     use crate::model::{ClientId, ClientRole, JwkSet, SmartClient};
+
+    const URA: &str = "http://fhir.nl/fhir/NamingSystem/ura";
 
     fn demo_bundle() -> Vec<u8> {
         std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo-directory.json")).unwrap()
@@ -599,6 +909,172 @@ mod tests {
                 "{why}: {said}"
             );
         }
+    }
+
+    const DEMO_ZONE: &str = "Europe/Amsterdam";
+
+    fn available(days: &[&str], opens: &str, closes: &str) -> Value {
+        let mut subs: Vec<Value> = days.iter().map(|d| json!({ "url": "daysOfWeek", "valueCode": d })).collect();
+        subs.push(json!({ "url": "availableStartTime", "valueTime": opens }));
+        subs.push(json!({ "url": "availableEndTime", "valueTime": closes }));
+        json!({ "url": "availableTime", "extension": subs })
+    }
+
+    fn opening_hours(zone: &str, periods: Vec<Value>) -> Value {
+        let mut subs = vec![json!({ "url": "timeZone", "valueCode": zone })];
+        subs.extend(periods);
+        json!({ "url": OPENING_HOURS_URL, "extension": subs })
+    }
+
+    fn duration(value: Value, code: &str) -> Value {
+        json!({ "value": value, "unit": code, "system": UCUM, "code": code })
+    }
+
+    fn response_time(priority: &str, within: Value, escalation: Option<Value>) -> Value {
+        let mut subs = vec![
+            json!({ "url": "priority", "valueCode": priority }),
+            json!({ "url": "responseTime", "valueDuration": within }),
+        ];
+        subs.extend(escalation.map(|reference| json!({ "url": "escalation", "valueReference": reference })));
+        json!({ "url": RESPONSE_TIME_URL, "extension": subs })
+    }
+
+    #[test]
+    fn the_demo_triage_points_state_their_hours_and_response_times() {
+        let demo = organizations_from_bundle(&demo_bundle()).unwrap();
+        let by_id = |id: &str| demo.iter().find(|o| o.id.as_str() == id).unwrap();
+        let zorgpunt = by_id("zorgpunt-zuid-limburg");
+        let hours = zorgpunt.hours.as_ref().unwrap();
+        assert_eq!(hours.zone().as_str(), DEMO_ZONE);
+        let [working_days] = hours.periods() else { panic!("{hours:?}") };
+        assert_eq!(working_days.days().codes().collect::<Vec<_>>(), ["mon", "tue", "wed", "thu", "fri"]);
+        assert_eq!(
+            (working_days.opens().to_string(), working_days.closes().to_string()),
+            ("08:30:00".to_owned(), "17:00:00".to_owned())
+        );
+        let rules: Vec<(Priority, u32, Option<&str>)> = zorgpunt
+            .response_rules
+            .iter()
+            .map(|r| (r.priority, r.within.secs(), r.escalation.as_ref().map(OrgId::as_str)))
+            .collect();
+        // The escalation is given by URA in the file, and resolved to the organisation that has it.
+        assert_eq!(rules, [(Priority::Urgent, 7200, Some("vpl-hoogveld")), (Priority::Asap, 1800, None)]);
+        let westkust = by_id("triage-westkust").hours.as_ref().unwrap();
+        assert_eq!((westkust.zone().as_str(), westkust.periods().len()), ("Europe/Brussels", 2));
+        assert_eq!(by_id("gp-heerlen").hours, None);
+        assert!(by_id("gp-heerlen").response_rules.is_empty());
+    }
+
+    #[test]
+    fn hours_and_response_times_export_as_the_extensions_they_were_read_from() {
+        let ext = json!([
+            opening_hours("Europe/Brussels", vec![available(&["sat", "mon"], "09:00:00", "12:30:00")]),
+            response_time("stat", duration(json!(90), "s"), Some(json!({ "reference": "Organization/other" }))),
+            response_time("urgent", duration(json!(2), "h"), None),
+        ]);
+        let [org] = organizations_from_bundle(&one(ext, json!([]))).unwrap().try_into().unwrap();
+        let bundle = serde_json::to_value(bundle_from_organizations(std::slice::from_ref(&org))).unwrap();
+        let written = &bundle["entry"][0]["resource"]["extension"];
+        assert_eq!(
+            written[1],
+            opening_hours("Europe/Brussels", vec![available(&["mon", "sat"], "09:00:00", "12:30:00")])
+        );
+        // Sorted by priority; durations in their largest whole unit.
+        assert_eq!(written[2], response_time("urgent", duration(json!(2), "h"), None));
+        let escalation = json!({ "reference": "Organization/other" });
+        assert_eq!(written[3], response_time("stat", duration(json!(90), "s"), Some(escalation)));
+        let again = organizations_from_bundle(&serde_json::to_vec(&bundle).unwrap()).unwrap();
+        assert_eq!(again, [org]);
+    }
+
+    #[test]
+    fn hostile_or_wrong_hours_are_refused_with_their_expression() {
+        let week = |opens: &str, closes: &str| available(&["mon"], opens, closes);
+        let too_many: Vec<Value> = (0..=OpeningHours::MAX_PERIODS).map(|_| week("08:00:00", "09:00:00")).collect();
+        let cases = [
+            (opening_hours("Europe/Atlantis", vec![week("08:00:00", "09:00:00")]), "extension[0].valueCode: timeZone"),
+            (opening_hours(DEMO_ZONE, vec![week("8:00", "09:00:00")]), "extension[1].extension[1].valueTime: a time"),
+            (opening_hours(DEMO_ZONE, vec![week("08:00:00", "24:00:00")]), "extension[1].extension[2].valueTime"),
+            (
+                opening_hours(DEMO_ZONE, vec![week("17:00:00", "08:30:00")]),
+                "extension[1]: availableEndTime 08:30:00 is not after",
+            ),
+            (
+                opening_hours(DEMO_ZONE, vec![available(&["monday"], "08:00:00", "09:00:00")]),
+                "daysOfWeek is a valueCode",
+            ),
+            (
+                opening_hours(DEMO_ZONE, vec![available(&[], "08:00:00", "09:00:00")]),
+                "extension[1]: availableTime needs daysOfWeek",
+            ),
+            (opening_hours(DEMO_ZONE, too_many), "extension[22]: at most 21 availableTime"),
+            (opening_hours(DEMO_ZONE, vec![]), "the opening hours need at least one availableTime"),
+            (json!({ "url": OPENING_HOURS_URL, "extension": [week("08:00:00", "09:00:00")] }), "need a timeZone"),
+            (
+                json!({ "url": OPENING_HOURS_URL, "extension": [{ "url": "holidays", "valueCode": "nl" }] }),
+                "takes only",
+            ),
+        ];
+        for (ext, expected) in cases {
+            let text = problem(organizations_from_bundle(&one(json!([ext]), json!([]))));
+            assert!(
+                text.starts_with("Bundle.entry[0].resource.extension[0]") && text.contains(expected),
+                "{expected}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_or_wrong_response_times_are_refused_with_their_expression() {
+        let hour = || duration(json!(1), "h");
+        let five: Vec<Value> =
+            ["routine", "urgent", "asap", "stat", "routine"].iter().map(|p| response_time(p, hour(), None)).collect();
+        let cases = [
+            (json!([response_time("urgent", hour(), None), response_time("urgent", hour(), None)]), "extension[1]: a second response time for priority urgent"),
+            (json!(five), "extension[4]: at most one response time per priority"),
+            (json!([response_time("emergency", hour(), None)]), "extension[0].extension[0].valueCode: priority is"),
+            (json!([response_time("urgent", duration(json!(2), "wk"), None)]), "extension[0].extension[1].valueDuration: responseTime"),
+            (json!([response_time("urgent", duration(json!(1.5), "h"), None)]), "valueDuration: responseTime"),
+            (json!([response_time("urgent", duration(json!(0), "s"), None)]), "valueDuration: responseTime"),
+            (json!([response_time("urgent", duration(json!(31), "d"), None)]), "valueDuration: responseTime"),
+            (json!([response_time("urgent", duration(json!(u64::MAX), "d"), None)]), "valueDuration: responseTime"),
+            (json!([response_time("urgent", json!({ "value": 2, "code": "h" }), None)]), "valueDuration: responseTime"),
+            (
+                json!([response_time("urgent", hour(), Some(json!({ "identifier": { "system": URA, "value": "1" } })))]),
+                "extension[0].extension[2].valueReference.identifier: no Organization of this Bundle has the identifier",
+            ),
+            (
+                json!([response_time("urgent", hour(), Some(json!({ "reference": "Practitioner/p" })))]),
+                "extension[0].extension[2].valueReference.reference: the escalation is Organization/{id}",
+            ),
+            (
+                json!([response_time("urgent", hour(), Some(json!({ "reference": "Organization/gp-test" })))]),
+                "cannot escalate to itself",
+            ),
+            (json!([{ "url": RESPONSE_TIME_URL, "extension": [{ "url": "priority", "valueCode": "urgent" }] }]), "extension[0]: the response time needs a responseTime"),
+            (json!([{ "url": RESPONSE_TIME_URL, "extension": [{ "url": "within", "valueCode": "x" }] }]), "takes only"),
+        ];
+        for (ext, expected) in cases {
+            let text = problem(organizations_from_bundle(&one(ext.clone(), json!([]))));
+            assert!(
+                text.starts_with("Bundle.entry[0].resource.extension[") && text.contains(expected),
+                "{ext}\n{expected}\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_escalation_names_an_organisation_of_the_bundle_by_identifier_or_full_url() {
+        let mut bundle: Value = serde_json::from_slice(&demo_bundle()).unwrap();
+        let entries = bundle["entry"].as_array_mut().unwrap();
+        let hoogveld = entries.iter().position(|e| e["resource"]["id"] == "vpl-hoogveld").unwrap();
+        let hoogveld_url = entries[hoogveld]["fullUrl"].clone();
+        let zorgpunt = entries.iter().position(|e| e["resource"]["id"] == "zorgpunt-zuid-limburg").unwrap();
+        entries[zorgpunt]["resource"]["extension"] =
+            json!([response_time("urgent", duration(json!(2), "h"), Some(json!({ "reference": hoogveld_url })))]);
+        let organizations = organizations_from_bundle(&serde_json::to_vec(&bundle).unwrap()).unwrap();
+        let zorgpunt = organizations.iter().find(|o| o.id.as_str() == "zorgpunt-zuid-limburg").unwrap();
+        assert_eq!(zorgpunt.response_rules[0].escalation.as_ref().map(OrgId::as_str), Some("vpl-hoogveld"));
     }
 
     #[test]

@@ -44,6 +44,20 @@ pub const CERTIFICATE_SHA256_URL: &str = "https://fhir.handover-broker.eu/Struct
 /// organisation provides.
 pub const CARE_TYPE_PROVIDED_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/care-type-provided";
 
+/// `Organization` extension (once): its opening hours, in the shape of R4's
+/// `HealthcareService.availableTime` so that integrators recognise it: sub-extensions `timeZone`
+/// (valueCode, an IANA name such as `Europe/Amsterdam`, once) and `availableTime` (1 to
+/// [`crate::model::OpeningHours::MAX_PERIODS`]), each with `daysOfWeek` (valueCode `mon`..`sun`, 1..7),
+/// `availableStartTime` and `availableEndTime` (valueTime `hh:mm:ss`, once each, start before end).
+/// Without it an organisation counts as open around the clock.
+pub const OPENING_HOURS_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/opening-hours";
+/// `Organization` extension (0..4, one per priority): the time within which the organisation answers a
+/// request of a priority, counted in its opening hours: sub-extensions `priority` (valueCode of FHIR's
+/// request-priority codes, once), `responseTime` (valueDuration in UCUM `s`, `min`, `h` or `d`, once)
+/// and `escalation` (valueReference to an Organization of the directory, by `Organization/{id}` or by
+/// identifier; optional): where a request goes that was not answered in time.
+pub const RESPONSE_TIME_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/response-time";
+
 /// Why a directory could not be read or stored.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -88,7 +102,27 @@ pub fn json_view(org: &Organization) -> serde_json::Value {
         "certificates": org.certificates.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         "triage_point": org.triage_point,
         "care_types": org.care_types.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "opening_hours": org.hours.as_ref().map(hours_text),
+        "response_times": org.response_rules.iter().map(rule_text).collect::<Vec<_>>(),
     })
+}
+
+/// Opening hours in a line: `Europe/Amsterdam mon,tue 08:30:00-17:00:00; sat 10:00:00-12:00:00`.
+fn hours_text(hours: &crate::model::OpeningHours) -> String {
+    let periods: Vec<String> = hours
+        .periods()
+        .iter()
+        .map(|p| format!("{} {}-{}", p.days().codes().collect::<Vec<_>>().join(","), p.opens(), p.closes()))
+        .collect();
+    format!("{} {}", hours.zone(), periods.join("; "))
+}
+
+/// A response rule in a few words: `urgent 2h -> vpl-hoogveld`.
+fn rule_text(rule: &crate::model::ResponseRule) -> String {
+    match &rule.escalation {
+        Some(target) => format!("{} {} -> {target}", rule.priority, rule.within),
+        None => format!("{} {}", rule.priority, rule.within),
+    }
 }
 
 /// Reads a directory Bundle from `path`.
@@ -119,6 +153,7 @@ pub async fn import(
     check_identifiers(&current, organizations)?;
     check_certificates(&current, organizations)?;
     check_client_ids(&current, organizations)?;
+    check_escalations(&current, organizations)?;
     let ledger = organizations
         .iter()
         .filter_map(|org| {
@@ -224,6 +259,25 @@ fn check_client_ids(current: &[Organization], organizations: &[Organization]) ->
     Ok(())
 }
 
+/// An escalation organisation must be in the directory: imported now, or stored and kept.
+fn check_escalations(current: &[Organization], organizations: &[Organization]) -> Result<(), DirectoryError> {
+    let known: std::collections::HashSet<&OrgId> = current.iter().chain(organizations).map(|org| &org.id).collect();
+    for org in organizations {
+        for rule in &org.response_rules {
+            let Some(target) = rule.escalation.as_ref().filter(|target| !known.contains(target)) else { continue };
+            return Err(DirectoryError::Invalid {
+                expression: format!(
+                    "Organization/{}.extension('{RESPONSE_TIME_URL}').where(extension('priority').value = '{}')\
+                     .extension('escalation').value",
+                    org.id, rule.priority
+                ),
+                problem: format!("the escalation organisation {target} is not in the directory"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// How a SMART client registration changed, in the ledger's words (`None`: it did not).
 fn smart_change(old: Option<&SmartClient>, new: Option<&SmartClient>) -> Option<String> {
     let describe = |client: Option<&SmartClient>| match client {
@@ -268,6 +322,13 @@ pub fn describe_change(before: Option<&Organization>, after: Option<&Organizatio
                     format!("; care types {}", list(&org.care_types))
                 }
                 + &smart_change(None, org.smart.as_ref()).map(|c| format!("; {c}")).unwrap_or_default()
+                + &org.hours.as_ref().map(|h| format!("; hours {}", hours_text(h))).unwrap_or_default()
+                + &if org.response_rules.is_empty() {
+                    String::new()
+                } else {
+                    let rules: Vec<String> = org.response_rules.iter().map(rule_text).collect();
+                    format!("; response times {}", rules.join(", "))
+                }
         }
         (Some(org), None) => {
             format!("removed: {} {}; identifiers {}", org.delivery.as_str(), org.address, list(&org.identifiers))
@@ -297,6 +358,21 @@ pub fn describe_change(before: Option<&Organization>, after: Option<&Organizatio
             }
             if let Some(change) = set_change("care types", &old.care_types, &new.care_types) {
                 changes.push(change);
+            }
+            if old.hours != new.hours {
+                let text =
+                    |hours: &Option<crate::model::OpeningHours>| hours.as_ref().map_or("none".to_owned(), hours_text);
+                changes.push(format!("hours {} -> {}", text(&old.hours), text(&new.hours)));
+            }
+            if old.response_rules != new.response_rules {
+                let text = |rules: &[crate::model::ResponseRule]| {
+                    if rules.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        rules.iter().map(rule_text).collect::<Vec<_>>().join(", ")
+                    }
+                };
+                changes.push(format!("response times {} -> {}", text(&old.response_rules), text(&new.response_rules)));
             }
             if old.triage_point != new.triage_point {
                 changes.push(format!("triage point {} -> {}", old.triage_point, new.triage_point));
@@ -355,6 +431,7 @@ pub async fn load_demo_if_empty(store: &Store, fixtures_dir: &Path) -> Result<bo
     check_identifiers(&[], &organizations)?;
     check_certificates(&[], &organizations)?;
     check_client_ids(&[], &organizations)?;
+    check_escalations(&[], &organizations)?;
     // Not ledgered: demo mode only, and a demo's ledger starts with its first handover.
     let update = DirectoryUpdate { upsert: organizations, remove: None, source: Some("demo"), ledger: Vec::new() };
     store.writer().change_directory(update).await?;
@@ -481,6 +558,41 @@ mod tests {
         let mut moved = organizations[..2].to_vec();
         moved[0].certificates.clear();
         assert!(check_certificates(&stored, &moved).is_ok());
+    }
+
+    #[test]
+    fn an_escalation_organisation_must_be_in_the_directory() {
+        let organizations = demo();
+        assert!(check_escalations(&[], &organizations).is_ok(), "the demo's escalations resolve");
+        let zorgpunt = organizations.iter().find(|o| o.id.as_str() == "zorgpunt-zuid-limburg").unwrap().clone();
+        // Imported alone, its escalation organisation must be stored already.
+        let refused = check_escalations(&[], std::slice::from_ref(&zorgpunt)).unwrap_err().to_string();
+        assert_eq!(
+            refused,
+            format!(
+                "Organization/zorgpunt-zuid-limburg.extension('{RESPONSE_TIME_URL}').where(extension('priority').value \
+                 = 'urgent').extension('escalation').value: the escalation organisation vpl-hoogveld is not in the \
+                 directory"
+            )
+        );
+        assert!(check_escalations(&organizations, std::slice::from_ref(&zorgpunt)).is_ok());
+    }
+
+    #[test]
+    fn hours_and_response_times_are_part_of_a_change_description() {
+        let before = demo().into_iter().find(|o| o.id.as_str() == "zorgpunt-zuid-limburg").unwrap();
+        let added = describe_change(None, Some(&before)).unwrap();
+        assert!(
+            added.contains("; hours Europe/Amsterdam mon,tue,wed,thu,fri 08:30:00-17:00:00")
+                && added.contains("; response times urgent 2h -> vpl-hoogveld, asap 30min"),
+            "{added}"
+        );
+        let mut after = before.clone();
+        after.hours = None;
+        after.response_rules.truncate(1);
+        let change = describe_change(Some(&before), Some(&after)).unwrap();
+        assert!(change.contains("hours Europe/Amsterdam mon,tue,wed,thu,fri 08:30:00-17:00:00 -> none"), "{change}");
+        assert!(change.contains("response times urgent 2h -> vpl-hoogveld, asap 30min -> urgent 2h -> vpl-hoogveld"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::{build, link, Destination, Flow, FlowError, Forwarding};
 use crate::auth::{Principal, Role};
-use crate::model::{DeliveryId, DeliveryState, ForwardMode, OrgId, TrackingId};
+use crate::model::{DeliveryId, DeliveryState, ForwardMode, OrgId, ResponseTime, TrackingId};
 use crate::store::Received;
 use crate::time::Millis;
 
@@ -80,4 +80,52 @@ pub async fn escalate(flow: &Flow<'_>, escalation: &Escalation<'_>) -> Result<Op
     flow.settler.signals().arrived(&original.sender_org);
     tracing::info!(original = %original.tracking_id, forwarded = %accepted.tracking_id, "escalated");
     Ok(Some(accepted.tracking_id))
+}
+
+/// The escalation pass: forwards every overdue delivery whose receiver names an escalation
+/// organisation for its priority. Run after each overdue sweep; owns what a [`Flow`] borrows.
+#[derive(Clone)]
+pub struct Escalator {
+    ingestor: crate::ingest::Ingestor,
+    directory: crate::directory::Directory,
+    base_url: String,
+}
+
+impl Escalator {
+    /// At most this many per pass; the rest wait for the next.
+    pub const PER_PASS: usize = 100;
+
+    pub fn new(ingestor: crate::ingest::Ingestor, directory: crate::directory::Directory, base_url: String) -> Self {
+        Self { ingestor, directory, base_url }
+    }
+
+    /// Escalates what is due; returns the tracking ids of the forwarded messages. One that cannot be
+    /// escalated now (e.g. the escalation organisation does not accept the kind) is logged and tried
+    /// again at the next pass.
+    #[tracing::instrument(skip_all, fields(stage = "escalation"))]
+    pub async fn run(&self) -> Result<Vec<TrackingId>, FlowError> {
+        let flow = Flow {
+            ingestor: &self.ingestor,
+            settler: self.ingestor.settler(),
+            directory: &self.directory,
+            base_url: &self.base_url,
+        };
+        let mut forwarded = Vec::new();
+        for due in flow.settler.store().escalations_due(Self::PER_PASS).await? {
+            let within = u64::try_from(due.within_secs).ok().and_then(ResponseTime::from_secs);
+            let within = within.map_or_else(|| format!("{} s", due.within_secs), |w| w.to_string());
+            let reason = format!(
+                "Escalated by the broker: this {} request was not answered within {within} (counted in the \
+                 receiver's opening hours).",
+                due.priority
+            );
+            let escalation = Escalation { delivery_id: &due.delivery_id, to: &due.escalation_org, reason: &reason };
+            match escalate(&flow, &escalation).await {
+                Ok(Some(tracking_id)) => forwarded.push(tracking_id),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(delivery_id = %due.delivery_id, error = %e, "cannot escalate now"),
+            }
+        }
+        Ok(forwarded)
+    }
 }

@@ -18,7 +18,7 @@ mod build;
 mod escalation;
 
 pub use build::{build, Destination, ForwardError, Forwarding, FORWARDED_FROM_URL, MAX_NOTE_CHARS, MAX_RECEIVERS};
-pub use escalation::{escalate, Escalation};
+pub use escalation::{escalate, Escalation, Escalator};
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -164,6 +164,28 @@ pub enum Source<'a> {
 /// forwarding).
 #[tracing::instrument(skip_all, fields(stage = "forward", org = %caller.org, mode = request.mode.as_str()))]
 pub async fn forward(
+    flow: &Flow<'_>,
+    caller: &Principal,
+    source: Source<'_>,
+    request: &Request,
+) -> Result<Accepted, FlowError> {
+    let result = forward_as(flow, caller, source, request).await;
+    // A refused forwarding is a refused access: recorded like any other, with why.
+    let refused = match &result {
+        Err(FlowError::NotTriagePoint) => Some("403 $forward by an organisation that is no triage point"),
+        Err(FlowError::NotFound) => Some("404 $forward of a message not delivered to this organisation"),
+        _ => None,
+    };
+    if let Some(reason) = refused {
+        let entry = LedgerRecord::denied(&caller.org, reason);
+        if let Err(e) = flow.settler.store().writer().append_ledger(vec![entry]).await {
+            tracing::error!(error = ?e, "cannot write the ledger entry of a refused forwarding");
+        }
+    }
+    result
+}
+
+async fn forward_as(
     flow: &Flow<'_>,
     caller: &Principal,
     source: Source<'_>,

@@ -292,6 +292,7 @@ impl Ingestor {
             received_at: now,
             want_infack: submission.handling().infack.unwrap_or(true),
             want_busack: submission.handling().busack.unwrap_or(true),
+            priority: submission.priority(),
             patient_keys,
             deliveries,
             ledger,

@@ -120,14 +120,29 @@ impl Ingestor {
         }
         // Already answered: the same answer again is a resend, another is a conflict.
         let current = self.store().delivery_context(&context.delivery_id).await?.map(|c| c.state);
-        if current == Some(target) {
+        if current == Some(target) && self.answered_by(&context, &caller.org).await? {
             return Ok(Accepted { duplicate: true, ..accepted });
         }
-        let current = current.map(DeliveryState::as_str).unwrap_or_default();
-        Err(IngestError::Conflict(
-            Issue::error(IssueCode::Conflict, format!("this delivery is already {current}; it cannot become {target}"))
-                .at(format!("{RESPONSE}.code")),
-        ))
+        let text = match current {
+            Some(current) if current == target => format!(
+                "this delivery was already answered ({current}) by the organisation it was forwarded to; it needs no \
+                 answer from this organisation"
+            ),
+            Some(current) => format!("this delivery is already {current}; it cannot become {target}"),
+            None => format!("this delivery cannot become {target}"),
+        };
+        Err(IngestError::Conflict(Issue::error(IssueCode::Conflict, text).at(format!("{RESPONSE}.code"))))
+    }
+
+    /// Whether the last answer of this delivery was `org`'s own: a forwarded message is answered by the
+    /// organisation it was forwarded to, and the same code from its first receiver is then no resend.
+    async fn answered_by(&self, context: &DeliveryContext, org: &OrgId) -> Result<bool, IngestError> {
+        let entries = self.store().ledger_for_message(&context.tracking_id).await?;
+        let last = entries
+            .iter()
+            .rev()
+            .find(|e| e.event == LedgerEvent::BusinessResponse && e.delivery_id.as_ref() == Some(&context.delivery_id));
+        Ok(last.is_some_and(|e| e.actor_org.as_ref() == Some(org)))
     }
 
     /// The delivery a response answers: addressed to the caller (the author of the response), of the

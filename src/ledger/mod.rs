@@ -79,6 +79,11 @@ pub enum LedgerEvent {
     /// Every candidate of a forwarding declined or could not be reached (`tracking_id`: the forwarded
     /// message).
     ForwardingDeclined,
+    /// A delivery was not answered within the receiver's response time for the message's priority,
+    /// counted in the receiver's opening hours (`receiver_org`: who has not answered; `outcome`: the
+    /// priority, the response time and the deadline, and the escalation organisation if one is stated).
+    /// Once per delivery.
+    Overdue,
 }
 
 impl LedgerEvent {
@@ -107,6 +112,7 @@ impl LedgerEvent {
             Self::Forwarded => "forwarded",
             Self::Withdrawn => "withdrawn",
             Self::ForwardingDeclined => "forwarding-declined",
+            Self::Overdue => "overdue",
         }
     }
 }
@@ -144,6 +150,7 @@ impl FromStr for LedgerEvent {
             "forwarded" => Self::Forwarded,
             "withdrawn" => Self::Withdrawn,
             "forwarding-declined" => Self::ForwardingDeclined,
+            "overdue" => Self::Overdue,
             other => return Err(other.to_owned()),
         })
     }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::index::BundleIndex;
 use crate::config::Limits;
 use crate::json::{Field, Json};
-use crate::model::{EventCode, HeaderId, OrgIdentifier};
+use crate::model::{EventCode, HeaderId, OrgIdentifier, Priority};
 use crate::outcome::{Issue, IssueCode};
 
 /// Where the MessageHeader is, as a FHIRPath prefix.
@@ -126,6 +126,19 @@ impl Submission {
     /// The Bundle's entries by every name a reference may use.
     pub fn index(&self) -> &BundleIndex {
         &self.index
+    }
+    /// The request's priority: `priority` of the focus (`MessageHeader.focus[0]`) when it is a
+    /// ServiceRequest in the Bundle (care requests, referrals) with one of FHIR's request-priority
+    /// codes; `None` otherwise.
+    pub fn priority(&self) -> Option<Priority> {
+        let entries = self.document().items("entry");
+        let header = entries.first()?.field("resource")?;
+        let focus = header.items("focus").first()?.str_field("reference")?;
+        let resource = entries.get(self.index.resolve(focus)?)?.field("resource")?;
+        if resource.str_field("resourceType")? != "ServiceRequest" {
+            return None;
+        }
+        Priority::parse(resource.str_field("priority")?)
     }
 }
 
@@ -452,6 +465,37 @@ mod tests {
         assert!(!deeper_than(doc(r#"{"a":"[[[[{{{{\"[[["}"#), 1));
         assert!(deeper_than(doc(&format!("{}{}", "[".repeat(100), "]".repeat(100))), 64));
         assert!(!deeper_than(doc(&format!("{}{}", "[".repeat(64), "]".repeat(64))), 64));
+    }
+
+    #[test]
+    fn the_priority_is_the_focus_service_requests() {
+        let limits = crate::config::Settings::load(None).expect("defaults").limits;
+        let fixture = |name: &str| -> serde_json::Value {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/handovers/").to_owned() + name;
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+        };
+        let priority = |bundle: &serde_json::Value| {
+            parse(Bytes::from(serde_json::to_vec(bundle).unwrap()), &limits).expect("a message").priority()
+        };
+        let care_request = fixture("care-request-nl.json");
+        assert_eq!(priority(&care_request), Some(Priority::Urgent));
+        let focus = care_request["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|e| e["resource"]["resourceType"] == "ServiceRequest")
+            .unwrap();
+        for (value, expected) in [("stat", Some(Priority::Stat)), ("URGENT", None), ("soon", None)] {
+            let mut changed = care_request.clone();
+            changed["entry"][focus]["resource"]["priority"] = value.into();
+            assert_eq!(priority(&changed), expected, "{value}");
+        }
+        // A ServiceRequest that is not the focus says nothing; neither does a Composition focus.
+        let mut unfocused = care_request.clone();
+        unfocused["entry"][0]["resource"]["focus"][0]["reference"] = "urn:uuid:elsewhere".into();
+        assert_eq!(priority(&unfocused), None);
+        assert_eq!(priority(&fixture("discharge-summary-nl.json")), None);
+        assert!(priority(&fixture("referral-nl.json")).is_some(), "a referral states its urgency");
     }
 
     #[test]

@@ -9,9 +9,13 @@ pub mod ids;
 pub mod organization;
 pub mod smart;
 pub mod state;
+pub mod urgency;
 
 pub use codes::CareType;
 pub use ids::{DeliveryId, EventCode, HeaderId, PatientKey, PayloadHash, TrackingId};
 pub use organization::{CertificateSha256, DeliveryMode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 pub use smart::{ClientId, ClientRole, JwkSet, SmartClient};
 pub use state::{DeliveryEvent, DeliveryState, ForwardMode, MessageState, StateSet};
+pub use urgency::{
+    OpenPeriod, OpeningHours, Priority, ReceiptKind, ResponseRule, ResponseTime, TimeOfDay, TimeZoneName, Weekdays,
+};

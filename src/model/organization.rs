@@ -167,6 +167,17 @@ pub struct Organization {
     pub triage_point: bool,
     /// The care types it provides (sorted, no duplicates).
     pub care_types: Vec<super::codes::CareType>,
+    /// When it is open (its response times count only these hours); `None`: around the clock.
+    pub hours: Option<super::OpeningHours>,
+    /// What it promises per priority (sorted by priority, one each).
+    pub response_rules: Vec<super::ResponseRule>,
+}
+
+impl Organization {
+    /// What it promises for requests of `priority`, if it states anything.
+    pub fn response_rule(&self, priority: super::Priority) -> Option<&super::ResponseRule> {
+        self.response_rules.iter().find(|rule| rule.priority == priority)
+    }
 }
 
 /// The SHA-256 fingerprint of a certificate's DER encoding, as 64 lower-case hex digits: how a client

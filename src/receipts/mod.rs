@@ -6,7 +6,7 @@
 
 mod outgoing;
 
-pub use outgoing::{receipt_for, wanted, withdrawal_for, ReceiptInput};
+pub use outgoing::{overdue_receipt_for, receipt_for, wanted, withdrawal_for, OverdueInput, ReceiptInput};
 
 use crate::auth::Principal;
 use crate::directory::Snapshot;

@@ -1,12 +1,14 @@
 //! Receipts as messages: the response message a sender gets when one of its deliveries is delivered,
 //! fails, expires, or is accepted or rejected by the receiver (NHS ITK3's two tiers: infrastructure and
 //! business). The message is queued in the receipts outbox in the same transaction as the state change
-//! it reports, and reaches the sender by its own delivery mode.
+//! it reports, and reaches the sender by its own delivery mode. An `overdue` receipt says that a
+//! receiver has not answered a request within its response time: no state change, but news for the
+//! sender all the same.
 
 use crate::directory::Snapshot;
-use crate::model::{DeliveryId, DeliveryState, HeaderId, ReceiptPreference};
+use crate::model::{DeliveryId, DeliveryState, HeaderId, Organization, Priority, ReceiptPreference, ResponseTime};
 use crate::outcome::{Issue, Severity};
-use crate::store::{DeliveryContext, NewReceipt};
+use crate::store::{DeliveryContext, NewReceipt, OverdueReceipt};
 use crate::time::Millis;
 
 /// What a receipt needs besides the delivery.
@@ -54,9 +56,6 @@ pub fn receipt_for(
         ReceiptPreference::BusinessOnly if input.state == DeliveryState::Delivered => return Ok(None),
         _ => {}
     }
-    let Some(identifier) = sender.identifiers.first() else { return Ok(None) };
-    let receipt_id = DeliveryId::generate();
-    let header_id = HeaderId::generate();
     let receiver = format!("{}|{}", context.receiver_system, context.receiver_value);
     let summary = format!("{} Receiver {receiver}; tracking id {}.", input.summary, context.tracking_id);
     let ok =
@@ -68,24 +67,9 @@ pub fn receipt_for(
         expression: None,
     }];
     issues.extend(input.receiver_issues.iter().filter(|i| i.severity != Severity::Information).map(Issue::to_fhir));
-    let payload = handover_fhir::receipt(&handover_fhir::Receipt {
-        bundle_id: &uuid::Uuid::new_v4().to_string(),
-        header_id: &header_id,
-        outcome_id: &uuid::Uuid::new_v4().to_string(),
-        timestamp: input.now.to_datetime(),
-        request_header_id: &context.header_id,
-        event_system: &context.event_system,
-        event_code: &context.event_code,
-        recipient_system: identifier.system(),
-        recipient_value: identifier.value(),
-        recipient_endpoint: &sender.address,
-        broker_endpoint: &format!("{}/fhir", input.base_url),
-        software_version: env!("CARGO_PKG_VERSION"),
-        tracking_id: &context.tracking_id,
-        state: input.state.as_str(),
-        ok,
-        issues: &issues,
-    })?;
+    let message =
+        Message { state: input.state.as_str(), ok, issues: &issues, base_url: input.base_url, now: input.now };
+    let Some((receipt_id, header_id, payload)) = build(sender, context, &message)? else { return Ok(None) };
     Ok(Some(NewReceipt {
         receipt_id,
         tracking_id: context.tracking_id.clone(),
@@ -96,6 +80,102 @@ pub fn receipt_for(
         payload,
         expires_at: input.now.plus_secs(input.ttl_secs),
     }))
+}
+
+/// What an overdue receipt says besides the delivery.
+pub struct OverdueInput<'a> {
+    pub priority: Priority,
+    pub within: ResponseTime,
+    /// When the response was due.
+    pub due: Millis,
+    pub base_url: &'a str,
+    pub now: Millis,
+    pub ttl_secs: u64,
+}
+
+/// The `overdue` receipt for `context`'s sender: the receiver has not answered within its response
+/// time. `None` when the sender wants no receipts at all or has left the directory (the ledger has the
+/// `overdue` entry either way). Sent whatever the message's handling keys say, like non-delivery:
+/// an unanswered urgent request is what a sender must hear of. Its response code is `ok` (nothing was
+/// refused, the request still stands) with a warning; the delivery-state extension says `overdue`.
+pub fn overdue_receipt_for(
+    directory: &Snapshot,
+    context: &DeliveryContext,
+    input: &OverdueInput<'_>,
+) -> Result<Option<OverdueReceipt>, handover_fhir::FhirError> {
+    let Some(sender) = directory.organizations().iter().find(|o| o.id == context.sender_org) else {
+        return Ok(None);
+    };
+    if sender.receipts == ReceiptPreference::None {
+        return Ok(None);
+    }
+    let diagnostics = format!(
+        "The receiver {}|{} has not answered this {} request within its response time of {} (counted in its \
+         opening hours), which ended at {}. Tracking id {}.",
+        context.receiver_system,
+        context.receiver_value,
+        input.priority,
+        input.within,
+        input.due.to_rfc3339_secs(),
+        context.tracking_id,
+    );
+    let issues = [handover_fhir::OutcomeIssue {
+        severity: handover_fhir::OutcomeSeverity::Warning,
+        code: "timeout",
+        diagnostics: &diagnostics,
+        expression: None,
+    }];
+    let message = Message { state: "overdue", ok: true, issues: &issues, base_url: input.base_url, now: input.now };
+    let Some((receipt_id, header_id, payload)) = build(sender, context, &message)? else { return Ok(None) };
+    Ok(Some(OverdueReceipt {
+        receipt_id,
+        recipient_org: context.sender_org.clone(),
+        header_id,
+        payload,
+        expires_at: input.now.plus_secs(input.ttl_secs),
+    }))
+}
+
+/// What one receipt message says.
+struct Message<'a> {
+    /// The delivery-state extension's code.
+    state: &'a str,
+    /// `MessageHeader.response.code` `ok` (else `fatal-error`).
+    ok: bool,
+    issues: &'a [handover_fhir::OutcomeIssue<'a>],
+    base_url: &'a str,
+    now: Millis,
+}
+
+/// The receipt message to `sender` about `context`'s delivery, with its new id and `MessageHeader.id`;
+/// `None` when the sender has no identifier to address it by.
+fn build(
+    sender: &Organization,
+    context: &DeliveryContext,
+    message: &Message<'_>,
+) -> Result<Option<(DeliveryId, HeaderId, Vec<u8>)>, handover_fhir::FhirError> {
+    let Some(identifier) = sender.identifiers.first() else { return Ok(None) };
+    let receipt_id = DeliveryId::generate();
+    let header_id = HeaderId::generate();
+    let payload = handover_fhir::receipt(&handover_fhir::Receipt {
+        bundle_id: &uuid::Uuid::new_v4().to_string(),
+        header_id: &header_id,
+        outcome_id: &uuid::Uuid::new_v4().to_string(),
+        timestamp: message.now.to_datetime(),
+        request_header_id: &context.header_id,
+        event_system: &context.event_system,
+        event_code: &context.event_code,
+        recipient_system: identifier.system(),
+        recipient_value: identifier.value(),
+        recipient_endpoint: &sender.address,
+        broker_endpoint: &format!("{}/fhir", message.base_url),
+        software_version: env!("CARGO_PKG_VERSION"),
+        tracking_id: &context.tracking_id,
+        state: message.state,
+        ok: message.ok,
+        issues: message.issues,
+    })?;
+    Ok(Some((receipt_id, header_id, payload)))
 }
 
 /// The withdrawal for the candidate of `context` (a delivery of a forwarded message): another candidate

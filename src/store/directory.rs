@@ -7,7 +7,8 @@ use sqlx::{Any, Row, Transaction};
 use super::{Store, StoreError};
 use crate::ledger::LedgerRecord;
 use crate::model::{
-    CareType, CertificateSha256, DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference,
+    CareType, CertificateSha256, DeliveryMode, EventCode, OpenPeriod, OpeningHours, OrgId, OrgIdentifier, Organization,
+    Priority, ReceiptPreference, ResponseRule, ResponseTime, TimeOfDay, TimeZoneName, Weekdays,
 };
 use crate::time::Millis;
 
@@ -83,7 +84,7 @@ impl Store {
     pub async fn organizations(&self) -> Result<Vec<Organization>, StoreError> {
         let orgs = sqlx::query(
             "SELECT org_id, name, delivery_mode, endpoint_url, endpoint_ca_pem, client_certificate, receipt_preference, \
-             triage_point FROM organizations ORDER BY org_id",
+             triage_point, time_zone FROM organizations ORDER BY org_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -124,6 +125,8 @@ impl Store {
             events_of.entry(r.try_get("org_id")?).or_default().push(super::row::id(r, "event_code")?);
         }
         let mut smart_of = super::smart::clients(&self.pool).await?;
+        let mut periods_of = opening_periods(&self.pool).await?;
+        let mut rules_of = response_rules(&self.pool).await?;
         let mut result = Vec::with_capacity(orgs.len());
         for row in &orgs {
             let id: String = row.try_get("org_id")?;
@@ -140,6 +143,16 @@ impl Store {
             let client_certificate: i64 = row.try_get("client_certificate")?;
             let triage_point: i64 = row.try_get("triage_point")?;
             let id_for_care = id.clone();
+            let zone: Option<String> = row.try_get("time_zone")?;
+            let periods = periods_of.remove(&id).unwrap_or_default();
+            let hours = match zone {
+                None => None,
+                Some(zone) => {
+                    let hours = TimeZoneName::parse(&zone).and_then(|zone| OpeningHours::new(zone, periods));
+                    Some(hours.ok_or_else(|| StoreError::Corrupt(format!("organisation {id} has hours in {zone}")))?)
+                }
+            };
+            let response_rules = rules_of.remove(&id).unwrap_or_default();
             result.push(Organization {
                 identifiers: identifiers_of.remove(&id).unwrap_or_default(),
                 smart: smart_of.remove(&id),
@@ -154,10 +167,55 @@ impl Store {
                 receipts,
                 triage_point: triage_point != 0,
                 care_types: care_types_of.remove(&id_for_care).unwrap_or_default(),
+                hours,
+                response_rules,
             });
         }
         Ok(result)
     }
+}
+
+/// Every organisation's open periods, in their order.
+async fn opening_periods(pool: &sqlx::AnyPool) -> Result<HashMap<String, Vec<OpenPeriod>>, StoreError> {
+    let rows = sqlx::query("SELECT org_id, days, opens, closes FROM organization_hours ORDER BY org_id, position")
+        .fetch_all(pool)
+        .await?;
+    let mut periods_of: HashMap<String, Vec<OpenPeriod>> = HashMap::new();
+    for r in &rows {
+        let org: String = r.try_get("org_id")?;
+        let period = Weekdays::from_bits(r.try_get("days")?).and_then(|days| {
+            let opens = TimeOfDay::from_seconds(r.try_get("opens").ok()?)?;
+            let closes = TimeOfDay::from_seconds(r.try_get("closes").ok()?)?;
+            OpenPeriod::new(days, opens, closes)
+        });
+        let period = period.ok_or_else(|| StoreError::Corrupt(format!("organisation {org} has a bad open period")))?;
+        periods_of.entry(org).or_default().push(period);
+    }
+    Ok(periods_of)
+}
+
+/// Every organisation's response rules, by priority.
+async fn response_rules(pool: &sqlx::AnyPool) -> Result<HashMap<String, Vec<ResponseRule>>, StoreError> {
+    let rows = sqlx::query("SELECT org_id, priority, within_secs, escalation_org FROM organization_response_times")
+        .fetch_all(pool)
+        .await?;
+    let mut rules_of: HashMap<String, Vec<ResponseRule>> = HashMap::new();
+    for r in &rows {
+        let org: String = r.try_get("org_id")?;
+        let priority: String = r.try_get("priority")?;
+        let within: i64 = r.try_get("within_secs")?;
+        let corrupt = || StoreError::Corrupt(format!("organisation {org} has response time {priority} {within}"));
+        let rule = ResponseRule {
+            priority: Priority::parse(&priority).ok_or_else(corrupt)?,
+            within: u64::try_from(within).ok().and_then(ResponseTime::from_secs).ok_or_else(corrupt)?,
+            escalation: super::row::id_opt(r, "escalation_org")?,
+        };
+        rules_of.entry(org).or_default().push(rule);
+    }
+    for rules in rules_of.values_mut() {
+        rules.sort_by_key(|rule| rule.priority);
+    }
+    Ok(rules_of)
 }
 
 /// A change of the directory, applied by the writer in one transaction with its ledger entries.
@@ -202,11 +260,12 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
     for org in organizations {
         sqlx::query(
             "INSERT INTO organizations (org_id, name, delivery_mode, endpoint_url, created_at, endpoint_ca_pem, \
-             client_certificate, receipt_preference, triage_point) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             client_certificate, receipt_preference, triage_point, time_zone) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, delivery_mode = excluded.delivery_mode, \
              endpoint_url = excluded.endpoint_url, endpoint_ca_pem = excluded.endpoint_ca_pem, \
              client_certificate = excluded.client_certificate, receipt_preference = excluded.receipt_preference, \
-             triage_point = excluded.triage_point",
+             triage_point = excluded.triage_point, time_zone = excluded.time_zone",
         )
         .bind(org.id.as_str())
         .bind(&org.name)
@@ -217,11 +276,17 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
         .bind(i64::from(org.client_certificate))
         .bind(org.receipts.as_str())
         .bind(i64::from(org.triage_point))
+        .bind(org.hours.as_ref().map(|hours| hours.zone().as_str()))
         .execute(&mut **tx)
         .await?;
-        for table in
-            ["organization_identifiers", "organization_events", "organization_certificates", "organization_care_types"]
-        {
+        for table in [
+            "organization_identifiers",
+            "organization_events",
+            "organization_certificates",
+            "organization_care_types",
+            "organization_hours",
+            "organization_response_times",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE org_id = $1"))
                 .bind(org.id.as_str())
                 .execute(&mut **tx)
@@ -260,6 +325,32 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
                 .execute(&mut **tx)
                 .await?;
         }
+        let periods = org.hours.as_ref().map(OpeningHours::periods).unwrap_or_default();
+        for (position, period) in periods.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO organization_hours (org_id, position, days, opens, closes) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(org.id.as_str())
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(period.days().bits())
+            .bind(i64::from(period.opens().seconds()))
+            .bind(i64::from(period.closes().seconds()))
+            .execute(&mut **tx)
+            .await?;
+        }
+        // After every organisation of the import exists: an escalation may name one imported after it.
+        for rule in &org.response_rules {
+            sqlx::query(
+                "INSERT INTO organization_response_times (org_id, priority, within_secs, escalation_org) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(org.id.as_str())
+            .bind(rule.priority.as_str())
+            .bind(i64::from(rule.within.secs()))
+            .bind(rule.escalation.as_ref().map(OrgId::as_str))
+            .execute(&mut **tx)
+            .await?;
+        }
     }
     Ok(())
 }
@@ -292,6 +383,9 @@ async fn delete_organization(tx: &mut Transaction<'_, Any>, id: &OrgId) -> Resul
         "DELETE FROM organization_events WHERE org_id = $1",
         "DELETE FROM organization_certificates WHERE org_id = $1",
         "DELETE FROM organization_care_types WHERE org_id = $1",
+        "DELETE FROM organization_hours WHERE org_id = $1",
+        "DELETE FROM organization_response_times WHERE org_id = $1",
+        "UPDATE organization_response_times SET escalation_org = NULL WHERE escalation_org = $1",
         "DELETE FROM organizations WHERE org_id = $1",
     ] {
         sqlx::query(statement).bind(id.as_str()).execute(&mut **tx).await?;

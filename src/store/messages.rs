@@ -9,7 +9,7 @@ use super::row::{self, id, id_opt};
 use super::{Backend, Store, StoreError};
 use crate::ledger::LedgerRecord;
 use crate::model::{
-    DeliveryId, DeliveryState, EventCode, HeaderId, MessageState, OrgId, PatientKey, PayloadHash, TrackingId,
+    DeliveryId, DeliveryState, EventCode, HeaderId, MessageState, OrgId, PatientKey, PayloadHash, Priority, TrackingId,
 };
 use crate::time::Millis;
 
@@ -32,6 +32,8 @@ pub struct NewMessage {
     /// Non-delivery (failed, expired) is reported regardless.
     pub want_infack: bool,
     pub want_busack: bool,
+    /// The request's priority (its focus ServiceRequest's), which response times are stated for.
+    pub priority: Option<Priority>,
     /// Keys of the patient's identifiers (see `ledger::patient`), for auditors' queries by patient.
     pub patient_keys: Vec<PatientKey>,
     pub deliveries: Vec<NewDelivery>,
@@ -104,12 +106,12 @@ pub(super) async fn insert_messages(
     backend: Backend,
     messages: &[&NewMessage],
 ) -> Result<HashSet<TrackingId>, StoreError> {
-    const COLS: usize = 13;
+    const COLS: usize = 14;
     let mut inserted = HashSet::with_capacity(messages.len());
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO messages (tracking_id, sender_org, header_id, bundle_id, event_system, event_code, \
-             payload_sha256, payload, ack, state, received_at, want_infack, want_busack) VALUES {} \
+             payload_sha256, payload, ack, state, received_at, want_infack, want_busack, priority) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING tracking_id",
             backend.values_list(chunk.len(), COLS)
         );
@@ -128,7 +130,8 @@ pub(super) async fn insert_messages(
                 .bind(MessageState::Accepted.as_str())
                 .bind(m.received_at.as_i64())
                 .bind(i64::from(m.want_infack))
-                .bind(i64::from(m.want_busack));
+                .bind(i64::from(m.want_busack))
+                .bind(m.priority.map(Priority::as_str));
         }
         for row in query.fetch_all(&mut **tx).await? {
             inserted.insert(id(&row, "tracking_id")?);

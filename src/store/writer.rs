@@ -16,6 +16,7 @@ use super::directory::{self, DirectoryUpdate, Removal};
 use super::forwarding;
 use super::messages::{self, CommitOutcome, NewMessage};
 use super::outbox::{self, Claim, Claimed, Settlement};
+use super::overdue::{self, OverdueMark};
 use super::retention::{self, Purge, Purged};
 use super::tokens::{self, TokenChange, TokenRecord};
 use super::{Backend, StoreError};
@@ -30,6 +31,8 @@ enum Job {
     Directory(Box<DirectoryUpdate>, oneshot::Sender<Result<Removal, StoreError>>),
     Tokens(TokenChange, oneshot::Sender<Result<Vec<TokenRecord>, StoreError>>),
     Capacity(Box<CapacityUpdate>, oneshot::Sender<Result<(), StoreError>>),
+    // Urgency (issue 14, item 5): deliveries reported overdue, each with its entries and receipt.
+    Overdue(Vec<OverdueMark>, oneshot::Sender<Result<Vec<bool>, StoreError>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -115,6 +118,16 @@ impl Writer {
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
+    // Urgency (issue 14, item 5).
+
+    /// Marks deliveries overdue (guarded: each once, however many nodes sweep) with their ledger entries
+    /// and the senders' receipts; `true` for each mark that applied.
+    pub async fn mark_overdue(&self, marks: Vec<OverdueMark>) -> Result<Vec<bool>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs.send(Job::Overdue(marks, reply)).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
     /// Commits everything queued so far, then stops the writer. Later jobs get `WriterGone`.
     pub async fn shutdown(&self) {
         let (reply, rx) = oneshot::channel();
@@ -193,12 +206,13 @@ enum Applied {
     Purged(Purged),
     Directory(Removal),
     Tokens(Vec<TokenRecord>),
+    Overdue(Vec<bool>),
     Nothing,
 }
 
 /// Applies `batch` in one transaction. Ledger entries are appended grouped by kind, each group in job
 /// order: those of accepted messages and appends, then those of settlements, then those of token
-/// changes, then those of purges.
+/// changes, then those of purges, then those of overdue deliveries.
 async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, StoreError> {
     let backend = target.backend;
     let mut tx = target.pool.begin().await?;
@@ -246,6 +260,7 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
             | Job::Directory(..)
             | Job::Tokens(..)
             | Job::Capacity(..)
+            | Job::Overdue(..)
             | Job::Shutdown(_) => Applied::Nothing,
         });
     }
@@ -260,7 +275,7 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
         }
     }
     // Settlements after the inserts: a receipt may be about a delivery inserted in this very batch.
-    let (mut token_entries, mut purged_entries) = (Vec::new(), Vec::new());
+    let (mut token_entries, mut purged_entries, mut overdue_entries) = (Vec::new(), Vec::new(), Vec::new());
     for (job, result) in batch.iter().zip(results.iter_mut()) {
         match job {
             Job::Settle(settlements, _) => {
@@ -290,11 +305,18 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
                 capacity::apply(&mut tx, update).await?;
                 ledger.push(&update.ledger);
             }
+            // Urgency: after the settlements of this batch, so an answer committed with it wins.
+            Job::Overdue(marks, _) => {
+                let (applied, entries) = overdue::apply(&mut tx, marks).await?;
+                overdue_entries.extend(entries);
+                *result = Applied::Overdue(applied);
+            }
             _ => {}
         }
     }
     ledger.extend(token_entries.iter());
     ledger.extend(purged_entries.iter());
+    ledger.extend(overdue_entries);
     if target.ledger {
         super::ledger::insert_ledger(&mut tx, backend, &ledger).await?;
     }
@@ -341,6 +363,12 @@ fn reply(job: Job, result: Result<Applied, StoreError>) {
         Job::Tokens(_, tx) => {
             let _ = tx.send(result.and_then(|applied| match applied {
                 Applied::Tokens(changed) => Ok(changed),
+                _ => Err(StoreError::CommitFailed),
+            }));
+        }
+        Job::Overdue(_, tx) => {
+            let _ = tx.send(result.and_then(|applied| match applied {
+                Applied::Overdue(done) => Ok(done),
                 _ => Err(StoreError::CommitFailed),
             }));
         }

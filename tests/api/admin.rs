@@ -112,11 +112,15 @@ async fn an_admin_lists_and_reads_organisations() {
             "certificates": [],
             "triage_point": false,
             "care_types": [],
+            "opening_hours": null,
+            "response_times": [],
         })
     );
     assert_eq!(all[index_of(&all, "gp-heerlen")], gp);
     let triage = &all[index_of(&all, "zorgpunt-zuid-limburg")];
     assert_eq!((&triage["triage_point"], &triage["events"]), (&json!(true), &json!(["care-request"])));
+    assert_eq!(triage["opening_hours"], "Europe/Amsterdam mon,tue,wed,thu,fri 08:30:00-17:00:00");
+    assert_eq!(triage["response_times"], json!(["urgent 2h -> vpl-hoogveld", "asap 30min"]));
     let home = &all[index_of(&all, "vpl-hoogveld")];
     assert_eq!(
         home["care_types"],

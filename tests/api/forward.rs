@@ -94,6 +94,16 @@ async fn only_a_triage_point_forwards_and_only_what_it_received() {
     assert_eq!(app.post_json(None, &format!("/fhir/mailbox/{id}/$forward"), &body).await.status().as_u16(), 401);
     // Nothing was forwarded: the request still waits at the triage point.
     assert_eq!(mailbox(&app, ZORGPUNT).await["total"], 1);
+    // Both refusals are in the ledger, with who tried and why.
+    let query = handover_broker::store::LedgerQuery {
+        event: Some("denied-access".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let denied: Vec<String> =
+        app.store.query_ledger(&query).await.unwrap().into_iter().filter_map(|e| e.entry.outcome).collect();
+    assert!(denied.iter().any(|o| o.starts_with("403 $forward")), "{denied:?}");
+    assert!(denied.iter().any(|o| o.starts_with("404 $forward")), "{denied:?}");
 }
 
 #[tokio::test]

@@ -45,6 +45,10 @@ pub struct TestApp {
     pub database_url: String,
     /// The push workers (with `delivery.enabled`); see [`TestApp::deliver_pending`].
     pusher: Option<std::sync::Arc<handover_broker::delivery::Pusher>>,
+    /// The overdue sweep; see [`TestApp::sweep_overdue`].
+    pub overdue: handover_broker::overdue::OverdueSweep,
+    /// The escalation pass; see [`TestApp::escalate_overdue`].
+    pub escalator: handover_broker::forward::Escalator,
     handle: actix_web::dev::ServerHandle,
     join: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -176,9 +180,12 @@ pub async fn spawn_with(settings: Settings, db_dir: std::sync::Arc<tempfile::Tem
     let base = app.base_url().to_owned();
     let store = app.store();
     let pusher = app.pusher();
+    let overdue = app.overdue();
+    let escalator = app.escalator();
     let handle = app.handle();
     let join = tokio::spawn(app.run_until_stopped());
-    TestApp { base, client: reqwest::Client::new(), store, db_dir, database_url, pusher, handle, join }
+    let client = reqwest::Client::new();
+    TestApp { base, client, store, db_dir, database_url, pusher, overdue, escalator, handle, join }
 }
 
 impl TestApp {
@@ -189,6 +196,17 @@ impl TestApp {
     pub async fn deliver_pending(&self) -> handover_broker::delivery::DispatchReport {
         let pusher = self.pusher.as_ref().expect("a broker with delivery.enabled");
         pusher.deliver_pending().await.expect("the pass settles every push")
+    }
+
+    /// Runs the overdue sweep once, now: the deliveries it reported (for a broker built with
+    /// `overdue.background = false`, where nothing else sweeps).
+    pub async fn sweep_overdue(&self) -> Vec<handover_broker::overdue::Overdue> {
+        self.overdue.sweep().await.expect("the sweep commits")
+    }
+
+    /// Runs the escalation pass once: the tracking ids of the messages it forwarded.
+    pub async fn escalate_overdue(&self) -> Vec<TrackingId> {
+        self.escalator.run().await.expect("the escalation pass runs")
     }
 
     /// Stops the broker gracefully and waits until its writer has closed the database.
