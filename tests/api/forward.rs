@@ -95,11 +95,8 @@ async fn only_a_triage_point_forwards_and_only_what_it_received() {
     // Nothing was forwarded: the request still waits at the triage point.
     assert_eq!(mailbox(&app, ZORGPUNT).await["total"], 1);
     // Both refusals are in the ledger, with who tried and why.
-    let query = handover_broker::store::LedgerQuery {
-        event: Some("denied-access".into()),
-        limit: 10,
-        ..Default::default()
-    };
+    let query =
+        handover_broker::store::LedgerQuery { event: Some("denied-access".into()), limit: 10, ..Default::default() };
     let denied: Vec<String> =
         app.store.query_ledger(&query).await.unwrap().into_iter().filter_map(|e| e.entry.outcome).collect();
     assert!(denied.iter().any(|o| o.starts_with("403 $forward")), "{denied:?}");
