@@ -108,7 +108,7 @@ impl Settler {
             if let (Some(forwarding), Some(context)) =
                 (self.store.forwarding(row.tracking_id).await?, self.store.delivery_context(row.id).await?)
             {
-                settlement.unplaced = Some(Box::new(self.unplaced(&forwarding, &context, to, &[], now)));
+                settlement.unplaced = Some(Box::new(self.unplaced(&forwarding, &context, to, &[], now).await?));
             }
         }
         self.settle(settlement).await
@@ -142,7 +142,8 @@ impl Settler {
             if to == DeliveryState::AcceptedByReceiver {
                 settlement.placement = Some(Box::new(self.placement(forwarding, context, now).await?));
             } else {
-                settlement.unplaced = Some(Box::new(self.unplaced(forwarding, context, to, receiver_issues, now)));
+                settlement.unplaced =
+                    Some(Box::new(self.unplaced(forwarding, context, to, receiver_issues, now).await?));
             }
         }
         if self.settle(settlement).await? {
@@ -238,28 +239,73 @@ impl Settler {
 
     /// What a refusal (or failure) of candidate `context` entails if no candidate is left: a ledger
     /// entry, and the triage point's receipt saying that nobody was placed.
-    fn unplaced(
+    async fn unplaced(
         &self,
         forwarding: &ForwardingRecord,
         context: &DeliveryContext,
         to: DeliveryState,
         receiver_issues: &[Issue],
         now: Millis,
-    ) -> Unplaced {
+    ) -> Result<Unplaced, StoreError> {
         let entry = LedgerRecord::new(LedgerEvent::ForwardingDeclined, now)
             .tracking(forwarding.tracking_id.clone())
             .header(context.header_id.clone())
             .sender(context.sender_org.clone())
             .event_code(context.event_code.clone())
             .outcome("every candidate declined or could not be reached");
+        // Mode `all` handed the request over: its receivers' refusal answers the original. A placement
+        // (`first-accept`) is the triage point's to try again: the original waits, still `forwarded`.
+        let mut original = None;
+        let what_now = match forwarding.mode {
+            ForwardMode::All => {
+                if let Some(first) = self.store.delivery_context(&forwarding.original_delivery_id).await? {
+                    original =
+                        Some(Box::new(self.declined_original(forwarding, context, &first, receiver_issues, now)));
+                }
+                "the original request (tracking id {}) is answered as declined"
+            }
+            ForwardMode::FirstAccept => "the request (tracking id {}) is back with the triage point",
+        };
+        let what_now = what_now.replace("{}", forwarding.original_tracking_id.as_str());
         let summary = format!(
-            "This candidate's delivery ended {to}. Every candidate of this forwarding has now declined or could \
-             not be reached: nobody was placed, and the request (tracking id {}) is back with the triage point.",
-            forwarding.original_tracking_id
+            "This candidate's delivery ended {to}. Every receiver of this forwarding has now declined or could not \
+             be reached: nobody was placed, and {what_now}."
         );
         // The receipt replaces the delivery's own, whose ledger entry already says it was created.
         let receipt = self.receipt(context, to, &summary, receiver_issues, now, &mut Vec::new());
-        Unplaced { forwarded: forwarding.tracking_id.clone(), ledger: vec![entry], receipt }
+        Ok(Unplaced { forwarded: forwarding.tracking_id.clone(), ledger: vec![entry], receipt, original })
+    }
+
+    /// The original's answer when every receiver of a forwarding in mode `all` declined: rejected, with
+    /// the last refusal's reasons, for the original sender.
+    fn declined_original(
+        &self,
+        forwarding: &ForwardingRecord,
+        last: &DeliveryContext,
+        original: &DeliveryContext,
+        receiver_issues: &[Issue],
+        now: Millis,
+    ) -> Settlement {
+        let by = format!("{}|{}", last.receiver_system, last.receiver_value);
+        let summary = format!(
+            "Declined by {by}, to whom the triage point forwarded the message (forwarded as tracking id {}); \
+             its reasons follow.",
+            forwarding.tracking_id
+        );
+        let entry = LedgerRecord::new(LedgerEvent::BusinessResponse, now)
+            .tracking(original.tracking_id.clone())
+            .header(original.header_id.clone())
+            .delivery(original.delivery_id.clone())
+            .actor(last.receiver_org.clone())
+            .sender(original.sender_org.clone())
+            .receiver(original.receiver_org.clone())
+            .event_code(original.event_code.clone())
+            .outcome(format!("fatal-error via forwarding {}", forwarding.tracking_id));
+        let mut ledger = vec![entry];
+        let to = DeliveryState::RejectedByReceiver;
+        let receipt = self.receipt(original, to, &summary, receiver_issues, now, &mut ledger);
+        let change = Change::Finish { to, error: None };
+        Settlement::new(Outbox::Deliveries, original.delivery_id.clone(), now, change, ledger, receipt)
     }
 
     /// Commits one settlement and wakes whoever waits for its receipts.
@@ -271,6 +317,8 @@ impl Settler {
         }
         if let Some(unplaced) = &settlement.unplaced {
             recipients.extend(unplaced.receipt.iter().map(|r| r.recipient_org.clone()));
+            let original = unplaced.original.as_ref().and_then(|o| o.receipt.as_ref());
+            recipients.extend(original.map(|r| r.recipient_org.clone()));
         }
         let applied = self.store.writer().settle(vec![settlement]).await?.first() == Some(&true);
         if applied {

@@ -6,9 +6,11 @@
 //! sender all the same.
 
 use crate::directory::Snapshot;
-use crate::model::{DeliveryId, DeliveryState, HeaderId, Organization, Priority, ReceiptPreference, ResponseTime};
+use crate::model::{
+    DeliveryId, DeliveryState, HeaderId, Organization, Priority, ReceiptKind, ReceiptPreference, ResponseTime,
+};
 use crate::outcome::{Issue, Severity};
-use crate::store::{DeliveryContext, NewReceipt, OverdueReceipt};
+use crate::store::{DeliveryContext, NewReceipt};
 use crate::time::Millis;
 
 /// What a receipt needs besides the delivery.
@@ -75,7 +77,7 @@ pub fn receipt_for(
         tracking_id: context.tracking_id.clone(),
         delivery_id: context.delivery_id.clone(),
         recipient_org: context.sender_org.clone(),
-        kind: input.state,
+        kind: input.state.into(),
         header_id,
         payload,
         expires_at: input.now.plus_secs(input.ttl_secs),
@@ -102,7 +104,7 @@ pub fn overdue_receipt_for(
     directory: &Snapshot,
     context: &DeliveryContext,
     input: &OverdueInput<'_>,
-) -> Result<Option<OverdueReceipt>, handover_fhir::FhirError> {
+) -> Result<Option<NewReceipt>, handover_fhir::FhirError> {
     let Some(sender) = directory.organizations().iter().find(|o| o.id == context.sender_org) else {
         return Ok(None);
     };
@@ -127,9 +129,12 @@ pub fn overdue_receipt_for(
     }];
     let message = Message { state: "overdue", ok: true, issues: &issues, base_url: input.base_url, now: input.now };
     let Some((receipt_id, header_id, payload)) = build(sender, context, &message)? else { return Ok(None) };
-    Ok(Some(OverdueReceipt {
+    Ok(Some(NewReceipt {
         receipt_id,
+        tracking_id: context.tracking_id.clone(),
+        delivery_id: context.delivery_id.clone(),
         recipient_org: context.sender_org.clone(),
+        kind: ReceiptKind::Overdue,
         header_id,
         payload,
         expires_at: input.now.plus_secs(input.ttl_secs),
@@ -217,7 +222,7 @@ pub fn withdrawal_for(
         tracking_id: context.tracking_id.clone(),
         delivery_id: context.delivery_id.clone(),
         recipient_org: context.receiver_org.clone(),
-        kind: DeliveryState::Withdrawn,
+        kind: DeliveryState::Withdrawn.into(),
         header_id,
         payload,
         expires_at: input.now.plus_secs(input.ttl_secs),

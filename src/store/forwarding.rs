@@ -70,6 +70,8 @@ pub struct Unplaced {
     pub ledger: Vec<LedgerRecord>,
     /// Replaces the settlement's own receipt for the triage point, if no candidate is left.
     pub receipt: Option<NewReceipt>,
+    /// Mode `all`: the original's answer (declined), applied if no candidate is left.
+    pub original: Option<Box<super::Settlement>>,
 }
 
 const OPEN: &str = "('queued', 'delivered', 'forwarded')";

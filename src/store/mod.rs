@@ -43,7 +43,7 @@ pub use ledger::{ChainedEntry, LedgerQuery, Verification};
 pub use mailbox::{Cursor, MailboxItem, MailboxQuery};
 pub use messages::{CommitOutcome, DeliveryRecord, MessageRecord, NewDelivery, NewMessage};
 pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, Settlement};
-pub use overdue::{CandidateCursor, EscalationDue, OverdueCandidate, OverdueMark, OverdueReceipt};
+pub use overdue::{CandidateCursor, EscalationDue, OverdueCandidate, OverdueMark};
 pub use retention::{Purge, Purged};
 pub use smart::UsedAssertion;
 pub use tokens::{NewToken, Revocation, TokenChange, TokenRecord};

@@ -9,7 +9,7 @@ use super::forwarding::{self, Placement, Unplaced};
 use super::row::{self, id};
 use super::{Backend, Store, StoreError};
 use crate::ledger::LedgerRecord;
-use crate::model::{DeliveryId, DeliveryState, EventCode, HeaderId, OrgId, StateSet, TrackingId};
+use crate::model::{DeliveryId, DeliveryState, EventCode, HeaderId, OrgId, ReceiptKind, StateSet, TrackingId};
 use crate::time::Millis;
 
 /// Which queue a row belongs to.
@@ -134,8 +134,8 @@ pub struct NewReceipt {
     /// The delivery it reports on.
     pub delivery_id: DeliveryId,
     pub recipient_org: OrgId,
-    /// The delivery state it reports; one receipt per (delivery, kind).
-    pub kind: DeliveryState,
+    /// The delivery state (or `overdue`) it reports; one receipt per (delivery, kind).
+    pub kind: ReceiptKind,
     pub header_id: HeaderId,
     pub payload: Vec<u8>,
     pub expires_at: Millis,
@@ -377,6 +377,9 @@ async fn apply_one<'s>(
         if forwarding::nobody_left(tx, &unplaced.forwarded).await? {
             ledger.extend(unplaced.ledger.iter());
             receipt = unplaced.receipt.as_ref().or(receipt);
+            if let Some(original) = &unplaced.original {
+                apply_plain(tx, original, ledger).await?;
+            }
         }
     }
     if let Some(receipt) = receipt {
@@ -386,13 +389,25 @@ async fn apply_one<'s>(
         // The other candidates' withdrawals and the original's answer; each is guarded by its own
         // state (a candidate that declined meanwhile is not withdrawn).
         for then in &placement.then {
-            if change_row(tx, then).await? {
-                ledger.extend(then.ledger.iter());
-                if let Some(receipt) = &then.receipt {
-                    insert_receipt(tx, receipt, then.at).await?;
-                }
-            }
+            apply_plain(tx, then, ledger).await?;
         }
+    }
+    Ok(true)
+}
+
+/// A settlement that follows another (a withdrawal, the original's answer): its row change, guarded by
+/// its own state, with its ledger entries and receipt if it applied.
+async fn apply_plain<'s>(
+    tx: &mut Transaction<'_, Any>,
+    s: &'s Settlement,
+    ledger: &mut Vec<&'s LedgerRecord>,
+) -> Result<bool, StoreError> {
+    if !change_row(tx, s).await? {
+        return Ok(false);
+    }
+    ledger.extend(s.ledger.iter());
+    if let Some(receipt) = &s.receipt {
+        insert_receipt(tx, receipt, s.at).await?;
     }
     Ok(true)
 }

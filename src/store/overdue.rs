@@ -7,10 +7,11 @@
 
 use sqlx::{Any, Row, Transaction};
 
+use super::outbox::NewReceipt;
 use super::row::id;
 use super::{Store, StoreError};
 use crate::ledger::LedgerRecord;
-use crate::model::{DeliveryId, HeaderId, OrgId, Priority, ReceiptKind, TrackingId};
+use crate::model::{DeliveryId, OrgId, Priority, TrackingId};
 use crate::time::Millis;
 
 /// The states of a delivery that has no answer yet: the only ones that can become overdue.
@@ -31,17 +32,6 @@ pub struct OverdueCandidate {
 /// Where a page of candidates starts: after this (received_at, delivery_id).
 pub type CandidateCursor = (Millis, DeliveryId);
 
-/// The sender's `overdue` receipt, queued in the receipts outbox.
-#[derive(Debug, Clone)]
-pub struct OverdueReceipt {
-    pub receipt_id: DeliveryId,
-    pub recipient_org: OrgId,
-    /// The receipt's own `MessageHeader.id`.
-    pub header_id: HeaderId,
-    pub payload: Vec<u8>,
-    pub expires_at: Millis,
-}
-
 /// Marks one delivery overdue, with what that entails, applied atomically.
 #[derive(Debug, Clone)]
 pub struct OverdueMark {
@@ -51,7 +41,7 @@ pub struct OverdueMark {
     /// Appended only if the mark applied.
     pub ledger: Vec<LedgerRecord>,
     /// Queued only if the mark applied.
-    pub receipt: Option<OverdueReceipt>,
+    pub receipt: Option<NewReceipt>,
 }
 
 /// An overdue delivery whose receiver names an escalation organisation for its priority, and that is
@@ -161,38 +151,10 @@ pub(super) async fn apply<'m>(
         if done {
             ledger.extend(mark.ledger.iter());
             if let Some(receipt) = &mark.receipt {
-                insert_receipt(tx, mark, receipt).await?;
+                super::outbox::insert_receipt(tx, receipt, mark.at).await?;
             }
         }
         applied.push(done);
     }
     Ok((applied, ledger))
-}
-
-/// Queues the receipt like any other (`receipts` outbox, kind `overdue`: one per delivery).
-async fn insert_receipt(
-    tx: &mut Transaction<'_, Any>,
-    mark: &OverdueMark,
-    r: &OverdueReceipt,
-) -> Result<(), StoreError> {
-    let now = mark.at.as_i64();
-    sqlx::query(
-        "INSERT INTO receipts (receipt_id, tracking_id, delivery_id, recipient_org, kind, header_id, payload, state, \
-         attempts, next_attempt_at, expires_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9, $10, $11) ON CONFLICT (delivery_id, kind) DO NOTHING",
-    )
-    .bind(r.receipt_id.as_str())
-    .bind(mark.tracking_id.as_str())
-    .bind(mark.delivery_id.as_str())
-    .bind(r.recipient_org.as_str())
-    .bind(ReceiptKind::Overdue.as_str())
-    .bind(r.header_id.as_str())
-    .bind(&r.payload)
-    .bind(now)
-    .bind(r.expires_at.as_i64())
-    .bind(now)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

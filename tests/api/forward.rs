@@ -468,3 +468,24 @@ async fn a_pushed_request_is_forwarded_by_its_tracking_id_and_the_answer_reaches
     assert!(gp_mailbox.contains("10000000500") && gp_mailbox.contains("accepted-by-receiver"), "{gp_mailbox}");
     triage.stop().await;
 }
+
+/// Mode `all` hands the request over: when its receiver declines, that answers the GP's request (the
+/// GP's delivery to the triage point becomes rejected, and the GP's receipt says who declined).
+#[tokio::test]
+async fn when_the_receiver_of_a_handed_over_request_declines_the_gp_is_answered() {
+    let app = spawn_app().await;
+    let (_, id, original) = care_request_at_the_triage_point(&app).await;
+    let path = format!("/fhir/mailbox/{id}/$forward");
+    let response = app.post_json(Some(ZORGPUNT), &path, &parameters(&["90000015"], json!([]))).await;
+    assert_eq!(response.status().as_u16(), 202);
+    let (_, at_hoogveld) = only_item(&app, HOOGVELD).await;
+    let declined = app.post_message(HOOGVELD, &answer(&at_hoogveld, "fatal-error", "90000015")).await;
+    assert_eq!(declined.status().as_u16(), 202, "{}", declined.text().await.unwrap());
+    assert_eq!(app.store.deliveries(&original).await.unwrap()[0].state.as_str(), "rejected-by-receiver");
+    let gp = mailbox(&app, GP_HEERLEN).await.to_string();
+    assert!(gp.contains("Declined by http://fhir.nl/fhir/NamingSystem/ura|90000015"), "{gp}");
+    // The triage point is told too, and cannot forward the answered request again.
+    assert!(mailbox(&app, ZORGPUNT).await.to_string().contains("answered as declined"));
+    let again = with_tracking(parameters(&["90000016"], json!([])), &original);
+    outcome(app.post_json(Some(ZORGPUNT), "/fhir/$forward", &again).await, 409).await;
+}
