@@ -24,6 +24,10 @@ pub struct OutboxRow<'a> {
     pub org: &'a OrgId,
 }
 
+/// The most links of a chain of forwardings that one acceptance answers (a request escalated, then
+/// forwarded by the escalation triage point, is two).
+pub const MAX_CHAIN: usize = 4;
+
 /// What became of a business response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answered {
@@ -168,14 +172,29 @@ impl Settler {
         context: &DeliveryContext,
         now: Millis,
     ) -> Result<Placement, StoreError> {
+        self.placement_in_chain(forwarding, context, context, now, 0).await
+    }
+
+    /// [`Settler::placement`] at `depth` links up a chain: `accepted` is the delivery accepted at this
+    /// link (of `forwarding`'s message), `by` the one the provider accepted at the end of the chain. If
+    /// the original was itself forwarded to this triage point (escalated, or passed on by another
+    /// triage point), its answer decides that forwarding's placement too, up to [`MAX_CHAIN`] links.
+    async fn placement_in_chain(
+        &self,
+        forwarding: &ForwardingRecord,
+        accepted: &DeliveryContext,
+        by: &DeliveryContext,
+        now: Millis,
+        depth: usize,
+    ) -> Result<Placement, StoreError> {
         let exclusive = forwarding.mode == ForwardMode::FirstAccept;
         let snapshot = self.directory.snapshot();
-        let placed_with = format!("{}|{}", context.receiver_system, context.receiver_value);
+        let placed_with = format!("{}|{}", by.receiver_system, by.receiver_value);
         let mut then = Vec::new();
         if exclusive {
             for candidate in self.store.deliveries(&forwarding.tracking_id).await? {
                 let waiting = matches!(candidate.state, DeliveryState::Queued | DeliveryState::Delivered);
-                if candidate.delivery_id == context.delivery_id || !waiting {
+                if candidate.delivery_id == accepted.delivery_id || !waiting {
                     continue;
                 }
                 let Some(other) = self.store.delivery_context(&candidate.delivery_id).await? else { continue };
@@ -192,7 +211,7 @@ impl Settler {
                 .tracking(original.tracking_id.clone())
                 .header(original.header_id.clone())
                 .delivery(original.delivery_id.clone())
-                .actor(context.receiver_org.clone())
+                .actor(by.receiver_org.clone())
                 .sender(original.sender_org.clone())
                 .receiver(original.receiver_org.clone())
                 .event_code(original.event_code.clone())
@@ -201,7 +220,15 @@ impl Settler {
             let to = DeliveryState::AcceptedByReceiver;
             let receipt = self.receipt(&original, to, &summary, &[], now, &mut ledger);
             let change = Change::Finish { to, error: None };
-            then.push(Settlement::new(Outbox::Deliveries, original.delivery_id.clone(), now, change, ledger, receipt));
+            let mut answer =
+                Settlement::new(Outbox::Deliveries, original.delivery_id.clone(), now, change, ledger, receipt);
+            if depth < MAX_CHAIN {
+                if let Some(upstream) = self.store.forwarding(&original.tracking_id).await? {
+                    let link = Box::pin(self.placement_in_chain(&upstream, &original, by, now, depth + 1)).await?;
+                    answer.placement = Some(Box::new(link));
+                }
+            }
+            then.push(answer);
         }
         Ok(Placement { forwarded: forwarding.tracking_id.clone(), exclusive, then })
     }

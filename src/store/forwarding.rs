@@ -134,7 +134,7 @@ pub(super) async fn insert(
 }
 
 /// Records `delivery` as the placement of `p.forwarded` if nobody was placed yet and the delivery is
-/// still waiting for its answer. `false`: another candidate was first (or this one moved on).
+/// still waiting for its answer (or, forwarded on, for its chain's). `false`: another candidate was first (or this one moved on).
 pub(super) async fn claim_placement(
     tx: &mut Transaction<'_, Any>,
     p: &Placement,
@@ -142,7 +142,7 @@ pub(super) async fn claim_placement(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE forwardings SET placed_delivery_id = $1 WHERE tracking_id = $2 AND placed_delivery_id IS NULL \
-         AND EXISTS (SELECT 1 FROM deliveries WHERE delivery_id = $1 AND state IN ('queued', 'delivered'))",
+         AND EXISTS (SELECT 1 FROM deliveries WHERE delivery_id = $1 AND state IN ('queued', 'delivered', 'forwarded'))",
     )
     .bind(delivery.as_str())
     .bind(p.forwarded.as_str())

@@ -389,7 +389,9 @@ async fn apply_one<'s>(
         // The other candidates' withdrawals and the original's answer; each is guarded by its own
         // state (a candidate that declined meanwhile is not withdrawn).
         for then in &placement.then {
-            apply_plain(tx, then, ledger).await?;
+            // A link further up a chain decides its own placement (recursion bounded by the chain's
+            // length, see `delivery::settle::MAX_CHAIN`).
+            Box::pin(apply_one(tx, then, ledger)).await?;
         }
     }
     Ok(true)

@@ -317,3 +317,53 @@ async fn an_overdue_request_is_escalated_with_the_chain_kept_and_the_escalation_
     assert_eq!(link.actor_org, None);
     assert!(link.outcome.as_deref().unwrap().contains(escalated[0].as_str()));
 }
+
+/// A chain of two: the Zorgpunt's overdue request is escalated to the West Flanders triage point, which
+/// forwards it on to Sint-Jozef; Sint-Jozef's acceptance answers every link, up to the GP.
+#[tokio::test]
+async fn an_acceptance_at_the_end_of_a_chain_answers_every_link_up_to_the_gp() {
+    let app = spawn_app_with(|s| s.overdue.background = false).await;
+    let admin = admin_token(&app).await;
+    let mut zorgpunt = quick_zorgpunt();
+    zorgpunt.response_rules[0].escalation = OrgId::parse("triage-westkust");
+    let bundle = serde_json::to_value(bundle_from_organizations(&[zorgpunt])).unwrap();
+    assert_eq!(app.post_json(Some(&admin), "/admin/directory", &bundle).await.status().as_u16(), 200);
+
+    let tracking = accepted(app.post_message(GP_HEERLEN, &care_request()).await).await;
+    assert_eq!(sweep_until_reported(&app).await.len(), 1);
+    let [escalated]: [TrackingId; 1] = app.escalate_overdue().await.try_into().unwrap();
+    // The West Flanders triage point passes it on to Sint-Jozef.
+    let nihdi = "https://www.ehealth.fgov.be/standards/fhir/core/NamingSystem/nihdi-organization";
+    let forward = json!({ "resourceType": "Parameters", "parameter": [
+        { "name": "receiver", "valueIdentifier": { "system": nihdi, "value": "10000000500" } },
+        { "name": "tracking-id", "valueId": escalated.as_str() } ] });
+    let response = app.post_json(Some("demo-triage-westkust"), "/fhir/$forward", &forward).await;
+    assert_eq!(response.status().as_u16(), 202, "{}", response.text().await.unwrap());
+
+    let page: Value = app.get(Some("demo-wzc-sint-jozef"), "/fhir/mailbox").await.json().await.unwrap();
+    let header = page["entry"][0]["resource"]["entry"][0]["resource"].clone();
+    let yes = json!({
+        "resourceType": "Bundle", "id": uuid::Uuid::new_v4().to_string(), "type": "message",
+        "timestamp": "2026-12-01T10:00:00+01:00",
+        "entry": [{ "fullUrl": "urn:uuid:5d2c7e41-9b3a-4e6f-8c21-7a0e4b9d3f12", "resource": {
+            "resourceType": "MessageHeader", "id": "5d2c7e41-9b3a-4e6f-8c21-7a0e4b9d3f12",
+            "eventCoding": header["eventCoding"],
+            "source": { "endpoint": "https://wzc.sint-jozef.example/fhir" },
+            "sender": identifier_ref(nihdi, "10000000500"),
+            "destination": [destination(nihdi, "10000000300", "https://fhir.handover-broker.eu/mailbox/triage-westkust")],
+            "response": { "identifier": header["id"], "code": "ok" } } }],
+    });
+    let response = app.post_message("demo-wzc-sint-jozef", &yes).await;
+    assert_eq!(response.status().as_u16(), 202, "{}", response.text().await.unwrap());
+
+    // Every link is answered: the West Flanders triage point's delivery, then the Zorgpunt's (the GP's).
+    assert_eq!(app.store.deliveries(&escalated).await.unwrap()[0].state.as_str(), "accepted-by-receiver");
+    assert_eq!(app.store.deliveries(&tracking).await.unwrap()[0].state.as_str(), "accepted-by-receiver");
+    let receipts = gp_receipts(&app).await;
+    let accepted_receipt =
+        receipts.iter().find(|(state, _)| state == "accepted-by-receiver").expect("the GP is answered");
+    assert!(accepted_receipt.1.to_string().contains("10000000500"), "names Sint-Jozef: {}", accepted_receipt.1);
+    let auditor = token_with_role(&app, Role::Auditor).await;
+    let report: Value = app.get(Some(&auditor), "/ledger/verify").await.json().await.unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+}
