@@ -75,6 +75,27 @@ struct ElementDef {
     pattern: Option<Regex>,
 }
 
+/// How an element is written (see [`BaseModel::element_shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementShape<'m> {
+    /// A primitive, whose JSON value is of this kind.
+    Primitive(ValueKind),
+    /// A resource (`contained`, `Bundle.entry.resource`).
+    Resource,
+    /// Narrative XHTML (`div`).
+    Xhtml,
+    /// A complex type of the model, by name.
+    Complex(&'m str),
+}
+
+/// The JSON kind of a primitive's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    String,
+    Boolean,
+    Number,
+}
+
 /// The kind of an element's type.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -278,6 +299,21 @@ impl BaseModel {
     /// attachment checks). `None` when `owner` has no such element.
     pub fn element_type(&self, owner: &str, key: &str) -> Option<&str> {
         Some(self.types.get(owner)?.e.get(key)?.t.as_str())
+    }
+
+    /// How element `key` of `owner` is written, for readers of FHIR's other representation (XML): its
+    /// shape and whether it repeats. `None` when `owner` has no such element.
+    pub fn element_shape(&self, owner: &str, key: &str) -> Option<(ElementShape<'_>, bool)> {
+        let element = self.types.get(owner)?.e.get(key)?;
+        let shape = match element.kind {
+            _ if element.t == "xhtml" => ElementShape::Xhtml,
+            Kind::Resource => ElementShape::Resource,
+            Kind::Primitive(JsonKind::Boolean, _) => ElementShape::Primitive(ValueKind::Boolean),
+            Kind::Primitive(JsonKind::Number | JsonKind::Integer, _) => ElementShape::Primitive(ValueKind::Number),
+            Kind::Primitive(JsonKind::String, _) | Kind::Const => ElementShape::Primitive(ValueKind::String),
+            Kind::Complex | Kind::Reference => ElementShape::Complex(element.t.as_str()),
+        };
+        Some((shape, element.a != 0))
     }
 
     /// Checks a resource (a Bundle checks every resource inside it), adding issues to `issues`.

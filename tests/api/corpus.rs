@@ -143,3 +143,58 @@ fn the_ips_documents_pass_the_ips_composition_profile_and_fail_without_a_require
     }
     assert_eq!(documents, 5);
 }
+
+/// Every Nictiz R4 example in XML (zib2020, medication process 9) reads through the FHIR XML reader
+/// into JSON that passes the base R4 checks: the XML rules (value attributes, repeats, primitive
+/// extensions, narrative, contained resources) are applied as FHIR defines them, on data we did not write.
+#[test]
+fn the_nictiz_r4_xml_examples_read_as_fhir_json_that_passes_the_base_checks() {
+    let Some(corpus) = shared_corpus() else {
+        eprintln!("skipped: ../shared/corpus is absent");
+        return;
+    };
+    let model = handover_broker::profiles::base::BaseModel::load().unwrap();
+    let limits = handover_broker::fhirxml::XmlLimits { max_depth: limits().max_json_depth, max_elements: 1_000_000 };
+    let (mut read, mut failures) = (0, Vec::new());
+    let mut files = Vec::new();
+    for dir in ["nictiz-zib2020", "nictiz-r4-mp9"] {
+        let mut pending = vec![corpus.join(dir)];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "xml") {
+                    files.push(path);
+                }
+            }
+        }
+    }
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = match handover_broker::fhirxml::to_json(&bytes, &model, limits) {
+            Ok(text) => text,
+            Err(e) => {
+                failures.push(format!("{name}: {e} at {:?}", e.at));
+                continue;
+            }
+        };
+        read += 1;
+        let doc: Json = match serde_json::from_str(&text) {
+            Ok(doc) => doc,
+            Err(e) => {
+                failures.push(format!("{name}: not JSON: {e}"));
+                continue;
+            }
+        };
+        let mut issues = Vec::new();
+        model.check_resource(&doc, "Resource", &mut issues);
+        for issue in issues.iter().filter(|i| i.is_error()) {
+            failures.push(format!("{name}: {issue}"));
+        }
+    }
+    // 271 zib2020 and 19 medication examples.
+    assert!(read + failures.len() >= 290, "read {read}");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}

@@ -1,0 +1,611 @@
+//! FHIR XML in (issue 15, first part): a resource in FHIR's XML representation becomes the same resource
+//! in its JSON representation, as JSON text that the envelope then parses and the validator checks like
+//! any JSON submission.
+//!
+//! XML and JSON carry the same content by different rules (hl7.org/fhir/R4/xml.html, json.html), and
+//! the conversion needs the base model to know them: whether an element repeats (JSON array), whether
+//! it is a primitive (XML `value` attribute, JSON scalar of its kind, with `id` and extensions moved to
+//! `_name`), a resource (XML wraps it in an element named after its type, JSON names it in
+//! `resourceType`) or narrative XHTML (XML markup, a JSON string of that markup). Numbers keep their
+//! written form (a decimal's precision is part of its value).
+//!
+//! Hostile XML is refused, never expanded: no DTD (so no entity can be declared, and no external one
+//! fetched), no entity but the five predefined and character references, no processing instruction,
+//! no text where FHIR has none; nesting and the number of elements are limited like JSON's.
+
+use std::fmt::Write as _;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+use crate::profiles::base::{BaseModel, ElementShape, ValueKind};
+
+/// The FHIR namespace, the default namespace of every FHIR XML document.
+pub const FHIR_NS: &str = "http://hl7.org/fhir";
+/// The XHTML namespace of narrative `div`s.
+pub const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
+
+/// Why an XML document was refused: what, and where (a FHIRPath-like location when known).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}")]
+pub struct XmlError {
+    pub problem: String,
+    pub at: Option<String>,
+}
+
+fn refuse(problem: impl Into<String>, at: Option<&str>) -> XmlError {
+    XmlError { problem: problem.into(), at: at.map(str::to_owned) }
+}
+
+/// How much XML is read.
+#[derive(Debug, Clone, Copy)]
+pub struct XmlLimits {
+    /// Element nesting (as `limits.max_json_depth`).
+    pub max_depth: usize,
+    /// Elements in the whole document.
+    pub max_elements: usize,
+}
+
+/// One element as read: its name, attributes and children, or (a narrative `div`) its markup.
+#[derive(Debug)]
+struct Node {
+    name: String,
+    attributes: Vec<(String, String)>,
+    children: Vec<Node>,
+    /// The exact markup of an XHTML `div`.
+    markup: Option<String>,
+}
+
+/// The JSON text of the FHIR resource in `xml`.
+pub fn to_json(xml: &[u8], model: &BaseModel, limits: XmlLimits) -> Result<String, XmlError> {
+    let root = read(xml, limits)?;
+    if !model.is_resource(&root.name) {
+        return Err(refuse(format!("the root element {} is no FHIR resource", root.name), None));
+    }
+    if attribute(&root, "xmlns") != Some(FHIR_NS) {
+        return Err(refuse(format!("the root element must be in the FHIR namespace {FHIR_NS}"), Some(&root.name)));
+    }
+    let mut out = String::with_capacity(xml.len());
+    resource(&root, model, &mut out, &root.name)?;
+    Ok(out)
+}
+
+fn attribute<'n>(node: &'n Node, name: &str) -> Option<&'n str> {
+    node.attributes.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+}
+
+/// Reads the document into nodes, refusing what FHIR XML never holds.
+fn read(xml: &[u8], limits: XmlLimits) -> Result<Node, XmlError> {
+    let mut reader = Reader::from_reader(xml);
+    let mut stack: Vec<Node> = Vec::new();
+    let mut elements = 0usize;
+    let syntax = |e: quick_xml::Error| refuse(format!("not well-formed XML: {e}"), None);
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let event = reader.read_event().map_err(syntax)?;
+        match event {
+            Event::Start(start) | Event::Empty(start) if stack.len() >= limits.max_depth => {
+                let _ = start;
+                return Err(refuse(format!("nested deeper than {} elements", limits.max_depth), None));
+            }
+            Event::Start(start) => {
+                elements += 1;
+                if elements > limits.max_elements {
+                    return Err(refuse(format!("more than {} elements", limits.max_elements), None));
+                }
+                let mut node = element(&start)?;
+                if node.name == "div" {
+                    // Narrative: kept as written, markup and all, never interpreted here.
+                    reader.read_to_end(start.name()).map_err(syntax)?;
+                    let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+                    let markup = xml.get(before..after).ok_or_else(|| refuse("cannot delimit a div", None))?;
+                    let markup = std::str::from_utf8(markup).map_err(|_| refuse("a div is not UTF-8", None))?;
+                    node.markup = Some(with_xhtml_namespace(markup.trim_start(), &node));
+                    push(&mut stack, node)?;
+                } else {
+                    stack.push(node);
+                }
+            }
+            Event::Empty(start) => {
+                elements += 1;
+                if elements > limits.max_elements {
+                    return Err(refuse(format!("more than {} elements", limits.max_elements), None));
+                }
+                let node = element(&start)?;
+                if stack.is_empty() {
+                    return finish(&mut reader, node);
+                }
+                if node.name == "div" {
+                    let markup = std::str::from_utf8(xml.get(before..).unwrap_or_default())
+                        .ok()
+                        .and_then(|rest| rest.trim_start().split_inclusive("/>").next())
+                        .map(str::to_owned)
+                        .unwrap_or_default();
+                    let node = Node { markup: Some(with_xhtml_namespace(&markup, &node)), ..node };
+                    push(&mut stack, node)?;
+                } else {
+                    push(&mut stack, node)?;
+                }
+            }
+            Event::End(_) => {
+                let node = stack.pop().ok_or_else(|| refuse("an end tag without its start", None))?;
+                if stack.is_empty() {
+                    return finish(&mut reader, node);
+                }
+                push(&mut stack, node)?;
+            }
+            Event::Text(text) => {
+                let text = text.unescape().map_err(|e| refuse(format!("refused text: {e}"), None))?;
+                if !text.trim().is_empty() {
+                    return Err(refuse(
+                        "text outside a narrative div: FHIR XML carries values in value attributes",
+                        None,
+                    ));
+                }
+            }
+            Event::CData(_) => return Err(refuse("CDATA sections are not FHIR XML", None)),
+            Event::DocType(_) => {
+                return Err(refuse("a document type declaration (DTD) is refused: FHIR XML has none", None))
+            }
+            Event::PI(_) => return Err(refuse("processing instructions are refused", None)),
+            Event::Decl(_) | Event::Comment(_) => {}
+            Event::Eof => return Err(refuse("the document ends before its root element does", None)),
+        }
+    }
+}
+
+/// After the root element: only white space and comments may follow.
+fn finish(reader: &mut Reader<&[u8]>, root: Node) -> Result<Node, XmlError> {
+    loop {
+        match reader.read_event().map_err(|e| refuse(format!("not well-formed XML: {e}"), None))? {
+            Event::Eof => return Ok(root),
+            Event::Comment(_) => {}
+            Event::Text(text) if text.iter().all(u8::is_ascii_whitespace) => {}
+            _ => return Err(refuse("content after the root element", None)),
+        }
+    }
+}
+
+fn push(stack: &mut [Node], node: Node) -> Result<(), XmlError> {
+    match stack.last_mut() {
+        Some(parent) => {
+            parent.children.push(node);
+            Ok(())
+        }
+        None => Err(refuse("a narrative div is no resource", None)),
+    }
+}
+
+/// An element's name and attributes (namespace declarations kept as attributes, values unescaped:
+/// only the predefined entities and character references are known, any other is an error).
+fn element(start: &BytesStart<'_>) -> Result<Node, XmlError> {
+    let qname = start.name();
+    let name = std::str::from_utf8(qname.as_ref()).map_err(|_| refuse("an element name is not UTF-8", None))?;
+    if name.contains(':') {
+        return Err(refuse(format!("namespace prefixes are not FHIR XML: {name}"), None));
+    }
+    let mut attributes = Vec::new();
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|e| refuse(format!("a malformed attribute: {e}"), Some(name)))?;
+        let key =
+            std::str::from_utf8(attribute.key.as_ref()).map_err(|_| refuse("an attribute name is not UTF-8", None))?;
+        let value =
+            attribute.unescape_value().map_err(|e| refuse(format!("refused attribute {key}: {e}"), Some(name)))?;
+        attributes.push((key.to_owned(), value.into_owned()));
+    }
+    Ok(Node { name: name.to_owned(), attributes, children: Vec::new(), markup: None })
+}
+
+/// JSON carries a div's markup with its namespace declared on the div itself.
+fn with_xhtml_namespace(markup: &str, node: &Node) -> String {
+    if attribute(node, "xmlns").is_some() {
+        return markup.to_owned();
+    }
+    match markup.strip_prefix("<div") {
+        Some(rest) => format!("<div xmlns=\"{XHTML_NS}\"{rest}"),
+        None => markup.to_owned(),
+    }
+}
+
+/// Writes resource `node` (whose name is its type) as a JSON object.
+fn resource(node: &Node, model: &BaseModel, out: &mut String, at: &str) -> Result<(), XmlError> {
+    out.push_str("{\"resourceType\":");
+    string(out, &node.name);
+    for (key, _) in &node.attributes {
+        if key != "xmlns" {
+            return Err(refuse(format!("a resource element takes no attribute {key}"), Some(at)));
+        }
+    }
+    members(node, &node.name, model, out, at, false)?;
+    out.push('}');
+    Ok(())
+}
+
+/// Writes the members of `node`, an element of type `owner`, into the object already opened in `out`.
+fn members(
+    node: &Node,
+    owner: &str,
+    model: &BaseModel,
+    out: &mut String,
+    at: &str,
+    mut first: bool,
+) -> Result<(), XmlError> {
+    let mut comma = |out: &mut String| {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+    };
+    // Attributes of a complex element: its id, an extension's url.
+    for (key, value) in &node.attributes {
+        match key.as_str() {
+            "xmlns" if node.name == owner => {}
+            "id" | "url" => {
+                comma(out);
+                string(out, key);
+                out.push(':');
+                string(out, value);
+            }
+            other => return Err(refuse(format!("unknown attribute {other}"), Some(at))),
+        }
+    }
+    // Children, grouped by name in the order they first appear (XML repeats an element; JSON lists it).
+    let mut names: Vec<&str> = Vec::new();
+    for child in &node.children {
+        if !names.contains(&child.name.as_str()) {
+            names.push(&child.name);
+        }
+    }
+    for name in names {
+        let group: Vec<&Node> = node.children.iter().filter(|c| c.name == name).collect();
+        let here = format!("{at}.{name}");
+        let Some((shape, repeats)) = model.element_shape(owner, name) else {
+            return Err(refuse(format!("{owner} has no element {name}"), Some(&here)));
+        };
+        if !repeats && group.len() > 1 {
+            return Err(refuse(format!("{name} appears {} times; it does not repeat", group.len()), Some(&here)));
+        }
+        match shape {
+            ElementShape::Primitive(kind) => primitive(&group, name, kind, repeats, model, out, &here, &mut comma)?,
+            ElementShape::Resource => {
+                comma(out);
+                string(out, name);
+                out.push(':');
+                list(out, repeats, &group, |out, node, i| {
+                    let at = indexed(&here, repeats, i);
+                    let [inner] = node.children.as_slice() else {
+                        return Err(refuse(format!("{name} holds exactly one resource element"), Some(&at)));
+                    };
+                    if !model.is_resource(&inner.name) {
+                        return Err(refuse(format!("{} is no FHIR resource", inner.name), Some(&at)));
+                    }
+                    resource(inner, model, out, &at)
+                })?;
+            }
+            ElementShape::Xhtml => {
+                comma(out);
+                string(out, name);
+                out.push(':');
+                let markup =
+                    group[0].markup.as_deref().ok_or_else(|| refuse("narrative without markup", Some(&here)))?;
+                string(out, markup);
+            }
+            ElementShape::Complex(type_name) => {
+                comma(out);
+                string(out, name);
+                out.push(':');
+                list(out, repeats, &group, |out, node, i| {
+                    if attribute(node, "value").is_some() {
+                        return Err(refuse(
+                            format!("{name} is no primitive: it takes no value attribute"),
+                            Some(&here),
+                        ));
+                    }
+                    out.push('{');
+                    members(node, type_name, model, out, &indexed(&here, repeats, i), true)?;
+                    out.push('}');
+                    Ok(())
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a primitive element: its values under `name`, its ids and extensions under `_name`.
+#[allow(clippy::too_many_arguments)]
+fn primitive(
+    group: &[&Node],
+    name: &str,
+    kind: ValueKind,
+    repeats: bool,
+    model: &BaseModel,
+    out: &mut String,
+    at: &str,
+    comma: &mut dyn FnMut(&mut String),
+) -> Result<(), XmlError> {
+    let mut values = Vec::with_capacity(group.len());
+    let mut extras = Vec::with_capacity(group.len());
+    for (i, node) in group.iter().enumerate() {
+        let here = indexed(at, repeats, i);
+        for (key, _) in &node.attributes {
+            if key != "value" && key != "id" {
+                return Err(refuse(format!("a primitive takes value and id attributes, not {key}"), Some(&here)));
+            }
+        }
+        if node.children.iter().any(|c| c.name != "extension") {
+            return Err(refuse("a primitive holds only extensions", Some(&here)));
+        }
+        let value = match attribute(node, "value") {
+            Some(text) => {
+                Some(scalar(text, kind).ok_or_else(|| refuse(format!("not a valid {kind:?} value"), Some(&here)))?)
+            }
+            None => None,
+        };
+        let extra = match (attribute(node, "id"), node.children.is_empty()) {
+            (None, true) => None,
+            (id, _) => {
+                let mut object = String::from("{");
+                let mut first = true;
+                if let Some(id) = id {
+                    object.push_str("\"id\":");
+                    string(&mut object, id);
+                    first = false;
+                }
+                if !node.children.is_empty() {
+                    if !first {
+                        object.push(',');
+                    }
+                    object.push_str("\"extension\":[");
+                    for (j, extension) in node.children.iter().enumerate() {
+                        if j > 0 {
+                            object.push(',');
+                        }
+                        object.push('{');
+                        members(extension, "Extension", model, &mut object, &format!("{here}.extension[{j}]"), true)?;
+                        object.push('}');
+                    }
+                    object.push(']');
+                }
+                object.push('}');
+                Some(object)
+            }
+        };
+        if value.is_none() && extra.is_none() {
+            return Err(refuse("an element with neither a value nor extensions", Some(&here)));
+        }
+        values.push(value);
+        extras.push(extra);
+    }
+    let write = |out: &mut String, items: &[Option<String>]| {
+        if repeats {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(item.as_deref().unwrap_or("null"));
+            }
+            out.push(']');
+        } else {
+            out.push_str(items[0].as_deref().unwrap_or("null"));
+        }
+    };
+    if values.iter().any(Option::is_some) {
+        comma(out);
+        string(out, name);
+        out.push(':');
+        write(out, &values);
+    }
+    if extras.iter().any(Option::is_some) {
+        comma(out);
+        string(out, &format!("_{name}"));
+        out.push(':');
+        write(out, &extras);
+    }
+    Ok(())
+}
+
+/// A primitive's value as a JSON scalar of its kind; numbers keep the form they were written in.
+fn scalar(text: &str, kind: ValueKind) -> Option<String> {
+    match kind {
+        ValueKind::Boolean => matches!(text, "true" | "false").then(|| text.to_owned()),
+        ValueKind::Number => is_json_number(text).then(|| text.to_owned()),
+        ValueKind::String => {
+            let mut out = String::with_capacity(text.len() + 2);
+            string(&mut out, text);
+            Some(out)
+        }
+    }
+}
+
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`: what JSON (and FHIR's decimal) allows.
+fn is_json_number(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = usize::from(bytes.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while bytes.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
+    };
+    let whole = i;
+    if digits(&mut i) == 0 || (bytes[whole] == b'0' && i - whole > 1) {
+        return false;
+    }
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(bytes.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == bytes.len()
+}
+
+fn indexed(at: &str, repeats: bool, i: usize) -> String {
+    if repeats {
+        format!("{at}[{i}]")
+    } else {
+        at.to_owned()
+    }
+}
+
+/// Writes `group` as one value, or as an array when the element repeats.
+fn list(
+    out: &mut String,
+    repeats: bool,
+    group: &[&Node],
+    mut each: impl FnMut(&mut String, &Node, usize) -> Result<(), XmlError>,
+) -> Result<(), XmlError> {
+    if repeats {
+        out.push('[');
+    }
+    for (i, node) in group.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        each(out, node, i)?;
+    }
+    if repeats {
+        out.push(']');
+    }
+    Ok(())
+}
+
+/// A JSON string literal.
+fn string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: XmlLimits = XmlLimits { max_depth: 64, max_elements: 100_000 };
+
+    fn json(xml: &str) -> Result<serde_json::Value, XmlError> {
+        let model = BaseModel::load().unwrap();
+        let text = to_json(xml.as_bytes(), &model, LIMITS)?;
+        Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+    }
+
+    #[test]
+    fn values_arrays_primitive_extensions_narrative_and_contained_resources_follow_the_json_rules() {
+        let patient = json(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+            <Patient xmlns="http://hl7.org/fhir">
+              <id value="p1"/>
+              <text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p>Jan &amp; Piet</p></div></text>
+              <contained><Organization><id value="o"/><name value="Huisarts"/></Organization></contained>
+              <identifier><system value="http://fhir.nl/fhir/NamingSystem/bsn"/><value value="999911120"/></identifier>
+              <active value="true"/>
+              <name><family value="Jansen"/><given value="Jan"/><given id="g2"><extension url="http://example.org/x"><valueString value="roepnaam"/></extension></given></name>
+              <birthDate><extension url="http://hl7.org/fhir/StructureDefinition/data-absent-reason"><valueCode value="unknown"/></extension></birthDate>
+              <multipleBirthInteger value="2"/>
+            </Patient>"#,
+        )
+        .unwrap();
+        assert_eq!(patient["resourceType"], "Patient");
+        assert_eq!(patient["id"], "p1");
+        assert_eq!(patient["active"], true);
+        assert_eq!(patient["multipleBirthInteger"], 2);
+        assert_eq!(patient["identifier"][0]["value"], "999911120");
+        assert_eq!(patient["name"][0]["given"], serde_json::json!(["Jan", null]));
+        assert_eq!(patient["name"][0]["_given"][0], serde_json::Value::Null);
+        assert_eq!(patient["name"][0]["_given"][1]["id"], "g2");
+        assert_eq!(patient["name"][0]["_given"][1]["extension"][0]["valueString"], "roepnaam");
+        assert!(patient.get("birthDate").is_none());
+        assert_eq!(patient["_birthDate"]["extension"][0]["valueCode"], "unknown");
+        assert_eq!(patient["contained"][0]["resourceType"], "Organization");
+        assert_eq!(patient["text"]["div"], "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Jan &amp; Piet</p></div>");
+    }
+
+    #[test]
+    fn decimals_keep_their_written_precision() {
+        let model = BaseModel::load().unwrap();
+        let xml = r#"<Observation xmlns="http://hl7.org/fhir"><status value="final"/><code><text value="t"/></code><valueQuantity><value value="1.50"/></valueQuantity></Observation>"#;
+        let text = to_json(xml.as_bytes(), &model, LIMITS).unwrap();
+        assert!(text.contains("\"value\":1.50"), "{text}");
+        for bad in ["1.", "01", "+1", "1e", "NaN", "0x10", ""] {
+            assert!(!is_json_number(bad), "{bad}");
+        }
+        for good in ["0", "-0.5", "1.50", "6.02E23", "1e-7"] {
+            assert!(is_json_number(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn hostile_or_foreign_xml_is_refused_and_never_expanded() {
+        let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><Patient xmlns="http://hl7.org/fhir"><id value="&lol2;"/></Patient>"#;
+        let external = r#"<!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]><Patient xmlns="http://hl7.org/fhir"><id value="&x;"/></Patient>"#;
+        let undeclared = r#"<Patient xmlns="http://hl7.org/fhir"><id value="&x;"/></Patient>"#;
+        let deep = format!(
+            "<Patient xmlns=\"http://hl7.org/fhir\">{}{}</Patient>",
+            "<contact>".repeat(10_000),
+            "</contact>".repeat(10_000)
+        );
+        let cases: Vec<(&str, &str)> = vec![
+            (laughs, "DTD"),
+            (external, "DTD"),
+            (undeclared, "refused attribute"),
+            (&deep, "nested deeper"),
+            (r#"<Patient><id value="x"/></Patient>"#, "FHIR namespace"),
+            (r#"<Nonsense xmlns="http://hl7.org/fhir"/>"#, "no FHIR resource"),
+            (r#"<Patient xmlns="http://hl7.org/fhir"><shoeSize value="44"/></Patient>"#, "no element shoeSize"),
+            (r#"<Patient xmlns="http://hl7.org/fhir"><active value="yes"/></Patient>"#, "not a valid"),
+            (
+                r#"<Patient xmlns="http://hl7.org/fhir"><active value="true"/><active value="true"/></Patient>"#,
+                "does not repeat",
+            ),
+            (r#"<Patient xmlns="http://hl7.org/fhir">text<active value="true"/></Patient>"#, "text outside"),
+            (r#"<Patient xmlns="http://hl7.org/fhir"><?php x?></Patient>"#, "processing instructions"),
+            (r#"<Patient xmlns="http://hl7.org/fhir"><active value="true"></Patient>"#, "not well-formed"),
+            (r#"<f:Patient xmlns:f="http://hl7.org/fhir"/>"#, "prefixes"),
+        ];
+        let model = BaseModel::load().unwrap();
+        for (xml, why) in cases {
+            let refused = to_json(xml.as_bytes(), &model, LIMITS).expect_err(why);
+            assert!(refused.problem.contains(why), "{why}: {refused:?}");
+        }
+        // Nothing was expanded: a 50 MB attribute is refused by the body limit before it gets here; a big
+        // one that does get here is kept as written, not multiplied.
+        let big = format!(r#"<Patient xmlns="http://hl7.org/fhir"><id value="{}"/></Patient>"#, "a".repeat(1 << 20));
+        let expected = format!(r#"{{"resourceType":"Patient","id":"{}"}}"#, "a".repeat(1 << 20));
+        assert_eq!(to_json(big.as_bytes(), &model, LIMITS).unwrap(), expected);
+    }
+
+    #[test]
+    fn the_number_of_elements_is_limited() {
+        let model = BaseModel::load().unwrap();
+        let xml = format!(
+            "<Patient xmlns=\"http://hl7.org/fhir\">{}</Patient>",
+            "<name><family value=\"x\"/></name>".repeat(60)
+        );
+        let few = XmlLimits { max_depth: 64, max_elements: 100 };
+        assert!(to_json(xml.as_bytes(), &model, few).unwrap_err().problem.contains("more than 100 elements"));
+    }
+}
