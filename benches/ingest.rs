@@ -119,5 +119,47 @@ fn validation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, envelope, validation);
+/// FHIR XML in (issue 15): converting the XML of each fixture to JSON and then parsing and validating
+/// it, against a bare read of the same XML with a plain XML reader (every event, nothing kept): the
+/// floor any XML-reading broker pays. Aim: within 2x.
+fn xml(c: &mut Criterion) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let limits = Settings::load(None).unwrap().limits;
+    let catalog = handover_broker::profiles::Catalog::load(&root.join("profiles")).unwrap();
+    let model = handover_broker::profiles::base::BaseModel::load().unwrap();
+    let order = handover_broker::fhirxml::ElementOrder::load().unwrap();
+    let xml_limits = handover_broker::fhirxml::XmlLimits { max_depth: limits.max_json_depth, max_elements: 1_000_000 };
+    let mut group = c.benchmark_group("xml");
+    for name in ["discharge-summary-nl", "nursing-handover-nl", "referral-be", "care-request-nl"] {
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join(format!("fixtures/handovers/{name}.json"))).unwrap())
+                .unwrap();
+        let xml = handover_broker::fhirxml::to_xml(&json, &model, &order).unwrap().into_bytes();
+        group.throughput(Throughput::Bytes(xml.len() as u64));
+        group.bench_with_input(BenchmarkId::new("quick_xml_events", name), &xml, |b, xml| {
+            b.iter(|| {
+                let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
+                let mut events = 0usize;
+                loop {
+                    match reader.read_event().unwrap() {
+                        quick_xml::events::Event::Eof => break events,
+                        _ => events += 1,
+                    }
+                }
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("xml_parse_and_validate", name), &xml, |b, xml| {
+            b.iter(|| {
+                let text = handover_broker::fhirxml::to_json(xml, &model, xml_limits).unwrap();
+                let submission = handover_broker::message::parse(bytes::Bytes::from(text), &limits).unwrap();
+                let issues = catalog.validate(&submission);
+                assert!(issues.iter().all(|i| !i.is_error()), "{issues:?}");
+                issues
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, envelope, validation, xml);
 criterion_main!(benches);
