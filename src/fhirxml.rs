@@ -836,4 +836,43 @@ mod tests {
         let unknown = serde_json::json!({ "resourceType": "Patient", "shoeSize": 44 });
         assert!(to_xml(&unknown, &model, &order).unwrap_err().problem.contains("no element shoeSize"));
     }
+
+    /// Truncated and bit-flipped XML is answered (converted or refused), never a panic.
+    #[test]
+    fn damaged_xml_is_answered_never_a_panic() {
+        let model = BaseModel::load().unwrap();
+        let order = ElementOrder::load().unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join("fixtures/handovers/nursing-handover-nl.json")).unwrap())
+                .unwrap();
+        let xml = to_xml(&json, &model, &order).unwrap().into_bytes();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut converted, mut refused) = (0, 0);
+        for round in 0..400 {
+            let mut damaged = xml.clone();
+            if round % 2 == 0 {
+                damaged.truncate(usize::try_from(next()).unwrap_or(0) % xml.len());
+            } else {
+                for _ in 0..3 {
+                    let at = usize::try_from(next()).unwrap_or(0) % damaged.len();
+                    damaged[at] = b"<>/\"&=' x;"[usize::try_from(next()).unwrap_or(0) % 10];
+                }
+            }
+            match to_json(&damaged, &model, LIMITS) {
+                Ok(text) => {
+                    serde_json::from_str::<serde_json::Value>(&text).expect("what is converted is JSON");
+                    converted += 1;
+                }
+                Err(_) => refused += 1,
+            }
+        }
+        assert!(refused > 200 && converted + refused == 400, "{converted} converted, {refused} refused");
+    }
 }
