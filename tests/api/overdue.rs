@@ -286,18 +286,8 @@ async fn an_overdue_request_is_escalated_with_the_chain_kept_and_the_escalation_
     assert!(message.to_string().contains("was not answered within 2s"), "{message}");
 
     // The GP's receipts: overdue, then escalated (state forwarded), then Hoogveld's acceptance.
-    let header_id = header["id"].clone();
-    let yes = json!({
-        "resourceType": "Bundle", "id": uuid::Uuid::new_v4().to_string(), "type": "message",
-        "timestamp": "2026-12-01T10:00:00+01:00",
-        "entry": [{ "fullUrl": "urn:uuid:3b0e4a5c-6f1d-4c1e-9a55-0b7d2f6e8c11", "resource": {
-            "resourceType": "MessageHeader", "id": "3b0e4a5c-6f1d-4c1e-9a55-0b7d2f6e8c11",
-            "eventCoding": header["eventCoding"],
-            "source": { "endpoint": "https://ecd.hoogveld.example/fhir" },
-            "sender": identifier_ref(URA, "90000015"),
-            "destination": [destination(URA, ZORGPUNT_URA, "https://fhir.handover-broker.eu/mailbox/zorgpunt-zuid-limburg")],
-            "response": { "identifier": header_id, "code": "ok" } } }],
-    });
+    let to_zorgpunt = (URA, ZORGPUNT_URA, "https://fhir.handover-broker.eu/mailbox/zorgpunt-zuid-limburg");
+    let yes = acceptance(&header, (URA, "90000015"), to_zorgpunt);
     let response = app.post_message("demo-vpl-hoogveld", &yes).await;
     assert_eq!(response.status().as_u16(), 202, "{}", response.text().await.unwrap());
     let states: Vec<String> = gp_receipts(&app).await.into_iter().map(|(state, _)| state).collect();
@@ -342,17 +332,8 @@ async fn an_acceptance_at_the_end_of_a_chain_answers_every_link_up_to_the_gp() {
 
     let page: Value = app.get(Some("demo-wzc-sint-jozef"), "/fhir/mailbox").await.json().await.unwrap();
     let header = page["entry"][0]["resource"]["entry"][0]["resource"].clone();
-    let yes = json!({
-        "resourceType": "Bundle", "id": uuid::Uuid::new_v4().to_string(), "type": "message",
-        "timestamp": "2026-12-01T10:00:00+01:00",
-        "entry": [{ "fullUrl": "urn:uuid:5d2c7e41-9b3a-4e6f-8c21-7a0e4b9d3f12", "resource": {
-            "resourceType": "MessageHeader", "id": "5d2c7e41-9b3a-4e6f-8c21-7a0e4b9d3f12",
-            "eventCoding": header["eventCoding"],
-            "source": { "endpoint": "https://wzc.sint-jozef.example/fhir" },
-            "sender": identifier_ref(nihdi, "10000000500"),
-            "destination": [destination(nihdi, "10000000300", "https://fhir.handover-broker.eu/mailbox/triage-westkust")],
-            "response": { "identifier": header["id"], "code": "ok" } } }],
-    });
+    let to_westkust = (nihdi, "10000000300", "https://fhir.handover-broker.eu/mailbox/triage-westkust");
+    let yes = acceptance(&header, (nihdi, "10000000500"), to_westkust);
     let response = app.post_message("demo-wzc-sint-jozef", &yes).await;
     assert_eq!(response.status().as_u16(), 202, "{}", response.text().await.unwrap());
 
@@ -366,4 +347,21 @@ async fn an_acceptance_at_the_end_of_a_chain_answers_every_link_up_to_the_gp() {
     let auditor = token_with_role(&app, Role::Auditor).await;
     let report: Value = app.get(Some(&auditor), "/ledger/verify").await.json().await.unwrap();
     assert_eq!(report["ok"], true, "{report}");
+}
+
+/// The business response `ok` of the organisation `from` (system, value) to the message whose header is
+/// `header`, addressed to `to` (system, value, endpoint): the one who forwarded it.
+fn acceptance(header: &Value, from: (&str, &str), to: (&str, &str, &str)) -> Value {
+    let id = uuid::Uuid::new_v4().to_string();
+    json!({
+        "resourceType": "Bundle", "id": uuid::Uuid::new_v4().to_string(), "type": "message",
+        "timestamp": "2026-12-01T10:00:00+01:00",
+        "entry": [{ "fullUrl": format!("urn:uuid:{id}"), "resource": {
+            "resourceType": "MessageHeader", "id": id,
+            "eventCoding": header["eventCoding"],
+            "source": { "endpoint": "https://ecd.example/fhir" },
+            "sender": identifier_ref(from.0, from.1),
+            "destination": [destination(to.0, to.1, to.2)],
+            "response": { "identifier": header["id"], "code": "ok" } } }],
+    })
 }
