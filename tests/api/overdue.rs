@@ -287,7 +287,7 @@ async fn an_overdue_request_is_escalated_with_the_chain_kept_and_the_escalation_
 
     // The GP's receipts: overdue, then escalated (state forwarded), then Hoogveld's acceptance.
     let to_zorgpunt = (URA, ZORGPUNT_URA, "https://fhir.handover-broker.eu/mailbox/zorgpunt-zuid-limburg");
-    let yes = acceptance(&header, (URA, "90000015"), to_zorgpunt);
+    let yes = acceptance(header, (URA, "90000015"), to_zorgpunt);
     let response = app.post_message("demo-vpl-hoogveld", &yes).await;
     assert_eq!(response.status().as_u16(), 202, "{}", response.text().await.unwrap());
     let states: Vec<String> = gp_receipts(&app).await.into_iter().map(|(state, _)| state).collect();
