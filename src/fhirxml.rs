@@ -46,6 +46,15 @@ pub struct XmlLimits {
     pub max_elements: usize,
 }
 
+impl XmlLimits {
+    /// The limits of a request body: JSON's nesting limit, and one element per 20 bytes of the body
+    /// limit (a real handover has far fewer: the 116 KB discharge letter about 3,000), which bounds the
+    /// tree held while converting whatever the body holds.
+    pub fn of(limits: &crate::config::Limits) -> Self {
+        Self { max_depth: limits.max_json_depth, max_elements: (limits.max_body_bytes / 20).max(10_000) }
+    }
+}
+
 /// One element as read: its name, attributes and children, or (a narrative `div`) its markup.
 #[derive(Debug)]
 struct Node {
@@ -703,6 +712,32 @@ fn escape_attribute(out: &mut String, text: &str) {
             '\t' => out.push_str("&#9;"),
             c => out.push(c),
         }
+    }
+}
+
+/// Both directions with the broker's model, order and limits: built once at start, shared by the
+/// HTTP edge (content negotiation), ingest (XML received) and the push workers (XML receivers).
+pub struct Converter {
+    model: std::sync::Arc<BaseModel>,
+    order: ElementOrder,
+    limits: XmlLimits,
+}
+
+impl Converter {
+    pub fn new(model: std::sync::Arc<BaseModel>, limits: XmlLimits) -> Result<Self, serde_json::Error> {
+        Ok(Self { model, order: ElementOrder::load()?, limits })
+    }
+
+    /// The JSON text of an XML resource received ([`to_json`] within the limits).
+    pub fn read(&self, xml: &[u8]) -> Result<String, XmlError> {
+        to_json(xml, &self.model, self.limits)
+    }
+
+    /// The XML of a JSON resource (the broker's own answers, or a stored message).
+    pub fn write(&self, json: &[u8]) -> Result<String, XmlError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(json).map_err(|e| refuse(format!("not JSON: {e}"), None))?;
+        to_xml(&value, &self.model, &self.order)
     }
 }
 

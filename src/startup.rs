@@ -16,6 +16,7 @@ use crate::config::{Settings, TlsSettings};
 use crate::delivery::settle::Settler;
 use crate::delivery::{PushWorkers, Pusher};
 use crate::directory::{self, Directory};
+use crate::fhirxml::{Converter, XmlLimits};
 use crate::forward::Escalator;
 use crate::ingest::Ingestor;
 use crate::ledger::patient::PatientKeys;
@@ -66,6 +67,7 @@ impl Application {
         }
         let patient_keys = PatientKeys::new(patient_secret(&store, &settings, demo).await?.as_bytes());
         let catalog = Arc::new(load_catalog(&settings)?);
+        let xml = Arc::new(Converter::new(catalog.shared_base(), XmlLimits::of(&settings.limits))?);
 
         let listener = TcpListener::bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let addr = listener.local_addr()?;
@@ -105,6 +107,7 @@ impl Application {
                 &settings.delivery,
                 settings.targets(),
                 metrics.clone(),
+                xml.clone(),
             )?))
         } else {
             None
@@ -124,6 +127,7 @@ impl Application {
             settings.limits.clone(),
             settings.message_ttl_secs,
             base_url.clone(),
+            xml.clone(),
         );
         let escalator = Escalator::new(ingestor.clone(), directory.clone(), base_url.clone());
         if settings.overdue.background {
@@ -144,6 +148,7 @@ impl Application {
             targets: settings.targets(),
             throttle: crate::api::throttle::Throttle::new(&settings.limits),
             capacity,
+            xml,
         });
         let server = serve(state, listener, settings.tls.as_ref())?;
         Ok(Self { addr, base_url, server, store, demo_tokens, background, pusher, pushers, overdue, escalator })
@@ -267,7 +272,11 @@ fn spawn_background(settings: &Settings, store: &Store, directory: &Directory) -
 fn serve(state: web::Data<AppState>, listener: TcpListener, tls: Option<&TlsSettings>) -> anyhow::Result<Server> {
     let clients = tls.map(ClientCertificates::load).transpose()?.flatten();
     let server = HttpServer::new(move || {
-        App::new().wrap(TracingLogger::<QuietRootSpan>::new()).app_data(state.clone()).configure(api::configure)
+        App::new()
+            .wrap(actix_web::middleware::from_fn(api::format::negotiate))
+            .wrap(TracingLogger::<QuietRootSpan>::new())
+            .app_data(state.clone())
+            .configure(api::configure)
     })
     // In-flight requests get this long to finish on SIGTERM/SIGINT; each either commits and is
     // acknowledged, or is not acknowledged at all.

@@ -536,7 +536,7 @@ pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> 
                 .build()?,
         )
         .fhir_version(FHIRVersion::N401)
-        .format(vec![Some("application/fhir+json".to_owned())])
+        .format(vec![Some("application/fhir+json".to_owned()), Some("application/fhir+xml".to_owned())])
         .rest(vec![Some(rest)])
         .messaging(vec![Some(messaging)])
         .build()?;

@@ -6,13 +6,16 @@ use actix_web::HttpRequest;
 use futures_util::StreamExt;
 
 use super::ApiError;
+use crate::model::Format;
 
 /// How much of an oversized body is read and discarded so that the client, still sending, gets to read
 /// the 413 instead of a connection reset. Past this the connection is simply closed.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
-/// Checks `Content-Type`: `application/fhir+json` or `application/json`, optionally `charset=utf-8`.
-pub fn check_media_type(req: &HttpRequest) -> Result<(), ApiError> {
+/// Checks `Content-Type` and returns the format it names: `application/fhir+json` or
+/// `application/json`, `application/fhir+xml`, `application/xml` or `text/xml`, optionally
+/// `charset=utf-8`.
+pub fn check_media_type(req: &HttpRequest) -> Result<Format, ApiError> {
     let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
         return Err(ApiError::UnsupportedMediaType("(none)".into()));
     };
@@ -20,9 +23,9 @@ pub fn check_media_type(req: &HttpRequest) -> Result<(), ApiError> {
     let shown = || value.chars().take(80).collect::<String>();
     let mut parts = value.split(';');
     let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-    if essence != "application/fhir+json" && essence != "application/json" {
+    let Some(format) = Format::from_media_type(&essence) else {
         return Err(ApiError::UnsupportedMediaType(shown()));
-    }
+    };
     for param in parts {
         let (name, val) = param.split_once('=').unwrap_or((param, ""));
         let (name, val) = (name.trim().to_ascii_lowercase(), val.trim().trim_matches('"').to_ascii_lowercase());
@@ -37,7 +40,7 @@ pub fn check_media_type(req: &HttpRequest) -> Result<(), ApiError> {
             return Err(ApiError::UnsupportedMediaType(shown()));
         }
     }
-    Ok(())
+    Ok(format)
 }
 
 /// Reads the whole body within `timeout`, refusing more than `limit` bytes.

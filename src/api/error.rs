@@ -46,6 +46,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("unsupported media type")]
     UnsupportedMediaType(String),
+    #[error("not acceptable: {0}")]
+    NotAcceptable(String),
     #[error("bad request")]
     BadRequest(Vec<Issue>),
     #[error("unprocessable")]
@@ -201,7 +203,15 @@ impl ApiError {
             Self::UnsupportedMediaType(found) => one(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 IssueCode::NotSupported,
-                &format!("Content-Type {found} is not accepted; send application/fhir+json (or application/json), charset utf-8"),
+                &format!(
+                    "Content-Type {found} is not accepted; send application/fhir+json or application/fhir+xml \
+                     (or application/json, application/xml), charset utf-8"
+                ),
+            ),
+            Self::NotAcceptable(asked) => one(
+                StatusCode::NOT_ACCEPTABLE,
+                IssueCode::NotSupported,
+                &format!("the broker answers in application/fhir+json or application/fhir+xml, not {asked}"),
             ),
             Self::BadRequest(issues) => (StatusCode::BAD_REQUEST, issues.clone()),
             Self::Unprocessable(issues) => (StatusCode::UNPROCESSABLE_ENTITY, issues.clone()),

@@ -6,30 +6,55 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::body::{check_media_type, read_limited};
 use super::{ApiError, AppState, FHIR_JSON};
 use crate::auth::Principal;
+use crate::model::Format;
 use crate::outcome::{Issue, IssueCode, Severity};
 
 /// The caller and the body of a FHIR post: authenticated first, then media type, then size (at most
 /// `limit`, and never more than `limits.max_body_bytes`).
+/// A FHIR XML body is read into its JSON here, for flows that take JSON.
 pub(super) async fn authorized_body(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
     limit: usize,
 ) -> Result<(Principal, web::Bytes), ApiError> {
-    let caller = state.authorize(req).await?;
-    check_media_type(req)?;
-    let limits = state.ingestor.limits();
-    let body = read_limited(req, payload, limits.max_body_bytes.min(limit), limits.body_timeout()).await?;
-    Ok((caller, body))
+    let (caller, body, format) = authorized_raw(req, payload, state, limit).await?;
+    match format {
+        Format::Json => Ok((caller, body)),
+        Format::Xml => match state.xml.read(&body) {
+            Ok(json) => Ok((caller, web::Bytes::from(json))),
+            Err(e) => {
+                let issue = Issue::error(IssueCode::Structure, format!("not a FHIR XML resource: {}", e.problem));
+                Err(ApiError::BadRequest(vec![match e.at {
+                    Some(at) => issue.at(&at),
+                    None => issue,
+                }]))
+            }
+        },
+    }
 }
 
-/// [`authorized_body`] of a message post, up to the body limit.
+/// [`authorized_body`] as received, with the format its `Content-Type` names.
+async fn authorized_raw(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    limit: usize,
+) -> Result<(Principal, web::Bytes, Format), ApiError> {
+    let caller = state.authorize(req).await?;
+    let format = check_media_type(req)?;
+    let limits = state.ingestor.limits();
+    let body = read_limited(req, payload, limits.max_body_bytes.min(limit), limits.body_timeout()).await?;
+    Ok((caller, body, format))
+}
+
+/// A message post as received (ingest keeps the exact bytes, XML too), up to the body limit.
 async fn message_post(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<(Principal, web::Bytes), ApiError> {
-    authorized_body(req, payload, state, usize::MAX).await
+) -> Result<(Principal, web::Bytes, Format), ApiError> {
+    authorized_raw(req, payload, state, usize::MAX).await
 }
 
 /// `POST /fhir/$process-message[?async=true]`: submit a handover.
@@ -41,8 +66,8 @@ pub async fn process_message(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = message_post(&req, payload, &state).await?;
-    let accepted = state.ingestor.submit(&caller, body).await?;
+    let (caller, body, format) = message_post(&req, payload, &state).await?;
+    let accepted = state.ingestor.submit(&caller, body, format).await?;
     let status = if accepted.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok(HttpResponse::build(status)
         .content_type(FHIR_JSON)
@@ -57,8 +82,8 @@ pub async fn validate(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = message_post(&req, payload, &state).await?;
-    let mut issues = state.ingestor.check(&caller, body);
+    let (caller, body, format) = message_post(&req, payload, &state).await?;
+    let mut issues = state.ingestor.check(&caller, body, format);
     if issues.is_empty() {
         issues.push(Issue {
             severity: Severity::Information,
@@ -109,8 +134,13 @@ pub async fn mailbox_read(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;
-    let body = state.mailbox.read(&caller, &path.into_inner()).await?;
-    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
+    // The format asked for, else the one the receiver registered in the directory.
+    let registered =
+        || state.directory.snapshot().organizations().iter().find(|o| o.id == caller.org).map(|o| o.format);
+    let wanted = super::format::explicit(&req)?.or_else(registered).unwrap_or_default();
+    let (body, format) = state.mailbox.read_in(&caller, &path.into_inner(), wanted).await?;
+    let (body, format) = super::format::body_in(&state, body, format, wanted)?;
+    Ok(HttpResponse::Ok().content_type(format.media_type()).body(body))
 }
 
 /// `POST /fhir/mailbox/{id}/$acknowledge`: 200 with an OperationOutcome, the first time and every time.
@@ -162,7 +192,7 @@ async fn forward(
     state: web::Data<AppState>,
     source: crate::forward::Source<'_>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = message_post(&req, payload, &state).await?;
+    let (caller, body) = authorized_body(&req, payload, &state, usize::MAX).await?;
     let request = crate::forward::Request::from_parameters(&body)?;
     let flow = crate::forward::Flow {
         ingestor: &state.ingestor,

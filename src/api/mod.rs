@@ -7,6 +7,7 @@ mod admin;
 pub mod authz;
 mod body;
 pub mod error;
+pub mod format;
 mod handlers;
 mod oauth;
 mod telemetry;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub throttle: throttle::Throttle,
     /// Bed capacity reports and the region's reads.
     pub capacity: crate::capacity::Capacity,
+    /// FHIR XML for answers in XML (content negotiation, [`format`]).
+    pub xml: Arc<crate::fhirxml::Converter>,
 }
 
 impl AppState {

@@ -23,6 +23,7 @@ use super::tls::Clients;
 use crate::address::TargetPolicy;
 use crate::config::DeliverySettings;
 use crate::directory::Directory;
+use crate::fhirxml::Converter;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::metrics::Metrics;
 use crate::model::{DeliveryMode, DeliveryState, OrgId};
@@ -63,6 +64,8 @@ pub struct Pusher {
     per_receiver: usize,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
+    /// Receipts for organisations that take XML are written as XML on the way out.
+    xml: Arc<Converter>,
 }
 
 /// What the dispatcher knows of one organisation it pushes to.
@@ -211,6 +214,7 @@ impl Pusher {
         settings: &DeliverySettings,
         targets: TargetPolicy,
         metrics: Arc<Metrics>,
+        xml: Arc<Converter>,
     ) -> Result<Self, PushError> {
         Ok(Self {
             store: settler.store().clone(),
@@ -229,6 +233,7 @@ impl Pusher {
             max_in_flight: settings.max_in_flight,
             per_receiver: settings.per_receiver,
             metrics,
+            xml,
         })
     }
 
@@ -469,16 +474,28 @@ impl Pusher {
             Ok(client) => client,
             Err(e) => return self.retry(&row, None, &e.to_string()).await,
         };
-        let hash = match parcel.sha256 {
-            Some(hash) => hash,
-            None => hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&parcel.payload)),
+        let format = org.format;
+        let header_id = parcel.header_id.clone();
+        let sender_org = parcel.sender_org.clone();
+        let (body, hash) = match parcel.in_format(format) {
+            Ok(stored) => stored,
+            // A receipt (the broker's own JSON) for an organisation that takes XML.
+            Err(json) => match self.xml.write(&json) {
+                Ok(xml) => (xml.into_bytes(), None),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot write the message as XML");
+                    let summary = "The message could not be written as FHIR XML, which the receiver takes.";
+                    return self.finish(&row, DeliveryState::Failed, summary, "xml").await;
+                }
+            },
         };
+        let hash = hash.unwrap_or_else(|| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)));
         // A W3C trace context per attempt, so that the receiver's logs and the broker's meet.
         let span_id = uuid::Uuid::new_v4().simple().to_string();
         let traceparent = format!("00-{}-{}-01", uuid::Uuid::new_v4().simple(), &span_id[..16]);
         tracing::Span::current().record("trace", traceparent.as_str());
         let mut request = client.post(&url);
-        if let Some(sender) = &parcel.sender_org {
+        if let Some(sender) = &sender_org {
             request = request.header(SENDER_ORG_HEADER, sender.as_str());
             let identifiers = snapshot.organizations().iter().find(|o| &o.id == sender).map(|o| &o.identifiers[..]);
             for identifier in identifiers.unwrap_or_default() {
@@ -486,13 +503,13 @@ impl Pusher {
             }
         }
         let result = request
-            .header(reqwest::header::CONTENT_TYPE, "application/fhir+json")
-            .header(reqwest::header::ACCEPT, "application/fhir+json")
-            .header(MESSAGE_ID_HEADER, parcel.header_id.as_str())
+            .header(reqwest::header::CONTENT_TYPE, format.media_type())
+            .header(reqwest::header::ACCEPT, format.media_type())
+            .header(MESSAGE_ID_HEADER, header_id.as_str())
             .header(TRACKING_ID_HEADER, row.tracking_id.as_str())
             .header(PAYLOAD_HASH_HEADER, &hash)
             .header("traceparent", &traceparent)
-            .body(parcel.payload)
+            .body(body)
             .send()
             .await;
         let verdict = match result {

@@ -15,7 +15,9 @@ use super::{MAILBOX_CODE, MAILBOX_SYSTEM, PUSH_CODE, PUSH_SYSTEM};
 use super::{OPENING_HOURS_URL, RESPONSE_TIME_URL};
 use crate::address::TargetPolicy;
 use crate::model::codes::{CareType, CARE_TYPE_SYSTEM, EVENT_SYSTEM, ORGANIZATION_ROLE_SYSTEM, TRIAGE_POINT_CODE};
-use crate::model::{CertificateSha256, DeliveryMode, EventCode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
+use crate::model::{
+    CertificateSha256, DeliveryMode, EventCode, Format, OrgId, OrgIdentifier, Organization, ReceiptPreference,
+};
 use crate::model::{ClientId, ClientRole, JwkSet, SmartClient};
 use crate::model::{OpenPeriod, OpeningHours, Priority, ResponseRule, ResponseTime, TimeOfDay, TimeZoneName, Weekdays};
 
@@ -137,6 +139,7 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
             receipts,
             certificates,
             triage_point,
+            format: endpoint.format,
             care_types,
             hours,
             response_rules,
@@ -486,6 +489,7 @@ struct EndpointFields {
     events: Vec<EventCode>,
     ca_pem: Option<String>,
     client_certificate: bool,
+    format: Format,
 }
 
 /// The one extension of `resource` with this `url` (and its position), if any; two are refused.
@@ -552,7 +556,25 @@ fn read_endpoint(endpoint: &Value, at: &str) -> Result<EndpointFields, Directory
             )
         })?,
     };
-    Ok(EndpointFields { delivery, address, events, ca_pem, client_certificate })
+    let format = read_payload_format(endpoint, at)?;
+    Ok(EndpointFields { delivery, address, events, ca_pem, client_certificate, format })
+}
+
+/// The format of `Endpoint.payloadMimeType`: one FHIR JSON or XML media type (none: JSON). An
+/// endpoint that lists both takes the first; one that lists neither is refused, so that a typo does not
+/// quietly mean JSON.
+fn read_payload_format(endpoint: &Value, at: &str) -> Result<Format, DirectoryError> {
+    let Some(types) = endpoint.get("payloadMimeType") else { return Ok(Format::Json) };
+    let types = types.as_array().map(Vec::as_slice).unwrap_or_default();
+    match types.first() {
+        None => Ok(Format::Json),
+        Some(first) => first.as_str().and_then(Format::from_media_type).ok_or_else(|| {
+            invalid(
+                format!("{at}.payloadMimeType[0]"),
+                "payloadMimeType must be application/fhir+json or application/fhir+xml",
+            )
+        }),
+    }
 }
 
 /// Checks that `pem` holds at least one `CERTIFICATE` block and nothing else (above all no private
@@ -651,7 +673,7 @@ pub fn bundle_from_organizations(organizations: &[Organization]) -> DirectoryBun
                 connection_type: Coding { system, code: code.to_owned() },
                 managing_organization: Reference { reference: org_url },
                 payload_type,
-                payload_mime_type: ["application/fhir+json"],
+                payload_mime_type: [org.format.media_type()],
                 address: org.address.clone(),
             }),
         });

@@ -20,10 +20,11 @@ use crate::auth::Principal;
 use crate::config::Limits;
 use crate::delivery::settle::Settler;
 use crate::directory::Directory;
+use crate::fhirxml::Converter;
 use crate::ledger::patient::PatientKeys;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::message::{self, entries_sha256, Submission};
-use crate::model::{DeliveryId, EventCode, HeaderId, OrgIdentifier, PatientKey, PayloadHash, TrackingId};
+use crate::model::{DeliveryId, EventCode, Format, HeaderId, OrgIdentifier, PatientKey, PayloadHash, TrackingId};
 use crate::outcome::{Issue, IssueCode};
 use crate::profiles::Catalog;
 use crate::routing::{self, RoutePlan, RoutingError};
@@ -104,9 +105,12 @@ pub struct Ingestor {
     limits: Limits,
     ttl_secs: u64,
     base_url: String,
+    /// FHIR XML in (requests) and out (receivers that take XML).
+    xml: Arc<Converter>,
 }
 
 impl Ingestor {
+    #[allow(clippy::too_many_arguments)] // each is one service object built once in `startup`
     pub fn new(
         settler: Settler,
         directory: Directory,
@@ -115,8 +119,9 @@ impl Ingestor {
         limits: Limits,
         ttl_secs: u64,
         base_url: String,
+        xml: Arc<Converter>,
     ) -> Self {
-        Self { settler, directory, catalog, patient_keys, limits, ttl_secs, base_url }
+        Self { settler, directory, catalog, patient_keys, limits, ttl_secs, base_url, xml }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -136,9 +141,9 @@ impl Ingestor {
         &self.settler
     }
 
-    /// Accepts, or refuses with the reasons, a message Bundle posted by `caller`.
-    pub async fn submit(&self, caller: &Principal, body: Bytes) -> Result<Accepted, IngestError> {
-        self.submit_as(caller, body, None).await
+    /// Accepts, or refuses with the reasons, a message Bundle posted by `caller` in `format`.
+    pub async fn submit(&self, caller: &Principal, body: Bytes, format: Format) -> Result<Accepted, IngestError> {
+        self.submit_as(caller, Received { bytes: body, format }, None).await
     }
 
     /// Submits a message the broker built for a triage point (`forward`): checked, routed and
@@ -151,14 +156,14 @@ impl Ingestor {
         tracking_id: TrackingId,
         link: NewForwarding,
     ) -> Result<Accepted, IngestError> {
-        self.submit_as(caller, body, Some((tracking_id, link))).await
+        self.submit_as(caller, Received { bytes: body, format: Format::Json }, Some((tracking_id, link))).await
     }
 
     #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org, message_id, tracking_id, payload_sha256))]
     async fn submit_as(
         &self,
         caller: &Principal,
-        body: Bytes,
+        body: Received,
         forwarding: Option<(TrackingId, NewForwarding)>,
     ) -> Result<Accepted, IngestError> {
         let mut attempt = Attempt::default();
@@ -181,7 +186,12 @@ impl Ingestor {
 
     /// A dry run for `$validate`: every check `submit` makes, nothing stored, the issues returned.
     #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org))]
-    pub fn check(&self, caller: &Principal, body: Bytes) -> Vec<Issue> {
+    pub fn check(&self, caller: &Principal, body: Bytes, format: Format) -> Vec<Issue> {
+        let body = match self.as_json(Received { bytes: body, format }) {
+            Ok((json, _)) => json,
+            Err(IngestError::Envelope(issues)) => return issues,
+            Err(_) => return Vec::new(),
+        };
         let submission = match message::parse(body, &self.limits) {
             Ok(submission) => submission,
             Err(e) => return e.issues,
@@ -199,15 +209,17 @@ impl Ingestor {
     async fn process(
         &self,
         caller: &Principal,
-        body: Bytes,
+        received: Received,
         forwarding: Option<(TrackingId, NewForwarding)>,
         attempt: &mut Attempt,
     ) -> Result<Accepted, IngestError> {
         let span = tracing::Span::current();
         // The ledger names every submission, refused or not, by the hash of its exact bytes.
-        let payload_sha256 = PayloadHash::of(&body);
+        let payload_sha256 = PayloadHash::of(&received.bytes);
         span.record("payload_sha256", payload_sha256.as_str());
         attempt.payload_sha256 = Some(payload_sha256.clone());
+        let format = received.format;
+        let (body, xml) = self.as_json(received)?;
         let submission = message::parse(body, &self.limits).map_err(|e| {
             attempt.header_id = e.header_id;
             IngestError::Envelope(e.issues)
@@ -231,8 +243,8 @@ impl Ingestor {
             Some((tracking_id, link)) => (tracking_id, Some(Box::new(link))),
             None => (TrackingId::generate(), None),
         };
-        let mut message =
-            self.new_message(caller, &submission, &plan, &issues, (tracking_id, payload_sha256), patient_keys)?;
+        let forms = Forms { format, payload_sha256, xml };
+        let mut message = self.new_message(caller, &submission, &plan, &issues, (tracking_id, forms), patient_keys)?;
         message.forwarding = link;
         self.commit(&submission, &plan, message).await
     }
@@ -245,9 +257,10 @@ impl Ingestor {
         submission: &Submission,
         plan: &RoutePlan,
         warnings: &[Issue],
-        (tracking_id, payload_sha256): (TrackingId, PayloadHash),
+        (tracking_id, forms): (TrackingId, Forms),
         patient_keys: Vec<PatientKey>,
     ) -> Result<NewMessage, IngestError> {
+        let Forms { format: received_format, payload_sha256, xml } = forms;
         let now = Millis::now();
         let warnings: Vec<handover_fhir::OutcomeIssue<'_>> = warnings.iter().map(Issue::to_fhir).collect();
         let ack =
@@ -263,14 +276,43 @@ impl Ingestor {
         // The patient key is chained once, on `received`; the message's other entries (now and later)
         // are found by patient through `message_patients`, which holds every key of the message. Keys on
         // every entry would cost each message two more index entries in the ledger.
+        // Each form the message is kept in has its hash in the ledger: `received` the bytes received,
+        // `accepted` the other form when one was made (the JSON checked, or the XML for receivers that
+        // take XML), and each `routed` entry the form that receiver gets.
+        let json_sha256 = match received_format {
+            Format::Json => payload_sha256.clone(),
+            Format::Xml => PayloadHash::of(submission.payload()),
+        };
+        let wants_xml = |route: &routing::Route| route.format == Format::Xml;
+        let xml = match (received_format, xml) {
+            (Format::Xml, xml) => xml,
+            (Format::Json, _) if plan.routes.iter().any(wants_xml) => Some(self.xml_for_receivers(submission)?),
+            (Format::Json, _) => None,
+        };
+        let xml_sha256 = xml.as_ref().map(|xml| match received_format {
+            Format::Xml => payload_sha256.clone(),
+            Format::Json => PayloadHash::of(xml),
+        });
+        let other = match received_format {
+            Format::Json => xml_sha256.clone(),
+            Format::Xml => Some(json_sha256.clone()),
+        };
         let mut ledger = vec![
             entry(LedgerEvent::Received).payload(payload_sha256.clone()).patient(patient_keys.first().cloned()),
-            entry(LedgerEvent::Accepted).outcome("202"),
+            match other {
+                Some(hash) => entry(LedgerEvent::Accepted).outcome("202 kept as JSON and XML").payload(hash),
+                None => entry(LedgerEvent::Accepted).outcome("202"),
+            },
         ];
         let mut deliveries = Vec::with_capacity(plan.routes.len());
         for route in &plan.routes {
             let delivery_id = DeliveryId::generate();
-            ledger.push(entry(LedgerEvent::Routed).delivery(delivery_id.clone()).receiver(route.receiver.clone()));
+            let mut routed = entry(LedgerEvent::Routed).delivery(delivery_id.clone()).receiver(route.receiver.clone());
+            if route.format != received_format {
+                let gets = if route.format == Format::Xml { xml_sha256.clone() } else { Some(json_sha256.clone()) };
+                routed = routed.payload(gets).outcome(format!("as {}", route.format));
+            }
+            ledger.push(routed);
             deliveries.push(NewDelivery {
                 delivery_id,
                 receiver_org: route.receiver.clone(),
@@ -288,6 +330,8 @@ impl Ingestor {
             event_code: submission.event().code.clone(),
             payload_sha256,
             payload: submission.payload().clone(),
+            received_format,
+            payload_xml: xml,
             ack,
             received_at: now,
             want_infack: submission.handling().infack.unwrap_or(true),
@@ -382,6 +426,35 @@ impl Ingestor {
         })?)
     }
 
+    /// The JSON of a submission (the bytes themselves, or their conversion from XML), and the XML
+    /// received. XML that cannot be read is an envelope error: 400, like JSON that cannot be parsed.
+    fn as_json(&self, received: Received) -> Result<(Bytes, Option<Bytes>), IngestError> {
+        match received.format {
+            Format::Json => Ok((received.bytes, None)),
+            Format::Xml => match self.xml.read(&received.bytes) {
+                Ok(json) => Ok((Bytes::from(json), Some(received.bytes))),
+                Err(e) => {
+                    let issue = Issue::error(IssueCode::Structure, format!("not a FHIR XML resource: {}", e.problem));
+                    Err(IngestError::Envelope(vec![match e.at {
+                        Some(at) => issue.at(&at),
+                        None => issue,
+                    }]))
+                }
+            },
+        }
+    }
+
+    /// The XML of a message received as JSON, for its receivers that take XML. The broker's model
+    /// knows every element a checked message holds, so this fails only on a defect of its own.
+    fn xml_for_receivers(&self, submission: &Submission) -> Result<Bytes, IngestError> {
+        self.xml.write(submission.payload()).map(Bytes::from).map_err(|e| {
+            IngestError::Envelope(vec![Issue::error(
+                IssueCode::NotSupported,
+                format!("the message cannot be written as FHIR XML for a receiver that takes XML: {}", e.problem),
+            )])
+        })
+    }
+
     /// Ledger entries for a refused submission. Failing to write them is logged, not returned: the
     /// client's answer is the refusal either way.
     async fn record_rejection(&self, caller: &Principal, attempt: Attempt, outcome: &str) {
@@ -400,6 +473,20 @@ impl Ingestor {
             tracing::error!(error = ?e, "cannot write the ledger entry of a rejection");
         }
     }
+}
+
+/// A request body and the format its `Content-Type` names.
+struct Received {
+    bytes: Bytes,
+    format: Format,
+}
+
+/// The forms of an accepted message beside its JSON: the format received, the hash of the bytes
+/// received, and the XML received.
+struct Forms {
+    format: Format,
+    payload_sha256: PayloadHash,
+    xml: Option<Bytes>,
 }
 
 /// Whether a resubmission carries the entries of the stored original (compared by canonical hash, so

@@ -17,7 +17,7 @@ use std::time::Duration;
 use crate::auth::Principal;
 use crate::delivery::settle::{OutboxRow, Settler};
 use crate::ledger::{LedgerEvent, LedgerRecord};
-use crate::model::{DeliveryId, DeliveryState, EventCode, OrgId, TrackingId};
+use crate::model::{DeliveryId, DeliveryState, EventCode, Format, OrgId, TrackingId};
 use crate::signals::Signals;
 use crate::store::{Cursor, MailboxItem, MailboxQuery, Store, StoreError};
 use crate::time::Millis;
@@ -245,6 +245,24 @@ impl Mailbox {
     #[tracing::instrument(skip_all, fields(stage = "mailbox", org = %caller.org, id = %id))]
     pub async fn read(&self, caller: &Principal, id: &str) -> Result<Vec<u8>, MailboxError> {
         Ok(self.read_item(caller, id).await?.1)
+    }
+
+    /// [`Mailbox::read`] for a caller that wants `format`: a handover's XML when it has one (the
+    /// exact bytes received as XML, or the conversion made at ingest); otherwise the JSON, with the
+    /// format of what is returned.
+    pub async fn read_in(
+        &self,
+        caller: &Principal,
+        id: &str,
+        format: Format,
+    ) -> Result<(Vec<u8>, Format), MailboxError> {
+        let (tracking_id, json) = self.read_item(caller, id).await?;
+        if format == Format::Xml {
+            if let Some(xml) = self.store().payload_xml(&tracking_id).await? {
+                return Ok((xml, Format::Xml));
+            }
+        }
+        Ok((json, Format::Json))
     }
 
     /// [`Mailbox::read`], with the message's tracking id (what a forwarding links to).

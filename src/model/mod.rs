@@ -5,6 +5,7 @@
 //! directory, a database row); past that point a typo in an id or a state name does not compile.
 
 pub mod codes;
+pub mod format;
 pub mod ids;
 pub mod organization;
 pub mod smart;
@@ -12,6 +13,7 @@ pub mod state;
 pub mod urgency;
 
 pub use codes::CareType;
+pub use format::Format;
 pub use ids::{DeliveryId, EventCode, HeaderId, PatientKey, PayloadHash, TrackingId};
 pub use organization::{CertificateSha256, DeliveryMode, OrgId, OrgIdentifier, Organization, ReceiptPreference};
 pub use smart::{ClientId, ClientRole, JwkSet, SmartClient};

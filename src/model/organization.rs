@@ -165,6 +165,8 @@ pub struct Organization {
     pub certificates: Vec<CertificateSha256>,
     /// A regional triage point (`Organization.type`): it may forward the requests it receives.
     pub triage_point: bool,
+    /// The format it takes handovers in (`Endpoint.payloadMimeType`): JSON unless it names FHIR XML.
+    pub format: super::Format,
     /// The care types it provides (sorted, no duplicates).
     pub care_types: Vec<super::codes::CareType>,
     /// When it is open (its response times count only these hours); `None`: around the clock.

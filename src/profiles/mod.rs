@@ -217,6 +217,11 @@ impl Catalog {
         &self.base
     }
 
+    /// The base model, shared (e.g. with the XML converter).
+    pub fn shared_base(&self) -> Arc<base::BaseModel> {
+        Arc::clone(&self.base)
+    }
+
     /// The compiled profile with this canonical URL (a `|version` suffix is ignored).
     pub fn profile(&self, url: &str) -> Option<&Profile> {
         self.profiles.get(url.split('|').next().unwrap_or(url))

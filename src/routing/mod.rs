@@ -27,6 +27,8 @@ pub struct Route {
     pub receiver: OrgId,
     /// The identifier the sender used for it.
     pub identifier: OrgIdentifier,
+    /// The format it takes handovers in (the directory's `Endpoint.payloadMimeType`).
+    pub format: crate::model::Format,
 }
 
 /// Where a message goes, and which of the sender's identifiers it used.
@@ -227,7 +229,7 @@ pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -
         }
         // One delivery per receiving organisation, however often it is named.
         if !routes.iter().any(|r| r.receiver == org.id) {
-            routes.push(Route { receiver: org.id.clone(), identifier });
+            routes.push(Route { receiver: org.id.clone(), identifier, format: org.format });
         }
     }
     if issues.is_empty() {

@@ -7,8 +7,8 @@ use sqlx::{Any, Row, Transaction};
 use super::{Store, StoreError};
 use crate::ledger::LedgerRecord;
 use crate::model::{
-    CareType, CertificateSha256, DeliveryMode, EventCode, OpenPeriod, OpeningHours, OrgId, OrgIdentifier, Organization,
-    Priority, ReceiptPreference, ResponseRule, ResponseTime, TimeOfDay, TimeZoneName, Weekdays,
+    CareType, CertificateSha256, DeliveryMode, EventCode, Format, OpenPeriod, OpeningHours, OrgId, OrgIdentifier,
+    Organization, Priority, ReceiptPreference, ResponseRule, ResponseTime, TimeOfDay, TimeZoneName, Weekdays,
 };
 use crate::time::Millis;
 
@@ -84,7 +84,7 @@ impl Store {
     pub async fn organizations(&self) -> Result<Vec<Organization>, StoreError> {
         let orgs = sqlx::query(
             "SELECT org_id, name, delivery_mode, endpoint_url, endpoint_ca_pem, client_certificate, receipt_preference, \
-             triage_point, time_zone FROM organizations ORDER BY org_id",
+             triage_point, time_zone, payload_format FROM organizations ORDER BY org_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -153,6 +153,10 @@ impl Store {
                 }
             };
             let response_rules = rules_of.remove(&id).unwrap_or_default();
+            let format: String = row.try_get("payload_format")?;
+            let Some(format) = Format::from_stored(&format) else {
+                return Err(StoreError::Corrupt(format!("organisation {id} has payload format {format}")));
+            };
             result.push(Organization {
                 identifiers: identifiers_of.remove(&id).unwrap_or_default(),
                 smart: smart_of.remove(&id),
@@ -166,6 +170,7 @@ impl Store {
                 client_certificate: client_certificate != 0,
                 receipts,
                 triage_point: triage_point != 0,
+                format,
                 care_types: care_types_of.remove(&id_for_care).unwrap_or_default(),
                 hours,
                 response_rules,
@@ -260,12 +265,13 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
     for org in organizations {
         sqlx::query(
             "INSERT INTO organizations (org_id, name, delivery_mode, endpoint_url, created_at, endpoint_ca_pem, \
-             client_certificate, receipt_preference, triage_point, time_zone) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             client_certificate, receipt_preference, triage_point, time_zone, payload_format) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, delivery_mode = excluded.delivery_mode, \
              endpoint_url = excluded.endpoint_url, endpoint_ca_pem = excluded.endpoint_ca_pem, \
              client_certificate = excluded.client_certificate, receipt_preference = excluded.receipt_preference, \
-             triage_point = excluded.triage_point, time_zone = excluded.time_zone",
+             triage_point = excluded.triage_point, time_zone = excluded.time_zone, \
+             payload_format = excluded.payload_format",
         )
         .bind(org.id.as_str())
         .bind(&org.name)
@@ -277,6 +283,7 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
         .bind(org.receipts.as_str())
         .bind(i64::from(org.triage_point))
         .bind(org.hours.as_ref().map(|hours| hours.zone().as_str()))
+        .bind(org.format.as_str())
         .execute(&mut **tx)
         .await?;
         for table in [

@@ -62,6 +62,18 @@ fn columns(outbox: Outbox) -> (&'static str, &'static str, &'static str) {
 }
 
 impl Store {
+    /// The XML form of a message, if it has one (and its payload is not purged).
+    pub async fn payload_xml(&self, tracking_id: &TrackingId) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT payload_xml FROM messages WHERE tracking_id = $1")
+            .bind(tracking_id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get("payload_xml")?,
+            None => None,
+        })
+    }
+
     /// A page of `org`'s mailbox, oldest first: handovers and receipts merged. Each outbox is read
     /// along its index `(org, state, created_at, id)`, at most `limit` rows, so a page costs the same
     /// in a mailbox of a hundred or of a hundred thousand.

@@ -9,7 +9,8 @@ use super::row::{self, id, id_opt};
 use super::{Backend, Store, StoreError};
 use crate::ledger::LedgerRecord;
 use crate::model::{
-    DeliveryId, DeliveryState, EventCode, HeaderId, MessageState, OrgId, PatientKey, PayloadHash, Priority, TrackingId,
+    DeliveryId, DeliveryState, EventCode, Format, HeaderId, MessageState, OrgId, PatientKey, PayloadHash, Priority,
+    TrackingId,
 };
 use crate::time::Millis;
 
@@ -24,7 +25,13 @@ pub struct NewMessage {
     pub event_code: EventCode,
     /// Hex SHA-256 of the exact bytes received.
     pub payload_sha256: PayloadHash,
+    /// The message as JSON: the bytes received, or (received as XML) their conversion, which the
+    /// broker checked.
     pub payload: bytes::Bytes,
+    /// The format it was received in.
+    pub received_format: Format,
+    /// The message as XML: the bytes received, or the conversion made for receivers that take XML.
+    pub payload_xml: Option<bytes::Bytes>,
     /// The acknowledgement returned to the sender, replayed on an identical resubmission.
     pub ack: Vec<u8>,
     pub received_at: Millis,
@@ -92,7 +99,7 @@ pub struct DeliveryRecord {
 }
 
 /// Rows per multi-row INSERT. A fixed size keeps the number of distinct statement texts small, so the
-/// prepared-statement cache keeps them; 32 rows of at most 15 columns (the ledger's) stay far below the parameter
+/// prepared-statement cache keeps them; 32 rows of at most 16 columns (the messages') stay far below the parameter
 /// limits of both backends.
 pub(super) const ROWS_PER_STATEMENT: usize = 32;
 
@@ -106,12 +113,13 @@ pub(super) async fn insert_messages(
     backend: Backend,
     messages: &[&NewMessage],
 ) -> Result<HashSet<TrackingId>, StoreError> {
-    const COLS: usize = 14;
+    const COLS: usize = 16;
     let mut inserted = HashSet::with_capacity(messages.len());
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO messages (tracking_id, sender_org, header_id, bundle_id, event_system, event_code, \
-             payload_sha256, payload, ack, state, received_at, want_infack, want_busack, priority) VALUES {} \
+             payload_sha256, payload, ack, state, received_at, want_infack, want_busack, priority, \
+             received_format, payload_xml) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING tracking_id",
             backend.values_list(chunk.len(), COLS)
         );
@@ -131,7 +139,9 @@ pub(super) async fn insert_messages(
                 .bind(m.received_at.as_i64())
                 .bind(i64::from(m.want_infack))
                 .bind(i64::from(m.want_busack))
-                .bind(m.priority.map(Priority::as_str));
+                .bind(m.priority.map(Priority::as_str))
+                .bind(m.received_format.as_str())
+                .bind(m.payload_xml.as_deref());
         }
         for row in query.fetch_all(&mut **tx).await? {
             inserted.insert(id(&row, "tracking_id")?);

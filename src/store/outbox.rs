@@ -9,7 +9,7 @@ use super::forwarding::{self, Placement, Unplaced};
 use super::row::{self, id};
 use super::{Backend, Store, StoreError};
 use crate::ledger::LedgerRecord;
-use crate::model::{DeliveryId, DeliveryState, EventCode, HeaderId, OrgId, ReceiptKind, StateSet, TrackingId};
+use crate::model::{DeliveryId, DeliveryState, EventCode, Format, HeaderId, OrgId, ReceiptKind, StateSet, TrackingId};
 use crate::time::Millis;
 
 /// Which queue a row belongs to.
@@ -109,9 +109,26 @@ pub struct Parcel {
     /// The organisation that sent it, as the broker authenticated it (`None` for a receipt: the
     /// broker's own message).
     pub sender_org: Option<OrgId>,
+    /// The JSON form (a handover as received or converted from XML; a receipt).
     pub payload: Vec<u8>,
-    /// Hex SHA-256 of `payload`, when stored (handovers; the ledger has it from acceptance).
+    /// The XML form of a handover, if it has one (received as XML, or converted at ingest).
+    pub payload_xml: Option<Vec<u8>>,
+    pub received_format: Format,
+    /// Hex SHA-256 of the bytes received, when stored (handovers; the ledger has it from acceptance).
     pub sha256: Option<String>,
+}
+
+impl Parcel {
+    /// The stored bytes in `format`, with their SHA-256 when they are the bytes received; `Err` with
+    /// the JSON when no XML is stored (a receipt), for the caller to convert.
+    pub fn in_format(self, format: Format) -> Result<(Vec<u8>, Option<String>), Vec<u8>> {
+        let sha256 = self.sha256.filter(|_| format == self.received_format);
+        match (format, self.payload_xml) {
+            (Format::Json, _) => Ok((self.payload, sha256)),
+            (Format::Xml, Some(xml)) => Ok((xml, sha256)),
+            (Format::Xml, None) => Err(self.payload),
+        }
+    }
 }
 
 /// How a settlement changes its row.
@@ -265,7 +282,8 @@ impl Store {
         let row = match claimed.outbox {
             Outbox::Deliveries => {
                 sqlx::query(
-                    "SELECT header_id, payload, payload_sha256, sender_org FROM messages WHERE tracking_id = $1",
+                    "SELECT header_id, payload, payload_sha256, sender_org, payload_xml, received_format \
+                     FROM messages WHERE tracking_id = $1",
                 )
                 .bind(claimed.tracking_id.as_str())
                 .fetch_optional(&self.pool)
@@ -286,7 +304,18 @@ impl Store {
         let header_id: HeaderId = id(&row, "header_id")?;
         let sha256: Option<String> = row.try_get("payload_sha256").ok().flatten();
         let sender_org = row::id_opt(&row, "sender_org").ok().flatten();
-        Ok(payload.map(|payload| Parcel { header_id, sender_org, payload, sha256 }))
+        // Receipts are the broker's own JSON.
+        let (payload_xml, received_format) = match claimed.outbox {
+            Outbox::Receipts => (None, Format::Json),
+            Outbox::Deliveries => {
+                let format: String = row.try_get("received_format")?;
+                let received_format = Format::from_stored(&format).ok_or_else(|| {
+                    StoreError::Corrupt(format!("message {} has format {format}", claimed.tracking_id))
+                })?;
+                (row.try_get("payload_xml")?, received_format)
+            }
+        };
+        Ok(payload.map(|payload| Parcel { header_id, sender_org, payload, payload_xml, received_format, sha256 }))
     }
 
     /// A delivery with its message's facts, for receipts.

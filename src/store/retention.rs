@@ -67,7 +67,7 @@ async fn purge_messages(
         tx,
         &candidates,
         "tracking_id",
-        "UPDATE messages SET payload = NULL WHERE tracking_id = $1 AND payload IS NOT NULL",
+        "UPDATE messages SET payload = NULL, payload_xml = NULL WHERE tracking_id = $1 AND payload IS NOT NULL",
         purge.at,
         |row, entry| {
             Ok(entry

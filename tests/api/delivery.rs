@@ -35,6 +35,8 @@ pub struct Got {
     pub traceparent: String,
     /// `X-Sender-Organization` and every `X-Sender-Identifier`.
     pub sender: (String, Vec<String>),
+    /// `Content-Type` as the broker sent it.
+    pub content_type: String,
     pub body: Vec<u8>,
     pub at: Instant,
 }
@@ -82,6 +84,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<ReceiverSt
             header("X-Sender-Organization"),
             req.headers().get_all("X-Sender-Identifier").filter_map(|v| v.to_str().ok()).map(str::to_owned).collect(),
         ),
+        content_type: header("Content-Type"),
         body: body.to_vec(),
         at: Instant::now(),
     });

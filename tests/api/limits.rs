@@ -124,7 +124,7 @@ async fn other_media_types_are_unsupported() {
     refused(&app, Some("text/plain"), body.clone(), 415, "text/plain").await;
     refused(&app, None, body.clone(), 415, "(none)").await;
     refused(&app, Some("application/fhir+json; charset=iso-8859-1"), body.clone(), 415, "iso-8859-1").await;
-    refused(&app, Some("application/fhir+xml"), body, 415, "fhir+xml").await;
+    refused(&app, Some("application/fhir+turtle"), body, 415, "fhir+turtle").await;
 }
 
 #[tokio::test]

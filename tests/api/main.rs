@@ -30,3 +30,4 @@ mod tls;
 mod tokens;
 mod trust;
 mod validation;
+mod xml;
