@@ -90,6 +90,17 @@ struct Attempt {
     event_code: Option<EventCode>,
     /// The first patient identifier's key (see `ledger::patient`): the ledger's name for the patient.
     patient_key: Option<PatientKey>,
+    /// The hash of what the caller sent when the broker built the message from it (a wrapped document):
+    /// then `received` names these bytes, and `accepted` the built message's.
+    received_sha256: Option<PayloadHash>,
+}
+
+/// The hashes a stored message is named by: its own bytes' and, for a message the broker built from
+/// what the caller sent, those bytes'.
+#[derive(Debug)]
+struct Hashes {
+    stored: PayloadHash,
+    received: Option<PayloadHash>,
 }
 
 /// Runs submissions through the stages. Built once at start (cheap to clone).
@@ -138,7 +149,35 @@ impl Ingestor {
 
     /// Accepts, or refuses with the reasons, a message Bundle posted by `caller`.
     pub async fn submit(&self, caller: &Principal, body: Bytes) -> Result<Accepted, IngestError> {
-        self.submit_as(caller, body, None).await
+        self.submit_as(caller, body, None, None).await
+    }
+
+    /// Submits a message the broker built around what `caller` sent (`document`: a document Bundle
+    /// wrapped in a message): checked, routed, deduplicated and committed like any other, with the
+    /// ledger's `received` entry naming `received`, the hash of the bytes the caller sent.
+    pub async fn submit_wrapped(
+        &self,
+        caller: &Principal,
+        body: Bytes,
+        received: PayloadHash,
+    ) -> Result<Accepted, IngestError> {
+        self.submit_as(caller, body, None, Some(received)).await
+    }
+
+    /// The ledger entries (`received`, `rejected` with `outcome`) of a submission a flow refused before
+    /// it became a message (a document it could not wrap): named by the hash of the bytes received,
+    /// with the message id and kind when they were known. Nothing else is stored.
+    pub async fn record_refused(
+        &self,
+        caller: &Principal,
+        received: PayloadHash,
+        known: (Option<HeaderId>, Option<EventCode>),
+        outcome: &str,
+    ) {
+        tracing::info!(outcome, payload_sha256 = received.as_str(), "submission refused before ingest");
+        let (header_id, event_code) = known;
+        let attempt = Attempt { payload_sha256: Some(received), header_id, event_code, ..Attempt::default() };
+        self.record_rejection(caller, attempt, outcome).await;
     }
 
     /// Submits a message the broker built for a triage point (`forward`): checked, routed and
@@ -151,7 +190,7 @@ impl Ingestor {
         tracking_id: TrackingId,
         link: NewForwarding,
     ) -> Result<Accepted, IngestError> {
-        self.submit_as(caller, body, Some((tracking_id, link))).await
+        self.submit_as(caller, body, Some((tracking_id, link)), None).await
     }
 
     #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org, message_id, tracking_id, payload_sha256))]
@@ -160,8 +199,9 @@ impl Ingestor {
         caller: &Principal,
         body: Bytes,
         forwarding: Option<(TrackingId, NewForwarding)>,
+        received: Option<PayloadHash>,
     ) -> Result<Accepted, IngestError> {
-        let mut attempt = Attempt::default();
+        let mut attempt = Attempt { received_sha256: received, ..Attempt::default() };
         let result = self.process(caller, body, forwarding, &mut attempt).await;
         match &result {
             Ok(accepted) => {
@@ -207,7 +247,7 @@ impl Ingestor {
         // The ledger names every submission, refused or not, by the hash of its exact bytes.
         let payload_sha256 = PayloadHash::of(&body);
         span.record("payload_sha256", payload_sha256.as_str());
-        attempt.payload_sha256 = Some(payload_sha256.clone());
+        attempt.payload_sha256 = Some(attempt.received_sha256.clone().unwrap_or_else(|| payload_sha256.clone()));
         let submission = message::parse(body, &self.limits).map_err(|e| {
             attempt.header_id = e.header_id;
             IngestError::Envelope(e.issues)
@@ -231,8 +271,8 @@ impl Ingestor {
             Some((tracking_id, link)) => (tracking_id, Some(Box::new(link))),
             None => (TrackingId::generate(), None),
         };
-        let mut message =
-            self.new_message(caller, &submission, &plan, &issues, (tracking_id, payload_sha256), patient_keys)?;
+        let hashes = Hashes { stored: payload_sha256, received: attempt.received_sha256.clone() };
+        let mut message = self.new_message(caller, &submission, &plan, &issues, (tracking_id, hashes), patient_keys)?;
         message.forwarding = link;
         self.commit(&submission, &plan, message).await
     }
@@ -245,7 +285,7 @@ impl Ingestor {
         submission: &Submission,
         plan: &RoutePlan,
         warnings: &[Issue],
-        (tracking_id, payload_sha256): (TrackingId, PayloadHash),
+        (tracking_id, hashes): (TrackingId, Hashes),
         patient_keys: Vec<PatientKey>,
     ) -> Result<NewMessage, IngestError> {
         let now = Millis::now();
@@ -263,10 +303,16 @@ impl Ingestor {
         // The patient key is chained once, on `received`; the message's other entries (now and later)
         // are found by patient through `message_patients`, which holds every key of the message. Keys on
         // every entry would cost each message two more index entries in the ledger.
-        let mut ledger = vec![
-            entry(LedgerEvent::Received).payload(payload_sha256.clone()).patient(patient_keys.first().cloned()),
-            entry(LedgerEvent::Accepted).outcome("202"),
-        ];
+        let Hashes { stored: payload_sha256, received } = hashes;
+        let accepted = entry(LedgerEvent::Accepted).outcome("202");
+        // A message built from what the caller sent (a wrapped document): `received` names the bytes
+        // received, `accepted` the message stored. Other messages are unchanged: one hash, on `received`.
+        let (received, accepted) = match received {
+            Some(received) => (received, accepted.payload(payload_sha256.clone())),
+            None => (payload_sha256.clone(), accepted),
+        };
+        let mut ledger =
+            vec![entry(LedgerEvent::Received).payload(received).patient(patient_keys.first().cloned()), accepted];
         let mut deliveries = Vec::with_capacity(plan.routes.len());
         for route in &plan.routes {
             let delivery_id = DeliveryId::generate();
