@@ -28,6 +28,7 @@ async fn metadata_lists_the_handover_kinds_from_profiles() {
             "https://fhir.handover-broker.eu/MessageDefinition/care-request",
             "https://fhir.handover-broker.eu/MessageDefinition/discharge-summary",
             "https://fhir.handover-broker.eu/MessageDefinition/nursing-handover",
+            "https://fhir.handover-broker.eu/MessageDefinition/patient-summary",
             "https://fhir.handover-broker.eu/MessageDefinition/referral",
         ]
     );
