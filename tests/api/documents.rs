@@ -382,3 +382,56 @@ fn the_corpus_has_no_belgian_document_to_send() {
     }
     eprintln!("skipped: no HL7 Belgium document Bundle in the corpus (only collections and single resources)");
 }
+
+/// One of the broker's message fixtures as the document it carries: its entries without the
+/// MessageHeader (the Composition first), type document, with an identifier and a timestamp.
+fn as_document(message: Value) -> Value {
+    let entries: Vec<Value> = message["entry"].as_array().unwrap()[1..].to_vec();
+    assert_eq!(entries[0]["resource"]["resourceType"], "Composition");
+    json!({
+        "resourceType": "Bundle",
+        "identifier": { "system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", uuid::Uuid::new_v4()) },
+        "type": "document",
+        "timestamp": "2026-11-30T16:00:00+01:00",
+        "entry": entries,
+    })
+}
+
+#[tokio::test]
+async fn a_belgian_discharge_letter_as_a_document_is_a_discharge_summary() {
+    let app = spawn_app().await;
+    let letter = as_document(fixture("discharge-summary-be.json"));
+    let response =
+        post_document(&app, HOSPITAL, &to(&[(NIHDI, "10000000100")]), serde_json::to_vec(&letter).unwrap()).await;
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 202, "{}", issues_text(&body));
+    let (_, message) = mailbox_item(&app, GP_BRUGGE).await;
+    let message: Value = serde_json::from_slice(&message).unwrap();
+    assert_eq!(message["entry"][0]["resource"]["eventCoding"]["code"], "discharge-summary");
+}
+
+#[tokio::test]
+async fn a_type_shared_by_kinds_needs_the_event_parameter() {
+    let app = spawn_app().await;
+    // SNOMED 371535009 (transfer summary report) is the type of both nursing and admission handovers.
+    let handover = serde_json::to_vec(&as_document(fixture("nursing-handover-nl.json"))).unwrap();
+    let home_care = to(&[(URA, "90000013")]);
+    let refused = outcome(post_document(&app, HOSPITAL, &home_care, handover.clone()).await, 422).await;
+    let text = issues_text(&refused);
+    assert!(
+        text.contains("nursing-handover") && text.contains("admission-handover") && text.contains("event"),
+        "{text}"
+    );
+    let wrong =
+        outcome(post_document(&app, HOSPITAL, &format!("{home_care}&event=referral"), handover.clone()).await, 422)
+            .await;
+    assert_eq!(wrong["issue"][0]["expression"][0], "http.event");
+    let chosen = post_document(&app, HOSPITAL, &format!("{home_care}&event=nursing-handover"), handover).await;
+    let status = chosen.status().as_u16();
+    let body: Value = chosen.json().await.unwrap();
+    assert_eq!(status, 202, "{}", issues_text(&body));
+    let tracking = tracking_id(&body);
+    let ledger = app.store.ledger_for_message(&tracking).await.unwrap();
+    assert_eq!(ledger[0].event_code.as_ref().map(|c| c.as_str().to_owned()).as_deref(), Some("nursing-handover"));
+}
