@@ -435,3 +435,19 @@ async fn a_type_shared_by_kinds_needs_the_event_parameter() {
     let ledger = app.store.ledger_for_message(&tracking).await.unwrap();
     assert_eq!(ledger[0].event_code.as_ref().map(|c| c.as_str().to_owned()).as_deref(), Some("nursing-handover"));
 }
+
+#[tokio::test]
+async fn two_sends_of_one_document_at_once_make_one_message() {
+    let app = spawn_app().await;
+    let query = to_gp_heerlen();
+    let (first, second) = tokio::join!(
+        post_document(&app, HOSPITAL, &query, ips_fixture()),
+        post_document(&app, HOSPITAL, &query, ips_fixture())
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 202], "the database's unique key decides");
+    let (a, b): (Value, Value) = (first.json().await.unwrap(), second.json().await.unwrap());
+    assert_eq!(tracking_id(&a), tracking_id(&b));
+    assert_eq!(app.store.message_count().await.unwrap(), 1);
+}
