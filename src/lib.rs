@@ -14,6 +14,7 @@ pub mod config;
 pub mod crypto;
 pub mod delivery;
 pub mod directory;
+pub mod document;
 pub mod fhirxml;
 pub mod forward;
 pub mod ingest;

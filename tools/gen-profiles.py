@@ -206,6 +206,11 @@ VALUE_SETS = {
         "'aanmeldbericht' that announces a patient to the next care provider).",
         [(LOINC, "57133-1", "Referral note"), (SCT, "371535009", "Transfer summary report")],
     ),
+    "patient-summary-type": (
+        "Patient summary document type",
+        "LOINC 60591-5 'Patient summary Document' (HL7 International Patient Summary 2.0).",
+        [(LOINC, "60591-5", "Patient summary Document")],
+    ),
     "admission-handover-type": (
         "Admission handover document type",
         "LOINC 18761-7 'Transfer summary note' or SNOMED 371535009 'transfer summary report' (eOverdracht "
@@ -348,22 +353,34 @@ CARE_REQUEST_SECTIONS = [
 ]
 
 
+# HL7 IPS 2.0: the three sections an IPS must have (each may say why it is empty, as IPS allows).
+PATIENT_SUMMARY_SECTIONS = [
+    s("hb-ips-medication", "Medication summary", loinc("10160-0", "History of Medication use Narrative")),
+    s("hb-ips-allergies", "Allergies and intolerances", loinc("48765-2", "Allergies and adverse reactions Document")),
+    s("hb-ips-problems", "Problem list", loinc("11450-4", "Problem list - Reported")),
+]
+# An IPS crosses borders: its patient carries whatever identifier the country of origin uses, and IPS
+# allows these authors (Composition-uv-ips). Core profiles: the type is checked, the rest is the IPS's.
+IPS_SUBJECT = CORE + "Patient"
+IPS_AUTHORS = [CORE + t for t in ("Practitioner", "PractitionerRole", "Device", "Patient", "RelatedPerson", "Organization")]
+
+
 def states_its_reason(key, what):
     """A ServiceRequest says why (both request kinds)."""
     return {"key": key, "severity": "error", "human": f"{what} states its reason (reasonCode or reasonReference)",
             "expression": "reasonCode.exists() or reasonReference.exists()"}
 
 
-def composition(name, title, description, type_vs, sections, encounter, custodian):
+def composition(name, title, description, type_vs, sections, encounter, custodian, subject=PATIENT, authors=AUTHORS):
     elements = [
         el("Composition", constraint=[x.constraint() for x in sections]),
         el("Composition.status", binding=required_binding("composition-status-final-amended")),
         el("Composition.type", binding=required_binding(type_vs)),
-        el("Composition.subject", **card(1, "1"), type=ref(PATIENT)),
+        el("Composition.subject", **card(1, "1"), type=ref(subject)),
     ]
     if encounter:
         elements.append(el("Composition.encounter", **card(*encounter[0]), type=ref(encounter[1])))
-    elements.append(el("Composition.author", **card(1, "*"), type=ref(*AUTHORS)))
+    elements.append(el("Composition.author", **card(1, "*"), type=ref(*authors)))
     if custodian:
         elements.append(el("Composition.custodian", **card(1, "1"), type=ref(ORGANIZATION)))
     elements.append(el("Composition.section", **card(1, "*"), constraint=[SECTION_CONTENT]))
@@ -434,6 +451,14 @@ STRUCTURES = [
         "allergies and contact persons. Type LOINC 57133-1 or SNOMED 371535009. "
         + describe_sections(CARE_REQUEST_SECTIONS),
         "care-request-type", CARE_REQUEST_SECTIONS, ((0, "1"), ENCOUNTER), False),
+    composition(
+        "patient-summary-composition", "Patient summary composition",
+        "The focus of a patient-summary: an HL7 International Patient Summary 2.0 (type LOINC 60591-5), "
+        "usually posted as a FHIR document (POST /fhir/Bundle). Its required sections are the IPS's: "
+        "medication summary, allergies and intolerances, problem list; a subject Patient (identified as "
+        "its country does: the broker's national-identifier rule does not apply) and an author of a type "
+        "IPS allows. " + describe_sections(PATIENT_SUMMARY_SECTIONS),
+        "patient-summary-type", PATIENT_SUMMARY_SECTIONS, None, False, IPS_SUBJECT, IPS_AUTHORS),
     structure(
         "care-request-servicerequest", "Care request",
         "The focus of a care-request: a request for a care type (nursing home, short stay (ELV), palliative care, "
@@ -567,6 +592,12 @@ KINDS = [
      "care type, urgency and reason, supported by a letter with what the placement needs.",
      "Find the right place of care in the region, in time, with the information the provider needs.",
      "ServiceRequest", "care-request-servicerequest"),
+    ("patient-summary", "PatientSummary", "Patient summary", "Patient summary",
+     "An organisation sends a patient's International Patient Summary (HL7 IPS 2.0) to the organisation "
+     "that continues or shares care, typically the GP. Usually posted as a FHIR document and wrapped by "
+     "the broker; the focus is the IPS Composition with the medication summary, allergies and problem list.",
+     "Give the next care provider the patient's essential health data in the internationally agreed form.",
+     "Composition", "patient-summary-composition"),
 ]
 
 

@@ -474,7 +474,8 @@ pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> 
             Some(operation("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate")?),
             Some(operation("forward", &format!("{CANONICAL}/OperationDefinition/forward"))?),
         ])
-        .resource(vec![Some(
+        .resource(vec![
+            Some(
             CapabilityStatementRestResource::builder()
                 .r#type(ResourceType::MeasureReport)
                 .profile(format!("{CANONICAL}/Measure/bed-capacity"))
@@ -492,7 +493,23 @@ pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> 
                     &format!("{CANONICAL}/OperationDefinition/region-summary"),
                 )?)])
                 .build()?,
-        )])
+            ),
+            // Issue 15: FHIR documents (IPS, HL7 Belgium) are created as Bundles, receivers in the query.
+            Some(
+                CapabilityStatementRestResource::builder()
+                    .r#type(ResourceType::Bundle)
+                    .documentation(
+                        "Documents: POST a Bundle of type document with ?receiver=system|value (repeated); the \
+                         broker wraps it in a message of the kind its Composition.type maps to and answers as \
+                         $process-message does."
+                            .to_owned(),
+                    )
+                    .interaction(vec![Some(
+                        CapabilityStatementRestResourceInteraction::builder().code("create".to_owned()).build()?,
+                    )])
+                    .build()?,
+            ),
+        ])
         .build()?;
     let supported = cap
         .events

@@ -93,6 +93,8 @@ pub const RULES: &[Rule] = &[
     rule("DELETE", "/admin/organizations/{id}", ADMIN, Owner::Nobody),
     rule("GET", "/admin/directory", ADMIN, Owner::Nobody),
     rule("POST", "/admin/directory", ADMIN, Owner::Nobody),
+    // A document (issue 15): sent as the caller's own organisation, like a message.
+    rule("POST", "/fhir/Bundle", SENDER, Owner::Sender),
 ];
 
 /// The rule of a method on a route pattern.

@@ -9,7 +9,9 @@
 //! | body too large                          | 413    | too-long            |
 //! | media type not FHIR JSON                | 415    | not-supported       |
 //! | not JSON / not a message Bundle / limit | 400    | structure, ...      |
+//! | document: no or bad receiver parameter  | 400    | required, invalid   |
 //! | incomplete or unroutable handover       | 422    | per issue           |
+//! | document type that is no handover kind  | 422    | code-invalid        |
 //! | capacity report breaking the Measure    | 422    | per issue           |
 //! | message id or Bundle id reused          | 409    | conflict            |
 //! | mailbox message whose payload is purged | 410    | deleted             |
@@ -127,6 +129,19 @@ impl From<crate::forward::FlowError> for ApiError {
             FlowError::Build(e) => Self::Unprocessable(vec![Issue::error(IssueCode::Invalid, e.to_string())]),
             FlowError::Ingest(e) => Self::from(e),
             FlowError::Store(e) => Self::from(e),
+        }
+    }
+}
+
+impl From<crate::document::DocumentError> for ApiError {
+    fn from(e: crate::document::DocumentError) -> Self {
+        use crate::document::DocumentError;
+        match e {
+            DocumentError::Request(issues) | DocumentError::Malformed(issues) => Self::BadRequest(issues),
+            DocumentError::UnknownType(issues) | DocumentError::Unroutable(issues) => Self::Unprocessable(issues),
+            DocumentError::UnknownSender(issues) => Self::Forbidden(issues),
+            DocumentError::Ingest(e) => Self::from(e),
+            DocumentError::Write(e) => Self::Internal(e.into()),
         }
     }
 }

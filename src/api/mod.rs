@@ -6,6 +6,7 @@
 mod admin;
 pub mod authz;
 mod body;
+mod documents;
 pub mod error;
 pub mod format;
 mod handlers;
@@ -167,6 +168,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/fhir/AuditEvent").route(web::get().to(audit_events)).default_service(not_allowed()))
         .service(web::resource("/ledger/verify").route(web::get().to(ledger_verify)).default_service(not_allowed()))
         .service(web::resource("/metrics").route(web::get().to(metrics)).default_service(not_allowed()))
+        .service(
+            web::resource("/fhir/Bundle")
+                .route(web::post().to(documents::create_bundle))
+                .default_service(not_allowed()),
+        )
         .configure(admin::configure)
         .configure(oauth::configure)
         .default_service(web::to(not_found));

@@ -4,10 +4,9 @@
 //! nothing clinical can change on the way), then, if the triage point wrote one, its note as a
 //! `Communication`.
 
-use std::ops::Range;
-
 use serde_json::{json, Value};
 
+use crate::json::entry_spans;
 use crate::model::{OrgIdentifier, TrackingId};
 
 /// `MessageHeader` extension (`valueId`): the tracking id of the message this one forwards.
@@ -159,72 +158,6 @@ fn note_entry(entries: &[Value], note: &str, forwarding: &Forwarding<'_>) -> Val
         communication["subject"] = json!({ "reference": patient });
     }
     json!({ "fullUrl": format!("urn:uuid:{id}"), "resource": communication })
-}
-
-/// The byte ranges of the elements of the top-level `entry` array, or `None` when there is none (or the
-/// JSON is malformed). A scan of the bytes that knows strings and escapes; nothing is parsed twice.
-fn entry_spans(bytes: &[u8]) -> Option<Vec<Range<usize>>> {
-    let mut depth = 0usize;
-    let mut i = 0;
-    // The key last read at depth 1, and whether we are inside the entry array (depth 2).
-    let mut key_at_1: Option<Range<usize>> = None;
-    let mut in_entries = false;
-    let mut spans = Vec::new();
-    let mut start: Option<usize> = None;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                let from = i;
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                if i >= bytes.len() {
-                    return None;
-                }
-                if depth == 1 && !in_entries {
-                    key_at_1 = Some(from + 1..i);
-                }
-                if in_entries && depth == 2 && start.is_none() {
-                    start = Some(from);
-                }
-            }
-            b'{' | b'[' => {
-                if in_entries && depth == 2 && start.is_none() {
-                    start = Some(i);
-                }
-                if depth == 1 && bytes[i] == b'[' && key_at_1.as_ref().is_some_and(|k| &bytes[k.clone()] == b"entry") {
-                    in_entries = true;
-                }
-                depth += 1;
-            }
-            b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if in_entries && depth == 1 {
-                    // The entry array closes.
-                    spans.extend(start.take().map(|s| s..trim_end(bytes, s, i)));
-                    return Some(spans);
-                }
-            }
-            b',' if in_entries && depth == 2 => spans.push(start.take()?..trim_end(bytes, 0, i)),
-            b':' if depth == 1 => {}
-            _ => {
-                if in_entries && depth == 2 && start.is_none() && !bytes[i].is_ascii_whitespace() {
-                    start = Some(i);
-                }
-            }
-        }
-        i += 1;
-    }
-    None
-}
-
-/// `end` moved back over white space (to just after the last byte of the element).
-fn trim_end(bytes: &[u8], floor: usize, mut end: usize) -> usize {
-    while end > floor && bytes[end - 1].is_ascii_whitespace() {
-        end -= 1;
-    }
-    end
 }
 
 #[cfg(test)]

@@ -91,7 +91,11 @@ struct Attempt {
     event_code: Option<EventCode>,
     /// The first patient identifier's key (see `ledger::patient`): the ledger's name for the patient.
     patient_key: Option<PatientKey>,
+    /// The hash of what the caller sent when the broker built the message from it (a wrapped document):
+    /// then `received` names these bytes, and `accepted` the built message's.
+    received_sha256: Option<PayloadHash>,
 }
+
 
 /// Runs submissions through the stages. Built once at start (cheap to clone).
 #[derive(Clone)]
@@ -143,7 +147,35 @@ impl Ingestor {
 
     /// Accepts, or refuses with the reasons, a message Bundle posted by `caller` in `format`.
     pub async fn submit(&self, caller: &Principal, body: Bytes, format: Format) -> Result<Accepted, IngestError> {
-        self.submit_as(caller, Received { bytes: body, format }, None).await
+        self.submit_as(caller, Received { bytes: body, format }, None, None).await
+    }
+
+    /// Submits a message the broker built around what `caller` sent (`document`: a document Bundle
+    /// wrapped in a message): checked, routed, deduplicated and committed like any other, with the
+    /// ledger's `received` entry naming `received`, the hash of the bytes the caller sent.
+    pub async fn submit_wrapped(
+        &self,
+        caller: &Principal,
+        body: Bytes,
+        received: PayloadHash,
+    ) -> Result<Accepted, IngestError> {
+        self.submit_as(caller, Received { bytes: body, format: Format::Json }, None, Some(received)).await
+    }
+
+    /// The ledger entries (`received`, `rejected` with `outcome`) of a submission a flow refused before
+    /// it became a message (a document it could not wrap): named by the hash of the bytes received,
+    /// with the message id and kind when they were known. Nothing else is stored.
+    pub async fn record_refused(
+        &self,
+        caller: &Principal,
+        received: PayloadHash,
+        known: (Option<HeaderId>, Option<EventCode>),
+        outcome: &str,
+    ) {
+        tracing::info!(outcome, payload_sha256 = received.as_str(), "submission refused before ingest");
+        let (header_id, event_code) = known;
+        let attempt = Attempt { payload_sha256: Some(received), header_id, event_code, ..Attempt::default() };
+        self.record_rejection(caller, attempt, outcome).await;
     }
 
     /// Submits a message the broker built for a triage point (`forward`): checked, routed and
@@ -156,7 +188,7 @@ impl Ingestor {
         tracking_id: TrackingId,
         link: NewForwarding,
     ) -> Result<Accepted, IngestError> {
-        self.submit_as(caller, Received { bytes: body, format: Format::Json }, Some((tracking_id, link))).await
+        self.submit_as(caller, Received { bytes: body, format: Format::Json }, Some((tracking_id, link)), None).await
     }
 
     #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org, message_id, tracking_id, payload_sha256))]
@@ -165,8 +197,9 @@ impl Ingestor {
         caller: &Principal,
         body: Received,
         forwarding: Option<(TrackingId, NewForwarding)>,
+        received: Option<PayloadHash>,
     ) -> Result<Accepted, IngestError> {
-        let mut attempt = Attempt::default();
+        let mut attempt = Attempt { received_sha256: received, ..Attempt::default() };
         let result = self.process(caller, body, forwarding, &mut attempt).await;
         match &result {
             Ok(accepted) => {
@@ -217,7 +250,7 @@ impl Ingestor {
         // The ledger names every submission, refused or not, by the hash of its exact bytes.
         let payload_sha256 = PayloadHash::of(&received.bytes);
         span.record("payload_sha256", payload_sha256.as_str());
-        attempt.payload_sha256 = Some(payload_sha256.clone());
+        attempt.payload_sha256 = Some(attempt.received_sha256.clone().unwrap_or_else(|| payload_sha256.clone()));
         let format = received.format;
         let (body, xml) = self.as_json(received)?;
         let submission = message::parse(body, &self.limits).map_err(|e| {
@@ -243,7 +276,7 @@ impl Ingestor {
             Some((tracking_id, link)) => (tracking_id, Some(Box::new(link))),
             None => (TrackingId::generate(), None),
         };
-        let forms = Forms { format, payload_sha256, xml };
+        let forms = Forms { format, payload_sha256, xml, wrapped_from: attempt.received_sha256.clone() };
         let mut message = self.new_message(caller, &submission, &plan, &issues, (tracking_id, forms), patient_keys)?;
         message.forwarding = link;
         self.commit(&submission, &plan, message).await
@@ -260,7 +293,7 @@ impl Ingestor {
         (tracking_id, forms): (TrackingId, Forms),
         patient_keys: Vec<PatientKey>,
     ) -> Result<NewMessage, IngestError> {
-        let Forms { format: received_format, payload_sha256, xml } = forms;
+        let Forms { format: received_format, payload_sha256, xml, wrapped_from } = forms;
         let now = Millis::now();
         let warnings: Vec<handover_fhir::OutcomeIssue<'_>> = warnings.iter().map(Issue::to_fhir).collect();
         let ack =
@@ -278,7 +311,8 @@ impl Ingestor {
         // every entry would cost each message two more index entries in the ledger.
         // Each form the message is kept in has its hash in the ledger: `received` the bytes received,
         // `accepted` the other form when one was made (the JSON checked, or the XML for receivers that
-        // take XML), and each `routed` entry the form that receiver gets.
+        // take XML; for a message the broker built from what the caller sent, a wrapped document, the
+        // message stored), and each `routed` entry the form that receiver gets.
         let json_sha256 = match received_format {
             Format::Json => payload_sha256.clone(),
             Format::Xml => PayloadHash::of(submission.payload()),
@@ -297,13 +331,14 @@ impl Ingestor {
             Format::Json => xml_sha256.clone(),
             Format::Xml => Some(json_sha256.clone()),
         };
-        let mut ledger = vec![
-            entry(LedgerEvent::Received).payload(payload_sha256.clone()).patient(patient_keys.first().cloned()),
-            match other {
-                Some(hash) => entry(LedgerEvent::Accepted).outcome("202 kept as JSON and XML").payload(hash),
-                None => entry(LedgerEvent::Accepted).outcome("202"),
-            },
-        ];
+        let accepted = match (&wrapped_from, other) {
+            (Some(_), _) => entry(LedgerEvent::Accepted).outcome("202").payload(payload_sha256.clone()),
+            (None, Some(hash)) => entry(LedgerEvent::Accepted).outcome("202 kept as JSON and XML").payload(hash),
+            (None, None) => entry(LedgerEvent::Accepted).outcome("202"),
+        };
+        let received = wrapped_from.unwrap_or_else(|| payload_sha256.clone());
+        let mut ledger =
+            vec![entry(LedgerEvent::Received).payload(received).patient(patient_keys.first().cloned()), accepted];
         let mut deliveries = Vec::with_capacity(plan.routes.len());
         for route in &plan.routes {
             let delivery_id = DeliveryId::generate();
@@ -482,11 +517,13 @@ struct Received {
 }
 
 /// The forms of an accepted message beside its JSON: the format received, the hash of the bytes
-/// received, and the XML received.
+/// received, and the XML received; for a message the broker built from what the caller sent (a wrapped
+/// document), the hash of those bytes.
 struct Forms {
     format: Format,
     payload_sha256: PayloadHash,
     xml: Option<Bytes>,
+    wrapped_from: Option<PayloadHash>,
 }
 
 /// Whether a resubmission carries the entries of the stored original (compared by canonical hash, so

@@ -221,11 +221,15 @@ fn refused(issue: Issue) -> EnvelopeError {
 
 /// Parses the body as JSON within the limits: not empty, and nested no deeper than `max_json_depth`.
 fn read_document(bytes: Bytes, limits: &Limits) -> Result<Document, EnvelopeError> {
+    Document::try_new(bytes, |bytes| read_json(bytes, limits, "a FHIR message Bundle")).map_err(refused)
+}
+
+/// Parses FHIR JSON bytes within the limits: not empty (`expected` names what was expected), valid
+/// JSON, nested no deeper than `max_json_depth`. The first step of every body read as a FHIR Bundle
+/// (messages here, documents in `document`), so that each is refused the same way.
+pub fn read_json<'a>(bytes: &'a [u8], limits: &Limits, expected: &str) -> Result<Json<'a>, Issue> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(refused(Issue::error(
-            IssueCode::Required,
-            "the request body is empty; expected a FHIR message Bundle",
-        )));
+        return Err(Issue::error(IssueCode::Required, format!("the request body is empty; expected {expected}")));
     }
     // serde_json refuses nesting past 128 levels while parsing, so a hostile 10,000-deep document never
     // reaches deep recursion; the configured, lower limit is then checked on the parsed tree, which is
@@ -236,9 +240,9 @@ fn read_document(bytes: Bytes, limits: &Limits) -> Result<Document, EnvelopeErro
             format!("JSON nesting is deeper than the limit of {} levels", limits.max_json_depth),
         )
     };
-    let document = Document::try_new(bytes, |bytes| serde_json::from_slice::<Json>(bytes)).map_err(|e| {
+    let tree = serde_json::from_slice::<Json>(bytes).map_err(|e| {
         if e.to_string().starts_with("recursion limit exceeded") {
-            return refused(too_deep());
+            return too_deep();
         }
         // serde_json's messages name the position and the kind of error, never the content.
         let problem = if e.is_eof() {
@@ -249,12 +253,12 @@ fn read_document(bytes: Bytes, limits: &Limits) -> Result<Document, EnvelopeErro
         } else {
             "the body is not valid JSON (UTF-8)"
         };
-        refused(Issue::error(IssueCode::Structure, format!("{problem} at line {} column {}", e.line(), e.column())))
+        Issue::error(IssueCode::Structure, format!("{problem} at line {} column {}", e.line(), e.column()))
     })?;
-    if deeper_than(document.borrow_dependent(), limits.max_json_depth) {
-        return Err(refused(too_deep()));
+    if deeper_than(&tree, limits.max_json_depth) {
+        return Err(too_deep());
     }
-    Ok(document)
+    Ok(tree)
 }
 
 /// Checks the Bundle shell (object, Bundle, message, entries within limits); returns the entries and MessageHeader.

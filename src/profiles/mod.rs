@@ -271,6 +271,24 @@ impl Catalog {
         self.kinds.get(&(system.to_owned(), code.to_owned()))
     }
 
+    /// Every document type a kind takes: for each kind whose focus is a Composition, the (system,
+    /// code) pairs of the required ValueSet its profile binds `Composition.type` to. What a posted
+    /// document's `Composition.type` is matched against (`document`); read from the profiles, so a kind
+    /// dropped into `profiles/` takes documents without a code change.
+    pub fn composition_types(&self) -> Vec<(&HandoverKind, &str, &str)> {
+        let mut types = Vec::new();
+        for kind in self.kinds.values().filter(|k| k.focus_type == "Composition") {
+            let profile = kind.focus_profile.as_deref().and_then(|url| self.profile(url));
+            let value_set = profile
+                .and_then(|p| p.root.children.iter().find(|c| c.name == "type"))
+                .and_then(|node| node.required_value_set.as_deref());
+            for (system, code) in value_set.map(|url| self.value_sets.codes(url)).unwrap_or_default() {
+                types.push((kind, system.as_str(), code.as_str()));
+            }
+        }
+        types
+    }
+
     /// Checks a parsed submission; returns every issue found (empty when complete).
     pub fn validate(&self, submission: &Submission) -> Vec<Issue> {
         let event = submission.event();

@@ -311,6 +311,11 @@ impl ValueSets {
         self.sets.contains_key(url.split('|').next().unwrap_or(url))
     }
 
+    /// The (system, code) pairs of a ValueSet (empty when it is not loaded).
+    pub fn codes(&self, url: &str) -> &[(String, String)] {
+        self.sets.get(url.split('|').next().unwrap_or(url)).map(Vec::as_slice).unwrap_or_default()
+    }
+
     /// Whether a code (with its system, when the element carries one) is in the ValueSet.
     pub fn contains(&self, url: &str, system: Option<&str>, code: &str) -> bool {
         let url = url.split('|').next().unwrap_or(url);

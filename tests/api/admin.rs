@@ -103,7 +103,7 @@ async fn an_admin_lists_and_reads_organisations() {
             "name": "Huisartsenpraktijk Heerlen-Centrum (demo)",
             "identifiers": ["http://fhir.nl/fhir/NamingSystem/agb-z|01050012", format!("{URA}|90000012")],
             "smart_client": null,
-            "events": ["discharge-summary"],
+            "events": ["discharge-summary", "patient-summary"],
             "delivery": "mailbox",
             "address": GP_HEERLEN_MAILBOX,
             "client_certificate": false,

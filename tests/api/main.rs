@@ -12,6 +12,7 @@ mod dedup;
 mod delivery;
 mod delivery_cases;
 mod delivery_crash;
+mod documents;
 mod forward;
 mod ledger;
 mod limits;

@@ -140,6 +140,16 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
             (_, route) if route.starts_with("/fhir/MeasureReport") => {
                 Example { path: route.to_owned(), body: None, a: ZORGPUNT, b: GP_HEERLEN }
             }
+            // A document: each organisation sends it as itself (the wrap names the caller), so both may.
+            ("POST", "/fhir/Bundle") => {
+                let document = std::fs::read(project_dir().join("fixtures/documents/patient-summary-ips-minimal.json"));
+                Example {
+                    path: format!("{}?receiver={URA}%7C90000012", rule.route),
+                    body: Some(serde_json::from_slice(&document.unwrap()).unwrap()),
+                    a: HOSPITAL,
+                    b: "demo-gp-brugge",
+                }
+            }
             ("POST", "/admin/directory") => {
                 Example { path: rule.route.to_owned(), body: Some(directory.clone()), a: HOSPITAL, b: GP_HEERLEN }
             }

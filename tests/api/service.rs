@@ -28,6 +28,7 @@ async fn metadata_lists_the_handover_kinds_from_profiles() {
             "https://fhir.handover-broker.eu/MessageDefinition/care-request",
             "https://fhir.handover-broker.eu/MessageDefinition/discharge-summary",
             "https://fhir.handover-broker.eu/MessageDefinition/nursing-handover",
+            "https://fhir.handover-broker.eu/MessageDefinition/patient-summary",
             "https://fhir.handover-broker.eu/MessageDefinition/referral",
         ]
     );
@@ -43,6 +44,9 @@ async fn metadata_lists_the_handover_kinds_from_profiles() {
         capacity["operation"][0]["definition"],
         "https://fhir.handover-broker.eu/OperationDefinition/region-summary"
     );
+    // Documents (issue 15): FHIR's create of a Bundle.
+    let bundle = &rest["resource"][1];
+    assert_eq!((&bundle["type"], &bundle["interaction"][0]["code"]), (&Value::from("Bundle"), &Value::from("create")));
     for defined in ["forward", "region-summary"] {
         let path = project_dir().join(format!("profiles/OperationDefinition-{defined}.json"));
         let definition: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
