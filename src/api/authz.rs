@@ -93,6 +93,14 @@ pub const RULES: &[Rule] = &[
     rule("DELETE", "/admin/organizations/{id}", ADMIN, Owner::Nobody),
     rule("GET", "/admin/directory", ADMIN, Owner::Nobody),
     rule("POST", "/admin/directory", ADMIN, Owner::Nobody),
+    // Notified Pull (issue 15): a receiver's own workflow Tasks and the handovers addressed to it; the
+    // flow answers 404 (and ledgers the refusal) for another organisation's.
+    rule("GET", "/fhir/Task", SENDER, Owner::Addressee),
+    rule("GET", "/fhir/Task/{id}", SENDER, Owner::Addressee),
+    rule("PUT", "/fhir/Task/{id}", SENDER, Owner::Addressee),
+    rule("PATCH", "/fhir/Task/{id}", SENDER, Owner::Addressee),
+    rule("GET", "/fhir/Composition/{id}/$document", SENDER, Owner::Addressee),
+    rule("GET", "/fhir/Bundle/{id}", SENDER, Owner::Addressee),
 ];
 
 /// The rule of a method on a route pattern.

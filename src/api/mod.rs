@@ -9,6 +9,7 @@ mod body;
 pub mod error;
 mod handlers;
 mod oauth;
+mod tasks;
 mod telemetry;
 pub mod throttle;
 
@@ -46,6 +47,8 @@ pub struct AppState {
     pub throttle: throttle::Throttle,
     /// Bed capacity reports and the region's reads.
     pub capacity: crate::capacity::Capacity,
+    /// Notified Pull receivers: their Tasks, documents and Task updates.
+    pub tasks: crate::notified::Tasks,
 }
 
 impl AppState {
@@ -166,5 +169,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/metrics").route(web::get().to(metrics)).default_service(not_allowed()))
         .configure(admin::configure)
         .configure(oauth::configure)
+        .configure(tasks::configure)
         .default_service(web::to(not_found));
 }

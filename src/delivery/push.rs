@@ -133,6 +133,9 @@ pub struct DispatchReport {
 pub struct Outcomes {
     /// Pushes answered with a 2xx.
     pub delivered: usize,
+    /// Notifications to Notified Pull receivers answered with a 2xx: the delivery waits for the
+    /// receiver to fetch.
+    pub notified: usize,
     /// Attempts that failed in a way worth another try: rescheduled with backoff.
     pub retried: usize,
     /// Pushes refused for good (or whose payload was gone).
@@ -167,6 +170,7 @@ impl DispatchReport {
                 let outcomes = self.of(outbox);
                 match settled {
                     Settled::Delivered => outcomes.delivered += 1,
+                    Settled::Notified => outcomes.notified += 1,
                     Settled::Retried => outcomes.retried += 1,
                     Settled::Failed => outcomes.failed += 1,
                     Settled::Expired { applied } => outcomes.expired += usize::from(applied),
@@ -186,6 +190,8 @@ impl DispatchReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Settled {
     Delivered,
+    /// A Notified Pull receiver took the notification.
+    Notified,
     Retried,
     Failed,
     Expired {
@@ -360,8 +366,12 @@ impl Pusher {
         // Organisations come from the directory (a handful), not from scanning the queue, so a round
         // costs the same with a backlog of a million rows as with none.
         let snapshot = self.directory.snapshot();
-        for org in snapshot.organizations().iter().filter(|o| o.delivery == DeliveryMode::Push) {
+        for org in snapshot.organizations().iter().filter(|o| o.delivery.posts_to_address()) {
             for outbox in [Outbox::Deliveries, Outbox::Receipts] {
+                // A Notified Pull receiver is notified of handovers; its receipts wait in its mailbox.
+                if org.delivery == DeliveryMode::NotifiedPull && outbox == Outbox::Receipts {
+                    continue;
+                }
                 let room = {
                     let Ok(mut receivers) = receivers.lock() else { return Ok(0) };
                     let receiver = receivers.entry(org.id.clone()).or_insert_with(|| Receiver {
@@ -449,11 +459,20 @@ impl Pusher {
         };
         let snapshot = self.directory.snapshot();
         let org = snapshot.organizations().iter().find(|o| o.id == row.org);
-        let Some(org) = org.filter(|o| o.delivery == DeliveryMode::Push) else {
+        let notified = |o: &&crate::model::Organization| {
+            o.delivery == DeliveryMode::NotifiedPull && row.outbox == Outbox::Deliveries
+        };
+        let Some(org) = org.filter(|o| o.delivery == DeliveryMode::Push || notified(o)) else {
             // The organisation left the directory or now pulls: not ours to push. Look again later.
             return self.retry(&row, None, "no push endpoint in the directory").await;
         };
-        let url = format!("{}/$process-message", org.address.trim_end_matches('/'));
+        // A Notified Pull receiver gets a notification Task at its FHIR base, not the message.
+        let notify = org.delivery == DeliveryMode::NotifiedPull;
+        let url = if notify {
+            format!("{}/Task", org.address.trim_end_matches('/'))
+        } else {
+            format!("{}/$process-message", org.address.trim_end_matches('/'))
+        };
         if !self.address_allowed(&url) {
             // The directory may have been imported under another policy: no connection is made.
             return self
@@ -469,9 +488,28 @@ impl Pusher {
             Ok(client) => client,
             Err(e) => return self.retry(&row, None, &e.to_string()).await,
         };
-        let hash = match parcel.sha256 {
+        let body = if notify {
+            let requester = parcel
+                .sender_org
+                .as_ref()
+                .and_then(|sender| snapshot.organizations().iter().find(|o| &o.id == sender))
+                .and_then(|o| super::notify::preferred(&o.identifiers));
+            let now = Millis::now().to_rfc3339_secs();
+            let notice = super::notify::Notice {
+                delivery: &row.id,
+                tracking: &row.tracking_id,
+                base_url: self.settler.base_url(),
+                requester,
+                owner: super::notify::preferred(&org.identifiers),
+                now: &now,
+            };
+            super::notify::notification(&notice)
+        } else {
+            parcel.payload
+        };
+        let hash = match parcel.sha256.filter(|_| !notify) {
             Some(hash) => hash,
-            None => hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&parcel.payload)),
+            None => hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)),
         };
         // A W3C trace context per attempt, so that the receiver's logs and the broker's meet.
         let span_id = uuid::Uuid::new_v4().simple().to_string();
@@ -492,7 +530,7 @@ impl Pusher {
             .header(TRACKING_ID_HEADER, row.tracking_id.as_str())
             .header(PAYLOAD_HASH_HEADER, &hash)
             .header("traceparent", &traceparent)
-            .body(parcel.payload)
+            .body(body)
             .send()
             .await;
         let verdict = match result {
@@ -513,6 +551,11 @@ impl Pusher {
             }
         }
         match verdict {
+            Verdict::Delivered if notify => {
+                self.metrics.attempt(row.outbox, "notified");
+                tracing::info!("notified");
+                self.notified(&row).await
+            }
             Verdict::Delivered => {
                 self.metrics.attempt(row.outbox, "delivered");
                 tracing::info!("delivered");
@@ -564,6 +607,16 @@ impl Pusher {
         let settlement = Settlement::new(row.outbox, row.id.clone(), now, change, ledger, None);
         self.store.writer().settle(vec![settlement]).await?;
         Ok(Settled::Retried)
+    }
+
+    /// The receiver took the notification: the delivery stays queued, not due again, until the
+    /// receiver fetches it or its time to live ends.
+    async fn notified(&self, row: &Claimed) -> Result<Settled, StoreError> {
+        let now = Millis::now();
+        let ledger = vec![self.entry(row, LedgerEvent::DeliveryAttempt, now, "notified 2xx")];
+        let settlement = Settlement::new(row.outbox, row.id.clone(), now, Change::Notified, ledger, None);
+        self.store.writer().settle(vec![settlement]).await?;
+        Ok(Settled::Notified)
     }
 
     /// Moves a row to a final state (`Delivered`, `Failed`, `Expired`), with its receipt.

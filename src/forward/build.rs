@@ -163,7 +163,7 @@ fn note_entry(entries: &[Value], note: &str, forwarding: &Forwarding<'_>) -> Val
 
 /// The byte ranges of the elements of the top-level `entry` array, or `None` when there is none (or the
 /// JSON is malformed). A scan of the bytes that knows strings and escapes; nothing is parsed twice.
-fn entry_spans(bytes: &[u8]) -> Option<Vec<Range<usize>>> {
+pub(crate) fn entry_spans(bytes: &[u8]) -> Option<Vec<Range<usize>>> {
     let mut depth = 0usize;
     let mut i = 0;
     // The key last read at depth 1, and whether we are inside the entry array (depth 2).
