@@ -495,3 +495,19 @@ async fn hostile_task_updates_are_answered_with_an_operation_outcome() {
     // The well-formed update still works.
     assert_eq!(app.put_task(HOME_CARE, &id, &accepted, Some("W/\"1\"")).await.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn the_capability_statement_lists_the_notified_pull_interactions() {
+    let app = spawn_app().await;
+    let metadata: Value = app.get(None, "/fhir/metadata").await.json().await.unwrap();
+    let resources = metadata["rest"][0]["resource"].as_array().unwrap();
+    let of = |kind: &str| resources.iter().find(|r| r["type"] == kind).unwrap_or_else(|| panic!("no {kind}"));
+    let codes: Vec<&str> =
+        of("Task")["interaction"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["read", "search-type", "update", "patch"]);
+    let params: Vec<&str> =
+        of("Task")["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(params, ["status", "_lastUpdated"]);
+    assert_eq!(of("Composition")["operation"][0]["name"], "document");
+    assert_eq!(of("Bundle")["interaction"][0]["code"], "read");
+}
