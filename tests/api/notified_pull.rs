@@ -305,6 +305,46 @@ async fn a_notification_is_retried_with_backoff_while_the_receiver_is_down() {
 }
 
 #[tokio::test]
+async fn a_notification_never_taken_expires_with_its_time_to_live_as_a_push_does() {
+    let (receiver, hospital) = (NotifiedReceiver::start(), Receiver::plain());
+    receiver.script(&[503; 50]);
+    let app = broker(&receiver, &hospital, Some(1)).await;
+    let (_, bytes, _) = handover_bytes(&receiver);
+    let tracking = send_bytes(&app, bytes).await;
+    assert_eq!(app.deliver_pending().await.handovers, Outcomes { retried: 1, ..Outcomes::default() });
+    sleep_until(crate::delivery::schedule(&app, &tracking).await.expires_at).await;
+    assert_eq!(app.deliver_pending().await.handovers, Outcomes { expired: 1, ..Outcomes::default() });
+    assert_eq!(state_of(&app, &tracking).await, "expired");
+    app.deliver_pending().await;
+    received_receipt(&hospital, "expired");
+    assert_eq!(receiver.got().len(), 1, "not notified after it expired");
+}
+
+#[tokio::test]
+async fn the_directory_shows_and_exports_the_notified_pull_mode() {
+    let (receiver, hospital) = (NotifiedReceiver::start(), Receiver::plain());
+    let app = broker(&receiver, &hospital, None).await;
+    let admin = admin_token(&app).await;
+    let org: Value = app.get(Some(&admin), "/admin/organizations/thuiszorg-parkstad").await.json().await.unwrap();
+    assert_eq!(
+        (org["delivery"].as_str(), org["address"].as_str()),
+        (Some("notified-pull"), Some(receiver.base.as_str()))
+    );
+    let directory: Value = app.get(Some(&admin), "/admin/directory").await.json().await.unwrap();
+    let endpoint = directory["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Endpoint" && e["resource"]["id"] == "thuiszorg-parkstad")
+        .unwrap();
+    assert_eq!(endpoint["resource"]["connectionType"]["code"], "notified-pull");
+    // Imported back as it was exported: still notified pull.
+    assert_eq!(app.post_json(Some(&admin), "/admin/directory", &directory).await.status().as_u16(), 200);
+    let again: Value = app.get(Some(&admin), "/admin/organizations/thuiszorg-parkstad").await.json().await.unwrap();
+    assert_eq!(again["delivery"], "notified-pull");
+}
+
+#[tokio::test]
 async fn a_task_never_read_expires_with_a_non_delivery_receipt() {
     let (receiver, hospital) = (NotifiedReceiver::start(), Receiver::plain());
     let app = broker(&receiver, &hospital, Some(1)).await;
