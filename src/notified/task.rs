@@ -442,6 +442,46 @@ mod tests {
         }
     }
 
+    fn record(state: DeliveryState, status: Option<&str>) -> TaskRecord {
+        TaskRecord {
+            delivery_id: crate::model::DeliveryId::generate(),
+            tracking_id: crate::model::TrackingId::generate(),
+            receiver_org: crate::model::OrgId::from_stored("home".into()),
+            receiver_system: "s".into(),
+            receiver_value: "v".into(),
+            state,
+            created_at: Millis::from_i64(1_000),
+            delivery_updated_at: Millis::from_i64(5_000),
+            header_id: crate::model::HeaderId::from_stored("h".into()),
+            sender_org: crate::model::OrgId::from_stored("hospital".into()),
+            event_code: crate::model::EventCode::from_stored("nursing-handover".into()),
+            status: status.map(str::to_owned),
+            business_status: None,
+            status_reason: None,
+            version: if status.is_some() { 2 } else { 1 },
+            task_updated_at: status.map(|_| Millis::from_i64(3_000)),
+        }
+    }
+
+    #[test]
+    fn a_task_shows_what_its_receiver_set_until_its_delivery_ends_otherwise() {
+        use DeliveryState as D;
+        assert_eq!(shown_status(&record(D::Queued, None)), S::Requested);
+        assert_eq!(shown_status(&record(D::Delivered, Some("in-progress"))), S::InProgress);
+        assert_eq!(shown_status(&record(D::Forwarded, None)), S::InProgress);
+        // A business response through $process-message answers the Task too.
+        assert_eq!(shown_status(&record(D::AcceptedByReceiver, Some("accepted"))), S::Completed);
+        assert_eq!(shown_status(&record(D::RejectedByReceiver, None)), S::Rejected);
+        assert_eq!(shown_status(&record(D::RejectedByReceiver, Some("cancelled"))), S::Cancelled);
+        assert_eq!(shown_status(&record(D::Expired, None)), S::Failed);
+        assert_eq!(shown_status(&record(D::Failed, None)), S::Failed);
+        assert_eq!(shown_status(&record(D::Withdrawn, None)), S::Cancelled);
+        // Last updated: the receiver's change, or the delivery's end when that decided.
+        assert_eq!(last_updated(&record(D::Queued, None)).as_i64(), 1_000);
+        assert_eq!(last_updated(&record(D::Delivered, Some("received"))).as_i64(), 3_000);
+        assert_eq!(last_updated(&record(D::Expired, None)).as_i64(), 5_000);
+    }
+
     fn current() -> Value {
         json!({ "resourceType": "Task", "id": "t1", "status": "requested", "intent": "order",
                 "meta": { "versionId": "1" }, "owner": { "identifier": { "system": "s", "value": "v" } } })
