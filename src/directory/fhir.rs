@@ -1247,7 +1247,7 @@ mod tests {
     #[test]
     fn export_then_import_gives_the_same_organisations() {
         let mut organizations = organizations_from_bundle(&demo_bundle()).unwrap();
-        assert_eq!(organizations.len(), 11);
+        assert_eq!(organizations.len(), 12);
         organizations[0].ca_pem = Some(ca_pem());
         organizations[0].client_certificate = true;
         organizations[1].receipts = ReceiptPreference::None;

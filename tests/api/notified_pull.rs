@@ -551,3 +551,16 @@ async fn the_capability_statement_lists_the_notified_pull_interactions() {
     assert_eq!(of("Composition")["operation"][0]["name"], "document");
     assert_eq!(of("Bundle")["interaction"][0]["code"], "read");
 }
+
+#[tokio::test]
+async fn the_demo_directory_has_a_notified_pull_receiver_that_finds_its_tasks() {
+    let app = spawn_app().await;
+    let mut bundle = fresh(fixture("nursing-handover-nl.json"));
+    header(&mut bundle)["destination"] = json!([destination(URA, "90000017", "http://127.0.0.1:9105/fhir")]);
+    let response = app.post_message(HOSPITAL, &bundle).await;
+    assert_eq!(response.status().as_u16(), 202, "{}", response.text().await.unwrap());
+    let found: Value =
+        app.get(Some("demo-wijkverpleging-landgraaf"), "/fhir/Task?status=requested").await.json().await.unwrap();
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["entry"][0]["resource"]["owner"]["identifier"]["value"], "90000017");
+}
