@@ -12,7 +12,7 @@
 //! | incomplete or unroutable handover       | 422    | per issue           |
 //! | capacity report breaking the Measure    | 422    | per issue           |
 //! | message id or Bundle id reused          | 409    | conflict            |
-//! | illegal Task move, Task version conflict | 409   | conflict            |
+//! | illegal Task move or version conflict   | 409    | conflict            |
 //! | If-Match names another Task version     | 412    | conflict            |
 //! | mailbox message whose payload is purged | 410    | deleted             |
 //! | body not received in time               | 408    | timeout             |
