@@ -25,6 +25,7 @@ pub mod mailbox;
 pub mod message;
 pub mod metrics;
 pub mod model;
+pub mod notified;
 pub mod outcome;
 pub mod overdue;
 pub mod profiles;

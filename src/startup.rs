@@ -141,6 +141,7 @@ impl Application {
             store: store.clone(),
             metadata: Arc::new(metadata),
             metrics,
+            tasks: crate::notified::Tasks::new(settler.clone(), directory.clone()),
             directory,
             mailbox: Mailbox::new(settler, settings.limits.max_long_polls),
             base_url: base_url.clone(),

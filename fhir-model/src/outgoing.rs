@@ -9,15 +9,16 @@ use std::fmt;
 
 use fhir_sdk::r4b::codes::{
     BundleType, CapabilityStatementKind, EventCapabilityMode, FHIRVersion, IssueSeverity, IssueType, PublicationStatus,
-    ResourceType, ResponseType, RestfulCapabilityMode,
+    ResourceType, ResourceVersionPolicy, ResponseType, RestfulCapabilityMode, SearchParamType,
 };
 use fhir_sdk::r4b::resources::{
     Bundle, BundleEntry, CapabilityStatement, CapabilityStatementImplementation, CapabilityStatementMessaging,
     CapabilityStatementMessagingEndpoint, CapabilityStatementMessagingSupportedMessage, CapabilityStatementRest,
     CapabilityStatementRestResource, CapabilityStatementRestResourceInteraction,
-    CapabilityStatementRestResourceOperation, CapabilityStatementRestSecurity, CapabilityStatementSoftware,
-    MessageHeader, MessageHeaderDestination, MessageHeaderEvent, MessageHeaderResponse, MessageHeaderSource,
-    OperationOutcome, OperationOutcomeIssue, Parameters, ParametersParameter, ParametersParameterValue, Resource,
+    CapabilityStatementRestResourceOperation, CapabilityStatementRestResourceSearchParam,
+    CapabilityStatementRestSecurity, CapabilityStatementSoftware, MessageHeader, MessageHeaderDestination,
+    MessageHeaderEvent, MessageHeaderResponse, MessageHeaderSource, OperationOutcome, OperationOutcomeIssue,
+    Parameters, ParametersParameter, ParametersParameterValue, Resource,
 };
 use fhir_sdk::r4b::types::{Coding, Extension, ExtensionValue, Identifier, Reference};
 use fhir_sdk::time::OffsetDateTime;
@@ -443,6 +444,61 @@ pub fn withdrawal(w: &Withdrawal<'_>) -> Result<Vec<u8>, FhirError> {
 }
 
 /// The CapabilityStatement of `GET /fhir/metadata`.
+/// The broker as the sender's FHIR server for Notified Pull receivers (Twiin, Nuts eOverdracht): their
+/// workflow Tasks, the handover as a document, the message as accepted.
+fn notified_pull_resources() -> Result<Vec<Option<CapabilityStatementRestResource>>, FhirError> {
+    let interaction =
+        |code: &str| CapabilityStatementRestResourceInteraction::builder().code(code.to_owned()).build().map(Some);
+    let search = |name: &str, kind: SearchParamType| {
+        CapabilityStatementRestResourceSearchParam::builder().name(name.to_owned()).r#type(kind).build().map(Some)
+    };
+    let task = CapabilityStatementRestResource::builder()
+        .r#type(ResourceType::Task)
+        .documentation(
+            "Notified Pull: a receiver's workflow Tasks, one per handover addressed to it (the id is the delivery's). \
+             Reading one delivers the handover; PUT or PATCH (application/json-patch+json) of status, businessStatus \
+             and statusReason reports progress: received, accepted, in-progress (delivered), completed (accepted by \
+             the receiver), rejected or cancelled (refused). If-Match or meta.versionId are honoured."
+                .to_owned(),
+        )
+        .interaction(vec![
+            interaction("read")?,
+            interaction("search-type")?,
+            interaction("update")?,
+            interaction("patch")?,
+        ])
+        .versioning(ResourceVersionPolicy::Versioned)
+        .update_create(false)
+        .search_param(vec![search("status", SearchParamType::Token)?, search("_lastUpdated", SearchParamType::Date)?])
+        .build()?;
+    let composition = CapabilityStatementRestResource::builder()
+        .r#type(ResourceType::Composition)
+        .documentation(
+            "GET Composition/{tracking-id}/$document: the handover addressed to the caller as a document Bundle, \
+             its entries byte for byte as the sender wrote them."
+                .to_owned(),
+        )
+        .operation(vec![Some(
+            CapabilityStatementRestResourceOperation::builder()
+                .name("document".to_owned())
+                .definition("http://hl7.org/fhir/OperationDefinition/Composition-document".to_owned())
+                .build()?,
+        )])
+        .build()?;
+    let bundle = CapabilityStatementRestResource::builder()
+        .r#type(ResourceType::Bundle)
+        .documentation(
+            "POST Bundle?receiver=system|value (repeated): send a FHIR document (Bundle of type document); the \
+             broker wraps it in a message of the kind its Composition.type maps to and answers as \
+             $process-message does. GET Bundle/{tracking-id}: the message addressed to the caller, exactly as \
+             accepted."
+                .to_owned(),
+        )
+        .interaction(vec![interaction("create")?, interaction("read")?])
+        .build()?;
+    Ok(vec![Some(task), Some(composition), Some(bundle)])
+}
+
 pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> {
     let operation = |name: &str, definition: &str| {
         CapabilityStatementRestResourceOperation::builder()
@@ -450,7 +506,7 @@ pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> 
             .definition(definition.to_owned())
             .build()
     };
-    let rest = CapabilityStatementRest::builder()
+    let mut rest = CapabilityStatementRest::builder()
         .mode(RestfulCapabilityMode::Server)
         .documentation(
             "Message broker for patient handovers. Submit FHIR message Bundles to $process-message; \
@@ -474,8 +530,7 @@ pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> 
             Some(operation("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate")?),
             Some(operation("forward", &format!("{CANONICAL}/OperationDefinition/forward"))?),
         ])
-        .resource(vec![
-            Some(
+        .resource(vec![Some(
             CapabilityStatementRestResource::builder()
                 .r#type(ResourceType::MeasureReport)
                 .profile(format!("{CANONICAL}/Measure/bed-capacity"))
@@ -493,24 +548,9 @@ pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> 
                     &format!("{CANONICAL}/OperationDefinition/region-summary"),
                 )?)])
                 .build()?,
-            ),
-            // Issue 15: FHIR documents (IPS, HL7 Belgium) are created as Bundles, receivers in the query.
-            Some(
-                CapabilityStatementRestResource::builder()
-                    .r#type(ResourceType::Bundle)
-                    .documentation(
-                        "Documents: POST a Bundle of type document with ?receiver=system|value (repeated); the \
-                         broker wraps it in a message of the kind its Composition.type maps to and answers as \
-                         $process-message does."
-                            .to_owned(),
-                    )
-                    .interaction(vec![Some(
-                        CapabilityStatementRestResourceInteraction::builder().code("create".to_owned()).build()?,
-                    )])
-                    .build()?,
-            ),
-        ])
+        )])
         .build()?;
+    rest.resource.extend(notified_pull_resources()?);
     let supported = cap
         .events
         .iter()

@@ -95,6 +95,14 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/admin/directory", ADMIN, Owner::Nobody),
     // A document (issue 15): sent as the caller's own organisation, like a message.
     rule("POST", "/fhir/Bundle", SENDER, Owner::Sender),
+    // Notified Pull (issue 15): a receiver's own workflow Tasks and the handovers addressed to it; the
+    // flow answers 404 (and ledgers the refusal) for another organisation's.
+    rule("GET", "/fhir/Task", SENDER, Owner::Addressee),
+    rule("GET", "/fhir/Task/{id}", SENDER, Owner::Addressee),
+    rule("PUT", "/fhir/Task/{id}", SENDER, Owner::Addressee),
+    rule("PATCH", "/fhir/Task/{id}", SENDER, Owner::Addressee),
+    rule("GET", "/fhir/Composition/{id}/$document", SENDER, Owner::Addressee),
+    rule("GET", "/fhir/Bundle/{id}", SENDER, Owner::Addressee),
 ];
 
 /// The rule of a method on a route pattern.

@@ -14,6 +14,8 @@
 //! | document type that is no handover kind  | 422    | code-invalid        |
 //! | capacity report breaking the Measure    | 422    | per issue           |
 //! | message id or Bundle id reused          | 409    | conflict            |
+//! | illegal Task move or version conflict   | 409    | conflict            |
+//! | If-Match names another Task version     | 412    | conflict            |
 //! | mailbox message whose payload is purged | 410    | deleted             |
 //! | body not received in time               | 408    | timeout             |
 //! | over the organisation's rate or polls   | 429    | throttled (+ Retry-After) |
@@ -56,6 +58,8 @@ pub enum ApiError {
     Unprocessable(Vec<Issue>),
     #[error("conflict")]
     Conflict(Issue),
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
     #[error("gone: {0}")]
     Gone(String),
     #[error("too many requests: {why}")]
@@ -199,6 +203,42 @@ impl From<crate::capacity::CapacityError> for ApiError {
     }
 }
 
+impl From<crate::notified::TaskError> for ApiError {
+    fn from(e: crate::notified::TaskError) -> Self {
+        use crate::notified::TaskError;
+        let conflict = |text: String| Self::Conflict(Issue::error(IssueCode::Conflict, text));
+        match e {
+            // The same answer for someone else's Task or message as for none: ids leak nothing.
+            TaskError::NotFound => Self::NotFound("no such Task or handover for this organisation".into()),
+            TaskError::NoDocument => {
+                Self::NotFound("this handover holds no Composition, so there is no document; read the message".into())
+            }
+            TaskError::BadParameter { name, problem } => {
+                Self::BadRequest(vec![Issue::error(IssueCode::Invalid, format!("{name}: {problem}"))])
+            }
+            TaskError::Malformed(issues) => Self::BadRequest(issues),
+            TaskError::Unprocessable(issues) => Self::Unprocessable(issues),
+            TaskError::IllegalMove { from, to } => {
+                conflict(format!("a Task with status {from} cannot become {to}; the Task is unchanged"))
+            }
+            TaskError::Ended(state) => {
+                conflict(format!("this delivery is {state}: its Task can no longer change (the sender has been told)"))
+            }
+            TaskError::VersionConflict { current } => conflict(format!(
+                "the Task is at version {current}: read it again and apply the change to that version"
+            )),
+            TaskError::PreconditionFailed { current } => {
+                Self::PreconditionFailed(format!("If-Match does not name the Task's current version ({current})"))
+            }
+            TaskError::Purged => Self::Gone(
+                "the handover's payload was removed after its retention period; its history is still in the ledger"
+                    .into(),
+            ),
+            TaskError::Store(e) => Self::from(e),
+        }
+    }
+}
+
 impl ApiError {
     /// Status and the issues the client sees.
     fn classify(&self) -> (StatusCode, Vec<Issue>) {
@@ -231,6 +271,7 @@ impl ApiError {
             Self::BadRequest(issues) => (StatusCode::BAD_REQUEST, issues.clone()),
             Self::Unprocessable(issues) => (StatusCode::UNPROCESSABLE_ENTITY, issues.clone()),
             Self::Conflict(issue) => (StatusCode::CONFLICT, vec![issue.clone()]),
+            Self::PreconditionFailed(why) => one(StatusCode::PRECONDITION_FAILED, IssueCode::Conflict, why),
             Self::Gone(what) => one(StatusCode::GONE, IssueCode::Deleted, what),
             Self::TooManyRequests { why, .. } => one(StatusCode::TOO_MANY_REQUESTS, IssueCode::Throttled, why),
             Self::RequestTimeout => one(

@@ -11,6 +11,7 @@ pub mod error;
 pub mod format;
 mod handlers;
 mod oauth;
+mod tasks;
 mod telemetry;
 pub mod throttle;
 
@@ -50,6 +51,8 @@ pub struct AppState {
     pub capacity: crate::capacity::Capacity,
     /// FHIR XML for answers in XML (content negotiation, [`format`]).
     pub xml: Arc<crate::fhirxml::Converter>,
+    /// Notified Pull receivers: their Tasks, documents and Task updates.
+    pub tasks: crate::notified::Tasks,
 }
 
 impl AppState {
@@ -175,5 +178,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .configure(admin::configure)
         .configure(oauth::configure)
+        .configure(tasks::configure)
         .default_service(web::to(not_found));
 }

@@ -4,6 +4,7 @@
 //! and the mailbox move it on; every allowed move is in `model::state` (`DeliveryState::transition`), so a
 //! state can only change in ways the protocol (DESIGN.md section 3) allows.
 
+pub mod notify;
 pub mod push;
 pub mod retry;
 pub mod settle;

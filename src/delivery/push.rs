@@ -26,7 +26,7 @@ use crate::directory::Directory;
 use crate::fhirxml::Converter;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::metrics::Metrics;
-use crate::model::{DeliveryMode, DeliveryState, OrgId};
+use crate::model::{DeliveryMode, DeliveryState, Format, OrgId};
 use crate::store::{Change, Claimed, Outbox, Settlement, Store, StoreError};
 use crate::time::Millis;
 
@@ -136,6 +136,9 @@ pub struct DispatchReport {
 pub struct Outcomes {
     /// Pushes answered with a 2xx.
     pub delivered: usize,
+    /// Notifications to Notified Pull receivers answered with a 2xx: the delivery waits for the
+    /// receiver to fetch.
+    pub notified: usize,
     /// Attempts that failed in a way worth another try: rescheduled with backoff.
     pub retried: usize,
     /// Pushes refused for good (or whose payload was gone).
@@ -170,6 +173,7 @@ impl DispatchReport {
                 let outcomes = self.of(outbox);
                 match settled {
                     Settled::Delivered => outcomes.delivered += 1,
+                    Settled::Notified => outcomes.notified += 1,
                     Settled::Retried => outcomes.retried += 1,
                     Settled::Failed => outcomes.failed += 1,
                     Settled::Expired { applied } => outcomes.expired += usize::from(applied),
@@ -189,6 +193,8 @@ impl DispatchReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Settled {
     Delivered,
+    /// A Notified Pull receiver took the notification.
+    Notified,
     Retried,
     Failed,
     Expired {
@@ -365,8 +371,12 @@ impl Pusher {
         // Organisations come from the directory (a handful), not from scanning the queue, so a round
         // costs the same with a backlog of a million rows as with none.
         let snapshot = self.directory.snapshot();
-        for org in snapshot.organizations().iter().filter(|o| o.delivery == DeliveryMode::Push) {
+        for org in snapshot.organizations().iter().filter(|o| o.delivery.posts_to_address()) {
             for outbox in [Outbox::Deliveries, Outbox::Receipts] {
+                // A Notified Pull receiver is notified of handovers; its receipts wait in its mailbox.
+                if org.delivery == DeliveryMode::NotifiedPull && outbox == Outbox::Receipts {
+                    continue;
+                }
                 let room = {
                     let Ok(mut receivers) = receivers.lock() else { return Ok(0) };
                     let receiver = receivers.entry(org.id.clone()).or_insert_with(|| Receiver {
@@ -454,11 +464,20 @@ impl Pusher {
         };
         let snapshot = self.directory.snapshot();
         let org = snapshot.organizations().iter().find(|o| o.id == row.org);
-        let Some(org) = org.filter(|o| o.delivery == DeliveryMode::Push) else {
+        let notified = |o: &&crate::model::Organization| {
+            o.delivery == DeliveryMode::NotifiedPull && row.outbox == Outbox::Deliveries
+        };
+        let Some(org) = org.filter(|o| o.delivery == DeliveryMode::Push || notified(o)) else {
             // The organisation left the directory or now pulls: not ours to push. Look again later.
             return self.retry(&row, None, "no push endpoint in the directory").await;
         };
-        let url = format!("{}/$process-message", org.address.trim_end_matches('/'));
+        // A Notified Pull receiver gets a notification Task at its FHIR base, not the message.
+        let notify = org.delivery == DeliveryMode::NotifiedPull;
+        let url = if notify {
+            format!("{}/Task", org.address.trim_end_matches('/'))
+        } else {
+            format!("{}/$process-message", org.address.trim_end_matches('/'))
+        };
         if !self.address_allowed(&url) {
             // The directory may have been imported under another policy: no connection is made.
             return self
@@ -477,9 +496,30 @@ impl Pusher {
         let format = org.format;
         let header_id = parcel.header_id.clone();
         let sender_org = parcel.sender_org.clone();
-        let (body, hash) = match parcel.in_format(format) {
+        let stored = if notify {
+            let requester = parcel
+                .sender_org
+                .as_ref()
+                .and_then(|sender| snapshot.organizations().iter().find(|o| &o.id == sender))
+                .and_then(|o| super::notify::preferred(&o.identifiers));
+            let now = Millis::now().to_rfc3339_secs();
+            let notice = super::notify::Notice {
+                delivery: &row.id,
+                tracking: &row.tracking_id,
+                base_url: self.settler.base_url(),
+                requester,
+                owner: super::notify::preferred(&org.identifiers),
+                now: &now,
+            };
+            // The broker's own JSON, like a receipt.
+            Err(super::notify::notification(&notice))
+        } else {
+            parcel.in_format(format)
+        };
+        let (body, hash) = match stored {
             Ok(stored) => stored,
-            // A receipt (the broker's own JSON) for an organisation that takes XML.
+            Err(json) if format == Format::Json => (json, None),
+            // A receipt or a notification for an organisation that takes XML.
             Err(json) => match self.xml.write(&json) {
                 Ok(xml) => (xml.into_bytes(), None),
                 Err(e) => {
@@ -530,6 +570,11 @@ impl Pusher {
             }
         }
         match verdict {
+            Verdict::Delivered if notify => {
+                self.metrics.attempt(row.outbox, "notified");
+                tracing::info!("notified");
+                self.notified(&row).await
+            }
             Verdict::Delivered => {
                 self.metrics.attempt(row.outbox, "delivered");
                 tracing::info!("delivered");
@@ -581,6 +626,16 @@ impl Pusher {
         let settlement = Settlement::new(row.outbox, row.id.clone(), now, change, ledger, None);
         self.store.writer().settle(vec![settlement]).await?;
         Ok(Settled::Retried)
+    }
+
+    /// The receiver took the notification: the delivery stays queued, not due again, until the
+    /// receiver fetches it or its time to live ends.
+    async fn notified(&self, row: &Claimed) -> Result<Settled, StoreError> {
+        let now = Millis::now();
+        let ledger = vec![self.entry(row, LedgerEvent::DeliveryAttempt, now, "notified 2xx")];
+        let settlement = Settlement::new(row.outbox, row.id.clone(), now, Change::Notified, ledger, None);
+        self.store.writer().settle(vec![settlement]).await?;
+        Ok(Settled::Notified)
     }
 
     /// Moves a row to a final state (`Delivered`, `Failed`, `Expired`), with its receipt.

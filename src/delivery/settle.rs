@@ -10,7 +10,8 @@ use crate::outcome::Issue;
 use crate::receipts::{receipt_for, withdrawal_for, ReceiptInput};
 use crate::signals::Signals;
 use crate::store::{
-    Change, DeliveryContext, ForwardingRecord, NewReceipt, Outbox, Placement, Settlement, Store, StoreError, Unplaced,
+    Change, DeliveryContext, ForwardingRecord, NewReceipt, Outbox, Placement, Settlement, Store, StoreError, TaskWrite,
+    Unplaced,
 };
 use crate::time::Millis;
 
@@ -61,6 +62,11 @@ impl Settler {
         &self.signals
     }
 
+    /// The broker's base URL as clients reach it (links in what it sends).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// A ledger entry about `row`.
     pub fn entry(&self, row: &OutboxRow<'_>, event: LedgerEvent, at: Millis, outcome: &str) -> LedgerRecord {
         let outcome = match row.outbox {
@@ -85,6 +91,20 @@ impl Settler {
         outcome: &str,
         first: Option<LedgerRecord>,
     ) -> Result<bool, StoreError> {
+        self.finish_with_task(row, to, summary, outcome, first, None).await
+    }
+
+    /// [`Settler::finish`] carrying out a Notified Pull receiver's Task update (`task`) in the same
+    /// commit: the change applies only if the Task is still at the version the update was decided on.
+    pub async fn finish_with_task(
+        &self,
+        row: &OutboxRow<'_>,
+        to: DeliveryState,
+        summary: &str,
+        outcome: &str,
+        first: Option<LedgerRecord>,
+        task: Option<TaskWrite>,
+    ) -> Result<bool, StoreError> {
         let now = Millis::now();
         let event = match to {
             DeliveryState::Delivered => LedgerEvent::Delivered,
@@ -107,6 +127,7 @@ impl Settler {
         let error = (to != DeliveryState::Delivered).then(|| outcome.to_owned());
         let mut settlement =
             Settlement::new(row.outbox, row.id.clone(), now, Change::Finish { to, error }, ledger, receipt);
+        settlement.task = task.map(Box::new);
         if row.outbox == Outbox::Deliveries && to != DeliveryState::Delivered {
             // A candidate of a forwarding that cannot be reached counts as one that declined.
             if let (Some(forwarding), Some(context)) =
@@ -131,6 +152,19 @@ impl Settler {
         answer: LedgerRecord,
         receiver_issues: &[Issue],
     ) -> Result<Answered, StoreError> {
+        self.answer_with_task(context, to, answer, receiver_issues, None).await
+    }
+
+    /// [`Settler::answer`] given as a Notified Pull receiver's Task update (`task`), carried out in the
+    /// same commit (see [`Settler::finish_with_task`]).
+    pub async fn answer_with_task(
+        &self,
+        context: &DeliveryContext,
+        to: DeliveryState,
+        answer: LedgerRecord,
+        receiver_issues: &[Issue],
+        task: Option<TaskWrite>,
+    ) -> Result<Answered, StoreError> {
         let now = answer.at;
         let summary = match to {
             DeliveryState::AcceptedByReceiver => "The receiver accepted the message.",
@@ -141,6 +175,7 @@ impl Settler {
         let change = Change::Finish { to, error: None };
         let mut settlement =
             Settlement::new(Outbox::Deliveries, context.delivery_id.clone(), now, change, ledger, receipt);
+        settlement.task = task.map(Box::new);
         let forwarding = self.store.forwarding(&context.tracking_id).await?;
         if let Some(forwarding) = &forwarding {
             if to == DeliveryState::AcceptedByReceiver {

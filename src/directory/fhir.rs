@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::DirectoryError;
 use super::RECEIPT_PREFERENCE_URL;
 use super::{CARE_TYPE_PROVIDED_URL, CA_CERTIFICATE_URL, CERTIFICATE_SHA256_URL, CLIENT_CERTIFICATE_URL};
-use super::{MAILBOX_CODE, MAILBOX_SYSTEM, PUSH_CODE, PUSH_SYSTEM};
+use super::{MAILBOX_CODE, MAILBOX_SYSTEM, NOTIFIED_PULL_CODE, PUSH_CODE, PUSH_SYSTEM};
 use super::{OPENING_HOURS_URL, RESPONSE_TIME_URL};
 use crate::address::TargetPolicy;
 use crate::model::codes::{CareType, CARE_TYPE_SYSTEM, EVENT_SYSTEM, ORGANIZATION_ROLE_SYSTEM, TRIAGE_POINT_CODE};
@@ -524,10 +524,15 @@ fn read_endpoint(endpoint: &Value, at: &str) -> Result<EndpointFields, Directory
             DeliveryMode::Push
         }
         (Some(MAILBOX_SYSTEM), Some(MAILBOX_CODE)) => DeliveryMode::Mailbox,
+        // The broker posts notifications to this address: the same rules as a push address.
+        (Some(MAILBOX_SYSTEM), Some(NOTIFIED_PULL_CODE)) => {
+            check_push_address(&address).map_err(|problem| invalid(format!("{at}.address"), problem))?;
+            DeliveryMode::NotifiedPull
+        }
         _ => {
             return Err(invalid(
                 format!("{at}.connectionType"),
-                "connectionType must be hl7-fhir-msg (push) or the broker's mailbox code",
+                "connectionType must be hl7-fhir-msg (push) or the broker's mailbox or notified-pull code",
             ))
         }
     };
@@ -645,6 +650,7 @@ pub fn bundle_from_organizations(organizations: &[Organization]) -> DirectoryBun
         let (system, code) = match org.delivery {
             DeliveryMode::Push => (PUSH_SYSTEM, PUSH_CODE),
             DeliveryMode::Mailbox => (MAILBOX_SYSTEM, MAILBOX_CODE),
+            DeliveryMode::NotifiedPull => (MAILBOX_SYSTEM, NOTIFIED_PULL_CODE),
         };
         let mut extension =
             vec![Extension { url: CLIENT_CERTIFICATE_URL, value: ExtensionValue::Boolean(org.client_certificate) }];
@@ -1263,7 +1269,7 @@ mod tests {
     #[test]
     fn export_then_import_gives_the_same_organisations() {
         let mut organizations = organizations_from_bundle(&demo_bundle()).unwrap();
-        assert_eq!(organizations.len(), 11);
+        assert_eq!(organizations.len(), 12);
         organizations[0].ca_pem = Some(ca_pem());
         organizations[0].client_certificate = true;
         organizations[1].receipts = ReceiptPreference::None;
@@ -1288,6 +1294,30 @@ mod tests {
         organizations[0].events.clear();
         let bundle = serde_json::to_value(bundle_from_organizations(&organizations)).unwrap();
         assert_eq!(bundle["entry"][1]["resource"]["payloadType"], json!([{ "text": "no handover kinds" }]));
+    }
+
+    #[test]
+    fn a_notified_pull_endpoint_reads_and_exports_as_itself_with_a_checked_address() {
+        let mut organizations = organizations_from_bundle(&demo_bundle()).unwrap();
+        organizations[3].delivery = DeliveryMode::NotifiedPull;
+        organizations[3].address = "https://home-care.example/fhir".into();
+        let bytes = serde_json::to_vec(&bundle_from_organizations(&organizations)).unwrap();
+        let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+        let endpoint = bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource"]["address"] == "https://home-care.example/fhir")
+            .unwrap();
+        assert_eq!(
+            endpoint["resource"]["connectionType"],
+            json!({ "system": MAILBOX_SYSTEM, "code": "notified-pull" })
+        );
+        assert_eq!(organizations_from_bundle(&bytes).unwrap(), organizations);
+        // The broker posts notifications there: a plain-HTTP address off loopback is refused.
+        let refused =
+            String::from_utf8(bytes).unwrap().replace("https://home-care.example", "http://home-care.example");
+        assert!(organizations_from_bundle(refused.as_bytes()).is_err());
     }
 
     #[test]

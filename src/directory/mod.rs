@@ -17,7 +17,7 @@ pub use fhir::{bundle_from_organizations, check_ca_pem, organizations_from_bundl
 
 use crate::address::TargetPolicy;
 use crate::ledger::{LedgerEvent, LedgerRecord};
-use crate::model::{DeliveryMode, OrgId, OrgIdentifier, Organization, SmartClient};
+use crate::model::{OrgId, OrgIdentifier, Organization, SmartClient};
 use crate::store::{DirectoryUpdate, Removal, Store, StoreError};
 use crate::time::Millis;
 
@@ -27,6 +27,9 @@ pub const PUSH_CODE: &str = "hl7-fhir-msg";
 /// The broker's own connection type for organisations that pull from their mailbox.
 pub const MAILBOX_SYSTEM: &str = "https://fhir.handover-broker.eu/CodeSystem/endpoint-connection-type";
 pub const MAILBOX_CODE: &str = "mailbox";
+/// The broker's own connection type (same system as [`MAILBOX_SYSTEM`]) for Notified Pull receivers:
+/// the broker posts a notification `Task` to `{Endpoint.address}/Task`, and the organisation pulls.
+pub const NOTIFIED_PULL_CODE: &str = "notified-pull";
 
 /// `Endpoint` extension (`valueString`): PEM CA certificate(s) to trust for this push endpoint, in
 /// addition to the broker's configured roots.
@@ -143,7 +146,7 @@ pub async fn import(
     actor: Option<&OrgId>,
     targets: TargetPolicy,
 ) -> Result<usize, DirectoryError> {
-    for org in organizations.iter().filter(|org| org.delivery == DeliveryMode::Push) {
+    for org in organizations.iter().filter(|org| org.delivery.posts_to_address()) {
         targets.check_url(&org.address).map_err(|problem| DirectoryError::Invalid {
             expression: format!("Organization/{}: Endpoint.address", org.id),
             problem: problem.to_owned(),

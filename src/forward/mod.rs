@@ -17,6 +17,7 @@
 mod build;
 mod escalation;
 
+/// The byte ranges of a stored message's entries: how a document is cut from it too (`notified`).
 pub use build::{build, Destination, ForwardError, Forwarding, FORWARDED_FROM_URL, MAX_NOTE_CHARS, MAX_RECEIVERS};
 pub use escalation::{escalate, Escalation, Escalator};
 

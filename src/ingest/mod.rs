@@ -96,7 +96,6 @@ struct Attempt {
     received_sha256: Option<PayloadHash>,
 }
 
-
 /// Runs submissions through the stages. Built once at start (cheap to clone).
 #[derive(Clone)]
 pub struct Ingestor {

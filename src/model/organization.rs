@@ -88,13 +88,24 @@ pub enum DeliveryMode {
     Push,
     /// The organisation pulls from `GET /fhir/mailbox`.
     Mailbox,
+    /// Notified Pull (Twiin, Nuts eOverdracht): the broker POSTs a notification `Task` to
+    /// `{address}/Task`; the organisation then reads its workflow `Task` and the handover from the
+    /// broker and reports progress by updating that `Task`.
+    NotifiedPull,
 }
 
 impl DeliveryMode {
+    /// Whether the broker connects to the organisation's `Endpoint.address` (a push, or a
+    /// notification): such an address must be one the broker may reach.
+    pub fn posts_to_address(self) -> bool {
+        matches!(self, Self::Push | Self::NotifiedPull)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Push => "push",
             Self::Mailbox => "mailbox",
+            Self::NotifiedPull => "notified-pull",
         }
     }
 }

@@ -84,7 +84,7 @@ impl Store {
     pub async fn organizations(&self) -> Result<Vec<Organization>, StoreError> {
         let orgs = sqlx::query(
             "SELECT org_id, name, delivery_mode, endpoint_url, endpoint_ca_pem, client_certificate, receipt_preference, \
-             triage_point, time_zone, payload_format FROM organizations ORDER BY org_id",
+             triage_point, time_zone, payload_format, notified_pull FROM organizations ORDER BY org_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -131,8 +131,11 @@ impl Store {
         for row in &orgs {
             let id: String = row.try_get("org_id")?;
             let mode: String = row.try_get("delivery_mode")?;
+            // Notified pull is stored as a flagged mailbox (see the migration `notified_pull`).
+            let notified_pull = row.try_get::<i64, _>("notified_pull")? != 0;
             let delivery = match mode.as_str() {
                 "push" => DeliveryMode::Push,
+                "mailbox" if notified_pull => DeliveryMode::NotifiedPull,
                 "mailbox" => DeliveryMode::Mailbox,
                 _ => return Err(StoreError::Corrupt(format!("organisation {id} has delivery mode {mode}"))),
             };
@@ -265,17 +268,21 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
     for org in organizations {
         sqlx::query(
             "INSERT INTO organizations (org_id, name, delivery_mode, endpoint_url, created_at, endpoint_ca_pem, \
-             client_certificate, receipt_preference, triage_point, time_zone, payload_format) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             client_certificate, receipt_preference, triage_point, time_zone, payload_format, notified_pull) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, delivery_mode = excluded.delivery_mode, \
              endpoint_url = excluded.endpoint_url, endpoint_ca_pem = excluded.endpoint_ca_pem, \
              client_certificate = excluded.client_certificate, receipt_preference = excluded.receipt_preference, \
              triage_point = excluded.triage_point, time_zone = excluded.time_zone, \
-             payload_format = excluded.payload_format",
+             payload_format = excluded.payload_format, notified_pull = excluded.notified_pull",
         )
         .bind(org.id.as_str())
         .bind(&org.name)
-        .bind(org.delivery.as_str())
+        .bind(match org.delivery {
+            // Stored as a flagged mailbox (see the migration `notified_pull`).
+            DeliveryMode::NotifiedPull => DeliveryMode::Mailbox.as_str(),
+            mode => mode.as_str(),
+        })
         .bind(&org.address)
         .bind(now)
         .bind(org.ca_pem.as_deref())
@@ -284,6 +291,7 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
         .bind(i64::from(org.triage_point))
         .bind(org.hours.as_ref().map(|hours| hours.zone().as_str()))
         .bind(org.format.as_str())
+        .bind(i64::from(org.delivery == DeliveryMode::NotifiedPull))
         .execute(&mut **tx)
         .await?;
         for table in [

@@ -26,6 +26,7 @@ mod overdue;
 mod retention;
 mod row;
 mod smart;
+mod tasks;
 mod tokens;
 mod writer;
 
@@ -46,6 +47,7 @@ pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, S
 pub use overdue::{CandidateCursor, EscalationDue, OverdueCandidate, OverdueMark};
 pub use retention::{Purge, Purged};
 pub use smart::UsedAssertion;
+pub use tasks::{TaskRecord, TaskWrite};
 pub use tokens::{NewToken, Revocation, TokenChange, TokenRecord};
 pub use writer::Writer;
 
@@ -66,6 +68,10 @@ pub enum StoreError {
     CommitFailed,
     #[error("stored data is not in the expected form: {0}")]
     Corrupt(String),
+    /// A guarded write found that another broker node changed the row first; the transaction rolled
+    /// back and the request may be retried.
+    #[error("a concurrent change of the same row won; retry")]
+    Raced,
 }
 
 /// Connection pool plus the writer task. Cheap to clone.

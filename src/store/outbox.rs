@@ -7,6 +7,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::forwarding::{self, Placement, Unplaced};
 use super::row::{self, id};
+use super::tasks::{self, TaskWrite};
 use super::{Backend, Store, StoreError};
 use crate::ledger::LedgerRecord;
 use crate::model::{DeliveryId, DeliveryState, EventCode, Format, HeaderId, OrgId, ReceiptKind, StateSet, TrackingId};
@@ -141,6 +142,13 @@ pub enum Change {
     /// Move to `to`, provided the row is in one of `to.sources()` (a guard: the state machine decides,
     /// and a concurrent change, e.g. a business response overtaking the push's answer, wins).
     Finish { to: DeliveryState, error: Option<String> },
+    /// A Notified Pull receiver took the notification (2xx): the row stays `queued` (it is delivered
+    /// when the receiver fetches), its lease is dropped and it is not due again before its time to
+    /// live ends, when the expiry sweep takes it.
+    Notified,
+    /// No move: the row must still be in one of `states` (a Task update that leaves the delivery where
+    /// it is, guarded like a move).
+    Hold { states: StateSet },
 }
 
 /// A receipt to queue for a sender.
@@ -173,6 +181,9 @@ pub struct Settlement {
     pub placement: Option<Box<Placement>>,
     /// A refusal (or failure) of a forwarded message's delivery: what follows if it was the last.
     pub unplaced: Option<Box<Unplaced>>,
+    /// A Notified Pull receiver's Task update that the change carries out: it applies only with the
+    /// change, and only if the Task is still at the version it was decided on.
+    pub task: Option<Box<TaskWrite>>,
 }
 
 impl Settlement {
@@ -185,7 +196,7 @@ impl Settlement {
         ledger: Vec<LedgerRecord>,
         receipt: Option<NewReceipt>,
     ) -> Self {
-        Self { outbox, id, at, change, ledger, receipt, placement: None, unplaced: None }
+        Self { outbox, id, at, change, ledger, receipt, placement: None, unplaced: None, task: None }
     }
 }
 
@@ -397,8 +408,16 @@ async fn apply_one<'s>(
         // First-accept, and another candidate was first: this acceptance does not apply.
         return Ok(false);
     }
+    if let Some(task) = &s.task {
+        if !tasks::still_at(tx, task).await? {
+            return Ok(false);
+        }
+    }
     if !change_row(tx, s).await? {
         return Ok(false);
+    }
+    if let Some(task) = &s.task {
+        tasks::write(tx, task).await?;
     }
     ledger.extend(s.ledger.iter());
     let mut receipt = s.receipt.as_ref();
@@ -466,6 +485,25 @@ async fn change_row(tx: &mut Transaction<'_, Any>, s: &Settlement) -> Result<boo
                  WHERE {id} = $2 AND state = 'queued'"
             );
             sqlx::query(&sql).bind(s.at.as_i64()).bind(s.id.as_str()).execute(&mut **tx).await?
+        }
+        Change::Notified => {
+            let sql = format!(
+                "UPDATE {table} SET next_attempt_at = expires_at, leased_until = NULL, last_error = NULL, \
+                 updated_at = $1 WHERE {id} = $2 AND state = 'queued'"
+            );
+            sqlx::query(&sql).bind(s.at.as_i64()).bind(s.id.as_str()).execute(&mut **tx).await?
+        }
+        Change::Hold { states } => {
+            let guard: Vec<String> = states.iter().enumerate().map(|(n, _)| format!("${}", n + 3)).collect();
+            if guard.is_empty() {
+                return Ok(false);
+            }
+            let sql = format!("UPDATE {table} SET updated_at = $1 WHERE {id} = $2 AND state IN ({})", guard.join(", "));
+            let mut query = sqlx::query(&sql).bind(s.at.as_i64()).bind(s.id.as_str());
+            for state in states.iter() {
+                query = query.bind(state.as_str());
+            }
+            query.execute(&mut **tx).await?
         }
         Change::Finish { to, error } => {
             let from: StateSet = to.sources();

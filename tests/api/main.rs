@@ -19,6 +19,7 @@ mod limits;
 mod mailbox;
 mod mailbox_cases;
 mod matrix;
+mod notified_pull;
 mod overdue;
 mod process_message;
 mod receipts;

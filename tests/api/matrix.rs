@@ -10,6 +10,7 @@ use handover_broker::model::OrgIdentifier;
 use serde_json::Value;
 
 use crate::capacity::{VPL_HOOGVELD, VPL_HOOGVELD_URA, ZORGPUNT};
+use crate::delivery::{closed_port, nursing_to};
 use crate::helpers::*;
 
 /// Who calls.
@@ -83,7 +84,27 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
     let sent: Value = app.post_message(HOSPITAL, &discharge()).await.json().await.unwrap();
     let tracking = tracking_id(&sent);
     let delivery = app.store.deliveries(&tracking).await.unwrap().remove(0).delivery_id;
-    let directory: Value = app.get(Some(&tokens.admin), "/admin/directory").await.json().await.unwrap();
+    let mut directory: Value = app.get(Some(&tokens.admin), "/admin/directory").await.json().await.unwrap();
+    // Notified Pull (issue 15): the home-care organisation receives by notified pull; a nursing handover
+    // from the hospital waits for it as a Task.
+    let (_, notify_at) = closed_port();
+    for entry in directory["entry"].as_array_mut().unwrap() {
+        if entry["resource"]["resourceType"] == "Endpoint" && entry["resource"]["id"] == "thuiszorg-parkstad" {
+            entry["resource"]["connectionType"]["system"] =
+                serde_json::json!("https://fhir.handover-broker.eu/CodeSystem/endpoint-connection-type");
+            entry["resource"]["connectionType"]["code"] = serde_json::json!("notified-pull");
+            entry["resource"]["address"] = serde_json::json!(notify_at);
+        }
+    }
+    let imported = app.post_json(Some(&tokens.admin), "/admin/directory", &directory).await;
+    assert_eq!(imported.status().as_u16(), 200, "{}", imported.text().await.unwrap());
+    let handover: Value = app.post_message(HOSPITAL, &nursing_to(&notify_at)).await.json().await.unwrap();
+    let handover = tracking_id(&handover);
+    let task_id = app.store.deliveries(&handover).await.unwrap().remove(0).delivery_id;
+    let task: Value = app.get(Some(HOME_CARE), &format!("/fhir/Task/{task_id}")).await.json().await.unwrap();
+    let mut accepted = task.clone();
+    accepted["status"] = serde_json::json!("accepted");
+    let in_progress = serde_json::json!([{ "op": "replace", "path": "/status", "value": "in-progress" }]);
     // A care request from the GP waiting in the Zorgpunt's mailbox: what a triage point forwards.
     let care: Value = app.post_message(GP_HEERLEN, &fresh(fixture("care-request-nl.json"))).await.json().await.unwrap();
     let care_item = app.store.deliveries(&tracking_id(&care)).await.unwrap().remove(0).delivery_id;
@@ -150,6 +171,26 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
                     b: "demo-gp-brugge",
                 }
             }
+            ("GET", "/fhir/Task") => Example { path: rule.route.to_owned(), body: None, a: HOME_CARE, b: GP_HEERLEN },
+            (method, "/fhir/Task/{id}") => Example {
+                path: format!("/fhir/Task/{task_id}"),
+                body: match method {
+                    "PUT" => Some(accepted.clone()),
+                    "PATCH" => Some(in_progress.clone()),
+                    _ => None,
+                },
+                a: HOME_CARE,
+                b: GP_HEERLEN,
+            },
+            (_, "/fhir/Composition/{id}/$document") => Example {
+                path: format!("/fhir/Composition/{handover}/$document"),
+                body: None,
+                a: HOME_CARE,
+                b: GP_HEERLEN,
+            },
+            (_, "/fhir/Bundle/{id}") => {
+                Example { path: format!("/fhir/Bundle/{handover}"), body: None, a: HOME_CARE, b: GP_HEERLEN }
+            }
             ("POST", "/admin/directory") => {
                 Example { path: rule.route.to_owned(), body: Some(directory.clone()), a: HOSPITAL, b: GP_HEERLEN }
             }
@@ -177,7 +218,9 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
                 if body["type"] == "message" {
                     body = fresh(body);
                 }
-                request = request.header("Content-Type", FHIR_JSON).body(serde_json::to_vec(&body).unwrap());
+                // A JSON Patch has its own media type.
+                let media = if rule.method == "PATCH" { "application/json-patch+json" } else { FHIR_JSON };
+                request = request.header("Content-Type", media).body(serde_json::to_vec(&body).unwrap());
             }
             let status = request.send().await.unwrap().status().as_u16();
             let expected = expected(rule.who, rule.owner, rule.route, caller);

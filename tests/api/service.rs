@@ -45,7 +45,8 @@ async fn metadata_lists_the_handover_kinds_from_profiles() {
         "https://fhir.handover-broker.eu/OperationDefinition/region-summary"
     );
     // Documents (issue 15): FHIR's create of a Bundle.
-    let bundle = &rest["resource"][1];
+    let resources = rest["resource"].as_array().unwrap();
+    let bundle = resources.iter().find(|r| r["type"] == "Bundle").unwrap();
     assert_eq!((&bundle["type"], &bundle["interaction"][0]["code"]), (&Value::from("Bundle"), &Value::from("create")));
     for defined in ["forward", "region-summary"] {
         let path = project_dir().join(format!("profiles/OperationDefinition-{defined}.json"));
