@@ -13,6 +13,7 @@
 //! fetched), no entity but the five predefined and character references, no processing instruction,
 //! no text where FHIR has none; nesting and the number of elements are limited like JSON's.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use quick_xml::events::{BytesStart, Event};
@@ -55,46 +56,87 @@ impl XmlLimits {
     }
 }
 
-/// One element as read: its name, attributes and children, or (a narrative `div`) its markup.
+/// One element as read: its name, attributes and children, or (a narrative `div`) its markup. Names
+/// and attribute values are borrowed from the received bytes unless unescaping changed them: the tree
+/// costs one allocation per element with children, not one per string.
 #[derive(Debug)]
-struct Node {
-    name: String,
-    attributes: Vec<(String, String)>,
-    children: Vec<Node>,
+struct Node<'x> {
+    name: &'x str,
+    attributes: Vec<(&'x str, Cow<'x, str>)>,
+    children: Vec<Node<'x>>,
     /// The exact markup of an XHTML `div`.
-    markup: Option<String>,
+    markup: Option<Cow<'x, str>>,
+}
+
+/// Where an element is, as a chain of steps from the root: rendered (`Bundle.entry[2].resource`) only
+/// when a refusal names it, so that reading a valid document builds no location strings.
+#[derive(Clone, Copy)]
+struct At<'p> {
+    parent: Option<&'p At<'p>>,
+    name: &'p str,
+    index: Option<usize>,
+}
+
+impl<'p> At<'p> {
+    fn root(name: &'p str) -> Self {
+        Self { parent: None, name, index: None }
+    }
+
+    fn child(&'p self, name: &'p str) -> Self {
+        Self { parent: Some(self), name, index: None }
+    }
+
+    /// This element's `i`-th occurrence, when it repeats.
+    fn nth(self, repeats: bool, i: usize) -> Self {
+        Self { index: repeats.then_some(i), ..self }
+    }
+
+    fn render(&self) -> String {
+        let mut out = match self.parent {
+            Some(parent) => parent.render() + ".",
+            None => String::new(),
+        };
+        out.push_str(self.name);
+        if let Some(i) = self.index {
+            let _ = write!(out, "[{i}]");
+        }
+        out
+    }
+}
+
+fn refuse_at(problem: impl Into<String>, at: &At<'_>) -> XmlError {
+    XmlError { problem: problem.into(), at: Some(at.render()) }
 }
 
 /// The JSON text of the FHIR resource in `xml`.
 pub fn to_json(xml: &[u8], model: &BaseModel, limits: XmlLimits) -> Result<String, XmlError> {
     let root = read(xml, limits)?;
-    if !model.is_resource(&root.name) {
+    if !model.is_resource(root.name) {
         return Err(refuse(format!("the root element {} is no FHIR resource", root.name), None));
     }
     if attribute(&root, "xmlns") != Some(FHIR_NS) {
-        return Err(refuse(format!("the root element must be in the FHIR namespace {FHIR_NS}"), Some(&root.name)));
+        return Err(refuse(format!("the root element must be in the FHIR namespace {FHIR_NS}"), Some(root.name)));
     }
     let mut out = String::with_capacity(xml.len());
-    resource(&root, model, &mut out, &root.name)?;
+    resource(&root, model, &mut out, &At::root(root.name))?;
     Ok(out)
 }
 
-fn attribute<'n>(node: &'n Node, name: &str) -> Option<&'n str> {
-    node.attributes.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+fn attribute<'n>(node: &'n Node<'_>, name: &str) -> Option<&'n str> {
+    node.attributes.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_ref())
 }
 
 /// Reads the document into nodes, refusing what FHIR XML never holds.
-fn read(xml: &[u8], limits: XmlLimits) -> Result<Node, XmlError> {
+fn read(xml: &[u8], limits: XmlLimits) -> Result<Node<'_>, XmlError> {
     let mut reader = Reader::from_reader(xml);
-    let mut stack: Vec<Node> = Vec::new();
+    let mut stack: Vec<Node<'_>> = Vec::new();
     let mut elements = 0usize;
     let syntax = |e: quick_xml::Error| refuse(format!("not well-formed XML: {e}"), None);
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader.read_event().map_err(syntax)?;
         match event {
-            Event::Start(start) | Event::Empty(start) if stack.len() >= limits.max_depth => {
-                let _ = start;
+            Event::Start(_) | Event::Empty(_) if stack.len() >= limits.max_depth => {
                 return Err(refuse(format!("nested deeper than {} elements", limits.max_depth), None));
             }
             Event::Start(start) => {
@@ -102,7 +144,7 @@ fn read(xml: &[u8], limits: XmlLimits) -> Result<Node, XmlError> {
                 if elements > limits.max_elements {
                     return Err(refuse(format!("more than {} elements", limits.max_elements), None));
                 }
-                let mut node = element(&start)?;
+                let mut node = element(xml, &start)?;
                 if node.name == "div" {
                     // Narrative: kept as written, markup and all, never interpreted here.
                     reader.read_to_end(start.name()).map_err(syntax)?;
@@ -120,7 +162,7 @@ fn read(xml: &[u8], limits: XmlLimits) -> Result<Node, XmlError> {
                 if elements > limits.max_elements {
                     return Err(refuse(format!("more than {} elements", limits.max_elements), None));
                 }
-                let node = element(&start)?;
+                let node = element(xml, &start)?;
                 if stack.is_empty() {
                     return finish(&mut reader, node);
                 }
@@ -128,9 +170,9 @@ fn read(xml: &[u8], limits: XmlLimits) -> Result<Node, XmlError> {
                     let markup = std::str::from_utf8(xml.get(before..).unwrap_or_default())
                         .ok()
                         .and_then(|rest| rest.trim_start().split_inclusive("/>").next())
-                        .map(str::to_owned)
                         .unwrap_or_default();
-                    let node = Node { markup: Some(with_xhtml_namespace(&markup, &node)), ..node };
+                    let markup = with_xhtml_namespace(markup, &node);
+                    let node = Node { markup: Some(markup), ..node };
                     push(&mut stack, node)?;
                 } else {
                     push(&mut stack, node)?;
@@ -144,8 +186,9 @@ fn read(xml: &[u8], limits: XmlLimits) -> Result<Node, XmlError> {
                 push(&mut stack, node)?;
             }
             Event::Text(text) => {
-                let text = text.unescape().map_err(|e| refuse(format!("refused text: {e}"), None))?;
-                if !text.trim().is_empty() {
+                // White space between elements is all FHIR XML has outside a div; anything else is
+                // refused before unescaping (an entity there would be text too).
+                if !text.iter().all(u8::is_ascii_whitespace) {
                     return Err(refuse(
                         "text outside a narrative div: FHIR XML carries values in value attributes",
                         None,
@@ -164,7 +207,7 @@ fn read(xml: &[u8], limits: XmlLimits) -> Result<Node, XmlError> {
 }
 
 /// After the root element: only white space and comments may follow.
-fn finish(reader: &mut Reader<&[u8]>, root: Node) -> Result<Node, XmlError> {
+fn finish<'x>(reader: &mut Reader<&'x [u8]>, root: Node<'x>) -> Result<Node<'x>, XmlError> {
     loop {
         match reader.read_event().map_err(|e| refuse(format!("not well-formed XML: {e}"), None))? {
             Event::Eof => return Ok(root),
@@ -175,7 +218,7 @@ fn finish(reader: &mut Reader<&[u8]>, root: Node) -> Result<Node, XmlError> {
     }
 }
 
-fn push(stack: &mut [Node], node: Node) -> Result<(), XmlError> {
+fn push<'x>(stack: &mut [Node<'x>], node: Node<'x>) -> Result<(), XmlError> {
     match stack.last_mut() {
         Some(parent) => {
             parent.children.push(node);
@@ -185,11 +228,19 @@ fn push(stack: &mut [Node], node: Node) -> Result<(), XmlError> {
     }
 }
 
+/// The part of `xml` that `part` (a slice the reader handed out) is: events of a reader over a byte
+/// slice borrow from it, which lets names and values outlive the event.
+fn within<'x>(xml: &'x [u8], part: &[u8]) -> Option<&'x [u8]> {
+    let start = (part.as_ptr() as usize).checked_sub(xml.as_ptr() as usize)?;
+    xml.get(start..start.checked_add(part.len())?)
+}
+
 /// An element's name and attributes (namespace declarations kept as attributes, values unescaped:
 /// only the predefined entities and character references are known, any other is an error).
-fn element(start: &BytesStart<'_>) -> Result<Node, XmlError> {
+fn element<'x>(xml: &'x [u8], start: &BytesStart<'_>) -> Result<Node<'x>, XmlError> {
     let qname = start.name();
-    let name = std::str::from_utf8(qname.as_ref()).map_err(|_| refuse("an element name is not UTF-8", None))?;
+    let name = within(xml, qname.as_ref()).ok_or_else(|| refuse("an element name outside the document", None))?;
+    let name = std::str::from_utf8(name).map_err(|_| refuse("an element name is not UTF-8", None))?;
     if name.contains(':') {
         return Err(refuse(format!("namespace prefixes are not FHIR XML: {name}"), None));
     }
@@ -197,46 +248,57 @@ fn element(start: &BytesStart<'_>) -> Result<Node, XmlError> {
     for attribute in start.attributes() {
         let attribute = attribute.map_err(|e| refuse(format!("a malformed attribute: {e}"), Some(name)))?;
         let key =
-            std::str::from_utf8(attribute.key.as_ref()).map_err(|_| refuse("an attribute name is not UTF-8", None))?;
-        let value =
-            attribute.unescape_value().map_err(|e| refuse(format!("refused attribute {key}: {e}"), Some(name)))?;
-        attributes.push((key.to_owned(), value.into_owned()));
+            within(xml, attribute.key.as_ref()).ok_or_else(|| refuse("an attribute outside the document", None))?;
+        let key = std::str::from_utf8(key).map_err(|_| refuse("an attribute name is not UTF-8", None))?;
+        let value = match within(xml, &attribute.value) {
+            // Most values hold no reference and are borrowed as they are.
+            Some(raw) if !raw.contains(&b'&') => {
+                Cow::Borrowed(std::str::from_utf8(raw).map_err(|_| refuse("an attribute value is not UTF-8", None))?)
+            }
+            _ => Cow::Owned(
+                attribute
+                    .unescape_value()
+                    .map_err(|e| refuse(format!("refused attribute {key}: {e}"), Some(name)))?
+                    .into_owned(),
+            ),
+        };
+        attributes.push((key, value));
     }
-    Ok(Node { name: name.to_owned(), attributes, children: Vec::new(), markup: None })
+    Ok(Node { name, attributes, children: Vec::new(), markup: None })
 }
 
 /// JSON carries a div's markup with its namespace declared on the div itself.
-fn with_xhtml_namespace(markup: &str, node: &Node) -> String {
+fn with_xhtml_namespace<'x>(markup: &'x str, node: &Node<'_>) -> Cow<'x, str> {
     if attribute(node, "xmlns").is_some() {
-        return markup.to_owned();
+        return Cow::Borrowed(markup);
     }
     match markup.strip_prefix("<div") {
-        Some(rest) => format!("<div xmlns=\"{XHTML_NS}\"{rest}"),
-        None => markup.to_owned(),
+        Some(rest) => Cow::Owned(format!("<div xmlns=\"{XHTML_NS}\"{rest}")),
+        None => Cow::Borrowed(markup),
     }
 }
 
 /// Writes resource `node` (whose name is its type) as a JSON object.
-fn resource(node: &Node, model: &BaseModel, out: &mut String, at: &str) -> Result<(), XmlError> {
+fn resource(node: &Node<'_>, model: &BaseModel, out: &mut String, at: &At<'_>) -> Result<(), XmlError> {
     out.push_str("{\"resourceType\":");
-    string(out, &node.name);
+    string(out, node.name);
     for (key, _) in &node.attributes {
-        if key != "xmlns" {
-            return Err(refuse(format!("a resource element takes no attribute {key}"), Some(at)));
+        if *key != "xmlns" {
+            return Err(refuse_at(format!("a resource element takes no attribute {key}"), at));
         }
     }
-    members(node, &node.name, model, out, at, false)?;
+    members(node, node.name, model, out, at, false)?;
     out.push('}');
     Ok(())
 }
 
 /// Writes the members of `node`, an element of type `owner`, into the object already opened in `out`.
 fn members(
-    node: &Node,
+    node: &Node<'_>,
     owner: &str,
     model: &BaseModel,
     out: &mut String,
-    at: &str,
+    at: &At<'_>,
     mut first: bool,
 ) -> Result<(), XmlError> {
     let mut comma = |out: &mut String| {
@@ -247,7 +309,7 @@ fn members(
     };
     // Attributes of a complex element: its id, an extension's url.
     for (key, value) in &node.attributes {
-        match key.as_str() {
+        match *key {
             "xmlns" if node.name == owner => {}
             "id" | "url" => {
                 comma(out);
@@ -255,38 +317,38 @@ fn members(
                 out.push(':');
                 string(out, value);
             }
-            other => return Err(refuse(format!("unknown attribute {other}"), Some(at))),
+            other => return Err(refuse_at(format!("unknown attribute {other}"), at)),
         }
     }
     // Children, grouped by name in the order they first appear (XML repeats an element; JSON lists it).
-    let mut names: Vec<&str> = Vec::new();
-    for child in &node.children {
-        if !names.contains(&child.name.as_str()) {
-            names.push(&child.name);
+    // A name already written is skipped: its group was written where it first appeared.
+    for (position, child) in node.children.iter().enumerate() {
+        let name = child.name;
+        if node.children[..position].iter().any(|earlier| earlier.name == name) {
+            continue;
         }
-    }
-    for name in names {
-        let group: Vec<&Node> = node.children.iter().filter(|c| c.name == name).collect();
-        let here = format!("{at}.{name}");
+        let group = || node.children[position..].iter().filter(move |c| c.name == name);
+        let count = group().count();
+        let here = at.child(name);
         let Some((shape, repeats)) = model.element_shape(owner, name) else {
-            return Err(refuse(format!("{owner} has no element {name}"), Some(&here)));
+            return Err(refuse_at(format!("{owner} has no element {name}"), &here));
         };
-        if !repeats && group.len() > 1 {
-            return Err(refuse(format!("{name} appears {} times; it does not repeat", group.len()), Some(&here)));
+        if !repeats && count > 1 {
+            return Err(refuse_at(format!("{name} appears {count} times; it does not repeat"), &here));
         }
         match shape {
-            ElementShape::Primitive(kind) => primitive(&group, name, kind, repeats, model, out, &here, &mut comma)?,
+            ElementShape::Primitive(kind) => primitive(group, name, kind, repeats, model, out, &here, &mut comma)?,
             ElementShape::Resource => {
                 comma(out);
                 string(out, name);
                 out.push(':');
-                list(out, repeats, &group, |out, node, i| {
-                    let at = indexed(&here, repeats, i);
+                list(out, repeats, group(), |out, node, i| {
+                    let at = here.nth(repeats, i);
                     let [inner] = node.children.as_slice() else {
-                        return Err(refuse(format!("{name} holds exactly one resource element"), Some(&at)));
+                        return Err(refuse_at(format!("{name} holds exactly one resource element"), &at));
                     };
-                    if !model.is_resource(&inner.name) {
-                        return Err(refuse(format!("{} is no FHIR resource", inner.name), Some(&at)));
+                    if !model.is_resource(inner.name) {
+                        return Err(refuse_at(format!("{} is no FHIR resource", inner.name), &at));
                     }
                     resource(inner, model, out, &at)
                 })?;
@@ -295,23 +357,19 @@ fn members(
                 comma(out);
                 string(out, name);
                 out.push(':');
-                let markup =
-                    group[0].markup.as_deref().ok_or_else(|| refuse("narrative without markup", Some(&here)))?;
+                let markup = child.markup.as_deref().ok_or_else(|| refuse_at("narrative without markup", &here))?;
                 string(out, markup);
             }
             ElementShape::Complex(type_name) => {
                 comma(out);
                 string(out, name);
                 out.push(':');
-                list(out, repeats, &group, |out, node, i| {
+                list(out, repeats, group(), |out, node, i| {
                     if attribute(node, "value").is_some() {
-                        return Err(refuse(
-                            format!("{name} is no primitive: it takes no value attribute"),
-                            Some(&here),
-                        ));
+                        return Err(refuse_at(format!("{name} is no primitive: it takes no value attribute"), &here));
                     }
                     out.push('{');
-                    members(node, type_name, model, out, &indexed(&here, repeats, i), true)?;
+                    members(node, type_name, model, out, &here.nth(repeats, i), true)?;
                     out.push('}');
                     Ok(())
                 })?;
@@ -323,108 +381,131 @@ fn members(
 
 /// Writes a primitive element: its values under `name`, its ids and extensions under `_name`.
 #[allow(clippy::too_many_arguments)]
-fn primitive(
-    group: &[&Node],
+fn primitive<'n, I>(
+    group: impl Fn() -> I,
     name: &str,
     kind: ValueKind,
     repeats: bool,
     model: &BaseModel,
     out: &mut String,
-    at: &str,
+    at: &At<'_>,
     comma: &mut dyn FnMut(&mut String),
-) -> Result<(), XmlError> {
-    let mut values = Vec::with_capacity(group.len());
-    let mut extras = Vec::with_capacity(group.len());
-    for (i, node) in group.iter().enumerate() {
-        let here = indexed(at, repeats, i);
+) -> Result<(), XmlError>
+where
+    I: Iterator<Item = &'n Node<'n>>,
+{
+    // First the checks, and whether any value and any id or extension is there at all.
+    let (mut any_value, mut any_extra) = (false, false);
+    for (i, node) in group().enumerate() {
+        let here = at.nth(repeats, i);
         for (key, _) in &node.attributes {
-            if key != "value" && key != "id" {
-                return Err(refuse(format!("a primitive takes value and id attributes, not {key}"), Some(&here)));
+            if *key != "value" && *key != "id" {
+                return Err(refuse_at(format!("a primitive takes value and id attributes, not {key}"), &here));
             }
         }
         if node.children.iter().any(|c| c.name != "extension") {
-            return Err(refuse("a primitive holds only extensions", Some(&here)));
+            return Err(refuse_at("a primitive holds only extensions", &here));
         }
-        let value = match attribute(node, "value") {
-            Some(text) => {
-                Some(scalar(text, kind).ok_or_else(|| refuse(format!("not a valid {kind:?} value"), Some(&here)))?)
+        let value = attribute(node, "value");
+        if let Some(text) = value {
+            if !scalar_ok(text, kind) {
+                return Err(refuse_at(format!("not a valid {kind:?} value"), &here));
             }
-            None => None,
-        };
-        let extra = match (attribute(node, "id"), node.children.is_empty()) {
-            (None, true) => None,
-            (id, _) => {
-                let mut object = String::from("{");
-                let mut first = true;
-                if let Some(id) = id {
-                    object.push_str("\"id\":");
-                    string(&mut object, id);
-                    first = false;
-                }
-                if !node.children.is_empty() {
-                    if !first {
-                        object.push(',');
-                    }
-                    object.push_str("\"extension\":[");
-                    for (j, extension) in node.children.iter().enumerate() {
-                        if j > 0 {
-                            object.push(',');
-                        }
-                        object.push('{');
-                        members(extension, "Extension", model, &mut object, &format!("{here}.extension[{j}]"), true)?;
-                        object.push('}');
-                    }
-                    object.push(']');
-                }
-                object.push('}');
-                Some(object)
-            }
-        };
-        if value.is_none() && extra.is_none() {
-            return Err(refuse("an element with neither a value nor extensions", Some(&here)));
         }
-        values.push(value);
-        extras.push(extra);
+        let extra = attribute(node, "id").is_some() || !node.children.is_empty();
+        if value.is_none() && !extra {
+            return Err(refuse_at("an element with neither a value nor extensions", &here));
+        }
+        any_value |= value.is_some();
+        any_extra |= extra;
     }
-    let write = |out: &mut String, items: &[Option<String>]| {
+    // Then the values, and the ids and extensions, each a scalar or (repeating) an array with `null`
+    // where an occurrence has none.
+    let open = |out: &mut String| {
         if repeats {
             out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(item.as_deref().unwrap_or("null"));
-            }
-            out.push(']');
-        } else {
-            out.push_str(items[0].as_deref().unwrap_or("null"));
         }
     };
-    if values.iter().any(Option::is_some) {
+    let close = |out: &mut String| {
+        if repeats {
+            out.push(']');
+        }
+    };
+    if any_value {
         comma(out);
         string(out, name);
         out.push(':');
-        write(out, &values);
+        open(out);
+        for (i, node) in group().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            match attribute(node, "value") {
+                Some(text) => scalar(out, text, kind),
+                None => out.push_str("null"),
+            }
+        }
+        close(out);
     }
-    if extras.iter().any(Option::is_some) {
+    if any_extra {
         comma(out);
-        string(out, &format!("_{name}"));
-        out.push(':');
-        write(out, &extras);
+        out.push_str("\"_");
+        out.push_str(name);
+        out.push_str("\":");
+        open(out);
+        for (i, node) in group().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let id = attribute(node, "id");
+            if id.is_none() && node.children.is_empty() {
+                out.push_str("null");
+                continue;
+            }
+            out.push('{');
+            if let Some(id) = id {
+                out.push_str("\"id\":");
+                string(out, id);
+            }
+            if !node.children.is_empty() {
+                if id.is_some() {
+                    out.push(',');
+                }
+                out.push_str("\"extension\":[");
+                let here = at.nth(repeats, i);
+                let extension = here.child("extension");
+                for (j, child) in node.children.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    out.push('{');
+                    members(child, "Extension", model, out, &extension.nth(true, j), true)?;
+                    out.push('}');
+                }
+                out.push(']');
+            }
+            out.push('}');
+        }
+        close(out);
     }
     Ok(())
 }
 
-/// A primitive's value as a JSON scalar of its kind; numbers keep the form they were written in.
-fn scalar(text: &str, kind: ValueKind) -> Option<String> {
+/// Whether `text` is a valid value of its JSON kind.
+fn scalar_ok(text: &str, kind: ValueKind) -> bool {
     match kind {
-        ValueKind::Boolean => matches!(text, "true" | "false").then(|| text.to_owned()),
-        ValueKind::Number => is_json_number(text).then(|| text.to_owned()),
-        ValueKind::String => {
-            let mut out = String::with_capacity(text.len() + 2);
-            string(&mut out, text);
-            Some(out)
-        }
+        ValueKind::Boolean => matches!(text, "true" | "false"),
+        ValueKind::Number => is_json_number(text),
+        ValueKind::String => true,
+    }
+}
+
+/// A primitive's value as a JSON scalar of its kind ([`scalar_ok`] first); numbers keep the form they
+/// were written in.
+fn scalar(out: &mut String, text: &str, kind: ValueKind) {
+    match kind {
+        ValueKind::Boolean | ValueKind::Number => out.push_str(text),
+        ValueKind::String => string(out, text),
     }
 }
 
@@ -461,6 +542,7 @@ fn is_json_number(text: &str) -> bool {
     i == bytes.len()
 }
 
+/// `at` with the index `i` of a repeating element (the writer's locations).
 fn indexed(at: &str, repeats: bool, i: usize) -> String {
     if repeats {
         format!("{at}[{i}]")
@@ -470,16 +552,16 @@ fn indexed(at: &str, repeats: bool, i: usize) -> String {
 }
 
 /// Writes `group` as one value, or as an array when the element repeats.
-fn list(
+fn list<'n>(
     out: &mut String,
     repeats: bool,
-    group: &[&Node],
-    mut each: impl FnMut(&mut String, &Node, usize) -> Result<(), XmlError>,
+    group: impl Iterator<Item = &'n Node<'n>>,
+    mut each: impl FnMut(&mut String, &Node<'_>, usize) -> Result<(), XmlError>,
 ) -> Result<(), XmlError> {
     if repeats {
         out.push('[');
     }
-    for (i, node) in group.iter().enumerate() {
+    for (i, node) in group.enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -491,22 +573,30 @@ fn list(
     Ok(())
 }
 
-/// A JSON string literal.
+/// A JSON string literal. Runs of characters that need no escape are copied whole (a base64
+/// attachment is one run).
 fn string(out: &mut String, text: &str) {
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+    let mut run = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[run..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{byte:04x}");
+        } else {
+            out.push_str(escape);
         }
+        run = i + 1;
     }
+    out.push_str(&text[run..]);
     out.push('"');
 }
 
