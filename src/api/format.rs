@@ -108,6 +108,18 @@ pub async fn negotiate(
     }
 }
 
+/// The format of a handover a receiver downloads: the one it asked for, else the one it registered in
+/// the directory (`Endpoint.payloadMimeType`).
+pub fn wanted_by_receiver(
+    req: &HttpRequest,
+    state: &AppState,
+    caller: &crate::auth::Principal,
+) -> Result<Format, ApiError> {
+    let registered =
+        || state.directory.snapshot().organizations().iter().find(|o| o.id == caller.org).map(|o| o.format);
+    Ok(explicit(req)?.or_else(registered).unwrap_or_default())
+}
+
 /// `bytes` as the answer's body in `format`: JSON written as XML when XML is wanted. For handlers
 /// that choose the format themselves (a mailbox download in the receiver's registered format).
 pub fn body_in(

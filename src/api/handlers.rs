@@ -134,10 +134,7 @@ pub async fn mailbox_read(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;
-    // The format asked for, else the one the receiver registered in the directory.
-    let registered =
-        || state.directory.snapshot().organizations().iter().find(|o| o.id == caller.org).map(|o| o.format);
-    let wanted = super::format::explicit(&req)?.or_else(registered).unwrap_or_default();
+    let wanted = super::format::wanted_by_receiver(&req, &state, &caller)?;
     let (body, format) = state.mailbox.read_in(&caller, &path.into_inner(), wanted).await?;
     let (body, format) = super::format::body_in(&state, body, format, wanted)?;
     Ok(HttpResponse::Ok().content_type(format.media_type()).body(body))

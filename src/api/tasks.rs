@@ -71,8 +71,10 @@ pub async fn document(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;
-    let body = state.tasks.handover(&caller, &path.into_inner(), Form::Document).await?;
-    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
+    let wanted = super::format::wanted_by_receiver(&req, &state, &caller)?;
+    let (body, format) = state.tasks.handover(&caller, &path.into_inner(), Form::Document, wanted).await?;
+    let (body, format) = super::format::body_in(&state, body, format, wanted)?;
+    Ok(HttpResponse::Ok().content_type(format.media_type()).body(body))
 }
 
 /// `GET /fhir/Bundle/{tracking-id}`: the message exactly as accepted.
@@ -82,8 +84,10 @@ pub async fn message(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;
-    let body = state.tasks.handover(&caller, &path.into_inner(), Form::Message).await?;
-    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
+    let wanted = super::format::wanted_by_receiver(&req, &state, &caller)?;
+    let (body, format) = state.tasks.handover(&caller, &path.into_inner(), Form::Message, wanted).await?;
+    let (body, format) = super::format::body_in(&state, body, format, wanted)?;
+    Ok(HttpResponse::Ok().content_type(format.media_type()).body(body))
 }
 
 fn if_match(req: &HttpRequest) -> Result<Option<String>, ApiError> {

@@ -267,7 +267,17 @@ impl Tasks {
     /// `GET /fhir/Composition/{id}/$document` and `GET /fhir/Bundle/{id}` (`id`: the tracking id): the
     /// handover as a document, or the message exactly as accepted. The first read delivers.
     #[tracing::instrument(skip_all, fields(stage = "notified", org = %caller.org, id = %id))]
-    pub async fn handover(&self, caller: &Principal, id: &str, form: Form) -> Result<Vec<u8>, TaskError> {
+    ///
+    /// `format`: the format the caller wants. The message of a receiver that wants XML is its XML form
+    /// when it has one (the bytes received as XML, or the conversion made at acceptance); otherwise, and
+    /// for the document, the JSON. Returns the body with its format.
+    pub async fn handover(
+        &self,
+        caller: &Principal,
+        id: &str,
+        form: Form,
+        format: crate::model::Format,
+    ) -> Result<(Vec<u8>, crate::model::Format), TaskError> {
         let what = match form {
             Form::Document => "document download",
             Form::Message => "message download",
@@ -286,21 +296,26 @@ impl Tasks {
             self.store().writer().append_ledger(vec![purged]).await?;
             return Err(TaskError::Purged);
         };
-        let body = match form {
-            Form::Message => payload,
-            Form::Document => document::document(&payload, &tracking, &message.received_at.to_rfc3339_secs()).map_err(
-                |e| match e {
+        let xml = match (form, format) {
+            (Form::Message, crate::model::Format::Xml) => self.store().payload_xml(&tracking).await?,
+            _ => None,
+        };
+        let (body, format) = match (form, xml) {
+            (Form::Message, Some(xml)) => (xml, crate::model::Format::Xml),
+            (Form::Message, None) => (payload, crate::model::Format::Json),
+            (Form::Document, _) => document::document(&payload, &tracking, &message.received_at.to_rfc3339_secs())
+                .map_err(|e| match e {
                     DocumentError::NoComposition => TaskError::NoDocument,
                     DocumentError::NotAMessage => TaskError::Store(StoreError::Corrupt("stored message".into())),
-                },
-            )?,
+                })
+                .map(|document| (document, crate::model::Format::Json))?,
         };
         let outcome = match form {
             Form::Document => "document downloaded",
             Form::Message => "message downloaded",
         };
         self.fetched(&record, self.entry(&record, LedgerEvent::MailboxRead, Millis::now(), outcome)).await?;
-        Ok(body)
+        Ok((body, format))
     }
 
     /// `PUT` / `PATCH /fhir/Task/{id}`: the receiver reports progress. `if_match` is the `If-Match`

@@ -324,3 +324,40 @@ async fn other_fhir_posts_take_xml_too() {
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
     assert_eq!(from_xml(&body)["resourceType"], "MeasureReport");
 }
+
+/// A Notified Pull receiver that asks for XML reads the message as the hospital sent it, byte for byte,
+/// and the document made of it as XML.
+#[tokio::test]
+async fn a_notified_pull_receiver_reads_the_xml_as_sent() {
+    let app = spawn_app_with(|s| s.demo = true).await;
+    let endpoint = demo_organizations()
+        .into_iter()
+        .find(|o| o.id.as_str() == "wijkverpleging-landgraaf")
+        .expect("the demo's notified-pull receiver")
+        .address;
+    let mut bundle = fresh(fixture("nursing-handover-nl.json"));
+    header(&mut bundle)["destination"] = serde_json::json!([{
+        "receiver": identifier_ref("http://fhir.nl/fhir/NamingSystem/ura", "90000017"),
+        "endpoint": endpoint,
+    }]);
+    let xml = as_xml(&bundle);
+    let response =
+        app.post_xml("demo-zzl-hospital", "/fhir/$process-message", xml.clone(), Some("application/fhir+json")).await;
+    let status = response.status().as_u16();
+    let ack: Value = response.json().await.unwrap();
+    assert_eq!(status, 202, "{ack}");
+    let tracking = tracking_id(&ack);
+    let reader = "demo-wijkverpleging-landgraaf";
+    let message = app.get_as(Some(reader), &format!("/fhir/Bundle/{tracking}"), FHIR_XML).await;
+    assert_eq!(message.status().as_u16(), 200);
+    assert!(content_type(&message).starts_with(FHIR_XML));
+    assert_eq!(message.bytes().await.unwrap(), xml);
+    // Without asking, it gets the format it registered (JSON here): the same handover.
+    let json = app.get(Some(reader), &format!("/fhir/Bundle/{tracking}")).await;
+    assert_eq!(json.json::<Value>().await.unwrap(), bundle);
+    let document = app.get_as(Some(reader), &format!("/fhir/Composition/{tracking}/$document"), FHIR_XML).await;
+    assert_eq!(document.status().as_u16(), 200);
+    let document = from_xml(&document.bytes().await.unwrap());
+    assert_eq!(document["type"], "document");
+    assert_eq!(document["entry"][0]["resource"]["resourceType"], "Composition");
+}
