@@ -70,11 +70,7 @@ pub async fn document(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.authorize(&req).await?;
-    let wanted = super::format::wanted_by_receiver(&req, &state, &caller)?;
-    let (body, format) = state.tasks.handover(&caller, &path.into_inner(), Form::Document, wanted).await?;
-    let (body, format) = super::format::body_in(&state, body, format, wanted)?;
-    Ok(HttpResponse::Ok().content_type(format.media_type()).body(body))
+    handover(req, path, state, Form::Document).await
 }
 
 /// `GET /fhir/Bundle/{tracking-id}`: the message exactly as accepted.
@@ -83,9 +79,19 @@ pub async fn message(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    handover(req, path, state, Form::Message).await
+}
+
+/// A handover in `form`, in the format the receiver wants.
+async fn handover(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    form: Form,
+) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;
     let wanted = super::format::wanted_by_receiver(&req, &state, &caller)?;
-    let (body, format) = state.tasks.handover(&caller, &path.into_inner(), Form::Message, wanted).await?;
+    let (body, format) = state.tasks.handover(&caller, &path.into_inner(), form, wanted).await?;
     let (body, format) = super::format::body_in(&state, body, format, wanted)?;
     Ok(HttpResponse::Ok().content_type(format.media_type()).body(body))
 }
