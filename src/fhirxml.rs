@@ -321,10 +321,13 @@ fn members(
         }
     }
     // Children, grouped by name in the order they first appear (XML repeats an element; JSON lists it).
-    // A name already written is skipped: its group was written where it first appeared.
+    // A name already written is skipped: its group was written where it first appeared. A repeat
+    // follows its previous occurrence (FHIR XML keeps definition order), so only the first of a run
+    // looks further back: a Bundle's thousand entries cost one comparison each, not a thousand.
     for (position, child) in node.children.iter().enumerate() {
         let name = child.name;
-        if node.children[..position].iter().any(|earlier| earlier.name == name) {
+        let continues_run = position > 0 && node.children[position - 1].name == name;
+        if continues_run || node.children[..position].iter().any(|earlier| earlier.name == name) {
             continue;
         }
         let group = || node.children[position..].iter().filter(move |c| c.name == name);
