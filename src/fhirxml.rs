@@ -34,6 +34,20 @@ pub struct XmlError {
     pub at: Option<String>,
 }
 
+impl XmlError {
+    /// The refusal as the issue a client reads (400 wherever XML is read).
+    pub fn issue(&self) -> crate::outcome::Issue {
+        let issue = crate::outcome::Issue::error(
+            crate::outcome::IssueCode::Structure,
+            format!("not a FHIR XML resource: {}", self.problem),
+        );
+        match &self.at {
+            Some(at) => issue.at(at),
+            None => issue,
+        }
+    }
+}
+
 fn refuse(problem: impl Into<String>, at: Option<&str>) -> XmlError {
     XmlError { problem: problem.into(), at: at.map(str::to_owned) }
 }

@@ -23,13 +23,7 @@ pub(super) async fn authorized_body(
         Format::Json => Ok((caller, body)),
         Format::Xml => match state.xml.read(&body) {
             Ok(json) => Ok((caller, web::Bytes::from(json))),
-            Err(e) => {
-                let issue = Issue::error(IssueCode::Structure, format!("not a FHIR XML resource: {}", e.problem));
-                Err(ApiError::BadRequest(vec![match e.at {
-                    Some(at) => issue.at(&at),
-                    None => issue,
-                }]))
-            }
+            Err(e) => Err(ApiError::BadRequest(vec![e.issue()])),
         },
     }
 }

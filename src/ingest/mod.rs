@@ -467,13 +467,7 @@ impl Ingestor {
             Format::Json => Ok((received.bytes, None)),
             Format::Xml => match self.xml.read(&received.bytes) {
                 Ok(json) => Ok((Bytes::from(json), Some(received.bytes))),
-                Err(e) => {
-                    let issue = Issue::error(IssueCode::Structure, format!("not a FHIR XML resource: {}", e.problem));
-                    Err(IngestError::Envelope(vec![match e.at {
-                        Some(at) => issue.at(&at),
-                        None => issue,
-                    }]))
-                }
+                Err(e) => Err(IngestError::Envelope(vec![e.issue()])),
             },
         }
     }
