@@ -221,8 +221,7 @@ impl Ingestor {
     pub fn check(&self, caller: &Principal, body: Bytes, format: Format) -> Vec<Issue> {
         let body = match self.as_json(Received { bytes: body, format }) {
             Ok((json, _)) => json,
-            Err(IngestError::Envelope(issues)) => return issues,
-            Err(_) => return Vec::new(),
+            Err(issues) => return issues,
         };
         let submission = match message::parse(body, &self.limits) {
             Ok(submission) => submission,
@@ -251,7 +250,7 @@ impl Ingestor {
         span.record("payload_sha256", payload_sha256.as_str());
         attempt.payload_sha256 = Some(attempt.received_sha256.clone().unwrap_or_else(|| payload_sha256.clone()));
         let format = received.format;
-        let (body, xml) = self.as_json(received)?;
+        let (body, xml) = self.as_json(received).map_err(IngestError::Envelope)?;
         let submission = message::parse(body, &self.limits).map_err(|e| {
             attempt.header_id = e.header_id;
             IngestError::Envelope(e.issues)
@@ -462,12 +461,12 @@ impl Ingestor {
 
     /// The JSON of a submission (the bytes themselves, or their conversion from XML), and the XML
     /// received. XML that cannot be read is an envelope error: 400, like JSON that cannot be parsed.
-    fn as_json(&self, received: Received) -> Result<(Bytes, Option<Bytes>), IngestError> {
+    fn as_json(&self, received: Received) -> Result<(Bytes, Option<Bytes>), Vec<Issue>> {
         match received.format {
             Format::Json => Ok((received.bytes, None)),
             Format::Xml => match self.xml.read(&received.bytes) {
                 Ok(json) => Ok((Bytes::from(json), Some(received.bytes))),
-                Err(e) => Err(IngestError::Envelope(vec![e.issue()])),
+                Err(e) => Err(vec![e.issue()]),
             },
         }
     }
