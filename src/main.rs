@@ -9,6 +9,7 @@ use handover_broker::api::outcome_body;
 use handover_broker::auth::{self, Role, Scope, TokenRequest};
 use handover_broker::config::Settings;
 use handover_broker::directory;
+use handover_broker::fhirxml::{Converter, XmlLimits};
 use handover_broker::message;
 use handover_broker::model::{OrgIdentifier, Organization};
 use handover_broker::outcome::{Issue, IssueCode};
@@ -482,10 +483,11 @@ fn validate_files(
         Some(url) => Some(catalog.profile(url).with_context(|| format!("profile {url} is not loaded"))?),
         None => None,
     };
+    let xml = Converter::new(catalog.shared_base(), XmlLimits::of(&settings.limits))?;
     let mut failed = false;
     for file in files {
         let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let issues = check_file(&catalog, profile, bytes, settings);
+        let issues = check_file(&catalog, profile, bytes, settings, &xml);
         failed |= issues.iter().any(Issue::is_error);
         if json {
             println!("{}", String::from_utf8_lossy(&outcome_body(&issues)));
@@ -511,13 +513,29 @@ fn load_catalog(settings: &Settings, profiles: &[PathBuf]) -> anyhow::Result<Cat
 }
 
 /// The issues of one file: against `profile` when given, else as a message Bundle (envelope, then profiles).
-fn check_file(catalog: &Catalog, profile: Option<&Profile>, bytes: Vec<u8>, settings: &Settings) -> Vec<Issue> {
-    match profile {
-        Some(profile) => match serde_json::from_slice::<handover_broker::json::Json>(&bytes) {
+/// A file whose first character is `<` is read as FHIR XML, as the broker reads an XML body.
+fn check_file(
+    catalog: &Catalog,
+    profile: Option<&Profile>,
+    bytes: Vec<u8>,
+    settings: &Settings,
+    xml: &Converter,
+) -> Vec<Issue> {
+    let is_xml = bytes.trim_ascii_start().starts_with(b"<");
+    match (profile, is_xml) {
+        (Some(profile), false) => match serde_json::from_slice::<handover_broker::json::Json>(&bytes) {
             Ok(document) => validate::against_profile(catalog, &document, profile),
             Err(e) => vec![Issue::error(IssueCode::Structure, format!("not JSON: {e}"))],
         },
-        None => match message::parse(bytes.into(), &settings.limits) {
+        (Some(profile), true) => match xml.read_tree(&bytes) {
+            Ok((document, _)) => validate::against_profile(catalog, &document, profile),
+            Err(e) => vec![e.issue()],
+        },
+        (None, false) => match message::parse(bytes.into(), &settings.limits) {
+            Ok(submission) => catalog.validate(&submission),
+            Err(e) => e.issues,
+        },
+        (None, true) => match xml.read_message(bytes.into(), &settings.limits) {
             Ok(submission) => catalog.validate(&submission),
             Err(e) => e.issues,
         },

@@ -219,12 +219,8 @@ impl Ingestor {
     /// A dry run for `$validate`: every check `submit` makes, nothing stored, the issues returned.
     #[tracing::instrument(skip_all, fields(stage = "ingest", org = %caller.org))]
     pub fn check(&self, caller: &Principal, body: Bytes, format: Format) -> Vec<Issue> {
-        let body = match self.as_json(Received { bytes: body, format }) {
-            Ok((json, _)) => json,
-            Err(issues) => return issues,
-        };
-        let submission = match message::parse(body, &self.limits) {
-            Ok(submission) => submission,
+        let submission = match self.parse(Received { bytes: body, format }) {
+            Ok((submission, _)) => submission,
             Err(e) => return e.issues,
         };
         let mut issues = self.catalog.validate(&submission);
@@ -250,8 +246,7 @@ impl Ingestor {
         span.record("payload_sha256", payload_sha256.as_str());
         attempt.payload_sha256 = Some(attempt.received_sha256.clone().unwrap_or_else(|| payload_sha256.clone()));
         let format = received.format;
-        let (body, xml) = self.as_json(received).map_err(IngestError::Envelope)?;
-        let submission = message::parse(body, &self.limits).map_err(|e| {
+        let (submission, xml) = self.parse(received).map_err(|e| {
             attempt.header_id = e.header_id;
             IngestError::Envelope(e.issues)
         })?;
@@ -459,15 +454,16 @@ impl Ingestor {
         })?)
     }
 
-    /// The JSON of a submission (the bytes themselves, or their conversion from XML), and the XML
-    /// received. XML that cannot be read is an envelope error: 400, like JSON that cannot be parsed.
-    fn as_json(&self, received: Received) -> Result<(Bytes, Option<Bytes>), Vec<Issue>> {
+    /// The envelope of a submission, read from JSON or (straight into the same tree) from XML; with the
+    /// XML received, which is kept beside the JSON written from it. XML that cannot be read is an
+    /// envelope error: 400, like JSON that cannot be parsed.
+    fn parse(&self, received: Received) -> Result<(Submission, Option<Bytes>), message::EnvelopeError> {
         match received.format {
-            Format::Json => Ok((received.bytes, None)),
-            Format::Xml => match self.xml.read(&received.bytes) {
-                Ok(json) => Ok((Bytes::from(json), Some(received.bytes))),
-                Err(e) => Err(vec![e.issue()]),
-            },
+            Format::Json => Ok((message::parse(received.bytes, &self.limits)?, None)),
+            Format::Xml => {
+                let submission = self.xml.read_message(received.bytes.clone(), &self.limits)?;
+                Ok((submission, Some(received.bytes)))
+            }
         }
     }
 

@@ -76,6 +76,8 @@ pub struct Submission {
     /// The entries by every name a reference may use.
     index: BundleIndex,
     document: Document,
+    /// The message as JSON: the bytes received, or the JSON written from the XML received.
+    json: Bytes,
 }
 
 impl Submission {
@@ -119,9 +121,9 @@ impl Submission {
     pub fn document(&self) -> &Json<'_> {
         self.document.borrow_dependent()
     }
-    /// The exact bytes received.
+    /// The message as JSON: the exact bytes received, or (XML received) the JSON written from them.
     pub fn payload(&self) -> &Bytes {
-        self.document.borrow_owner()
+        &self.json
     }
     /// The Bundle's entries by every name a reference may use.
     pub fn index(&self) -> &BundleIndex {
@@ -186,7 +188,28 @@ fn str_at<'a>(value: &'a Json<'_>, key: &str) -> Option<&'a str> {
 
 /// Parses and checks the envelope of a message Bundle.
 pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError> {
-    let document = read_document(bytes, limits)?;
+    let document = read_document(bytes.clone(), limits)?;
+    envelope(document, bytes, limits)
+}
+
+/// [`parse`] for a body in another representation (FHIR XML): `read` turns the bytes straight into the
+/// tree the envelope and the validator check, and gives the JSON text the broker stores beside them.
+pub fn parse_with<R>(bytes: Bytes, limits: &Limits, read: R) -> Result<Submission, EnvelopeError>
+where
+    R: for<'a> FnOnce(&'a [u8]) -> Result<(Json<'a>, String), Issue>,
+{
+    let mut json = String::new();
+    let document = Document::try_new(bytes, |bytes| {
+        let (tree, text) = read(bytes)?;
+        json = text;
+        within_depth(tree, limits)
+    })
+    .map_err(refused)?;
+    envelope(document, Bytes::from(json), limits)
+}
+
+/// The envelope of a parsed document; `json` is its JSON form.
+fn envelope(document: Document, json: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError> {
     let tree = document.borrow_dependent();
     let (entries, header) = bundle_shell(tree, limits)?;
     let Required { header_id, event, source_endpoint, destinations } = required_fields(header, limits)?;
@@ -211,6 +234,7 @@ pub fn parse(bytes: Bytes, limits: &Limits) -> Result<Submission, EnvelopeError>
         handling,
         index,
         document,
+        json,
     })
 }
 
@@ -255,8 +279,17 @@ pub fn read_json<'a>(bytes: &'a [u8], limits: &Limits, expected: &str) -> Result
         };
         Issue::error(IssueCode::Structure, format!("{problem} at line {} column {}", e.line(), e.column()))
     })?;
+    within_depth(tree, limits)
+}
+
+/// `tree`, unless it nests deeper than `max_json_depth` (JSON's limit, also for a tree read from XML,
+/// whose arrays add levels that its elements do not).
+fn within_depth<'a>(tree: Json<'a>, limits: &Limits) -> Result<Json<'a>, Issue> {
     if deeper_than(&tree, limits.max_json_depth) {
-        return Err(too_deep());
+        return Err(Issue::error(
+            IssueCode::TooCostly,
+            format!("JSON nesting is deeper than the limit of {} levels", limits.max_json_depth),
+        ));
     }
     Ok(tree)
 }

@@ -8,7 +8,7 @@ mod envelope;
 mod index;
 
 pub use envelope::{
-    deeper_than, entries_sha256, parse, read_json, Destination, EnvelopeError, EventCoding, Handling, PartyRef,
-    Submission,
+    deeper_than, entries_sha256, parse, parse_with, read_json, Destination, EnvelopeError, EventCoding, Handling,
+    PartyRef, Submission,
 };
 pub use index::BundleIndex;

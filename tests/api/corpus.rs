@@ -229,6 +229,11 @@ fn every_r4_example_survives_json_to_xml_and_back() {
                 if back != original {
                     failures.push(format!("{name}: differs after the round trip"));
                 }
+                // The tree the validator checks, read straight from the XML, holds the same.
+                let tree = handover_broker::fhirxml::to_tree(xml.as_bytes(), &model, limits).unwrap();
+                if serde_json::Value::from(&tree) != original {
+                    failures.push(format!("{name}: the tree read from XML differs from the JSON"));
+                }
             }
             Err(e) => failures.push(format!("{name}: back from XML: {e} at {:?}", e.at)),
         }

@@ -361,3 +361,43 @@ async fn a_notified_pull_receiver_reads_the_xml_as_sent() {
     assert_eq!(document["type"], "document");
     assert_eq!(document["entry"][0]["resource"]["resourceType"], "Composition");
 }
+
+/// `handover-broker validate` reads FHIR XML files as the broker reads XML bodies: a complete handover
+/// written as XML passes, an incomplete one fails with the same issue (code and location) as its JSON.
+#[test]
+fn the_cli_validates_xml_files_like_json_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let validate = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_handover-broker"))
+            .args(["validate", "--json"])
+            .arg(file)
+            .env("HANDOVER_PROFILES_DIR", project_dir().join("profiles"))
+            .output()
+            .unwrap()
+    };
+    let complete = dir.path().join("discharge.xml");
+    std::fs::write(&complete, as_xml(&fixture("discharge-summary-nl.json"))).unwrap();
+    let passed = validate(&complete);
+    assert!(passed.status.success(), "{}", String::from_utf8_lossy(&passed.stdout));
+
+    let incomplete = fixture("incomplete/admission-handover--missing-alerts.json");
+    let as_json = dir.path().join("incomplete.json");
+    std::fs::write(&as_json, serde_json::to_vec(&incomplete).unwrap()).unwrap();
+    let as_xml_file = dir.path().join("incomplete.xml");
+    // Leading white space, as files often have: still XML.
+    std::fs::write(&as_xml_file, [b"\n  ".as_slice(), &as_xml(&incomplete)].concat()).unwrap();
+    let issues = |output: std::process::Output| {
+        assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stdout));
+        let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let errors: Vec<(Value, Value)> = outcome["issue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["severity"] == "error")
+            .map(|i| (i["code"].clone(), i["expression"].clone()))
+            .collect();
+        assert!(!errors.is_empty());
+        errors
+    };
+    assert_eq!(issues(validate(&as_xml_file)), issues(validate(&as_json)));
+}
