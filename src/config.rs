@@ -189,6 +189,10 @@ pub struct LedgerSettings {
     /// (README, benchmarks); a broker that carries real handovers always keeps it.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// Keep the handover quality counters (issue 16) with the entries they count. `false` is allowed
+    /// only with `demo = true`, to measure what they cost.
+    #[serde(default = "default_true")]
+    pub quality_counters: bool,
     /// The secret of the patient keys (HMAC-SHA-256 of each patient identifier). Required outside demo
     /// mode unless one was generated before; demo mode generates one on first start and keeps it in the
     /// database. Changing it makes earlier entries unfindable by patient.
@@ -209,7 +213,13 @@ fn default_true() -> bool {
 
 impl Default for LedgerSettings {
     fn default() -> Self {
-        Self { enabled: true, secret: None, checkpoint_dir: None, checkpoint_secs: default_checkpoint_secs() }
+        Self {
+            enabled: true,
+            quality_counters: true,
+            secret: None,
+            checkpoint_dir: None,
+            checkpoint_secs: default_checkpoint_secs(),
+        }
     }
 }
 
@@ -217,6 +227,7 @@ impl std::fmt::Debug for LedgerSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LedgerSettings")
             .field("enabled", &self.enabled)
+            .field("quality_counters", &self.quality_counters)
             .field("secret", &self.secret.as_ref().map(|_| "(set)"))
             .field("checkpoint_dir", &self.checkpoint_dir)
             .field("checkpoint_secs", &self.checkpoint_secs)
@@ -476,6 +487,12 @@ impl Settings {
                     "is needed for tls.client_auth and tls.crl (the CAs of client certificates)",
                 );
             }
+        }
+        if !self.ledger.quality_counters && !self.demo {
+            return invalid(
+                "ledger.quality_counters",
+                "may be false only with demo = true (to measure what the counters cost)",
+            );
         }
         if !self.ledger.enabled && !self.demo {
             return invalid("ledger.enabled", "may be false only with demo = true (to measure what the ledger costs)");

@@ -29,6 +29,7 @@ pub mod notified;
 pub mod outcome;
 pub mod overdue;
 pub mod profiles;
+pub mod quality;
 pub mod receipts;
 pub mod retention;
 pub mod routing;

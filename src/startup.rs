@@ -134,6 +134,7 @@ impl Application {
             let every = std::time::Duration::from_secs(settings.overdue.sweep_secs);
             background.push(spawn_overdue(overdue.clone(), escalator.clone(), every));
         }
+        let state_directory = directory.clone();
         let state = web::Data::new(AppState {
             ingestor,
             auth,
@@ -149,6 +150,7 @@ impl Application {
             targets: settings.targets(),
             throttle: crate::api::throttle::Throttle::new(&settings.limits),
             capacity,
+            quality: crate::quality::Quality::new(store.clone(), state_directory),
             xml,
         });
         let server = serve(state, listener, settings.tls.as_ref())?;
@@ -218,16 +220,21 @@ impl Application {
 
 /// The store, migrated; with the ledger off only where the configuration allowed it (demo mode).
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::open_with_ledger(
+    let recording =
+        crate::store::Recording { ledger: settings.ledger.enabled, quality_counters: settings.ledger.quality_counters };
+    let store = Store::open_recording(
         &settings.database_url,
         settings.store.max_connections,
         settings.store.max_batch,
-        settings.ledger.enabled,
+        recording,
     )
     .await
     .context("opening the database")?;
     if !settings.ledger.enabled {
         tracing::warn!("the ledger is OFF (ledger.enabled = false): a demo broker for measuring its cost only");
+    }
+    if !settings.ledger.quality_counters {
+        tracing::warn!("quality counters are OFF (ledger.quality_counters = false): for measuring their cost only");
     }
     Ok(store)
 }

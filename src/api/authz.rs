@@ -41,6 +41,9 @@ pub enum Owner {
     CapacityReaders,
     /// The region's capacity: triage points and auditors only.
     Region,
+    /// Handover quality figures: an organisation's where it is sender or receiver; all for the quality
+    /// role and auditors.
+    QualityScope,
 }
 
 /// One route's rule.
@@ -62,6 +65,8 @@ const AUDITOR: Who = Who::Role(Role::Auditor);
 const ADMIN: Who = Who::Role(Role::Admin);
 /// Organisations and auditors (bed capacity; the flow decides which organisations).
 const SENDER_OR_AUDITOR: Who = Who::AnyRole(&[Role::Sender, Role::Auditor]);
+/// Handover quality: organisations (their own), auditors and quality coordinators (the region).
+const QUALITY_READERS: Who = Who::AnyRole(&[Role::Sender, Role::Auditor, Role::Quality]);
 
 /// Every route of the broker.
 pub const RULES: &[Rule] = &[
@@ -87,6 +92,9 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/fhir/MeasureReport", SENDER_OR_AUDITOR, Owner::CapacityReaders),
     rule("GET", "/fhir/MeasureReport/$region-summary", SENDER_OR_AUDITOR, Owner::Region),
     rule("GET", "/ledger/verify", AUDITOR, Owner::Nobody),
+    // Handover quality (issue 16): the region for the quality role and auditors, an organisation's own
+    // figures (as sender or receiver) for the organisation; 403 for another's.
+    rule("GET", "/fhir/Measure/handover-quality/$evaluate-measure", QUALITY_READERS, Owner::QualityScope),
     rule("GET", "/metrics", ADMIN, Owner::Nobody),
     rule("GET", "/admin/organizations", ADMIN, Owner::Nobody),
     rule("GET", "/admin/organizations/{id}", ADMIN, Owner::Nobody),

@@ -190,6 +190,17 @@ impl From<crate::audit::AuditError> for ApiError {
     }
 }
 
+impl From<crate::quality::QualityError> for ApiError {
+    fn from(e: crate::quality::QualityError) -> Self {
+        use crate::quality::QualityError;
+        match e {
+            QualityError::BadRequest(issues) => Self::BadRequest(issues),
+            QualityError::Forbidden(issues) => Self::Forbidden(issues),
+            QualityError::Store(e) => Self::from(e),
+        }
+    }
+}
+
 impl From<crate::capacity::CapacityError> for ApiError {
     fn from(e: crate::capacity::CapacityError) -> Self {
         use crate::capacity::CapacityError;

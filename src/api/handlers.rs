@@ -232,6 +232,15 @@ pub async fn capacity_summary(req: HttpRequest, state: web::Data<AppState>) -> R
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
 }
 
+/// `GET /fhir/Measure/handover-quality/$evaluate-measure`: how handovers went (issue 16).
+pub async fn quality_report(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let caller = state.authorize(&req).await?;
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    let body = state.quality.evaluate(&caller, &params).await?;
+    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
+}
+
 /// `GET /fhir/AuditEvent` (auditor): the ledger, searched.
 pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;

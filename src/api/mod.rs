@@ -53,6 +53,8 @@ pub struct AppState {
     pub xml: Arc<crate::fhirxml::Converter>,
     /// Notified Pull receivers: their Tasks, documents and Task updates.
     pub tasks: crate::notified::Tasks,
+    /// Handover quality reports.
+    pub quality: crate::quality::Quality,
 }
 
 impl AppState {
@@ -166,6 +168,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/fhir/MeasureReport/$region-summary")
                 .route(web::get().to(capacity_summary))
+                .default_service(not_allowed()),
+        )
+        .service(
+            web::resource("/fhir/Measure/handover-quality/$evaluate-measure")
+                .route(web::get().to(handlers::quality_report))
                 .default_service(not_allowed()),
         )
         .service(web::resource("/fhir/AuditEvent").route(web::get().to(audit_events)).default_service(not_allowed()))

@@ -75,6 +75,8 @@ pub async fn seed(store: &Store, keys: &PatientKeys, messages: u64, patients: u6
             event_code,
             payload_sha256,
             payload: bytes::Bytes::new(),
+            stay_ended_at: None,
+            warnings: 0,
             received_format: crate::model::Format::Json,
             payload_xml: None,
             ack: Vec::new(),

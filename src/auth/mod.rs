@@ -70,6 +70,8 @@ pub enum Role {
     Auditor,
     /// Manages the directory and tokens.
     Admin,
+    /// Reads the region's handover quality reports and pages (a quality coordinator); nothing else.
+    Quality,
 }
 
 impl Role {
@@ -78,6 +80,7 @@ impl Role {
             Self::Sender => "sender",
             Self::Auditor => "auditor",
             Self::Admin => "admin",
+            Self::Quality => "quality",
         }
     }
 }
@@ -95,7 +98,8 @@ impl FromStr for Role {
             "sender" | "organization" | "organisation" => Ok(Self::Sender),
             "auditor" => Ok(Self::Auditor),
             "admin" => Ok(Self::Admin),
-            other => Err(format!("unknown role {other:?} (sender, auditor or admin)")),
+            "quality" => Ok(Self::Quality),
+            other => Err(format!("unknown role {other:?} (sender, auditor, admin or quality)")),
         }
     }
 }

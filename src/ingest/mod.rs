@@ -61,16 +61,48 @@ impl From<RoutingError> for IngestError {
 impl IngestError {
     /// The outcome written to the ledger for a refusal; `None` for the broker's own failures, which
     /// are not a decision about the message.
-    fn ledger_outcome(&self) -> Option<&'static str> {
+    fn ledger_outcome(&self) -> Option<String> {
         Some(match self {
-            Self::Envelope(_) => "400 invalid-envelope",
-            Self::Incomplete(_) => "422 incomplete",
-            Self::Forbidden(_) => "403 sender-mismatch",
-            Self::Unroutable(_) => "422 unroutable",
-            Self::Conflict(_) => "409 conflict",
+            Self::Envelope(_) => "400 invalid-envelope".into(),
+            // With the rule it broke first (code and location, indices left out so that the quality
+            // report counts a rule, not a position): the broker's own text, no patient data.
+            Self::Incomplete(issues) => match issues.iter().find(|i| i.is_error()) {
+                Some(first) => {
+                    // A profile constraint's issue starts with its key (`hb-pat-1: ...`): the rule's name.
+                    let key = first.message.split_once(": ").map(|(key, _)| key).filter(|key| {
+                        key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+                    });
+                    format!(
+                        "422 incomplete: {}{} at {}",
+                        first.code.as_str(),
+                        key.map(|key| format!(" {key}")).unwrap_or_default(),
+                        without_indices(first.expression.as_deref().unwrap_or("Bundle"))
+                    )
+                }
+                None => "422 incomplete".into(),
+            },
+            Self::Forbidden(_) => "403 sender-mismatch".into(),
+            Self::Unroutable(_) => "422 unroutable".into(),
+            Self::Conflict(_) => "409 conflict".into(),
             Self::Store(_) | Self::Acknowledgement(_) => return None,
         })
     }
+}
+
+/// A FHIRPath location without its indices (`Bundle.entry[3].resource` -> `Bundle.entry.resource`),
+/// cut to 200 characters.
+fn without_indices(expression: &str) -> String {
+    let mut out = String::with_capacity(expression.len());
+    let mut in_index = false;
+    for c in expression.chars() {
+        match c {
+            '[' => in_index = true,
+            ']' if in_index => in_index = false,
+            _ if !in_index => out.push(c),
+            _ => {}
+        }
+    }
+    out.chars().take(200).collect()
 }
 
 /// A committed message.
@@ -208,7 +240,7 @@ impl Ingestor {
             Err(e) => match e.ledger_outcome() {
                 Some(outcome) => {
                     tracing::info!(outcome, "message rejected");
-                    self.record_rejection(caller, attempt, outcome).await;
+                    self.record_rejection(caller, attempt, &outcome).await;
                 }
                 None => tracing::error!(error = ?e, "message not stored"),
             },
@@ -358,6 +390,8 @@ impl Ingestor {
             event_code: submission.event().code.clone(),
             payload_sha256,
             payload: submission.payload().clone(),
+            stay_ended_at: submission.stay_ended_at(),
+            warnings: u32::try_from(warnings.len()).unwrap_or(u32::MAX),
             received_format,
             payload_xml: xml,
             ack,

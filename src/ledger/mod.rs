@@ -14,6 +14,7 @@
 //! - The text an entry records is the broker's own (outcomes, reasons), never caller-supplied text.
 
 pub mod chain;
+pub mod counters;
 pub mod patient;
 
 use std::fmt;

@@ -12,6 +12,7 @@ use crate::config::Limits;
 use crate::json::{Field, Json};
 use crate::model::{EventCode, HeaderId, OrgIdentifier, Priority};
 use crate::outcome::{Issue, IssueCode};
+use crate::time::Millis;
 
 /// Where the MessageHeader is, as a FHIRPath prefix.
 const HEADER: &str = "Bundle.entry[0].resource";
@@ -129,6 +130,20 @@ impl Submission {
     pub fn index(&self) -> &BundleIndex {
         &self.index
     }
+    /// When the patient's stay ended: `period.end` of the first Encounter in the Bundle that has one
+    /// (a handover at discharge names the stay it ends). A date without a time counts as the end of
+    /// that day (UTC), which gives a sender the benefit of the doubt at the 24-hour mark.
+    pub fn stay_ended_at(&self) -> Option<Millis> {
+        self.document().items("entry").iter().filter_map(|e| e.field("resource")).find_map(|resource| {
+            if resource.str_field("resourceType") != Some("Encounter") {
+                return None;
+            }
+            let end = resource.field("period")?.str_field("end")?;
+            let at = crate::time::parse_instant(end)?;
+            Some(if end.len() == 10 { at.plus_millis(86_400_000 - 1) } else { at })
+        })
+    }
+
     /// The request's priority: `priority` of the focus (`MessageHeader.focus[0]`) when it is a
     /// ServiceRequest in the Bundle (care requests, referrals) with one of FHIR's request-priority
     /// codes; `None` otherwise.

@@ -43,6 +43,10 @@ pub struct NewMessage {
     pub priority: Option<Priority>,
     /// Keys of the patient's identifiers (see `ledger::patient`), for auditors' queries by patient.
     pub patient_keys: Vec<PatientKey>,
+    /// When the patient's stay ended (`Encounter.period.end`), for the quality report's 24-hour mark.
+    pub stay_ended_at: Option<Millis>,
+    /// How many warnings the message was accepted with.
+    pub warnings: u32,
     pub deliveries: Vec<NewDelivery>,
     pub ledger: Vec<LedgerRecord>,
     /// A triage point's forwarded message: the original it passes on, stored in the same commit.
@@ -113,13 +117,13 @@ pub(super) async fn insert_messages(
     backend: Backend,
     messages: &[&NewMessage],
 ) -> Result<HashSet<TrackingId>, StoreError> {
-    const COLS: usize = 16;
+    const COLS: usize = 18;
     let mut inserted = HashSet::with_capacity(messages.len());
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO messages (tracking_id, sender_org, header_id, bundle_id, event_system, event_code, \
              payload_sha256, payload, ack, state, received_at, want_infack, want_busack, priority, \
-             received_format, payload_xml) VALUES {} \
+             received_format, payload_xml, stay_ended_at, warnings) VALUES {} \
              ON CONFLICT DO NOTHING RETURNING tracking_id",
             backend.values_list(chunk.len(), COLS)
         );
@@ -141,7 +145,9 @@ pub(super) async fn insert_messages(
                 .bind(i64::from(m.want_busack))
                 .bind(m.priority.map(Priority::as_str))
                 .bind(m.received_format.as_str())
-                .bind(m.payload_xml.as_deref());
+                .bind(m.payload_xml.as_deref())
+                .bind(m.stay_ended_at.map(Millis::as_i64))
+                .bind(i64::from(m.warnings));
         }
         for row in query.fetch_all(&mut **tx).await? {
             inserted.insert(id(&row, "tracking_id")?);

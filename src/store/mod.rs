@@ -23,6 +23,7 @@ mod mailbox;
 mod messages;
 mod outbox;
 mod overdue;
+mod quality;
 mod retention;
 mod row;
 mod smart;
@@ -45,11 +46,12 @@ pub use mailbox::{Cursor, MailboxItem, MailboxQuery};
 pub use messages::{CommitOutcome, DeliveryRecord, MessageRecord, NewDelivery, NewMessage};
 pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, Settlement};
 pub use overdue::{CandidateCursor, EscalationDue, OverdueCandidate, OverdueMark};
+pub use quality::QualityQuery;
 pub use retention::{Purge, Purged};
 pub use smart::UsedAssertion;
 pub use tasks::{TaskRecord, TaskWrite};
 pub use tokens::{NewToken, Revocation, TokenChange, TokenRecord};
-pub use writer::Writer;
+pub use writer::{Recording, Writer};
 
 /// Why a storage operation failed. Never shown to clients in detail.
 #[derive(Debug, thiserror::Error)]
@@ -87,16 +89,16 @@ static DRIVERS: Once = Once::new();
 impl Store {
     /// Connects (creating an SQLite file and its directory when missing) and applies migrations.
     pub async fn open(database_url: &str, max_connections: u32, max_batch: usize) -> Result<Self, StoreError> {
-        Self::open_with_ledger(database_url, max_connections, max_batch, true).await
+        Self::open_recording(database_url, max_connections, max_batch, Recording::default()).await
     }
 
-    /// [`Store::open`], with the ledger off when `ledger` is false: only for measuring what the ledger
-    /// costs (`ledger.enabled`, which the configuration allows in demo mode only).
-    pub async fn open_with_ledger(
+    /// [`Store::open`], with the ledger or the quality counters off: only for measuring what they
+    /// cost (`ledger.enabled`, `ledger.quality_counters`, which the configuration allows in demo mode only).
+    pub async fn open_recording(
         database_url: &str,
         max_connections: u32,
         max_batch: usize,
-        ledger: bool,
+        recording: Recording,
     ) -> Result<Self, StoreError> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let backend = Backend::of_url(database_url).ok_or(StoreError::UnsupportedUrl)?;
@@ -115,7 +117,7 @@ impl Store {
             .connect_with(options)
             .await?;
         backend.migrator().run(&pool).await?;
-        let writer = Writer::spawn(pool.clone(), backend, max_batch, ledger);
+        let writer = Writer::spawn(pool.clone(), backend, max_batch, recording);
         Ok(Self { pool, backend, writer })
     }
 

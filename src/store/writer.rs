@@ -49,13 +49,30 @@ struct Database {
     /// Append ledger entries and patient keys. Off only to measure what the ledger costs
     /// (`ledger.enabled`, demo mode only).
     ledger: bool,
+    /// Keep the quality counters with the ledger entries they count. Off only to measure what they
+    /// cost (`ledger.quality_counters`, demo mode only).
+    quality: bool,
+}
+
+/// What the writer records beside the state it commits: both on, except to measure their cost.
+#[derive(Debug, Clone, Copy)]
+pub struct Recording {
+    pub ledger: bool,
+    pub quality_counters: bool,
+}
+
+impl Default for Recording {
+    fn default() -> Self {
+        Self { ledger: true, quality_counters: true }
+    }
 }
 
 impl Writer {
-    pub(super) fn spawn(pool: AnyPool, backend: Backend, max_batch: usize, ledger: bool) -> Self {
+    pub(super) fn spawn(pool: AnyPool, backend: Backend, max_batch: usize, recording: Recording) -> Self {
         // The queue holds a few batches; beyond that, senders wait (back-pressure on ingest).
         let (jobs, rx) = mpsc::channel(max_batch.saturating_mul(4).max(16));
-        tokio::spawn(run(Database { pool, backend, ledger }, rx, max_batch));
+        let Recording { ledger, quality_counters: quality } = recording;
+        tokio::spawn(run(Database { pool, backend, ledger, quality }, rx, max_batch));
         Self { jobs }
     }
 
@@ -319,6 +336,9 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
     ledger.extend(overdue_entries);
     if target.ledger {
         super::ledger::insert_ledger(&mut tx, backend, &ledger).await?;
+        if target.quality {
+            super::quality::count(&mut tx, backend, &ledger).await?;
+        }
     }
     tx.commit().await?;
     Ok(results)

@@ -22,6 +22,7 @@ mod matrix;
 mod notified_pull;
 mod overdue;
 mod process_message;
+mod quality;
 mod receipts;
 mod restart;
 mod retention;

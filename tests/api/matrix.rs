@@ -26,9 +26,11 @@ enum Caller {
     AuditorOfA,
     RegionalAuditor,
     Admin,
+    /// A quality coordinator (issue 16).
+    Quality,
 }
 
-const CALLERS: [Caller; 8] = [
+const CALLERS: [Caller; 9] = [
     Caller::NoToken,
     Caller::Expired,
     Caller::Revoked,
@@ -37,6 +39,7 @@ const CALLERS: [Caller; 8] = [
     Caller::AuditorOfA,
     Caller::RegionalAuditor,
     Caller::Admin,
+    Caller::Quality,
 ];
 
 struct Tokens {
@@ -45,6 +48,7 @@ struct Tokens {
     auditor: String,
     regional: String,
     admin: String,
+    quality: String,
 }
 
 async fn tokens(app: &TestApp) -> Tokens {
@@ -62,6 +66,7 @@ async fn tokens(app: &TestApp) -> Tokens {
         auditor: token(TokenRequest::new(Role::Auditor)).await,
         regional: token(TokenRequest::new(Role::Auditor).scope(Scope::Regional)).await,
         admin: token(TokenRequest::new(Role::Admin)).await,
+        quality: token(TokenRequest::new(Role::Quality)).await,
     };
     tokio::time::sleep(Duration::from_millis(1100)).await;
     tokens
@@ -171,6 +176,13 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
                     b: "demo-gp-brugge",
                 }
             }
+            // The hospital's figures as a sender: its own for the hospital, another's for the GP.
+            (_, "/fhir/Measure/handover-quality/$evaluate-measure") => Example {
+                path: format!("{}?sender={URA}%7C90000011&periodStart=2026-01-01", rule.route),
+                body: None,
+                a: HOSPITAL,
+                b: GP_HEERLEN,
+            },
             ("GET", "/fhir/Task") => Example { path: rule.route.to_owned(), body: None, a: HOME_CARE, b: GP_HEERLEN },
             (method, "/fhir/Task/{id}") => Example {
                 path: format!("/fhir/Task/{task_id}"),
@@ -206,6 +218,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
                 Caller::AuditorOfA => Some(tokens.auditor.as_str()),
                 Caller::RegionalAuditor => Some(tokens.regional.as_str()),
                 Caller::Admin => Some(tokens.admin.as_str()),
+                Caller::Quality => Some(tokens.quality.as_str()),
             };
             let method = reqwest::Method::from_bytes(rule.method.as_bytes()).unwrap();
             let mut request = app.client.request(method, format!("{}{}", app.base, example.path));
@@ -257,6 +270,7 @@ fn expected(who: Who, owner: Owner, route: &str, caller: Caller) -> &'static [u1
         Caller::OrgA | Caller::OrgB => roles.contains(&Role::Sender),
         Caller::AuditorOfA | Caller::RegionalAuditor => roles.contains(&Role::Auditor),
         Caller::Admin => roles.contains(&Role::Admin),
+        Caller::Quality => roles.contains(&Role::Quality),
     };
     if !holds {
         return FORBIDDEN;
@@ -270,6 +284,8 @@ fn expected(who: Who, owner: Owner, route: &str, caller: Caller) -> &'static [u1
         // A report names its reporter; the region's capacity is for triage points (and auditors).
         (Owner::Reporter | Owner::CapacityReaders | Owner::Region, Caller::OrgB) => FORBIDDEN,
         (Owner::Reporter, _) => &[201],
+        // Another organisation's quality figures.
+        (Owner::QualityScope, Caller::OrgB) => FORBIDDEN,
         // Removing an organisation the demo's messages refer to is a conflict, not a refusal.
         _ if route == "/admin/organizations/{id}" && caller == Caller::Admin => &[200, 204, 409],
         _ => OK,

@@ -123,7 +123,13 @@ async fn an_incomplete_handover_is_refused_with_422_and_nothing_is_routed() {
     assert_eq!(app.store.message_count().await.unwrap(), 0);
     let tail = app.store.ledger_tail(2).await.unwrap();
     assert_eq!(tail[1].event.as_str(), "rejected");
-    assert_eq!(tail[1].outcome.as_deref(), Some("422 incomplete"));
+    // The outcome names the first rule broken, by code and location without indices (issue 16's
+    // refusal reasons), never content.
+    let outcome = tail[1].outcome.as_deref().unwrap();
+    assert!(
+        outcome.starts_with("422 incomplete: ") && outcome.contains(" at Bundle") && !outcome.contains('['),
+        "{outcome}"
+    );
 }
 
 #[tokio::test]
