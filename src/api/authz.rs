@@ -33,7 +33,8 @@ pub enum Owner {
     MessagesSent,
     /// Mailbox items addressed to the caller.
     Addressee,
-    /// Ledger entries where the auditor's organisation is sender or receiver; all for a regional one.
+    /// Ledger entries where the auditor's organisation is sender or receiver; all for a regional one. For
+    /// a patient portal: the handovers of the one patient asked about.
     AuditScope,
     /// A capacity report of the caller's own organisation (reporter = caller).
     Reporter,
@@ -65,6 +66,8 @@ const AUDITOR: Who = Who::Role(Role::Auditor);
 const ADMIN: Who = Who::Role(Role::Admin);
 /// Organisations and auditors (bed capacity; the flow decides which organisations).
 const SENDER_OR_AUDITOR: Who = Who::AnyRole(&[Role::Sender, Role::Auditor]);
+/// The ledger: auditors, and patient portals for one patient at a time.
+const AUDITOR_OR_PORTAL: Who = Who::AnyRole(&[Role::Auditor, Role::PatientPortal]);
 /// Handover quality: organisations (their own), auditors and quality coordinators (the region).
 const QUALITY_READERS: Who = Who::AnyRole(&[Role::Sender, Role::Auditor, Role::Quality]);
 
@@ -87,7 +90,8 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/fhir/mailbox/{id}/$forward", SENDER, Owner::Addressee),
     // The same for a message pushed to (or acknowledged by) the triage point, named by its tracking id.
     rule("POST", "/fhir/$forward", SENDER, Owner::Addressee),
-    rule("GET", "/fhir/AuditEvent", AUDITOR, Owner::AuditScope),
+    // Auditors search the ledger; a patient portal (issue 16) reads one patient's handovers per request.
+    rule("GET", "/fhir/AuditEvent", AUDITOR_OR_PORTAL, Owner::AuditScope),
     rule("POST", "/fhir/MeasureReport", SENDER, Owner::Reporter),
     rule("GET", "/fhir/MeasureReport", SENDER_OR_AUDITOR, Owner::CapacityReaders),
     rule("GET", "/fhir/MeasureReport/$region-summary", SENDER_OR_AUDITOR, Owner::Region),

@@ -241,12 +241,21 @@ pub async fn quality_report(req: HttpRequest, state: web::Data<AppState>) -> Res
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
 }
 
-/// `GET /fhir/AuditEvent` (auditor): the ledger, searched.
+/// `GET /fhir/AuditEvent`: the ledger, searched by an auditor; or, for a patient portal, one patient's
+/// handovers in plain words.
 pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
     let snapshot = state.directory.snapshot();
+    if caller.role == crate::auth::Role::PatientPortal {
+        let words = crate::audit::patient::in_english;
+        let answer =
+            crate::audit::patient::search(&state.store, &caller, &params, &snapshot, &state.patient_keys, &words)
+                .await?;
+        let body = serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(e.into()))?;
+        return Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body));
+    }
     let answer =
         crate::audit::search(&state.store, &caller, &params, &snapshot, &state.patient_keys, &state.base_url).await?;
     let json = params.iter().any(|(name, value)| name == "_format" && value == "json");

@@ -6,6 +6,7 @@
 //! they record (see `ledger`). What an entry is and how the chain is hashed is defined in `ledger`.
 
 pub mod bench;
+pub mod patient;
 pub mod search;
 pub mod verify;
 

@@ -72,6 +72,9 @@ pub enum Role {
     Admin,
     /// Reads the region's handover quality reports and pages (a quality coordinator); nothing else.
     Quality,
+    /// A patient portal that authenticated the patient on its side: reads one patient's handovers per
+    /// request, in plain words; nothing else.
+    PatientPortal,
 }
 
 impl Role {
@@ -81,6 +84,7 @@ impl Role {
             Self::Auditor => "auditor",
             Self::Admin => "admin",
             Self::Quality => "quality",
+            Self::PatientPortal => "patient-portal",
         }
     }
 }
@@ -99,7 +103,8 @@ impl FromStr for Role {
             "auditor" => Ok(Self::Auditor),
             "admin" => Ok(Self::Admin),
             "quality" => Ok(Self::Quality),
-            other => Err(format!("unknown role {other:?} (sender, auditor, admin or quality)")),
+            "patient-portal" => Ok(Self::PatientPortal),
+            other => Err(format!("unknown role {other:?} (sender, auditor, admin, quality or patient-portal)")),
         }
     }
 }

@@ -21,6 +21,7 @@ mod mailbox_cases;
 mod matrix;
 mod notified_pull;
 mod overdue;
+mod patient_portal;
 mod process_message;
 mod quality;
 mod receipts;

@@ -28,9 +28,11 @@ enum Caller {
     Admin,
     /// A quality coordinator (issue 16).
     Quality,
+    /// A patient portal (issue 16).
+    Portal,
 }
 
-const CALLERS: [Caller; 9] = [
+const CALLERS: [Caller; 10] = [
     Caller::NoToken,
     Caller::Expired,
     Caller::Revoked,
@@ -40,6 +42,7 @@ const CALLERS: [Caller; 9] = [
     Caller::RegionalAuditor,
     Caller::Admin,
     Caller::Quality,
+    Caller::Portal,
 ];
 
 struct Tokens {
@@ -49,6 +52,7 @@ struct Tokens {
     regional: String,
     admin: String,
     quality: String,
+    portal: String,
 }
 
 async fn tokens(app: &TestApp) -> Tokens {
@@ -67,6 +71,7 @@ async fn tokens(app: &TestApp) -> Tokens {
         regional: token(TokenRequest::new(Role::Auditor).scope(Scope::Regional)).await,
         admin: token(TokenRequest::new(Role::Admin)).await,
         quality: token(TokenRequest::new(Role::Quality)).await,
+        portal: token(TokenRequest::new(Role::PatientPortal)).await,
     };
     tokio::time::sleep(Duration::from_millis(1100)).await;
     tokens
@@ -183,6 +188,13 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
                 a: HOSPITAL,
                 b: GP_HEERLEN,
             },
+            // One patient's entries: what auditors search and a patient portal reads.
+            (_, "/fhir/AuditEvent") => Example {
+                path: format!("{}?patient-identifier=http://fhir.nl/fhir/NamingSystem/bsn%7C999911120", rule.route),
+                body: None,
+                a: HOSPITAL,
+                b: GP_HEERLEN,
+            },
             ("GET", "/fhir/Task") => Example { path: rule.route.to_owned(), body: None, a: HOME_CARE, b: GP_HEERLEN },
             (method, "/fhir/Task/{id}") => Example {
                 path: format!("/fhir/Task/{task_id}"),
@@ -219,6 +231,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
                 Caller::RegionalAuditor => Some(tokens.regional.as_str()),
                 Caller::Admin => Some(tokens.admin.as_str()),
                 Caller::Quality => Some(tokens.quality.as_str()),
+                Caller::Portal => Some(tokens.portal.as_str()),
             };
             let method = reqwest::Method::from_bytes(rule.method.as_bytes()).unwrap();
             let mut request = app.client.request(method, format!("{}{}", app.base, example.path));
@@ -271,6 +284,7 @@ fn expected(who: Who, owner: Owner, route: &str, caller: Caller) -> &'static [u1
         Caller::AuditorOfA | Caller::RegionalAuditor => roles.contains(&Role::Auditor),
         Caller::Admin => roles.contains(&Role::Admin),
         Caller::Quality => roles.contains(&Role::Quality),
+        Caller::Portal => roles.contains(&Role::PatientPortal),
     };
     if !holds {
         return FORBIDDEN;
