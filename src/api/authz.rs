@@ -99,6 +99,10 @@ pub const RULES: &[Rule] = &[
     // Handover quality (issue 16): the region for the quality role and auditors, an organisation's own
     // figures (as sender or receiver) for the organisation; 403 for another's.
     rule("GET", "/fhir/Measure/handover-quality/$evaluate-measure", QUALITY_READERS, Owner::QualityScope),
+    // The same figures as a page for people, and the sign-in form that gives a browser its session.
+    rule("GET", "/quality", QUALITY_READERS, Owner::QualityScope),
+    rule("GET", "/login", Who::Anyone, Owner::Nobody),
+    rule("POST", "/login", Who::Anyone, Owner::Nobody),
     rule("GET", "/metrics", ADMIN, Owner::Nobody),
     rule("GET", "/admin/organizations", ADMIN, Owner::Nobody),
     rule("GET", "/admin/organizations/{id}", ADMIN, Owner::Nobody),

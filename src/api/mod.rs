@@ -11,6 +11,7 @@ pub mod error;
 pub mod format;
 mod handlers;
 mod oauth;
+pub mod pages;
 mod tasks;
 mod telemetry;
 pub mod throttle;
@@ -90,6 +91,12 @@ impl AppState {
         let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
         let header = header
             .map(|h| h.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into())));
+        // A page (issue 16) also takes the session cookie that `/login` set; the API never does.
+        let session = match header {
+            None => pages::session_token(req).map(|token| format!("Bearer {token}")),
+            Some(_) => None,
+        };
+        let header = header.or_else(|| session.as_deref().map(Ok));
         // The client certificate that the listener verified for this connection (mTLS), if any.
         let certificate = req.conn_data::<crate::auth::certificate::PeerCertificate>();
         let principal = self.auth.authenticate_caller(header.transpose()?, certificate).await?;
@@ -186,5 +193,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(admin::configure)
         .configure(oauth::configure)
         .configure(tasks::configure)
+        .configure(pages::configure)
         .default_service(web::to(not_found));
 }

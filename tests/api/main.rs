@@ -5,6 +5,7 @@ mod helpers;
 mod admin;
 mod attachments;
 mod auth;
+mod browser;
 mod capacity;
 mod certificates;
 mod corpus;

@@ -182,7 +182,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
                 }
             }
             // The hospital's figures as a sender: its own for the hospital, another's for the GP.
-            (_, "/fhir/Measure/handover-quality/$evaluate-measure") => Example {
+            (_, "/fhir/Measure/handover-quality/$evaluate-measure" | "/quality") => Example {
                 path: format!("{}?sender={URA}%7C90000011&periodStart=2026-01-01", rule.route),
                 body: None,
                 a: HOSPITAL,
@@ -272,6 +272,10 @@ fn expected(who: Who, owner: Owner, route: &str, caller: Caller) -> &'static [u1
     // or a certificate: without one, every caller gets the same OAuth error (smart.rs tests the rest).
     if route == "/oauth/token" {
         return &[400];
+    }
+    // The sign-in form: shown to anyone (GET); a post without a token in its form answers it again (401).
+    if route == "/login" {
+        return &[200, 401];
     }
     let roles: Vec<Role> = match who {
         Who::Anyone => return OK,

@@ -78,8 +78,11 @@ async fn report(app: &TestApp, token: &str, query: &str) -> Value {
     report
 }
 
-#[tokio::test]
-async fn the_quality_report_counts_known_traffic_exactly() {
+/// A broker with known traffic from the hospital: two discharges to the GP's mailbox (one sent 2 hours
+/// after the stay ended, one 72 hours after; both taken, the first accepted), three incomplete ones (two
+/// breaking the same rule) and a nursing handover that expires. Returns the broker, the hospital's
+/// receiver (kept alive) and how many accepted handovers had warnings.
+pub async fn seed_known_traffic() -> (TestApp, Receiver, i64) {
     let hospital = Receiver::plain();
     let (_, closed) = closed_port();
     let app = stepped_broker(&[("thuiszorg-parkstad", &closed), ("zzl-hospital", &hospital.address)], |s| {
@@ -125,7 +128,12 @@ async fn the_quality_report_counts_known_traffic_exactly() {
     sleep_until(schedule(&app, &expiring).await.expires_at).await;
     app.deliver_pending().await;
     assert_eq!(app.store.deliveries(&expiring).await.unwrap()[0].state.as_str(), "expired");
+    (app, hospital, warned)
+}
 
+#[tokio::test]
+async fn the_quality_report_counts_known_traffic_exactly() {
+    let (app, _hospital, warned) = seed_known_traffic().await;
     // The hospital's own figures (an organisation's default: as the sender).
     let own = report(&app, HOSPITAL, "").await;
     assert_eq!(
