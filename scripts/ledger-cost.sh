@@ -32,7 +32,7 @@ round() { # ledger(true|false) token template [--compact]
 
 printf '%-40s %-7s %s\n' template ledger accepted/s
 # The README's ingest templates: the discharge fixture as on disk, the small referral compact.
-for spec in "demo-zzl-hospital fixtures/handovers/discharge-summary.json" \
+for spec in "demo-zzl-hospital fixtures/handovers/discharge-summary-nl.json" \
             "demo-gp-heerlen fixtures/loadgen/referral-10k.json --compact"; do
     read -r token template compact <<< "$spec"
     on=(); off=()
