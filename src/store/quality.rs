@@ -142,6 +142,10 @@ impl Store {
             if query.receiver.is_some() {
                 filter("receiver_org", &mut sql);
             }
+            // The whole region: its own rows (see `counters::REGION`), not every pair's.
+            if query.sender.is_none() && query.receiver.is_none() {
+                sql.push_str(&format!(" AND sender_org = '{0}' AND receiver_org = '{0}'", counters::REGION));
+            }
             if query.kind.is_some() {
                 filter("kind", &mut sql);
             }
