@@ -17,6 +17,7 @@ pub mod directory;
 pub mod document;
 pub mod fhirxml;
 pub mod forward;
+pub mod i18n;
 pub mod ingest;
 pub mod json;
 pub mod ledger;

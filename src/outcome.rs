@@ -1,7 +1,14 @@
 //! The broker's own view of an `OperationOutcome.issue`: what every stage reports when it refuses
 //! something. Stages collect issues; only `api` turns them into FHIR JSON.
+//!
+//! An issue's words for people come from the message catalogues (`i18n`) when it was made with a
+//! [`Text`]: `message` holds them in English (for logs, tests and the CLI) and [`Issue::text_in`]
+//! writes them in the language of whoever reads the answer.
 
+use std::borrow::Cow;
 use std::fmt;
+
+use crate::i18n::{self, Arg, Language};
 
 /// `OperationOutcome.issue.severity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +87,43 @@ pub struct Issue {
     pub message: String,
     /// FHIRPath of the offending element, e.g. `Bundle.entry[0].resource.destination[1].receiver`.
     pub expression: Option<String>,
+    /// The catalogue text `message` was written from, to write it again in another language.
+    pub text: Option<Box<Text>>,
+}
+
+/// A text for people from the catalogues: its id and named arguments. Arguments are element names,
+/// codes, counts and organisation identifiers, never patient data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    id: &'static str,
+    args: Vec<(&'static str, Arg)>,
+}
+
+impl Text {
+    pub fn new(id: &'static str) -> Self {
+        Self { id, args: Vec::new() }
+    }
+
+    /// A word or name, shown as given.
+    pub fn arg(mut self, name: &'static str, value: impl fmt::Display) -> Self {
+        self.args.push((name, Arg::Word(value.to_string())));
+        self
+    }
+
+    /// A count, which the catalogues may use to choose singular or plural.
+    pub fn num(mut self, name: &'static str, value: impl TryInto<i64>) -> Self {
+        self.args.push((name, Arg::Number(value.try_into().unwrap_or(i64::MAX))));
+        self
+    }
+
+    pub fn id(&self) -> &'static str {
+        self.id
+    }
+
+    /// The text in `lang` (English when that language lacks it; the id when no catalogue has it).
+    pub fn render(&self, lang: Language) -> String {
+        i18n::render(lang, self.id, &self.args)
+    }
 }
 
 impl IssueCode {
@@ -117,7 +161,35 @@ impl IssueCode {
 
 impl Issue {
     pub fn error(code: IssueCode, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, code, message: message.into(), expression: None }
+        Self { severity: Severity::Error, code, message: message.into(), expression: None, text: None }
+    }
+
+    /// An error whose words come from the catalogues.
+    pub fn says(code: IssueCode, text: Text) -> Self {
+        Self {
+            severity: Severity::Error,
+            code,
+            message: text.render(Language::En),
+            expression: None,
+            text: Some(Box::new(text)),
+        }
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// The issue's words in `lang`: from its catalogue text, else a profile constraint's text by its key
+    /// (`hb-pat-1: ...`), else as written (a receiver's own words, passed on).
+    pub fn text_in(&self, lang: Language) -> Cow<'_, str> {
+        if let Some(text) = &self.text {
+            return Cow::Owned(text.render(lang));
+        }
+        match i18n::issue_text(lang, &self.message) {
+            Some(text) => Cow::Owned(text),
+            None => Cow::Borrowed(&self.message),
+        }
     }
 
     pub fn at(mut self, expression: impl Into<String>) -> Self {
@@ -129,8 +201,9 @@ impl Issue {
         matches!(self.severity, Severity::Error | Severity::Fatal)
     }
 
-    /// The issue as input of the FHIR builders (the only place the two meet).
-    pub fn to_fhir(&self) -> handover_fhir::OutcomeIssue<'_> {
+    /// The issue as input of the FHIR builders (the only place the two meet), its words in `text`
+    /// (from [`Issue::text_in`]).
+    pub fn to_fhir<'a>(&'a self, text: &'a str) -> handover_fhir::OutcomeIssue<'a> {
         handover_fhir::OutcomeIssue {
             severity: match self.severity {
                 Severity::Fatal => handover_fhir::OutcomeSeverity::Fatal,
@@ -139,7 +212,7 @@ impl Issue {
                 Severity::Information => handover_fhir::OutcomeSeverity::Information,
             },
             code: self.code.as_str(),
-            diagnostics: &self.message,
+            diagnostics: text,
             expression: self.expression.as_deref(),
         }
     }
@@ -158,9 +231,9 @@ impl Report for Vec<Issue> {
     fn report(&mut self, issue: Issue) {
         match self.len() {
             n if n < MAX_ISSUES => self.push(issue),
-            MAX_ISSUES => self.push(Issue::error(
+            MAX_ISSUES => self.push(Issue::says(
                 IssueCode::TooCostly,
-                format!("more issues were found; an answer lists the first {MAX_ISSUES}"),
+                Text::new("issues-listed-first").num("count", MAX_ISSUES),
             )),
             _ => {}
         }

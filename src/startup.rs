@@ -281,6 +281,8 @@ fn serve(state: web::Data<AppState>, listener: TcpListener, tls: Option<&TlsSett
     let clients = tls.map(ClientCertificates::load).transpose()?.flatten();
     let server = HttpServer::new(move || {
         App::new()
+            // Inner first: the words are translated, then the answer is written in its format.
+            .wrap(actix_web::middleware::from_fn(api::language::localize))
             .wrap(actix_web::middleware::from_fn(api::format::negotiate))
             .wrap(TracingLogger::<QuietRootSpan>::new())
             .app_data(state.clone())

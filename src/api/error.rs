@@ -304,9 +304,12 @@ impl ApiError {
     }
 }
 
-/// An `OperationOutcome` body for `issues`.
+/// An `OperationOutcome` body for `issues`, its words in the language the caller asked for.
 pub fn outcome_body(issues: &[Issue]) -> Vec<u8> {
-    let issues: Vec<handover_fhir::OutcomeIssue<'_>> = issues.iter().map(Issue::to_fhir).collect();
+    let lang = crate::i18n::answer_language();
+    let texts: Vec<_> = issues.iter().map(|issue| issue.text_in(lang)).collect();
+    let issues: Vec<handover_fhir::OutcomeIssue<'_>> =
+        issues.iter().zip(&texts).map(|(issue, text)| issue.to_fhir(text)).collect();
     handover_fhir::operation_outcome(&issues).unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot build an OperationOutcome");
         br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}"#.to_vec()

@@ -84,6 +84,7 @@ pub async fn validate(
             code: IssueCode::Informational,
             message: "the message is complete: no issues found".into(),
             expression: None,
+            text: None,
         });
     }
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(super::error::outcome_body(&issues)))
@@ -152,6 +153,7 @@ pub async fn mailbox_acknowledge(
         code: IssueCode::Informational,
         message: message.into(),
         expression: None,
+        text: None,
     }];
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(super::error::outcome_body(&issues)))
 }
@@ -249,7 +251,11 @@ pub async fn audit_events(req: HttpRequest, state: web::Data<AppState>) -> Resul
         url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
     let snapshot = state.directory.snapshot();
     if caller.role == crate::auth::Role::PatientPortal {
-        let words = crate::audit::patient::in_english;
+        let accept = req.headers().get(actix_web::http::header::ACCEPT_LANGUAGE).and_then(|h| h.to_str().ok());
+        let lang = crate::i18n::Language::negotiate(None, accept);
+        let words = move |h: &crate::audit::patient::Handover, sender: &str, receiver: &str| {
+            crate::audit::patient::in_words(lang, h, sender, receiver)
+        };
         let answer =
             crate::audit::patient::search(&state.store, &caller, &params, &snapshot, &state.patient_keys, &words)
                 .await?;

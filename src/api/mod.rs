@@ -10,6 +10,7 @@ mod documents;
 pub mod error;
 pub mod format;
 mod handlers;
+pub mod language;
 mod oauth;
 pub mod pages;
 mod tasks;

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::search::AuditError;
 use crate::auth::Principal;
 use crate::directory::Snapshot;
+use crate::i18n::{self, Language};
 use crate::ledger::patient::PatientKeys;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::OrgId;
@@ -196,21 +197,21 @@ pub async fn search(
     Ok(bundle)
 }
 
-/// The handover in plain English (the catalogues give Dutch and French).
-pub fn in_english(h: &Handover, sender: &str, receiver: &str) -> String {
-    let kind = h.kind.replace('-', " ");
-    let when = h.sent_at.to_datetime().date();
+/// The handover in plain words in `lang` (`locales/*/patient.ftl`).
+pub fn in_words(lang: Language, h: &Handover, sender: &str, receiver: &str) -> String {
+    let kind = i18n::text(lang, &format!("kind-{}", h.kind), &[]).unwrap_or_else(|| h.kind.replace('-', " "));
+    let (date, changed) = (h.sent_at.to_datetime().date().to_string(), h.changed_at.to_datetime().date().to_string());
+    let args =
+        [("sender", sender), ("receiver", receiver), ("kind", kind.as_str()), ("date", &date), ("changed", &changed)];
     let how = match h.arrival {
-        Arrival::OnItsWay => "It is on its way.".to_owned(),
-        Arrival::Arrived => format!("It arrived on {}.", h.changed_at.to_datetime().date()),
-        Arrival::Accepted => {
-            format!("It arrived, and {receiver} accepted it on {}.", h.changed_at.to_datetime().date())
-        }
-        Arrival::Declined => format!("It arrived, and {receiver} could not take it on; {sender} has been told."),
-        Arrival::PassedOn => "It was passed on to a care provider who can take it on.".to_owned(),
-        Arrival::NotDelivered => format!("It could not be delivered; {sender} has been told."),
+        Arrival::OnItsWay => "patient-on-its-way",
+        Arrival::Arrived => "patient-arrived",
+        Arrival::Accepted => "patient-accepted",
+        Arrival::Declined => "patient-declined",
+        Arrival::PassedOn => "patient-passed-on",
+        Arrival::NotDelivered => "patient-not-delivered",
     };
-    format!("{sender} sent a {kind} about you to {receiver} on {when}. {how}")
+    format!("{} {}", i18n::text_or_english(lang, "patient-sent", &args), i18n::text_or_english(lang, how, &args))
 }
 
 #[cfg(test)]

@@ -320,7 +320,11 @@ impl Ingestor {
     ) -> Result<NewMessage, IngestError> {
         let Forms { format: received_format, payload_sha256, xml, wrapped_from } = forms;
         let now = Millis::now();
-        let warnings: Vec<handover_fhir::OutcomeIssue<'_>> = warnings.iter().map(Issue::to_fhir).collect();
+        // The acknowledgement is kept (a resend gets it again): its warnings are in the first sender's language.
+        let lang = crate::i18n::answer_language();
+        let texts: Vec<_> = warnings.iter().map(|warning| warning.text_in(lang)).collect();
+        let warnings: Vec<handover_fhir::OutcomeIssue<'_>> =
+            warnings.iter().zip(&texts).map(|(warning, text)| warning.to_fhir(text)).collect();
         let ack =
             self.acknowledgement(submission, &plan.sender_identifier, &tracking_id, plan.routes.len(), &warnings, now)?;
         let entry = |event| {

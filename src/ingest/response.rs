@@ -60,6 +60,8 @@ fn receiver_issues(submission: &Submission) -> Vec<Issue> {
                 .take(1000)
                 .collect(),
             expression: issue.items("expression").first().and_then(|e| e.as_str()).map(str::to_owned),
+            // The receiver's own words, passed on as written.
+            text: None,
         })
         .collect()
 }

@@ -102,21 +102,56 @@ pub fn needs_facts(entry: &LedgerRecord) -> bool {
         && !is_receipt(entry)
 }
 
-/// What `entry` adds to the counters (each metric once, at day and month grain).
+/// One count to add, borrowed from the entry it comes from (see [`each_increment`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Increment<'e> {
+    pub grain: Grain,
+    pub period_start: i64,
+    pub sender_org: &'e str,
+    pub receiver_org: &'e str,
+    pub kind: &'e str,
+    pub metric: std::borrow::Cow<'static, str>,
+}
+
+impl Increment<'_> {
+    pub fn to_key(&self) -> CounterKey {
+        CounterKey {
+            grain: self.grain,
+            period_start: self.period_start,
+            sender_org: self.sender_org.to_owned(),
+            receiver_org: self.receiver_org.to_owned(),
+            kind: self.kind.to_owned(),
+            metric: self.metric.clone().into_owned(),
+        }
+    }
+}
+
+/// What `entry` adds to the counters (each metric once, at day and month grain, for the pair and for
+/// the region), as owned keys.
 pub fn increments(entry: &LedgerRecord, facts: Option<&MessageFacts>) -> Vec<CounterKey> {
-    let Some(sender) = entry.sender_org.as_deref() else { return Vec::new() };
+    let mut keys = Vec::new();
+    each_increment(entry, facts, |increment| keys.push(increment.to_key()));
+    keys
+}
+
+/// [`increments`] handed to `add` one by one, borrowing from the entry: the writer sums them for a
+/// whole batch without allocating a key per count (counting costs the single writer, so it must be cheap).
+pub fn each_increment<'e>(entry: &'e LedgerRecord, facts: Option<&MessageFacts>, mut add: impl FnMut(Increment<'e>)) {
+    use std::borrow::Cow;
+    let Some(sender) = entry.sender_org.as_deref() else { return };
     if is_receipt(entry) {
-        return Vec::new();
+        return;
     }
     let kind = entry.event_code.as_deref().unwrap_or_default();
     let receiver = entry.receiver_org.as_deref().unwrap_or_default();
-    let mut metrics: Vec<String> = Vec::new();
+    let mut metrics: Vec<Cow<'static, str>> = Vec::with_capacity(4);
+    let histogram = |name: &str, millis: i64| Cow::Owned(format!("{name}:{}", bucket(millis)));
     match entry.event {
         LedgerEvent::Received => metrics.push(metric::SUBMITTED.into()),
         LedgerEvent::Rejected => {
             metrics.push(metric::REFUSED.into());
             if let Some(outcome) = entry.outcome.as_deref() {
-                metrics.push(format!("{}{outcome}", metric::REFUSED_BY));
+                metrics.push(Cow::Owned(format!("{}{outcome}", metric::REFUSED_BY)));
             }
         }
         LedgerEvent::Accepted => {
@@ -131,7 +166,7 @@ pub fn increments(entry: &LedgerRecord, facts: Option<&MessageFacts>) -> Vec<Cou
                     if after <= TWENTY_FOUR_HOURS_MS {
                         metrics.push(metric::SENT_WITHIN_24H.into());
                     }
-                    metrics.push(format!("{}:{}", metric::SENT_AFTER_STAY_END, bucket(after)));
+                    metrics.push(histogram(metric::SENT_AFTER_STAY_END, after));
                 }
             }
         }
@@ -139,15 +174,14 @@ pub fn increments(entry: &LedgerRecord, facts: Option<&MessageFacts>) -> Vec<Cou
         LedgerEvent::Delivered => {
             metrics.push(metric::DELIVERED.into());
             if let Some(facts) = facts {
-                let latency = entry.at.as_i64() - facts.received_at.as_i64();
-                metrics.push(format!("{}:{}", metric::DELIVERY_LATENCY, bucket(latency)));
+                metrics.push(histogram(metric::DELIVERY_LATENCY, entry.at.as_i64() - facts.received_at.as_i64()));
                 if let Some(ended) = facts.stay_ended_at {
                     let after = entry.at.as_i64() - ended.as_i64();
                     metrics.push(metric::DELIVERED_STAY_END_KNOWN.into());
                     if after <= TWENTY_FOUR_HOURS_MS {
                         metrics.push(metric::DELIVERED_WITHIN_24H.into());
                     }
-                    metrics.push(format!("{}:{}", metric::DELIVERED_AFTER_STAY_END, bucket(after)));
+                    metrics.push(histogram(metric::DELIVERED_AFTER_STAY_END, after));
                 }
             }
         }
@@ -159,39 +193,29 @@ pub fn increments(entry: &LedgerRecord, facts: Option<&MessageFacts>) -> Vec<Cou
                 metric::ANSWERED_REJECTED
             } else {
                 // A transient error is no answer yet.
-                return Vec::new();
+                return;
             };
             metrics.push(answer.into());
             if let Some(facts) = facts {
-                let latency = entry.at.as_i64() - facts.received_at.as_i64();
-                metrics.push(format!("{}:{}", metric::ANSWER_LATENCY, bucket(latency)));
+                metrics.push(histogram(metric::ANSWER_LATENCY, entry.at.as_i64() - facts.received_at.as_i64()));
             }
         }
         LedgerEvent::Failed => metrics.push(metric::FAILED.into()),
         LedgerEvent::Expired => metrics.push(metric::EXPIRED.into()),
-        _ => return Vec::new(),
+        _ => return,
     }
     let day = entry.at.as_i64().div_euclid(DAY_MS);
     let month = month_start(day);
-    let mut keys = Vec::with_capacity(metrics.len() * 4);
     for metric in metrics {
         // Each count also goes to the region's row, so that a report of the whole region sums a few
         // rows per period instead of one per pair of organisations (measured: a year of a region from
         // 1.0 s to milliseconds, benches/quality.rs).
-        for (sender, receiver) in [(sender, receiver), (REGION, REGION)] {
+        for (sender_org, receiver_org) in [(sender, receiver), (REGION, REGION)] {
             for (grain, period_start) in [(Grain::Day, day), (Grain::Month, month)] {
-                keys.push(CounterKey {
-                    grain,
-                    period_start,
-                    sender_org: sender.to_owned(),
-                    receiver_org: receiver.to_owned(),
-                    kind: kind.to_owned(),
-                    metric: metric.clone(),
-                });
+                add(Increment { grain, period_start, sender_org, receiver_org, kind, metric: metric.clone() });
             }
         }
     }
-    keys
 }
 
 /// Entries about the sender's receipts (their pushes and failures) are not handover deliveries.

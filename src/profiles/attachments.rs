@@ -418,7 +418,7 @@ fn names_in_bundle(url: &str) -> bool {
 }
 
 fn warning(code: IssueCode, message: impl Into<String>, at: impl Into<String>) -> Issue {
-    Issue { severity: Severity::Warning, code, message: message.into(), expression: Some(at.into()) }
+    Issue { severity: Severity::Warning, code, message: message.into(), expression: Some(at.into()), text: None }
 }
 
 fn not_a_media_type(at: String) -> Issue {

@@ -232,7 +232,7 @@ fn display(name: &str) -> String {
 }
 
 fn issue(code: IssueCode, message: impl Into<String>, at: String) -> Issue {
-    Issue { severity: Severity::Error, code, message: message.into(), expression: Some(at) }
+    Issue { severity: Severity::Error, code, message: message.into(), expression: Some(at), text: None }
 }
 
 /// Whether `text` starts with a real calendar date (`YYYY-MM-DD`); shorter dates are checked by pattern.

@@ -114,6 +114,7 @@ impl IdentifierSystems {
                 code: IssueCode::Value,
                 message: format!("{whose}{name} {why}"),
                 expression: Some(format!("{}.value", site.path)),
+                text: None,
             });
         }
     }

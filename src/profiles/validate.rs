@@ -36,7 +36,7 @@ fn entry_expr(i: usize) -> String {
 }
 
 fn issue(severity: Severity, code: IssueCode, message: String, expression: String) -> Issue {
-    Issue { severity, code, message, expression: Some(expression) }
+    Issue { severity, code, message, expression: Some(expression), text: None }
 }
 
 /// A short, non-identifying description of a pattern (codes from the profile, never instance data).

@@ -68,7 +68,8 @@ pub fn receipt_for(
         diagnostics: &summary,
         expression: None,
     }];
-    issues.extend(input.receiver_issues.iter().filter(|i| i.severity != Severity::Information).map(Issue::to_fhir));
+    let passed_on: Vec<&Issue> = input.receiver_issues.iter().filter(|i| i.severity != Severity::Information).collect();
+    issues.extend(passed_on.iter().map(|issue| issue.to_fhir(&issue.message)));
     let message =
         Message { state: input.state.as_str(), ok, issues: &issues, base_url: input.base_url, now: input.now };
     let Some((receipt_id, header_id, payload)) = build(sender, context, &message)? else { return Ok(None) };

@@ -13,24 +13,41 @@ use crate::ledger::LedgerRecord;
 use crate::model::OrgId;
 use crate::time::Millis;
 
-/// Adds what `entries` count. Increments are summed first and written in key order: one statement per
+/// Adds what `entries` count. `stored` are the messages the same transaction stores: their facts are
+/// known without reading them back. Increments are summed first (borrowed from the entries: the single
+/// writer pays for this, so no key is allocated per count) and written in key order: one statement per
 /// batch of keys, and two broker nodes on PostgreSQL take the rows' locks in the same order.
 pub(super) async fn count(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
     entries: &[&LedgerRecord],
+    stored: &[&super::NewMessage],
 ) -> Result<(), StoreError> {
-    let wanted: Vec<&str> =
-        entries.iter().filter(|e| counters::needs_facts(e)).filter_map(|e| e.tracking_id.as_deref()).collect();
-    let facts = message_facts(tx, backend, &wanted).await?;
-    let mut sums: BTreeMap<CounterKey, i64> = BTreeMap::new();
+    let mut facts: HashMap<String, MessageFacts> = stored
+        .iter()
+        .map(|m| {
+            let facts = MessageFacts {
+                received_at: m.received_at,
+                stay_ended_at: m.stay_ended_at,
+                warnings: i64::from(m.warnings),
+            };
+            (m.tracking_id.to_string(), facts)
+        })
+        .collect();
+    let wanted: Vec<&str> = entries
+        .iter()
+        .filter(|e| counters::needs_facts(e))
+        .filter_map(|e| e.tracking_id.as_deref())
+        .filter(|id| !facts.contains_key(*id))
+        .collect();
+    facts.extend(message_facts(tx, backend, &wanted).await?);
+    let mut sums: rustc_hash::FxHashMap<counters::Increment<'_>, i64> = rustc_hash::FxHashMap::default();
     for entry in entries {
         let facts = entry.tracking_id.as_deref().and_then(|id| facts.get(id));
-        for key in counters::increments(entry, facts) {
-            *sums.entry(key).or_default() += 1;
-        }
+        counters::each_increment(entry, facts, |increment| *sums.entry(increment).or_default() += 1);
     }
-    let sums: Vec<(CounterKey, i64)> = sums.into_iter().collect();
+    let mut sums: Vec<(CounterKey, i64)> = sums.into_iter().map(|(increment, n)| (increment.to_key(), n)).collect();
+    sums.sort_unstable();
     add(tx, backend, &sums).await
 }
 

@@ -337,7 +337,7 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
     if target.ledger {
         super::ledger::insert_ledger(&mut tx, backend, &ledger).await?;
         if target.quality {
-            super::quality::count(&mut tx, backend, &ledger).await?;
+            super::quality::count(&mut tx, backend, &ledger, &stored).await?;
         }
     }
     tx.commit().await?;

@@ -386,10 +386,19 @@ async fn every_route_refuses_a_certificate_that_speaks_for_no_organisation() {
         let method = reqwest::Method::from_bytes(rule.method.as_bytes()).unwrap();
         let response = nobody.request(method, format!("{}{path}", app.base)).send().await.unwrap();
         let status = response.status().as_u16();
+        let page = handover_broker::api::pages::PAGE_ROUTES.contains(&rule.route);
         match rule.who {
             // The token endpoint takes only a client assertion: without one it is an OAuth error.
             Who::Anyone if rule.route == "/oauth/token" => assert_eq!(status, 400),
+            // A sign-in form sent without a token is the form again, with its 401.
+            Who::Anyone if rule.method == "POST" && rule.route == "/login" => assert_eq!(status, 401),
             Who::Anyone => assert_eq!(status, 200, "{} {}", rule.method, rule.route),
+            // A page answers a person: the sign-in form, not an OperationOutcome.
+            Who::Role(_) | Who::AnyRole(_) if page => {
+                assert_eq!(status, 401, "{} {}", rule.method, rule.route);
+                let body = response.text().await.unwrap();
+                assert!(body.contains("name=\"token\""), "{} {}: {body}", rule.method, rule.route);
+            }
             Who::Role(_) | Who::AnyRole(_) => refused(response, "not registered for any organisation").await,
         }
     }

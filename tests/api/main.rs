@@ -1,6 +1,7 @@
 //! Integration tests: the real broker on a random loopback port with a fresh SQLite file.
 
 mod helpers;
+mod i18n;
 
 mod admin;
 mod attachments;

@@ -48,6 +48,23 @@ async fn a_portal_sees_its_patients_handovers_in_plain_words_and_nothing_else() 
     {
         assert!(!text.contains(internal), "{internal} shown to the patient");
     }
+    // In the patient's language: Dutch for a Dutch browser.
+    let dutch: Value = app
+        .client
+        .get(format!("{}/fhir/AuditEvent?patient-identifier={BSN}%7C999911120", app.base))
+        .bearer_auth(&portal)
+        .header("Accept-Language", "nl-NL,nl;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let woorden = dutch["entry"][0]["resource"]["outcomeDesc"].as_str().unwrap();
+    assert!(
+        woorden.contains("een ontslagbrief over u gestuurd naar") && woorden.contains("aangekomen op"),
+        "{woorden}"
+    );
     // The other patient's handover is theirs alone; it is on its way.
     let theirs: Value =
         read(&app, &portal, &format!("?patient-identifier={BSN}%7C999993653")).await.json().await.unwrap();
@@ -78,7 +95,7 @@ async fn a_portal_sees_its_patients_handovers_in_plain_words_and_nothing_else() 
         .into_iter()
         .filter(|e| e.outcome.as_deref() == Some("patient-portal read: the patient's handovers"))
         .collect();
-    assert_eq!(reads.len(), 3);
+    assert_eq!(reads.len(), 4);
     assert!(reads.iter().all(|e| e.patient_key.is_some() && e.actor_org.is_some()));
     assert!(reads.iter().all(|e| !format!("{e:?}").contains("999911120")));
     // A portal token reaches nothing else.

@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::texts::{text, Lang};
 
 /// `s` escaped for HTML text and attribute values.
-pub fn escape(s: &str) -> String {
+pub fn escape(s: impl AsRef<str>) -> String {
+    let s = s.as_ref();
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -111,11 +112,7 @@ pub fn quality(lang: Lang, report: &Value, choices: &Choices<'_>) -> String {
         .iter()
         .filter(|(k, _)| k != "lang")
         .map(|(k, v)| {
-            format!(
-                "&{}={}",
-                escape(k),
-                escape(&url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
-            )
+            format!("&{}={}", escape(k), escape(url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()))
         })
         .collect();
     let _ = write!(body, "<header><h1>{}</h1><nav aria-label=\"{}\">", escape(t("title")), escape(t("language")));
@@ -178,7 +175,7 @@ pub fn quality(lang: Lang, report: &Value, choices: &Choices<'_>) -> String {
 
     // What became of the deliveries, as bars.
     let _ = write!(body, "<h2>{}</h2>", escape(t("outcomes")));
-    let bars: Vec<(&str, i64)> = ["delivered", "answered-accepted", "answered-rejected", "failed", "expired"]
+    let bars: Vec<(String, i64)> = ["delivered", "answered-accepted", "answered-rejected", "failed", "expired"]
         .iter()
         .map(|code| (t(code), population(report, "delivery", code)))
         .collect();
@@ -227,12 +224,12 @@ pub fn quality(lang: Lang, report: &Value, choices: &Choices<'_>) -> String {
             body,
             "<tr><td>{}</td><td class=\"n\" data-metric=\"{histogram}-measured\">{measured}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             escape(t(histogram)),
-            escape(&quantile(lang, &median)),
-            escape(&quantile(lang, &p90))
+            escape(quantile(lang, &median)),
+            escape(quantile(lang, &p90))
         );
     }
     body.push_str("</tbody></table></div>");
-    page(lang, t("title"), &body)
+    page(lang, &t("title"), &body)
 }
 
 /// A latency group's score as words: "at most 2 h", "more than 7 d", or "none".
@@ -241,18 +238,18 @@ fn quantile(lang: Lang, group: &Value) -> String {
     match (score["value"].as_i64(), score["comparator"].as_str()) {
         (Some(secs), Some(">")) => format!("{} {}", text(lang, "more-than"), duration(secs)),
         (Some(secs), _) => format!("{} {}", text(lang, "at-most"), duration(secs)),
-        (None, _) => text(lang, "none").to_owned(),
+        (None, _) => text(lang, "none"),
     }
 }
 
 /// Horizontal bars, each labelled with its count, scaled to `whole` (or to the largest bar).
-fn bar_chart(bars: &[(&str, i64)], whole: i64) -> String {
+fn bar_chart(bars: &[(String, i64)], whole: i64) -> String {
     let scale = bars.iter().map(|(_, n)| *n).max().unwrap_or(0).max(whole).max(1) as f64;
     let (row, label_w, width) = (28, 260.0, 760.0);
     let height = row * bars.len() + 8;
     let mut svg = format!(
         "<svg viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">",
-        escape(&bars.iter().map(|(l, n)| format!("{l}: {n}")).collect::<Vec<_>>().join("; "))
+        escape(bars.iter().map(|(l, n)| format!("{l}: {n}")).collect::<Vec<_>>().join("; "))
     );
     for (i, (label, n)) in bars.iter().enumerate() {
         let y = 4 + i * row;
@@ -310,7 +307,7 @@ pub fn refused(lang: Lang, problems: &[String]) -> String {
         let _ = write!(body, "<li>{}</li>", escape(problem));
     }
     body.push_str("</ul></div><p><a href=\"/quality\">/quality</a></p>");
-    page(lang, text(lang, "refused-page"), &body)
+    page(lang, &text(lang, "refused-page"), &body)
 }
 
 /// The sign-in form (a token, sent as a form post; the answer sets an HttpOnly session cookie).
@@ -330,7 +327,7 @@ pub fn login(lang: Lang, next: &str, failed: bool) -> String {
         t("login-token"),
         t("login-submit")
     );
-    page(lang, text(lang, "login-title"), &body)
+    page(lang, &text(lang, "login-title"), &body)
 }
 
 #[cfg(test)]

@@ -1,0 +1,3 @@
+# The words of the receipts a sender gets about its handovers (en).
+
+receipts-placeholder = -

@@ -1,0 +1,3 @@
+# What the broker says when a handover cannot be routed, forwarded, wrapped or reported on (en).
+
+routing-placeholder = -

@@ -1,0 +1,3 @@
+# The words of the command line's `validate` summary (fr).
+
+cli-placeholder = -

@@ -1,0 +1,3 @@
+# The words of the receipts a sender gets about its handovers (fr).
+
+receipts-placeholder = -

@@ -1,0 +1,3 @@
+# What the validator says about a handover's content: base FHIR R4 structure, attachments, identifiers (nl).
+
+validation-placeholder = -
