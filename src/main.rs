@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use handover_broker::api::outcome_body;
+use handover_broker::api::outcome_body_in;
 use handover_broker::auth::{self, Role, Scope, TokenRequest};
 use handover_broker::config::Settings;
 use handover_broker::directory;
 use handover_broker::fhirxml::{Converter, XmlLimits};
+use handover_broker::i18n::Language;
 use handover_broker::message;
 use handover_broker::model::{OrgIdentifier, Organization};
 use handover_broker::outcome::{Issue, IssueCode};
@@ -67,6 +68,10 @@ enum Command {
         /// Print each file's OperationOutcome as one JSON line.
         #[arg(long)]
         json: bool,
+        /// The language of the summary and the issues' texts: nl, fr or en (default: from LC_ALL,
+        /// LC_MESSAGES or LANG, else English).
+        #[arg(long, value_name = "LANGUAGE")]
+        lang: Option<String>,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -181,18 +186,40 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(cli.command, settings))
 }
 
-fn print_summary(file: &std::path::Path, issues: &[Issue]) {
+/// The language of `validate`'s words: `--lang` when given (one the broker writes, else an error),
+/// else the POSIX locale variables in their order of precedence, else English.
+fn cli_language(asked: Option<&str>) -> anyhow::Result<Language> {
+    if let Some(asked) = asked {
+        return Language::of(asked).with_context(|| format!("--lang {asked}: the broker writes nl, fr and en"));
+    }
+    let from_env = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .next()
+        .and_then(|tag| Language::of(&tag));
+    Ok(from_env.unwrap_or(Language::En))
+}
+
+fn print_summary(file: &std::path::Path, issues: &[Issue], lang: Language) {
+    use handover_broker::i18n::render;
+    use handover_broker::i18n::Arg::{Number, Word};
     let errors = issues.iter().filter(|i| i.is_error()).count();
     let warnings = issues.len() - errors;
+    let file_arg = ("file", Word(file.display().to_string()));
+    let count = |n: usize| Number(i64::try_from(n).unwrap_or(i64::MAX));
     if issues.is_empty() {
-        println!("{}: complete", file.display());
+        println!("{}", render(lang, "cli-complete", &[file_arg]));
     } else {
-        println!("{}: {errors} error(s), {warnings} warning(s)", file.display());
+        let args = [file_arg, ("errors", count(errors)), ("warnings", count(warnings))];
+        println!("{}", render(lang, "cli-counts", &args));
     }
+    let (error, warning) = (render(lang, "cli-error", &[]), render(lang, "cli-warning", &[]));
+    // The severity column as wide as its longest word in this language.
+    let width = error.chars().count().max(warning.chars().count());
     for issue in issues {
-        let severity = if issue.is_error() { "error" } else { "warning" };
-        println!("  {severity:<7} {:<13} {}", issue.code.as_str(), issue.expression.as_deref().unwrap_or("-"));
-        println!("          {}", issue.message);
+        let severity = if issue.is_error() { &error } else { &warning };
+        println!("  {severity:<width$} {:<13} {}", issue.code.as_str(), issue.expression.as_deref().unwrap_or("-"));
+        println!("  {:width$} {}", "", issue.text_in(lang));
     }
 }
 
@@ -231,8 +258,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Ledger(LedgerCommand::Bench { patients, queries }) => ledger_bench(&settings, patients, queries).await,
         Command::Ledger(LedgerCommand::Export { since, until }) => ledger_export(&settings, since, until).await,
         Command::Ledger(LedgerCommand::Verify { checkpoint }) => ledger_verify(&settings, checkpoint).await,
-        Command::Validate { profile, profiles, json, files } => {
-            validate_files(&settings, profile.as_deref(), &profiles, json, &files)
+        Command::Validate { profile, profiles, json, lang, files } => {
+            let lang = cli_language(lang.as_deref())?;
+            validate_files(&settings, profile.as_deref(), &profiles, (json, lang), &files)
         }
     }
 }
@@ -475,7 +503,7 @@ fn validate_files(
     settings: &Settings,
     profile: Option<&str>,
     profiles: &[PathBuf],
-    json: bool,
+    (json, lang): (bool, Language),
     files: &[PathBuf],
 ) -> anyhow::Result<()> {
     let catalog = load_catalog(settings, profiles)?;
@@ -490,9 +518,9 @@ fn validate_files(
         let issues = check_file(&catalog, profile, bytes, settings, &xml);
         failed |= issues.iter().any(Issue::is_error);
         if json {
-            println!("{}", String::from_utf8_lossy(&outcome_body(&issues)));
+            println!("{}", String::from_utf8_lossy(&outcome_body_in(&issues, lang)));
         } else {
-            print_summary(file, &issues);
+            print_summary(file, &issues, lang);
         }
     }
     if failed {

@@ -116,6 +116,12 @@ impl Text {
         self
     }
 
+    /// Another text with the same arguments (e.g. a receipt telling the sender what a note told the receiver).
+    pub fn reworded(mut self, id: &'static str) -> Self {
+        self.id = id;
+        self
+    }
+
     pub fn id(&self) -> &'static str {
         self.id
     }
@@ -231,10 +237,9 @@ impl Report for Vec<Issue> {
     fn report(&mut self, issue: Issue) {
         match self.len() {
             n if n < MAX_ISSUES => self.push(issue),
-            MAX_ISSUES => self.push(Issue::says(
-                IssueCode::TooCostly,
-                Text::new("issues-listed-first").num("count", MAX_ISSUES),
-            )),
+            MAX_ISSUES => {
+                self.push(Issue::says(IssueCode::TooCostly, Text::new("issues-listed-first").num("count", MAX_ISSUES)))
+            }
             _ => {}
         }
     }

@@ -550,6 +550,34 @@ pub fn capability_statement(cap: &Capability<'_>) -> Result<Vec<u8>, FhirError> 
                 .build()?,
         )])
         .build()?;
+    rest.resource.push(Some(
+        CapabilityStatementRestResource::builder()
+            .r#type(ResourceType::Measure)
+            .documentation(
+                "GET Measure/handover-quality/$evaluate-measure?periodStart=&periodEnd=&sender=&receiver=&kind=: \
+                 the handover-quality MeasureReport (completeness, delivery, timeliness, latencies) for the region \
+                 (quality role, auditors) or the caller's own organisation. The same figures as a page: /quality."
+                    .to_owned(),
+            )
+            .operation(vec![Some(operation(
+                "evaluate-measure",
+                "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
+            )?)])
+            .build()?,
+    ));
+    rest.resource.push(Some(
+        CapabilityStatementRestResource::builder()
+            .r#type(ResourceType::AuditEvent)
+            .documentation(
+                "The handover ledger as AuditEvents: auditors search it (patient-identifier, sender, receiver, event, \
+                 message, date); a patient portal asks for one patient's handovers, in plain words."
+                    .to_owned(),
+            )
+            .interaction(vec![Some(
+                CapabilityStatementRestResourceInteraction::builder().code("search-type".to_owned()).build()?,
+            )])
+            .build()?,
+    ));
     rest.resource.extend(notified_pull_resources()?);
     let supported = cap
         .events

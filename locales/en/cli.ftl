@@ -1,3 +1,12 @@
 # The words of the command line's `validate` summary (en).
 
-cli-placeholder = -
+cli-complete = { $file }: complete
+cli-counts = { $file }: { $errors ->
+    [one] { $errors } error
+   *[other] { $errors } errors
+}, { $warnings ->
+    [one] { $warnings } warning
+   *[other] { $warnings } warnings
+}
+cli-error = error
+cli-warning = warning

@@ -1,3 +1,12 @@
-# The words of the command line's `validate` summary (nl).
+# De teksten van de samenvatting van `validate` op de opdrachtregel (nl).
 
-cli-placeholder = -
+cli-complete = { $file }: volledig
+cli-counts = { $file }: { $errors ->
+    [one] { $errors } fout
+   *[other] { $errors } fouten
+}, { $warnings ->
+    [one] { $warnings } waarschuwing
+   *[other] { $warnings } waarschuwingen
+}
+cli-error = fout
+cli-warning = waarschuwing

@@ -306,7 +306,11 @@ impl ApiError {
 
 /// An `OperationOutcome` body for `issues`, its words in the language the caller asked for.
 pub fn outcome_body(issues: &[Issue]) -> Vec<u8> {
-    let lang = crate::i18n::answer_language();
+    outcome_body_in(issues, crate::i18n::answer_language())
+}
+
+/// An `OperationOutcome` body for `issues`, its words in `lang`.
+pub fn outcome_body_in(issues: &[Issue], lang: crate::i18n::Language) -> Vec<u8> {
     let texts: Vec<_> = issues.iter().map(|issue| issue.text_in(lang)).collect();
     let issues: Vec<handover_fhir::OutcomeIssue<'_>> =
         issues.iter().zip(&texts).map(|(issue, text)| issue.to_fhir(text)).collect();

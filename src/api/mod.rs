@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-pub use error::{outcome_body, ApiError, FHIR_JSON};
+pub use error::{outcome_body, outcome_body_in, ApiError, FHIR_JSON};
 pub use telemetry::QuietRootSpan;
 
 use crate::auth::{Authenticator, Principal, Role};

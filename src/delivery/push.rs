@@ -27,6 +27,7 @@ use crate::fhirxml::Converter;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::metrics::Metrics;
 use crate::model::{DeliveryMode, DeliveryState, Format, OrgId};
+use crate::outcome::Text;
 use crate::store::{Change, Claimed, Outbox, Settlement, Store, StoreError};
 use crate::time::Millis;
 
@@ -460,7 +461,7 @@ impl Pusher {
             return self.release(&row).await;
         }
         let Some(parcel) = self.store.parcel(&row).await? else {
-            return self.finish(&row, DeliveryState::Failed, "the payload is no longer stored", "purged").await;
+            return self.finish(&row, DeliveryState::Failed, &Text::new("receipt-purged"), "purged").await;
         };
         let snapshot = self.directory.snapshot();
         let org = snapshot.organizations().iter().find(|o| o.id == row.org);
@@ -524,8 +525,8 @@ impl Pusher {
                 Ok(xml) => (xml.into_bytes(), None),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot write the message as XML");
-                    let summary = "The message could not be written as FHIR XML, which the receiver takes.";
-                    return self.finish(&row, DeliveryState::Failed, summary, "xml").await;
+                    let summary = Text::new("receipt-xml-unwritable");
+                    return self.finish(&row, DeliveryState::Failed, &summary, "xml").await;
                 }
             },
         };
@@ -578,7 +579,7 @@ impl Pusher {
             Verdict::Delivered => {
                 self.metrics.attempt(row.outbox, "delivered");
                 tracing::info!("delivered");
-                self.finish(&row, DeliveryState::Delivered, "Delivered to the receiver's system.", "2xx").await
+                self.finish(&row, DeliveryState::Delivered, &Text::new("receipt-delivered"), "2xx").await
             }
             Verdict::Retry { not_before, reason } => {
                 self.metrics.attempt(row.outbox, "retry");
@@ -588,7 +589,7 @@ impl Pusher {
             Verdict::Failed { reason } => {
                 self.metrics.attempt(row.outbox, "failed");
                 tracing::warn!(reason = %reason, "push refused by the receiver; not retried");
-                let summary = format!("The receiver's system refused the message permanently (HTTP {reason}).");
+                let summary = Text::new("receipt-refused-permanently").arg("reason", &reason);
                 self.finish(&row, DeliveryState::Failed, &summary, &reason).await
             }
         }
@@ -643,7 +644,7 @@ impl Pusher {
         &self,
         row: &Claimed,
         to: DeliveryState,
-        summary: &str,
+        summary: &Text,
         outcome: &str,
     ) -> Result<Settled, StoreError> {
         let now = Millis::now();
@@ -663,8 +664,8 @@ impl Pusher {
     /// Returns whether it expired (`false`: the row had moved on meanwhile).
     async fn expire(&self, row: Claimed) -> Result<bool, StoreError> {
         tracing::info!(stage = "delivery", outbox = row.outbox.as_str(), id = %row.id, "time to live passed");
-        let summary = "The message was not delivered within its time to live and will not be delivered.";
-        let settled = self.finish(&row, DeliveryState::Expired, summary, "ttl").await?;
+        let summary = Text::new("receipt-expired");
+        let settled = self.finish(&row, DeliveryState::Expired, &summary, "ttl").await?;
         Ok(matches!(settled, Settled::Expired { applied: true }))
     }
 }

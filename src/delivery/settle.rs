@@ -6,7 +6,7 @@
 use crate::directory::{Directory, Snapshot};
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::{DeliveryId, DeliveryState, ForwardMode, OrgId, TrackingId};
-use crate::outcome::Issue;
+use crate::outcome::{Issue, Text};
 use crate::receipts::{receipt_for, withdrawal_for, ReceiptInput};
 use crate::signals::Signals;
 use crate::store::{
@@ -87,7 +87,7 @@ impl Settler {
         &self,
         row: &OutboxRow<'_>,
         to: DeliveryState,
-        summary: &str,
+        summary: &Text,
         outcome: &str,
         first: Option<LedgerRecord>,
     ) -> Result<bool, StoreError> {
@@ -100,7 +100,7 @@ impl Settler {
         &self,
         row: &OutboxRow<'_>,
         to: DeliveryState,
-        summary: &str,
+        summary: &Text,
         outcome: &str,
         first: Option<LedgerRecord>,
         task: Option<TaskWrite>,
@@ -167,11 +167,11 @@ impl Settler {
     ) -> Result<Answered, StoreError> {
         let now = answer.at;
         let summary = match to {
-            DeliveryState::AcceptedByReceiver => "The receiver accepted the message.",
-            _ => "The receiver rejected the message; its reasons follow.",
+            DeliveryState::AcceptedByReceiver => Text::new("receipt-accepted"),
+            _ => Text::new("receipt-rejected"),
         };
         let mut ledger = vec![answer];
-        let receipt = self.receipt(context, to, summary, receiver_issues, now, &mut ledger);
+        let receipt = self.receipt(context, to, &summary, receiver_issues, now, &mut ledger);
         let change = Change::Finish { to, error: None };
         let mut settlement =
             Settlement::new(Outbox::Deliveries, context.delivery_id.clone(), now, change, ledger, receipt);
@@ -237,11 +237,8 @@ impl Settler {
             }
         }
         if let Some(original) = self.store.delivery_context(&forwarding.original_delivery_id).await? {
-            let summary = format!(
-                "Accepted by {placed_with}, to whom the triage point forwarded the message (forwarded as \
-                 tracking id {}).",
-                forwarding.tracking_id
-            );
+            let summary =
+                Text::new("receipt-placed").arg("placed", placed_with).arg("forwarded", &forwarding.tracking_id);
             let entry = LedgerRecord::new(LedgerEvent::BusinessResponse, now)
                 .tracking(original.tracking_id.clone())
                 .header(original.header_id.clone())
@@ -272,7 +269,7 @@ impl Settler {
     fn withdrawal(&self, directory: &Snapshot, other: &DeliveryContext, placed_with: &str, now: Millis) -> Settlement {
         let input = ReceiptInput {
             state: DeliveryState::Withdrawn,
-            summary: "Withdrawn: the patient was placed with another provider, so this request needs no answer.",
+            summary: &Text::new("receipt-withdrawn"),
             receiver_issues: &[],
             base_url: &self.base_url,
             now,
@@ -318,21 +315,17 @@ impl Settler {
         // Mode `all` handed the request over: its receivers' refusal answers the original. A placement
         // (`first-accept`) is the triage point's to try again: the original waits, still `forwarded`.
         let mut original = None;
-        let what_now = match forwarding.mode {
+        let summary = match forwarding.mode {
             ForwardMode::All => {
                 if let Some(first) = self.store.delivery_context(&forwarding.original_delivery_id).await? {
                     original =
                         Some(Box::new(self.declined_original(forwarding, context, &first, receiver_issues, now)));
                 }
-                "the original request (tracking id {}) is answered as declined"
+                Text::new("receipt-unplaced-declined")
             }
-            ForwardMode::FirstAccept => "the request (tracking id {}) is back with the triage point",
+            ForwardMode::FirstAccept => Text::new("receipt-unplaced-back"),
         };
-        let what_now = what_now.replace("{}", forwarding.original_tracking_id.as_str());
-        let summary = format!(
-            "This candidate's delivery ended {to}. Every receiver of this forwarding has now declined or could not \
-             be reached: nobody was placed, and {what_now}."
-        );
+        let summary = summary.arg("state", to).arg("original", &forwarding.original_tracking_id);
         // The receipt replaces the delivery's own, whose ledger entry already says it was created.
         let receipt = self.receipt(context, to, &summary, receiver_issues, now, &mut Vec::new());
         Ok(Unplaced { forwarded: forwarding.tracking_id.clone(), ledger: vec![entry], receipt, original })
@@ -349,11 +342,7 @@ impl Settler {
         now: Millis,
     ) -> Settlement {
         let by = format!("{}|{}", last.receiver_system, last.receiver_value);
-        let summary = format!(
-            "Declined by {by}, to whom the triage point forwarded the message (forwarded as tracking id {}); \
-             its reasons follow.",
-            forwarding.tracking_id
-        );
+        let summary = Text::new("receipt-declined-via").arg("by", by).arg("forwarded", &forwarding.tracking_id);
         let entry = LedgerRecord::new(LedgerEvent::BusinessResponse, now)
             .tracking(original.tracking_id.clone())
             .header(original.header_id.clone())
@@ -396,7 +385,7 @@ impl Settler {
         &self,
         context: &DeliveryContext,
         state: DeliveryState,
-        summary: &str,
+        summary: &Text,
         receiver_issues: &[Issue],
         now: Millis,
         ledger: &mut Vec<LedgerRecord>,

@@ -9,10 +9,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::DirectoryError;
-use super::RECEIPT_PREFERENCE_URL;
 use super::{CARE_TYPE_PROVIDED_URL, CA_CERTIFICATE_URL, CERTIFICATE_SHA256_URL, CLIENT_CERTIFICATE_URL};
 use super::{MAILBOX_CODE, MAILBOX_SYSTEM, NOTIFIED_PULL_CODE, PUSH_CODE, PUSH_SYSTEM};
 use super::{OPENING_HOURS_URL, RESPONSE_TIME_URL};
+use super::{PREFERRED_LANGUAGE_URL, RECEIPT_PREFERENCE_URL};
 use crate::address::TargetPolicy;
 use crate::model::codes::{CareType, CARE_TYPE_SYSTEM, EVENT_SYSTEM, ORGANIZATION_ROLE_SYSTEM, TRIAGE_POINT_CODE};
 use crate::model::{
@@ -110,6 +110,21 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
                 })?
             }
         };
+        let language = match extension(org, PREFERRED_LANGUAGE_URL, &at)? {
+            None => None,
+            Some((xi, ext)) => Some(
+                ext.get("valueCode")
+                    .and_then(Value::as_str)
+                    .filter(|code| code.len() <= 35)
+                    .and_then(crate::i18n::Language::of)
+                    .ok_or_else(|| {
+                        invalid(
+                            format!("{at}.extension[{xi}].valueCode"),
+                            "the preferred language must be Dutch, French or English (nl, fr, en, e.g. nl-BE)",
+                        )
+                    })?,
+            ),
+        };
         let certificates = pinned_certificates(org, &at)?;
         let smart = match extension(org, SMART_CLIENT_URL, &at)? {
             None => None,
@@ -143,6 +158,7 @@ pub fn organizations_from_bundle(bytes: &[u8]) -> Result<Vec<Organization>, Dire
             care_types,
             hours,
             response_rules,
+            language,
         });
     }
     Ok(organizations)
@@ -630,6 +646,12 @@ pub fn bundle_from_organizations(organizations: &[Organization]) -> DirectoryBun
                 }))
                 .chain(org.hours.iter().map(opening_hours_extension))
                 .chain(org.response_rules.iter().map(response_rule_extension))
+                .chain(
+                    org.language.map(|lang| Extension {
+                        url: PREFERRED_LANGUAGE_URL,
+                        value: ExtensionValue::Code(lang.code()),
+                    }),
+                )
                 .collect(),
                 identifier: org
                     .identifiers
@@ -1277,6 +1299,8 @@ mod tests {
         organizations[3].events.clear();
         organizations[4].certificates = vec![CertificateSha256::of_der(b"one"), CertificateSha256::of_der(b"two")];
         organizations[4].certificates.sort();
+        organizations[5].language = Some(crate::i18n::Language::Fr);
+        organizations[6].language = Some(crate::i18n::Language::Nl);
         let bytes = serde_json::to_vec(&bundle_from_organizations(&organizations)).unwrap();
         let bundle: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(bundle["type"], "collection");

@@ -39,6 +39,9 @@ pub const CLIENT_CERTIFICATE_URL: &str =
     "https://fhir.handover-broker.eu/StructureDefinition/endpoint-client-certificate";
 /// `Organization` extension (`valueCode`, a [`ReceiptPreference`] code): which receipts it wants.
 pub const RECEIPT_PREFERENCE_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/receipt-preference";
+/// `Organization` extension (`valueCode`, a BCP-47 tag of Dutch, French or English, e.g. `nl-BE`): the
+/// language its people read, which the receipts it is sent are written in.
+pub const PREFERRED_LANGUAGE_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/preferred-language";
 /// `Organization` extension (`valueString`, 0..*): the SHA-256 fingerprint (hex) of a client certificate
 /// pinned on the organisation; a verified client certificate (mTLS) with it speaks for the organisation.
 pub const CERTIFICATE_SHA256_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/certificate-sha256";
@@ -101,6 +104,7 @@ pub fn json_view(org: &Organization) -> serde_json::Value {
         "address": org.address,
         "client_certificate": org.client_certificate,
         "receipts": org.receipts.as_str(),
+        "language": org.language.map(|lang| lang.code()),
         "has_ca": org.ca_pem.is_some(),
         "certificates": org.certificates.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         "triage_point": org.triage_point,
@@ -390,6 +394,10 @@ pub fn describe_change(before: Option<&Organization>, after: Option<&Organizatio
             }
             if old.receipts != new.receipts {
                 changes.push(format!("receipts {} -> {}", old.receipts, new.receipts));
+            }
+            if old.language != new.language {
+                let code = |lang: Option<crate::i18n::Language>| lang.map_or("none", |lang| lang.code());
+                changes.push(format!("language {} -> {}", code(old.language), code(new.language)));
             }
             if changes.is_empty() {
                 return None;

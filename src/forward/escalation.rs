@@ -22,8 +22,9 @@ pub struct Escalation<'a> {
     pub delivery_id: &'a DeliveryId,
     /// The organisation the receiver's directory entry names for the message's priority.
     pub to: &'a OrgId,
-    /// Why, for the escalation organisation (the triage note of the forwarded message).
-    pub reason: &'a str,
+    /// Why, for the escalation organisation (the triage note of the forwarded message, in its language)
+    /// and for the original sender (its receipt).
+    pub reason: &'a crate::outcome::Text,
 }
 
 /// Forwards the overdue delivery; `None` when there is nothing to do any more (answered or moved on
@@ -59,20 +60,19 @@ pub async fn escalate(flow: &Flow<'_>, escalation: &Escalation<'_>) -> Result<Op
     }];
     let now = Millis::now();
     let tracking_id = TrackingId::generate();
+    let note = escalation.reason.render(target.language.unwrap_or(crate::i18n::Language::En));
     let forwarding = Forwarding {
         original: &original.tracking_id,
         sender,
         sender_name: &receiver.name,
         destinations: &destinations,
-        note: Some(escalation.reason),
+        note: Some(&note),
         broker: flow.base_url,
         now: &now.to_rfc3339_secs(),
     };
     let bytes = build(&payload, &forwarding)?;
-    let summary = format!(
-        "Not answered in time by {}: escalated by the broker to {}. {}",
-        receiver.name, target.name, escalation.reason
-    );
+    let summary = escalation.reason.clone().reworded("receipt-escalated");
+    let summary = summary.arg("receiver", &receiver.name).arg("target", &target.name);
     let link = link(flow, None, &original, (&tracking_id, &destinations, ForwardMode::All), &summary, now);
     // The receiver's own principal: the message is the receiver's request, passed on as it asked.
     let on_behalf = Principal::organization(receiver.id.clone(), Role::Sender);
@@ -114,11 +114,8 @@ impl Escalator {
         for due in flow.settler.store().escalations_due(Self::PER_PASS).await? {
             let within = u64::try_from(due.within_secs).ok().and_then(ResponseTime::from_secs);
             let within = within.map_or_else(|| format!("{} s", due.within_secs), |w| w.to_string());
-            let reason = format!(
-                "Escalated by the broker: this {} request was not answered within {within} (counted in the \
-                 receiver's opening hours).",
-                due.priority
-            );
+            let reason =
+                crate::outcome::Text::new("escalation-reason").arg("priority", due.priority).arg("within", within);
             let escalation = Escalation { delivery_id: &due.delivery_id, to: &due.escalation_org, reason: &reason };
             match escalate(&flow, &escalation).await {
                 Ok(Some(tracking_id)) => forwarded.push(tracking_id),

@@ -274,7 +274,7 @@ fn link(
     actor: Option<&OrgId>,
     original: &DeliveryContext,
     (tracking_id, destinations, mode): (&TrackingId, &[Destination], ForwardMode),
-    summary: &str,
+    summary: &crate::outcome::Text,
     now: Millis,
 ) -> NewForwarding {
     let entry = |event| {
@@ -307,16 +307,13 @@ fn link(
 }
 
 /// The original sender's receipt text for a forwarding by the triage point.
-fn forwarded_summary(destinations: &[Destination], mode: ForwardMode) -> String {
+fn forwarded_summary(destinations: &[Destination], mode: ForwardMode) -> crate::outcome::Text {
     let names: Vec<&str> = destinations.iter().map(|d| d.name.as_str()).collect();
-    match mode {
-        ForwardMode::All => format!("Forwarded by the triage point to {}.", names.join(", ")),
-        ForwardMode::FirstAccept => format!(
-            "Forwarded by the triage point to {} candidates ({}); the first to accept answers this request.",
-            names.len(),
-            names.join(", ")
-        ),
-    }
+    let text = match mode {
+        ForwardMode::All => crate::outcome::Text::new("receipt-forwarded"),
+        ForwardMode::FirstAccept => crate::outcome::Text::new("receipt-forwarded-first-accept"),
+    };
+    text.arg("names", names.join(", ")).num("count", names.len())
 }
 
 /// A `$forward` of a message the caller already forwarded: the earlier forwarding's acknowledgement if

@@ -292,8 +292,9 @@ impl Mailbox {
                 .settler
                 .entry(&row, LedgerEvent::Acknowledged, Millis::now(), "acknowledged")
                 .actor(caller.org.clone());
-            let summary = "Downloaded and acknowledged by the receiver from its mailbox.";
-            if self.settler.finish(&row, DeliveryState::Delivered, summary, "acknowledged", Some(acknowledged)).await? {
+            let summary = crate::outcome::Text::new("receipt-acknowledged-from-mailbox");
+            if self.settler.finish(&row, DeliveryState::Delivered, &summary, "acknowledged", Some(acknowledged)).await?
+            {
                 tracing::info!(outbox = item.outbox.as_str(), "acknowledged");
                 return Ok(true);
             }

@@ -184,6 +184,8 @@ pub struct Organization {
     pub hours: Option<super::OpeningHours>,
     /// What it promises per priority (sorted by priority, one each).
     pub response_rules: Vec<super::ResponseRule>,
+    /// The language its people read; the receipts it is sent are written in it (`None`: English).
+    pub language: Option<crate::i18n::Language>,
 }
 
 impl Organization {

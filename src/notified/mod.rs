@@ -186,9 +186,9 @@ impl Tasks {
     /// delivery becomes `delivered` (with the sender's receipt) in the same commit.
     async fn fetched(&self, record: &TaskRecord, read: LedgerRecord) -> Result<(), TaskError> {
         if record.state == DeliveryState::Queued {
-            let summary = "Fetched by the receiver from the broker (Notified Pull).";
+            let summary = crate::outcome::Text::new("receipt-fetched");
             let row = Self::row(record);
-            if self.settler.finish(&row, DeliveryState::Delivered, summary, "fetched", Some(read.clone())).await? {
+            if self.settler.finish(&row, DeliveryState::Delivered, &summary, "fetched", Some(read.clone())).await? {
                 tracing::info!(stage = "notified", delivery_id = %record.delivery_id, "fetched: delivered");
                 return Ok(());
             }
@@ -379,7 +379,7 @@ impl Tasks {
         let applied = match target {
             DeliveryState::Delivered if record.state == DeliveryState::Queued => {
                 let entry = self.entry(&record, LedgerEvent::Acknowledged, now, &format!("task {status}"));
-                let summary = format!("The receiver has the message: it set its Task to {status} (Notified Pull).");
+                let summary = crate::outcome::Text::new("receipt-task-set").arg("status", status);
                 let row = Self::row(&record);
                 self.settler
                     .finish_with_task(&row, DeliveryState::Delivered, &summary, "task", Some(entry), Some(write))

@@ -6,18 +6,19 @@
 //! sender all the same.
 
 use crate::directory::Snapshot;
+use crate::i18n::Language;
 use crate::model::{
     DeliveryId, DeliveryState, HeaderId, Organization, Priority, ReceiptKind, ReceiptPreference, ResponseTime,
 };
-use crate::outcome::{Issue, Severity};
+use crate::outcome::{Issue, Severity, Text};
 use crate::store::{DeliveryContext, NewReceipt};
 use crate::time::Millis;
 
 /// What a receipt needs besides the delivery.
 pub struct ReceiptInput<'a> {
     pub state: DeliveryState,
-    /// One line for the sender: what happened (no patient data).
-    pub summary: &'a str,
+    /// One line for the sender: what happened (no patient data), written in its language.
+    pub summary: &'a Text,
     /// The receiver's own issues, for a business response.
     pub receiver_issues: &'a [Issue],
     pub base_url: &'a str,
@@ -58,8 +59,10 @@ pub fn receipt_for(
         ReceiptPreference::BusinessOnly if input.state == DeliveryState::Delivered => return Ok(None),
         _ => {}
     }
+    let lang = sender.language.unwrap_or(Language::En);
     let receiver = format!("{}|{}", context.receiver_system, context.receiver_value);
-    let summary = format!("{} Receiver {receiver}; tracking id {}.", input.summary, context.tracking_id);
+    let about = Text::new("receipt-about").arg("receiver", receiver).arg("tracking", &context.tracking_id);
+    let summary = format!("{} {}", input.summary.render(lang), about.render(lang));
     let ok =
         matches!(input.state, DeliveryState::Delivered | DeliveryState::AcceptedByReceiver | DeliveryState::Forwarded);
     let mut issues = vec![handover_fhir::OutcomeIssue {
@@ -112,16 +115,13 @@ pub fn overdue_receipt_for(
     if sender.receipts == ReceiptPreference::None {
         return Ok(None);
     }
-    let diagnostics = format!(
-        "The receiver {}|{} has not answered this {} request within its response time of {} (counted in its \
-         opening hours), which ended at {}. Tracking id {}.",
-        context.receiver_system,
-        context.receiver_value,
-        input.priority,
-        input.within,
-        input.due.to_rfc3339_secs(),
-        context.tracking_id,
-    );
+    let diagnostics = Text::new("receipt-overdue")
+        .arg("receiver", format!("{}|{}", context.receiver_system, context.receiver_value))
+        .arg("priority", input.priority)
+        .arg("within", input.within)
+        .arg("due", input.due.to_rfc3339_secs())
+        .arg("tracking", &context.tracking_id)
+        .render(sender.language.unwrap_or(Language::En));
     let issues = [handover_fhir::OutcomeIssue {
         severity: handover_fhir::OutcomeSeverity::Warning,
         code: "timeout",
@@ -196,8 +196,9 @@ pub fn withdrawal_for(
         return Ok(None);
     };
     let header_id = HeaderId::generate();
-    let summary =
-        format!("{} Tracking id {}; MessageHeader.id {}.", input.summary, context.tracking_id, context.header_id);
+    let lang = candidate.language.unwrap_or(Language::En);
+    let about = Text::new("withdrawal-about").arg("tracking", &context.tracking_id).arg("header", &context.header_id);
+    let summary = format!("{} {}", input.summary.render(lang), about.render(lang));
     let issues = [handover_fhir::OutcomeIssue {
         severity: handover_fhir::OutcomeSeverity::Information,
         code: "informational",

@@ -84,7 +84,7 @@ impl Store {
     pub async fn organizations(&self) -> Result<Vec<Organization>, StoreError> {
         let orgs = sqlx::query(
             "SELECT org_id, name, delivery_mode, endpoint_url, endpoint_ca_pem, client_certificate, receipt_preference, \
-             triage_point, time_zone, payload_format, notified_pull FROM organizations ORDER BY org_id",
+             triage_point, time_zone, payload_format, notified_pull, language FROM organizations ORDER BY org_id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -156,6 +156,7 @@ impl Store {
                 }
             };
             let response_rules = rules_of.remove(&id).unwrap_or_default();
+            let language: Option<String> = row.try_get("language")?;
             let format: String = row.try_get("payload_format")?;
             let Some(format) = Format::from_stored(&format) else {
                 return Err(StoreError::Corrupt(format!("organisation {id} has payload format {format}")));
@@ -177,6 +178,7 @@ impl Store {
                 care_types: care_types_of.remove(&id_for_care).unwrap_or_default(),
                 hours,
                 response_rules,
+                language: language.as_deref().and_then(crate::i18n::Language::of),
             });
         }
         Ok(result)
@@ -268,13 +270,15 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
     for org in organizations {
         sqlx::query(
             "INSERT INTO organizations (org_id, name, delivery_mode, endpoint_url, created_at, endpoint_ca_pem, \
-             client_certificate, receipt_preference, triage_point, time_zone, payload_format, notified_pull) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             client_certificate, receipt_preference, triage_point, time_zone, payload_format, notified_pull, \
+             language) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, delivery_mode = excluded.delivery_mode, \
              endpoint_url = excluded.endpoint_url, endpoint_ca_pem = excluded.endpoint_ca_pem, \
              client_certificate = excluded.client_certificate, receipt_preference = excluded.receipt_preference, \
              triage_point = excluded.triage_point, time_zone = excluded.time_zone, \
-             payload_format = excluded.payload_format, notified_pull = excluded.notified_pull",
+             payload_format = excluded.payload_format, notified_pull = excluded.notified_pull, \
+             language = excluded.language",
         )
         .bind(org.id.as_str())
         .bind(&org.name)
@@ -292,6 +296,7 @@ async fn upsert_organizations(tx: &mut Transaction<'_, Any>, organizations: &[Or
         .bind(org.hours.as_ref().map(|hours| hours.zone().as_str()))
         .bind(org.format.as_str())
         .bind(i64::from(org.delivery == DeliveryMode::NotifiedPull))
+        .bind(org.language.map(|lang| lang.code()))
         .execute(&mut **tx)
         .await?;
         for table in [

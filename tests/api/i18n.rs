@@ -68,3 +68,97 @@ async fn a_refused_handover_is_explained_in_the_callers_language_with_the_same_c
         assert_eq!(codes_and_expressions(&outcome), codes_and_expressions(&english));
     }
 }
+
+/// Pushed and pulled receipts are written in the language the sender's directory entry names
+/// (`preferred-language`), whatever language the request that caused them was in: a receipt is read
+/// later, by the sender's people.
+#[tokio::test]
+async fn a_senders_receipts_are_written_in_its_preferred_language() {
+    use crate::delivery::{accepted, delivered, stepped_broker_where, Receiver};
+    let hospital = Receiver::plain();
+    let app = stepped_broker_where(
+        &[("zzl-hospital", &hospital.address)],
+        |_| {},
+        |org| {
+            if org.id.as_str() == "gp-heerlen" {
+                org.language = Some(handover_broker::i18n::Language::Nl);
+            }
+        },
+    )
+    .await;
+    let mut referral = fresh(fixture("referral-nl.json"));
+    referral["entry"][0]["resource"]["destination"][0]["endpoint"] = serde_json::json!(hospital.address);
+    let tracking = accepted(app.post_message(GP_HEERLEN, &referral).await).await;
+    assert_eq!(app.deliver_pending().await.handovers, delivered(1));
+
+    let page = app.get(Some(GP_HEERLEN), "/fhir/mailbox").await.json::<Value>().await.unwrap();
+    let receipt = &page["entry"][0]["resource"];
+    let outcome = receipt["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == "OperationOutcome")
+        .expect("the receipt's OperationOutcome");
+    let text = outcome["issue"][0]["diagnostics"].as_str().unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "Afgeleverd bij het systeem van de ontvanger. Ontvanger http://fhir.nl/fhir/NamingSystem/ura|90000011; \
+             tracking-id {tracking}."
+        )
+    );
+    assert_eq!(outcome["issue"][0]["code"], "informational");
+
+    // The directory export names the language, and the organisation's view shows it.
+    let admin = admin_token(&app).await;
+    let export = app.get(Some(&admin), "/admin/directory").await.text().await.unwrap();
+    let extension =
+        r#"{"url":"https://fhir.handover-broker.eu/StructureDefinition/preferred-language","valueCode":"nl"}"#;
+    assert!(export.contains(extension), "{export}");
+    let gp = app.get(Some(&admin), "/admin/organizations/gp-heerlen").await.json::<Value>().await.unwrap();
+    assert_eq!(gp["language"], "nl");
+}
+
+/// `handover-broker validate` writes its summary and the issues' texts in `--lang`, else in the
+/// language of the POSIX locale (`LC_ALL`, `LC_MESSAGES`, `LANG`), else English; codes and locations
+/// are the same in every language.
+#[test]
+fn the_cli_summary_is_in_the_language_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("incomplete.json");
+    let bundle = fixture("incomplete/discharge-summary--missing-medication-section.json");
+    std::fs::write(&file, serde_json::to_vec(&bundle).unwrap()).unwrap();
+    let validate = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_handover-broker"));
+        command.arg("validate").args(args).arg(&file);
+        command.env("HANDOVER_PROFILES_DIR", project_dir().join("profiles"));
+        for name in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+            command.env_remove(name);
+        }
+        command.envs(env.iter().copied());
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let english = validate(&[], &[("LANG", "C.UTF-8")]);
+    assert!(english.contains(": 1 error, 0 warnings") || english.contains(" errors, "), "{english}");
+    assert!(english.contains("Required section missing"), "{english}");
+    let french = validate(&["--lang", "fr"], &[("LANG", "nl_BE.UTF-8")]);
+    assert!(french.contains("erreur") && french.contains("Section obligatoire manquante"), "{french}");
+    let dutch = validate(&[], &[("LC_ALL", "nl_BE.UTF-8"), ("LANG", "fr_BE.UTF-8")]);
+    assert!(dutch.contains("fout") && dutch.contains("Verplichte sectie ontbreekt"), "{dutch}");
+    // Each language's lines carry the same codes and locations.
+    let columns = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("  ") && !l.trim_start().starts_with(|c: char| c.is_uppercase()))
+            .filter_map(|l| l.split_whitespace().nth(1).map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(columns(&french).len(), columns(&english).len());
+    // A language the broker does not write is an error, not a silent English.
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_handover-broker"));
+    let refused = command.args(["validate", "--lang", "de"]).arg(&file).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("nl, fr and en"));
+}

@@ -223,3 +223,19 @@ async fn the_quality_report_counts_known_traffic_exactly() {
     let body = outcome(bad, 400).await;
     assert_eq!(body["issue"].as_array().unwrap().len(), 2, "{}", issues_text(&body));
 }
+
+/// The CapabilityStatement names the quality operation and the AuditEvent search, so that a client
+/// finds them as it finds the rest of the broker.
+#[tokio::test]
+async fn the_capability_statement_lists_evaluate_measure_and_the_audit_event_search() {
+    let app = spawn_app().await;
+    let metadata: Value = app.get(None, "/fhir/metadata").await.json().await.unwrap();
+    let resources = metadata["rest"][0]["resource"].as_array().unwrap();
+    let of = |kind: &str| resources.iter().find(|r| r["type"] == kind).unwrap_or_else(|| panic!("{kind}"));
+    assert_eq!(of("Measure")["operation"][0]["name"], "evaluate-measure");
+    assert_eq!(
+        of("Measure")["operation"][0]["definition"],
+        "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure"
+    );
+    assert_eq!(of("AuditEvent")["interaction"][0]["code"], "search-type");
+}
