@@ -245,6 +245,13 @@ impl Report for Vec<Issue> {
     }
 }
 
+/// The text in English (logs, error chains).
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(Language::En))
+    }
+}
+
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.expression {

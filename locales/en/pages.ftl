@@ -1,4 +1,4 @@
-# The words of the pages (/quality, /login), en.
+# The words of the pages (/quality, /capacity, /login), en.
 page-title = Handover quality
 page-intro = How handovers between care organisations went: complete, delivered, answered, and on time.
 page-filters = Filters
@@ -53,3 +53,50 @@ page-login-token = Your access token
 page-login-submit = Sign in
 page-login-help = Sign in with the access token your organisation received for the broker, or use your organisation's client certificate.
 page-login-failed = This token is not valid (unknown, expired or revoked).
+# /capacity: bed capacity (issue 16).
+page-capacity-title = Bed capacity
+page-capacity-intro = Free and occupied beds per care type, as the care providers last reported them.
+page-capacity-stale-note = Counts that have not been updated for too long are marked stale: check with the provider before placing a patient.
+page-capacity-shown = Shown: { $scope }
+page-capacity-scope-region = the whole region
+page-capacity-scope-own = your own organisation
+page-capacity-per-care-type = Per care type
+page-capacity-per-organization = Per organisation
+page-capacity-organization = Organisation
+page-capacity-care-type = Care type
+page-capacity-any-care-type = (all)
+page-capacity-available = Free
+page-capacity-occupied = Occupied
+page-capacity-other = Not in use
+page-capacity-total = Total
+page-capacity-counts = { $available } free · { $occupied } occupied · { $total } in total
+page-capacity-organizations = Organisations reporting
+page-capacity-stale-organizations = Of which stale
+page-capacity-oldest = Oldest counts
+page-capacity-as-of = Counts as of
+page-capacity-updated = Updated
+page-capacity-status = Status
+page-capacity-current = current
+page-capacity-stale = stale
+page-capacity-ago = { $age } ago
+page-capacity-nothing = No capacity has been reported yet.
+page-capacity-nothing-filtered = Nothing has been reported for these filters.
+page-capacity-bad-query = The address is too long for this page.
+page-capacity-bad-parameter = This page takes only the filters organisation (org) and care type (care), each at most once.
+page-capacity-bad-organization = The organisation must be given as SYSTEM|VALUE of an organisation in the broker's directory.
+page-capacity-bad-care-type = The care type must be one of the care types of the bed-capacity measure.
+page-capacity-own-only = As a care provider you see your own organisation's capacity only.
+page-capacity-forbidden = Bed capacity is for triage points, auditors and the care providers that report it (their own figures).
+page-capacity-try-later = The broker cannot answer right now; please try again in a moment.
+page-capacity-failed = Something went wrong on the broker's side; the cause has been logged.
+# Care types: the CodeSystem care-type's displays (en) and designations (nl, fr).
+page-care-type-acute-psychogeriatric = Acute psychogeriatric crisis admission
+page-care-type-elv-low = Short-stay primary care, low complexity (ELV laag complex)
+page-care-type-elv-high = Short-stay primary care, high complexity (ELV hoog complex)
+page-care-type-elv-palliative = Short-stay palliative care (ELV palliatief)
+page-care-type-hospice = Hospice
+page-care-type-geriatric-rehabilitation = Geriatric rehabilitation
+page-care-type-respite = Respite care
+page-care-type-home-care = Home care (district nursing)
+page-care-type-short-stay = Short stay (Belgium: kortverblijf)
+page-care-type-residential-care = Residential care (Belgium: woonzorgcentrum)

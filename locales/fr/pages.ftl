@@ -1,4 +1,4 @@
-# The words of the pages (/quality, /login), fr.
+# The words of the pages (/quality, /capacity, /login), fr.
 page-title = Qualité des transferts
 page-intro = Comment se sont passés les transferts entre organisations de soins : complets, livrés, répondus et à temps.
 page-filters = Filtres
@@ -53,3 +53,50 @@ page-login-token = Votre jeton d'accès
 page-login-submit = Se connecter
 page-login-help = Connectez-vous avec le jeton d'accès reçu par votre organisation pour le broker, ou utilisez le certificat client de votre organisation.
 page-login-failed = Ce jeton n'est pas valable (inconnu, expiré ou révoqué).
+# /capacity: bed capacity (issue 16).
+page-capacity-title = Capacité en lits
+page-capacity-intro = Lits libres et occupés par type de soins, tels que les prestataires de soins les ont communiqués en dernier lieu.
+page-capacity-stale-note = Les chiffres qui n'ont plus été mis à jour depuis trop longtemps sont marqués comme périmés : vérifiez auprès du prestataire avant d'orienter un patient.
+page-capacity-shown = Affiché : { $scope }
+page-capacity-scope-region = toute la région
+page-capacity-scope-own = votre propre organisation
+page-capacity-per-care-type = Par type de soins
+page-capacity-per-organization = Par organisation
+page-capacity-organization = Organisation
+page-capacity-care-type = Type de soins
+page-capacity-any-care-type = (tous)
+page-capacity-available = Libres
+page-capacity-occupied = Occupés
+page-capacity-other = Indisponibles
+page-capacity-total = Total
+page-capacity-counts = libres : { $available } · occupés : { $occupied } · total : { $total }
+page-capacity-organizations = Organisations déclarantes
+page-capacity-stale-organizations = Dont périmées
+page-capacity-oldest = Chiffres les plus anciens
+page-capacity-as-of = Situation au
+page-capacity-updated = Mis à jour
+page-capacity-status = Statut
+page-capacity-current = à jour
+page-capacity-stale = périmé
+page-capacity-ago = il y a { $age }
+page-capacity-nothing = Aucune capacité n'a encore été déclarée.
+page-capacity-nothing-filtered = Rien n'a été déclaré pour ces filtres.
+page-capacity-bad-query = L'adresse est trop longue pour cette page.
+page-capacity-bad-parameter = Cette page n'accepte que les filtres organisation (org) et type de soins (care), chacun une fois au plus.
+page-capacity-bad-organization = L'organisation doit être indiquée sous la forme SYSTÈME|VALEUR d'une organisation de l'annuaire du broker.
+page-capacity-bad-care-type = Le type de soins doit être l'un des types de soins de la mesure de capacité en lits.
+page-capacity-own-only = En tant que prestataire de soins, vous ne voyez que la capacité de votre propre organisation.
+page-capacity-forbidden = La capacité en lits est réservée aux points de triage, aux auditeurs et aux prestataires de soins qui la déclarent (leurs propres chiffres).
+page-capacity-try-later = Le broker ne peut pas répondre pour l'instant ; veuillez réessayer dans un instant.
+page-capacity-failed = Une erreur s'est produite du côté du broker ; la cause a été enregistrée.
+# Care types: the CodeSystem care-type's displays (en) and designations (nl, fr).
+page-care-type-acute-psychogeriatric = Admission de crise psychogériatrique
+page-care-type-elv-low = Séjour de soins de première ligne, faible complexité
+page-care-type-elv-high = Séjour de soins de première ligne, complexité élevée
+page-care-type-elv-palliative = Séjour de soins palliatifs de première ligne
+page-care-type-hospice = Maison de soins palliatifs
+page-care-type-geriatric-rehabilitation = Revalidation gériatrique
+page-care-type-respite = Soins de répit
+page-care-type-home-care = Soins infirmiers à domicile
+page-care-type-short-stay = Court séjour
+page-care-type-residential-care = Maison de repos (MR/MRS)

@@ -1,4 +1,4 @@
-# The words of the pages (/quality, /login), nl.
+# The words of the pages (/quality, /capacity, /login), nl.
 page-title = Kwaliteit van overdrachten
 page-intro = Hoe overdrachten tussen zorgorganisaties verliepen: volledig, afgeleverd, beantwoord en op tijd.
 page-filters = Filters
@@ -53,3 +53,50 @@ page-login-token = Uw toegangstoken
 page-login-submit = Aanmelden
 page-login-help = Meld u aan met het toegangstoken dat uw organisatie voor de broker kreeg, of gebruik het clientcertificaat van uw organisatie.
 page-login-failed = Dit token is niet geldig (onbekend, verlopen of ingetrokken).
+# /capacity: bed capacity (issue 16).
+page-capacity-title = Beddencapaciteit
+page-capacity-intro = Vrije en bezette bedden per zorgvorm, zoals de zorgaanbieders die het laatst hebben doorgegeven.
+page-capacity-stale-note = Cijfers die te lang niet zijn bijgewerkt, zijn gemarkeerd als verouderd: neem contact op met de zorgaanbieder voordat u een patiënt plaatst.
+page-capacity-shown = Getoond: { $scope }
+page-capacity-scope-region = de hele regio
+page-capacity-scope-own = uw eigen organisatie
+page-capacity-per-care-type = Per zorgvorm
+page-capacity-per-organization = Per organisatie
+page-capacity-organization = Organisatie
+page-capacity-care-type = Zorgvorm
+page-capacity-any-care-type = (alle)
+page-capacity-available = Vrij
+page-capacity-occupied = Bezet
+page-capacity-other = Niet inzetbaar
+page-capacity-total = Totaal
+page-capacity-counts = { $available } vrij · { $occupied } bezet · { $total } totaal
+page-capacity-organizations = Organisaties die melden
+page-capacity-stale-organizations = Waarvan verouderd
+page-capacity-oldest = Oudste cijfers
+page-capacity-as-of = Stand van
+page-capacity-updated = Bijgewerkt
+page-capacity-status = Status
+page-capacity-current = actueel
+page-capacity-stale = verouderd
+page-capacity-ago = { $age } geleden
+page-capacity-nothing = Er is nog geen capaciteit gemeld.
+page-capacity-nothing-filtered = Voor deze filters is niets gemeld.
+page-capacity-bad-query = Het adres is te lang voor deze pagina.
+page-capacity-bad-parameter = Deze pagina kent alleen de filters organisatie (org) en zorgvorm (care), elk hoogstens één keer.
+page-capacity-bad-organization = Geef de organisatie op als SYSTEEM|WAARDE van een organisatie uit het adresboek van de broker.
+page-capacity-bad-care-type = De zorgvorm moet een van de zorgvormen van de meting beddencapaciteit zijn.
+page-capacity-own-only = Als zorgaanbieder ziet u alleen de capaciteit van uw eigen organisatie.
+page-capacity-forbidden = Beddencapaciteit is er voor triagepunten (zorgpunten), auditors en de zorgaanbieders die haar melden (hun eigen cijfers).
+page-capacity-try-later = De broker kan nu niet antwoorden; probeer het zo meteen opnieuw.
+page-capacity-failed = Er ging iets mis bij de broker; de oorzaak is vastgelegd.
+# Care types: the CodeSystem care-type's displays (en) and designations (nl, fr).
+page-care-type-acute-psychogeriatric = Acute psychogeriatrische crisisopname
+page-care-type-elv-low = Eerstelijnsverblijf laag complex
+page-care-type-elv-high = Eerstelijnsverblijf hoog complex
+page-care-type-elv-palliative = Eerstelijnsverblijf palliatief
+page-care-type-hospice = Hospice
+page-care-type-geriatric-rehabilitation = Geriatrische revalidatiezorg
+page-care-type-respite = Respijtzorg
+page-care-type-home-care = Wijkverpleging
+page-care-type-short-stay = Kortverblijf
+page-care-type-residential-care = Woonzorgcentrum (residentiële zorg)

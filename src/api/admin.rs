@@ -18,7 +18,7 @@ use crate::auth::Principal;
 use crate::directory::{self, DirectoryError};
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::OrgId;
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 use crate::time::Millis;
 
 /// Registers the admin routes.
@@ -44,17 +44,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 impl From<DirectoryError> for ApiError {
     fn from(e: DirectoryError) -> Self {
         match e {
-            DirectoryError::NotJson(why) => {
-                Self::BadRequest(vec![Issue::error(IssueCode::Structure, format!("the body is not JSON: {why}"))])
-            }
+            DirectoryError::NotJson(why) => Self::BadRequest(vec![Issue::says(
+                IssueCode::Structure,
+                Text::new("http-body-not-json").arg("detail", why),
+            )]),
             DirectoryError::Invalid { expression, problem } => {
                 Self::Unprocessable(vec![Issue::error(IssueCode::Invalid, problem).at(expression)])
             }
-            e @ (DirectoryError::DuplicateIdentifier(_) | DirectoryError::DuplicateClientId(_)) => {
-                Self::Unprocessable(vec![Issue::error(IssueCode::Duplicate, e.to_string())])
+            DirectoryError::DuplicateIdentifier(identifier) => Self::Unprocessable(vec![Issue::says(
+                IssueCode::Duplicate,
+                Text::new("http-directory-duplicate-identifier").arg("identifier", identifier),
+            )]),
+            DirectoryError::DuplicateClientId(client) => Self::Unprocessable(vec![Issue::says(
+                IssueCode::Duplicate,
+                Text::new("http-directory-duplicate-client-id").arg("client", client),
+            )]),
+            DirectoryError::NotFound(id) => Self::NotFound(Text::new("directory-not-found").arg("id", id)),
+            DirectoryError::InUse(id) => {
+                Self::Conflict(Issue::says(IssueCode::Conflict, Text::new("directory-in-use").arg("id", id)))
             }
-            e @ DirectoryError::NotFound(_) => Self::NotFound(e.to_string()),
-            e @ DirectoryError::InUse(_) => Self::Conflict(Issue::error(IssueCode::Conflict, e.to_string())),
             DirectoryError::Store(e) => Self::from(e),
             e @ DirectoryError::Read { .. } => Self::Internal(e.into()),
         }

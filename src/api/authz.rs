@@ -95,6 +95,9 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/fhir/MeasureReport", SENDER, Owner::Reporter),
     rule("GET", "/fhir/MeasureReport", SENDER_OR_AUDITOR, Owner::CapacityReaders),
     rule("GET", "/fhir/MeasureReport/$region-summary", SENDER_OR_AUDITOR, Owner::Region),
+    // The same capacity as a page for people (issue 16): read through the same two stage calls, so the
+    // same callers reach the same figures (the region, or a provider's own).
+    rule("GET", "/capacity", SENDER_OR_AUDITOR, Owner::CapacityReaders),
     rule("GET", "/ledger/verify", AUDITOR, Owner::Nobody),
     // Handover quality (issue 16): the region for the quality role and auditors, an organisation's own
     // figures (as sender or receiver) for the organisation; 403 for another's.

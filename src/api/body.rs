@@ -5,7 +5,7 @@ use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::HttpRequest;
 use futures_util::StreamExt;
 
-use super::ApiError;
+use super::{ApiError, Given};
 use crate::model::Format;
 
 /// How much of an oversized body is read and discarded so that the client, still sending, gets to read
@@ -17,10 +17,10 @@ const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 /// `charset=utf-8`.
 pub fn check_media_type(req: &HttpRequest) -> Result<Format, ApiError> {
     let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
-        return Err(ApiError::UnsupportedMediaType("(none)".into()));
+        return Err(ApiError::UnsupportedMediaType(Given::Nothing));
     };
-    let value = value.to_str().map_err(|_| ApiError::UnsupportedMediaType("(not ASCII)".into()))?;
-    let shown = || value.chars().take(80).collect::<String>();
+    let value = value.to_str().map_err(|_| ApiError::UnsupportedMediaType(Given::NotAscii))?;
+    let shown = || Given::Value(value.chars().take(80).collect());
     let mut parts = value.split(';');
     let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
     let Some(format) = Format::from_media_type(&essence) else {
@@ -63,9 +63,9 @@ async fn read_within(req: &HttpRequest, mut payload: web::Payload, limit: usize)
     let mut body = BytesMut::with_capacity(declared.unwrap_or(8 * 1024).min(limit));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::BadRequest(vec![crate::outcome::Issue::error(
+            ApiError::BadRequest(vec![crate::outcome::Issue::says(
                 crate::outcome::IssueCode::Structure,
-                format!("the request body could not be read: {e}"),
+                crate::outcome::Text::new("http-body-unreadable").arg("detail", e),
             )])
         })?;
         if body.len() + chunk.len() > limit {

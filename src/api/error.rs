@@ -30,7 +30,7 @@ use actix_web::{HttpResponse, ResponseError};
 use crate::auth::AuthError;
 use crate::ingest::IngestError;
 use crate::mailbox::MailboxError;
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 use crate::receipts::ReceiptError;
 use crate::store::StoreError;
 
@@ -39,19 +39,19 @@ pub const FHIR_JSON: &str = "application/fhir+json";
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("unauthenticated: {0}")]
-    Unauthorized(String),
+    Unauthorized(Text),
     #[error("forbidden")]
     Forbidden(Vec<Issue>),
     #[error("not found: {0}")]
-    NotFound(String),
+    NotFound(Text),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("body larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("unsupported media type")]
-    UnsupportedMediaType(String),
+    UnsupportedMediaType(Given),
     #[error("not acceptable: {0}")]
-    NotAcceptable(String),
+    NotAcceptable(Given),
     #[error("bad request")]
     BadRequest(Vec<Issue>),
     #[error("unprocessable")]
@@ -59,11 +59,11 @@ pub enum ApiError {
     #[error("conflict")]
     Conflict(Issue),
     #[error("precondition failed: {0}")]
-    PreconditionFailed(String),
+    PreconditionFailed(Text),
     #[error("gone: {0}")]
-    Gone(String),
+    Gone(Text),
     #[error("too many requests: {why}")]
-    TooManyRequests { why: String, retry_after_secs: u64 },
+    TooManyRequests { why: Text, retry_after_secs: u64 },
     #[error("the request body did not arrive in time")]
     RequestTimeout,
     #[error("service unavailable")]
@@ -72,12 +72,60 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
+/// What a client sent for a header or parameter the broker cannot take, as its answer shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Given {
+    /// Nothing: the header is missing.
+    Nothing,
+    /// A header value that is not ASCII (not shown).
+    NotAscii,
+    /// The value as sent (at most 80 characters of it).
+    Value(String),
+}
+
+impl Given {
+    /// Which of the three, as a word of the catalogues (their texts choose their words by it).
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Nothing => "none",
+            Self::NotAscii => "not-ascii",
+            Self::Value(_) => "value",
+        }
+    }
+}
+
+impl std::fmt::Display for Given {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Nothing => f.write_str("(none)"),
+            Self::NotAscii => f.write_str("(not ASCII)"),
+            Self::Value(value) => f.write_str(value),
+        }
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::Store(e) => Self::from(e),
-            other => Self::Unauthorized(other.to_string()),
-        }
+        let text = match e {
+            AuthError::Store(e) => return Self::from(e),
+            AuthError::Missing => Text::new("auth-missing"),
+            AuthError::Malformed => Text::new("auth-malformed"),
+            AuthError::Unknown => Text::new("auth-unknown"),
+            AuthError::Expired => Text::new("auth-expired"),
+            AuthError::UnknownOrganization(identifier) => {
+                Text::new("auth-unknown-organization").arg("identifier", identifier)
+            }
+            AuthError::RegionalNotAuditor(role) => Text::new("auth-regional-not-auditor").arg("role", role.as_str()),
+            AuthError::Lifetime => Text::new("auth-lifetime"),
+            AuthError::Random(detail) => Text::new("auth-random").arg("detail", detail),
+            AuthError::CertificateNotRegistered => Text::new("auth-certificate-not-registered"),
+            AuthError::CertificateAmbiguous => Text::new("auth-certificate-ambiguous"),
+            AuthError::CertificateRefused(refusal) => {
+                Text::new("auth-certificate-refused").arg("reason", refusal.code()).arg("detail", refusal.detail())
+            }
+            AuthError::CertificateDisagrees => Text::new("auth-certificate-disagrees"),
+        };
+        Self::Unauthorized(text)
     }
 }
 
@@ -106,7 +154,7 @@ impl From<IngestError> for ApiError {
 impl From<ReceiptError> for ApiError {
     fn from(e: ReceiptError) -> Self {
         match e {
-            ReceiptError::NotFound => Self::NotFound("no receipt with this tracking id for this organisation".into()),
+            ReceiptError::NotFound => Self::NotFound(Text::new("http-no-receipt")),
             ReceiptError::Store(e) => Self::from(e),
             ReceiptError::Fhir(e) => Self::Internal(e.into()),
         }
@@ -117,20 +165,25 @@ impl From<crate::forward::FlowError> for ApiError {
     fn from(e: crate::forward::FlowError) -> Self {
         use crate::forward::{FlowError, ForwardError};
         match e {
-            FlowError::NotTriagePoint => Self::Forbidden(vec![Issue::error(
-                IssueCode::Forbidden,
-                "only an organisation marked as a regional triage point in the directory forwards messages",
-            )]),
-            FlowError::Request(issues) => Self::Unprocessable(issues),
-            FlowError::NotFound => Self::NotFound("no message with this id was delivered to this organisation".into()),
-            FlowError::Purged => Self::Gone(
-                "the message's payload was removed after its retention period; it cannot be forwarded".into(),
-            ),
-            FlowError::Conflict(issue) => Self::Conflict(issue),
-            FlowError::Build(ForwardError::NotAMessage(why)) => {
-                Self::Unprocessable(vec![Issue::error(IssueCode::Invalid, format!("cannot forward: {why}"))])
+            FlowError::NotTriagePoint => {
+                Self::Forbidden(vec![Issue::says(IssueCode::Forbidden, Text::new("forward-not-triage-point"))])
             }
-            FlowError::Build(e) => Self::Unprocessable(vec![Issue::error(IssueCode::Invalid, e.to_string())]),
+            FlowError::Request(issues) => Self::Unprocessable(issues),
+            FlowError::NotFound => Self::NotFound(Text::new("forward-not-found")),
+            FlowError::Purged => Self::Gone(Text::new("forward-purged")),
+            FlowError::Conflict(issue) => Self::Conflict(issue),
+            FlowError::Build(ForwardError::NotAMessage(why)) => Self::Unprocessable(vec![Issue::says(
+                IssueCode::Invalid,
+                Text::new("forward-not-a-message").arg("detail", why),
+            )]),
+            FlowError::Build(ForwardError::Receivers) => Self::Unprocessable(vec![Issue::says(
+                IssueCode::Invalid,
+                Text::new("http-forward-receivers").num("max", crate::forward::MAX_RECEIVERS),
+            )]),
+            FlowError::Build(ForwardError::NoteTooLong) => Self::Unprocessable(vec![Issue::says(
+                IssueCode::Invalid,
+                Text::new("http-forward-note-too-long").num("max", crate::forward::MAX_NOTE_CHARS),
+            )]),
             FlowError::Ingest(e) => Self::from(e),
             FlowError::Store(e) => Self::from(e),
         }
@@ -154,23 +207,12 @@ impl From<MailboxError> for ApiError {
     fn from(e: MailboxError) -> Self {
         match e {
             // The same answer for someone else's message as for none: ids leak nothing.
-            MailboxError::NotFound => Self::NotFound("no such message in this mailbox".into()),
-            MailboxError::BadParameter { name, problem } => {
-                Self::BadRequest(vec![Issue::error(IssueCode::Invalid, format!("{name}: {problem}"))])
-            }
-            MailboxError::Expired => Self::Conflict(Issue::error(
-                IssueCode::Conflict,
-                "the message expired before it was acknowledged; its sender has been told it was not delivered",
-            )),
-            MailboxError::Purged => Self::Gone(
-                "the message was delivered or ended long enough ago that its payload was purged (retention); \
-                 its history is still in the ledger"
-                    .into(),
-            ),
+            MailboxError::NotFound => Self::NotFound(Text::new("mailbox-not-found")),
+            MailboxError::BadParameter { problem } => Self::BadRequest(vec![bad_parameter(problem)]),
+            MailboxError::Expired => Self::Conflict(Issue::says(IssueCode::Conflict, Text::new("mailbox-expired"))),
+            MailboxError::Purged => Self::Gone(Text::new("mailbox-purged")),
             MailboxError::TooManyWaiting(max) => Self::TooManyRequests {
-                why: format!(
-                    "this organisation already holds {max} long-polls of its mailbox open; wait for one to end"
-                ),
+                why: Text::new("mailbox-too-many-waiting").num("max", max),
                 retry_after_secs: 1,
             },
             MailboxError::Store(e) => Self::from(e),
@@ -182,9 +224,7 @@ impl From<crate::audit::AuditError> for ApiError {
     fn from(e: crate::audit::AuditError) -> Self {
         use crate::audit::AuditError;
         match e {
-            AuditError::BadParameter { name, problem } => {
-                Self::BadRequest(vec![Issue::error(IssueCode::Invalid, format!("{name}: {problem}"))])
-            }
+            AuditError::BadParameter { problem } => Self::BadRequest(vec![bad_parameter(problem)]),
             AuditError::Store(e) => Self::from(e),
         }
     }
@@ -217,34 +257,25 @@ impl From<crate::capacity::CapacityError> for ApiError {
 impl From<crate::notified::TaskError> for ApiError {
     fn from(e: crate::notified::TaskError) -> Self {
         use crate::notified::TaskError;
-        let conflict = |text: String| Self::Conflict(Issue::error(IssueCode::Conflict, text));
+        let conflict = |text: Text| Self::Conflict(Issue::says(IssueCode::Conflict, text));
         match e {
             // The same answer for someone else's Task or message as for none: ids leak nothing.
-            TaskError::NotFound => Self::NotFound("no such Task or handover for this organisation".into()),
-            TaskError::NoDocument => {
-                Self::NotFound("this handover holds no Composition, so there is no document; read the message".into())
-            }
-            TaskError::BadParameter { name, problem } => {
-                Self::BadRequest(vec![Issue::error(IssueCode::Invalid, format!("{name}: {problem}"))])
-            }
+            TaskError::NotFound => Self::NotFound(Text::new("task-not-found")),
+            TaskError::NoDocument => Self::NotFound(Text::new("task-no-document")),
+            TaskError::BadParameter { problem } => Self::BadRequest(vec![bad_parameter(problem)]),
             TaskError::Malformed(issues) => Self::BadRequest(issues),
             TaskError::Unprocessable(issues) => Self::Unprocessable(issues),
             TaskError::IllegalMove { from, to } => {
-                conflict(format!("a Task with status {from} cannot become {to}; the Task is unchanged"))
+                conflict(Text::new("task-illegal-move").arg("from", from).arg("to", to))
             }
-            TaskError::Ended(state) => {
-                conflict(format!("this delivery is {state}: its Task can no longer change (the sender has been told)"))
+            TaskError::Ended(state) => conflict(Text::new("task-ended").arg("state", state)),
+            TaskError::VersionConflict { current } => {
+                conflict(Text::new("task-version-conflict").arg("current", current))
             }
-            TaskError::VersionConflict { current } => conflict(format!(
-                "the Task is at version {current}: read it again and apply the change to that version"
-            )),
             TaskError::PreconditionFailed { current } => {
-                Self::PreconditionFailed(format!("If-Match does not name the Task's current version ({current})"))
+                Self::PreconditionFailed(Text::new("task-precondition-failed").arg("current", current))
             }
-            TaskError::Purged => Self::Gone(
-                "the handover's payload was removed after its retention period; its history is still in the ledger"
-                    .into(),
-            ),
+            TaskError::Purged => Self::Gone(Text::new("task-purged")),
             TaskError::Store(e) => Self::from(e),
         }
     }
@@ -253,55 +284,48 @@ impl From<crate::notified::TaskError> for ApiError {
 impl ApiError {
     /// Status and the issues the client sees.
     fn classify(&self) -> (StatusCode, Vec<Issue>) {
-        let one = |status, code, message: &str| (status, vec![Issue::error(code, message)]);
+        let one = |status, code, text: Text| (status, vec![Issue::says(code, text)]);
         match self {
-            Self::Unauthorized(why) => one(StatusCode::UNAUTHORIZED, IssueCode::Login, why),
+            Self::Unauthorized(why) => one(StatusCode::UNAUTHORIZED, IssueCode::Login, why.clone()),
             Self::Forbidden(issues) => (StatusCode::FORBIDDEN, issues.clone()),
-            Self::NotFound(what) => one(StatusCode::NOT_FOUND, IssueCode::NotFound, what),
+            Self::NotFound(what) => one(StatusCode::NOT_FOUND, IssueCode::NotFound, what.clone()),
             Self::MethodNotAllowed => {
-                one(StatusCode::METHOD_NOT_ALLOWED, IssueCode::NotSupported, "this method is not allowed on this path")
+                one(StatusCode::METHOD_NOT_ALLOWED, IssueCode::NotSupported, Text::new("http-method-not-allowed"))
             }
-            Self::PayloadTooLarge(limit) => one(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                IssueCode::TooLong,
-                &format!("the request body is larger than the limit of {limit} bytes"),
-            ),
+            Self::PayloadTooLarge(limit) => {
+                one(StatusCode::PAYLOAD_TOO_LARGE, IssueCode::TooLong, Text::new("http-too-large").arg("limit", limit))
+            }
             Self::UnsupportedMediaType(found) => one(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 IssueCode::NotSupported,
-                &format!(
-                    "Content-Type {found} is not accepted; send application/fhir+json or application/fhir+xml \
-                     (or application/json, application/xml), charset utf-8"
-                ),
+                Text::new("http-unsupported-media-type").arg("kind", found.kind()).arg("found", found),
             ),
             Self::NotAcceptable(asked) => one(
                 StatusCode::NOT_ACCEPTABLE,
                 IssueCode::NotSupported,
-                &format!("the broker answers in application/fhir+json or application/fhir+xml, not {asked}"),
+                Text::new("http-not-acceptable").arg("kind", asked.kind()).arg("asked", asked),
             ),
             Self::BadRequest(issues) => (StatusCode::BAD_REQUEST, issues.clone()),
             Self::Unprocessable(issues) => (StatusCode::UNPROCESSABLE_ENTITY, issues.clone()),
             Self::Conflict(issue) => (StatusCode::CONFLICT, vec![issue.clone()]),
-            Self::PreconditionFailed(why) => one(StatusCode::PRECONDITION_FAILED, IssueCode::Conflict, why),
-            Self::Gone(what) => one(StatusCode::GONE, IssueCode::Deleted, what),
-            Self::TooManyRequests { why, .. } => one(StatusCode::TOO_MANY_REQUESTS, IssueCode::Throttled, why),
-            Self::RequestTimeout => one(
-                StatusCode::REQUEST_TIMEOUT,
-                IssueCode::Timeout,
-                "the request body did not arrive within the time allowed; nothing was stored",
-            ),
-            Self::Unavailable(_) => one(
-                StatusCode::SERVICE_UNAVAILABLE,
-                IssueCode::Transient,
-                "the broker cannot reach its database; nothing was stored, retry later",
-            ),
-            Self::Internal(_) => one(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                IssueCode::Exception,
-                "internal error; nothing was stored. The broker's log has the details",
-            ),
+            Self::PreconditionFailed(why) => one(StatusCode::PRECONDITION_FAILED, IssueCode::Conflict, why.clone()),
+            Self::Gone(what) => one(StatusCode::GONE, IssueCode::Deleted, what.clone()),
+            Self::TooManyRequests { why, .. } => one(StatusCode::TOO_MANY_REQUESTS, IssueCode::Throttled, why.clone()),
+            Self::RequestTimeout => one(StatusCode::REQUEST_TIMEOUT, IssueCode::Timeout, Text::new("http-timeout")),
+            Self::Unavailable(_) => {
+                one(StatusCode::SERVICE_UNAVAILABLE, IssueCode::Transient, Text::new("http-unavailable"))
+            }
+            Self::Internal(_) => {
+                one(StatusCode::INTERNAL_SERVER_ERROR, IssueCode::Exception, Text::new("http-internal"))
+            }
         }
     }
+}
+
+/// A query parameter the route cannot take: the stage that checked it says which and what is wrong
+/// with it, in a text of its own (`{ $name }: ...`), written in the caller's language.
+fn bad_parameter(problem: Text) -> Issue {
+    Issue::says(IssueCode::Invalid, problem)
 }
 
 /// An `OperationOutcome` body for `issues`, its words in the language the caller asked for.

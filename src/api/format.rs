@@ -13,7 +13,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, ResponseError};
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Given};
 use crate::model::Format;
 
 /// The format the client named (`_format`, then `Accept`); `None` when it named none (no header, or
@@ -21,13 +21,13 @@ use crate::model::Format;
 pub fn explicit(req: &HttpRequest) -> Result<Option<Format>, ApiError> {
     for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
         if key == "_format" {
-            let shown = || value.chars().take(80).collect::<String>();
+            let shown = || Given::Value(value.chars().take(80).collect());
             return Format::from_format_parameter(&value).map(Some).ok_or_else(|| ApiError::NotAcceptable(shown()));
         }
     }
     let Some(accept) = req.headers().get(header::ACCEPT) else { return Ok(None) };
-    let accept = accept.to_str().map_err(|_| ApiError::NotAcceptable("(an Accept header that is not ASCII)".into()))?;
-    from_accept(accept).map_err(|()| ApiError::NotAcceptable(accept.chars().take(80).collect()))
+    let accept = accept.to_str().map_err(|_| ApiError::NotAcceptable(Given::NotAscii))?;
+    from_accept(accept).map_err(|()| ApiError::NotAcceptable(Given::Value(accept.chars().take(80).collect())))
 }
 
 /// The answer's format: [`explicit`], else the format of the request's FHIR body, else JSON.
@@ -78,7 +78,10 @@ pub async fn negotiate(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let wanted = match wanted(req.request()) {
         Ok(format) => format,
-        Err(e) => return Ok(req.into_response(e.error_response())),
+        Err(e) => {
+            let response = refusal_in_callers_language(req.request(), &e).await;
+            return Ok(req.into_response(response));
+        }
     };
     let converter = req.app_data::<web::Data<AppState>>().map(|state| state.xml.clone());
     let response = next.call(req).await?.map_into_boxed_body();
@@ -106,6 +109,23 @@ pub async fn negotiate(
             Ok(ServiceResponse::new(request, head.set_body(BoxBody::new(json))))
         }
     }
+}
+
+/// `error`'s answer, its words in the caller's `Accept-Language`. A refusal of the format is written
+/// here, outside the language middleware (which runs inside this one), so it is put in the caller's
+/// language here, as that middleware would: `Content-Language` when the answer has words in it.
+async fn refusal_in_callers_language(req: &HttpRequest, error: &ApiError) -> actix_web::HttpResponse {
+    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|h| h.to_str().ok());
+    let lang = crate::i18n::Language::negotiate(None, accept);
+    let (mut response, used) = crate::i18n::answering_in(lang, async { error.error_response() }).await;
+    if accept.is_some() {
+        let headers = response.headers_mut();
+        headers.insert(header::VARY, HeaderValue::from_static("Accept, Accept-Language"));
+        if used {
+            headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
+        }
+    }
+    response
 }
 
 /// The format of a handover a receiver downloads: the one it asked for, else the one it registered in

@@ -7,7 +7,7 @@ use super::body::{check_media_type, read_limited};
 use super::{ApiError, AppState, FHIR_JSON};
 use crate::auth::Principal;
 use crate::model::Format;
-use crate::outcome::{Issue, IssueCode, Severity};
+use crate::outcome::{Issue, IssueCode, Severity, Text};
 
 /// The caller and the body of a FHIR post: authenticated first, then media type, then size (at most
 /// `limit`, and never more than `limits.max_body_bytes`).
@@ -79,13 +79,9 @@ pub async fn validate(
     let (caller, body, format) = message_post(&req, payload, &state).await?;
     let mut issues = state.ingestor.check(&caller, body, format);
     if issues.is_empty() {
-        issues.push(Issue {
-            severity: Severity::Information,
-            code: IssueCode::Informational,
-            message: "the message is complete: no issues found".into(),
-            expression: None,
-            text: None,
-        });
+        issues.push(
+            Issue::says(IssueCode::Informational, Text::new("http-validate-complete")).severity(Severity::Information),
+        );
     }
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(super::error::outcome_body(&issues)))
 }
@@ -143,18 +139,8 @@ pub async fn mailbox_acknowledge(
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;
     let changed = state.mailbox.acknowledge(&caller, &path.into_inner()).await?;
-    let message = if changed {
-        "acknowledged: the message is delivered and has left the mailbox"
-    } else {
-        "already acknowledged: nothing changed"
-    };
-    let issues = [Issue {
-        severity: Severity::Information,
-        code: IssueCode::Informational,
-        message: message.into(),
-        expression: None,
-        text: None,
-    }];
+    let text = Text::new(if changed { "mailbox-acknowledged" } else { "mailbox-already-acknowledged" });
+    let issues = [Issue::says(IssueCode::Informational, text).severity(Severity::Information)];
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(super::error::outcome_body(&issues)))
 }
 
@@ -305,7 +291,7 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("no such endpoint".into()))
+    Err(ApiError::NotFound(crate::outcome::Text::new("http-no-such-endpoint")))
 }
 
 pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-pub use error::{outcome_body, outcome_body_in, ApiError, FHIR_JSON};
+pub use error::{outcome_body, outcome_body_in, ApiError, Given, FHIR_JSON};
 pub use telemetry::QuietRootSpan;
 
 use crate::auth::{Authenticator, Principal, Role};
@@ -90,8 +90,8 @@ impl AppState {
     /// The caller, who must hold one of `roles`.
     async fn caller(&self, req: &actix_web::HttpRequest, roles: &[Role]) -> Result<Principal, ApiError> {
         let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
-        let header = header
-            .map(|h| h.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into())));
+        let header =
+            header.map(|h| h.to_str().map_err(|_| ApiError::Unauthorized(crate::outcome::Text::new("auth-not-ascii"))));
         // A page (issue 16) also takes the session cookie that `/login` set; the API never does.
         let session = match header {
             None => pages::session_token(req).map(|token| format!("Bearer {token}")),
@@ -103,7 +103,7 @@ impl AppState {
         let principal = self.auth.authenticate_caller(header.transpose()?, certificate).await?;
         if let Err(wait) = self.throttle.check(&principal.org) {
             return Err(ApiError::TooManyRequests {
-                why: "this organisation is over its request rate; retry after the time given".into(),
+                why: crate::outcome::Text::new("http-over-rate"),
                 retry_after_secs: wait.as_secs_f64().ceil() as u64,
             });
         }
@@ -118,13 +118,25 @@ impl AppState {
             if let Err(e) = self.store.writer().append_ledger(vec![denied]).await {
                 tracing::error!(error = ?e, "cannot write the ledger entry of a refused request");
             }
-            return Err(ApiError::Forbidden(vec![crate::outcome::Issue::error(
+            return Err(ApiError::Forbidden(vec![crate::outcome::Issue::says(
                 crate::outcome::IssueCode::Forbidden,
-                format!("this needs a token with role {role}; this token has role {}", principal.role),
+                wrong_role(roles, principal.role),
             )]));
         }
         Ok(principal)
     }
+}
+
+/// The refusal of a token whose role does not fit: the roles that would (a route names at most three;
+/// more are joined in English in the third), and the token's.
+fn wrong_role(roles: &[Role], has: Role) -> crate::outcome::Text {
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    crate::outcome::Text::new("http-wrong-role")
+        .num("count", names.len())
+        .arg("first", names.first().copied().unwrap_or_default())
+        .arg("second", names.get(1).copied().unwrap_or_default())
+        .arg("third", names.get(2..).map(|rest| rest.join(" or ")).unwrap_or_default())
+        .arg("has", has)
 }
 
 /// The pattern of the route a request matched (`/admin/organizations/{id}`), never its path: the

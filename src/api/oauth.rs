@@ -45,7 +45,7 @@ async fn token(
         let claimant = state.smart.claimant(TokenForm::parse(&body)?)?;
         if let Err(wait) = state.throttle.check(&claimant.org) {
             return Err(OAuthError::Api(ApiError::TooManyRequests {
-                why: "this organisation is over its request rate; retry after the time given".into(),
+                why: crate::outcome::Text::new("http-over-rate"),
                 retry_after_secs: wait.as_secs_f64().ceil() as u64,
             }));
         }
@@ -137,7 +137,7 @@ impl OAuthError {
                 "the request body did not arrive within the time allowed".to_owned(),
             ),
             Self::Api(ApiError::TooManyRequests { why, .. }) => {
-                (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", why.clone())
+                (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", why.to_string())
             }
             Self::Api(ApiError::BadRequest(_)) => {
                 (StatusCode::BAD_REQUEST, "invalid_request", "the request body could not be read".to_owned())

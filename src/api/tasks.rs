@@ -101,9 +101,9 @@ fn if_match(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         .get(header::IF_MATCH)
         .map(|v| {
             v.to_str().map(str::to_owned).map_err(|_| {
-                ApiError::BadRequest(vec![crate::outcome::Issue::error(
+                ApiError::BadRequest(vec![crate::outcome::Issue::says(
                     crate::outcome::IssueCode::Value,
-                    "If-Match is not ASCII",
+                    crate::outcome::Text::new("task-if-match-not-ascii"),
                 )])
             })
         })
@@ -132,10 +132,11 @@ pub async fn patch(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("(none)");
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let essence = content_type.unwrap_or_default().split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     if essence != JSON_PATCH {
-        return Err(ApiError::UnsupportedMediaType(content_type.chars().take(80).collect()));
+        let found = content_type.map_or(super::Given::Nothing, |t| super::Given::Value(t.chars().take(80).collect()));
+        return Err(ApiError::UnsupportedMediaType(found));
     }
     let limits = state.ingestor.limits();
     let body = read_limited(&req, payload, limits.max_body_bytes.min(MAX_UPDATE_BYTES), limits.body_timeout()).await?;

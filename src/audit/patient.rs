@@ -10,13 +10,14 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::search::AuditError;
+use super::search::{bad, AuditError};
 use crate::auth::Principal;
 use crate::directory::Snapshot;
 use crate::i18n::{self, Language};
 use crate::ledger::patient::PatientKeys;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::OrgId;
+use crate::outcome::Text;
 use crate::store::{LedgerQuery, Store};
 use crate::time::Millis;
 
@@ -122,19 +123,18 @@ pub async fn search(
     keys: &PatientKeys,
     words: &dyn Fn(&Handover, &str, &str) -> String,
 ) -> Result<Value, AuditError> {
-    let bad = |name: &'static str, problem: &str| AuditError::BadParameter { name, problem: problem.to_owned() };
     if params.iter().any(|(name, _)| !PARAMETERS.contains(&name.as_str())) {
-        return Err(bad("patient-identifier", "a patient portal asks by patient-identifier only"));
+        return Err(bad("patient-identifier", Text::new("audit-patient-identifier-only")));
     }
     let identifiers: Vec<&str> =
         params.iter().filter(|(name, _)| name == "patient-identifier").map(|(_, v)| v.as_str()).collect();
     let [identifier] = identifiers.as_slice() else {
-        return Err(bad("patient-identifier", "a patient portal asks for exactly one patient (SYSTEM|VALUE)"));
+        return Err(bad("patient-identifier", Text::new("audit-patient-one")));
     };
     let (system, value) = identifier
         .rsplit_once('|')
         .filter(|(s, v)| !s.is_empty() && !v.is_empty() && s.len() <= 256 && v.len() <= 64)
-        .ok_or_else(|| bad("patient-identifier", "expected SYSTEM|VALUE"))?;
+        .ok_or_else(|| bad("patient-identifier", Text::new("audit-bad-patient-identifier")))?;
     let key = keys.key(system, value);
     let query = LedgerQuery { patient_key: Some(key.clone()), limit: MAX_ENTRIES, ..LedgerQuery::default() };
     let found = store.query_ledger(&query).await?;

@@ -9,6 +9,7 @@ use crate::directory::Snapshot;
 use crate::ledger::patient::PatientKeys;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::OrgIdentifier;
+use crate::outcome::Text;
 use crate::store::{ChainedEntry, LedgerQuery, Store, StoreError};
 use crate::time::Millis;
 
@@ -18,14 +19,16 @@ pub const MAX_COUNT: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    #[error("search parameter {name}: {problem}")]
-    BadParameter { name: &'static str, problem: String },
+    /// A search parameter the route cannot take: the text names it and says what is wrong.
+    #[error("search parameter {problem}")]
+    BadParameter { problem: Text },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-fn bad(name: &'static str, problem: impl Into<String>) -> AuditError {
-    AuditError::BadParameter { name, problem: problem.into() }
+/// Parameter `name` refused with `problem`, a text that names it as `$name`.
+pub(super) fn bad(name: &'static str, problem: Text) -> AuditError {
+    AuditError::BadParameter { problem: problem.arg("name", name) }
 }
 
 /// An organisation given as a directory id or as `system|value`.
@@ -34,13 +37,13 @@ fn org(directory: &Snapshot, name: &'static str, text: &str) -> Result<String, A
         return directory
             .by_identifier(&identifier)
             .map(|o| o.id.to_string())
-            .ok_or_else(|| bad(name, "no organisation with this identifier in the directory"));
+            .ok_or_else(|| bad(name, Text::new("audit-unknown-organisation")));
     }
     Ok(text.to_owned())
 }
 
 fn instant(name: &'static str, text: &str) -> Result<Millis, AuditError> {
-    crate::time::parse_instant(text).ok_or_else(|| bad(name, "expected ge or le and an instant or a date"))
+    crate::time::parse_instant(text).ok_or_else(|| bad(name, Text::new("audit-bad-date")))
 }
 
 /// Builds the store's query from the search parameters (name, value pairs as received).
@@ -54,8 +57,9 @@ pub fn query(
     for (name, value) in params {
         match name.as_str() {
             "patient-identifier" => {
-                let (system, value) =
-                    value.rsplit_once('|').ok_or_else(|| bad("patient-identifier", "expected SYSTEM|VALUE"))?;
+                let (system, value) = value
+                    .rsplit_once('|')
+                    .ok_or_else(|| bad("patient-identifier", Text::new("audit-bad-patient-identifier")))?;
                 query.patient_key = Some(keys.key(system, value));
             }
             "sender" => query.sender_org = Some(org(directory, "sender", value)?),
@@ -65,15 +69,13 @@ pub fn query(
             "date" => match value.get(..2) {
                 Some("ge") => query.from = Some(instant("date", &value[2..])?),
                 Some("le") => query.until = Some(instant("date", &value[2..])?),
-                _ => return Err(bad("date", "expected ge or le and an instant or a date")),
+                _ => return Err(bad("date", Text::new("audit-bad-date"))),
             },
             "_count" => {
                 query.limit =
-                    value.parse::<usize>().map_err(|_| bad("_count", "expected a whole number"))?.clamp(1, MAX_COUNT)
+                    value.parse::<usize>().map_err(|_| bad("_count", Text::new("search-count")))?.clamp(1, MAX_COUNT)
             }
-            "_cursor" => {
-                query.after_seq = Some(value.parse().map_err(|_| bad("_cursor", "not a cursor of this broker"))?)
-            }
+            "_cursor" => query.after_seq = Some(value.parse().map_err(|_| bad("_cursor", Text::new("search-cursor")))?),
             "_format" if value == "json" => json = true,
             _ => {}
         }
@@ -297,7 +299,7 @@ pub async fn export(
         query.after_seq = Some(last.seq);
         for entry in &page {
             let line = audit_event(entry).to_string();
-            writeln!(out, "{line}").map_err(|e| bad("output", e.to_string()))?;
+            writeln!(out, "{line}").map_err(|e| bad("output", Text::new("audit-output-failed").arg("detail", e)))?;
             written += 1;
         }
     }

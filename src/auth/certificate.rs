@@ -70,7 +70,64 @@ pub enum PeerCertificate {
     /// Verified against `tls.client_ca` and `tls.crl`: the leaf certificate (DER).
     Verified(CertificateDer<'static>),
     /// Presented but not valid (`optional` mode only), with the reason.
-    Refused(String),
+    Refused(Refusal),
+}
+
+/// Why a presented client certificate was refused: told to the client (401) and logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Expired,
+    NotValidYet,
+    Revoked,
+    /// Not issued by a CA of `tls.client_ca`.
+    UnknownIssuer,
+    /// Not for TLS client authentication (extended key usage).
+    NotForClientAuthentication,
+    /// Another reason WebPKI gives, in rustls' words.
+    Invalid(String),
+    /// Not a certificate problem at all (rustls' words).
+    Other(String),
+}
+
+impl Refusal {
+    /// The reason as a word of the catalogues (`auth-certificate-refused` chooses its sentence by it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::NotValidYet => "not-valid-yet",
+            Self::Revoked => "revoked",
+            Self::UnknownIssuer => "unknown-issuer",
+            Self::NotForClientAuthentication => "not-for-client-auth",
+            Self::Invalid(_) => "invalid",
+            Self::Other(_) => "other",
+        }
+    }
+
+    /// rustls' own words, for the reasons that have them (a technical detail, shown as given).
+    pub fn detail(&self) -> &str {
+        match self {
+            Self::Invalid(detail) | Self::Other(detail) => detail,
+            _ => "",
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Expired => f.write_str("the certificate has expired"),
+            Self::NotValidYet => f.write_str("the certificate is not valid yet"),
+            Self::Revoked => f.write_str("the certificate is revoked"),
+            Self::UnknownIssuer => {
+                f.write_str("the certificate is not issued by a CA the broker trusts for client certificates")
+            }
+            Self::NotForClientAuthentication => {
+                f.write_str("the certificate is not for TLS client authentication (extended key usage)")
+            }
+            Self::Invalid(detail) => write!(f, "the certificate is not valid: {detail}"),
+            Self::Other(detail) => f.write_str(detail),
+        }
+    }
 }
 
 /// What a certificate says about who holds it.
@@ -287,7 +344,7 @@ impl ClientCertificates {
                 tracing::info!(
                     certificate = %CertificateSha256::of_der(leaf),
                     subject = %subject(leaf),
-                    reason,
+                    reason = %reason,
                     "client certificate refused: requests on this connection are answered 401"
                 );
                 PeerCertificate::Refused(reason)
@@ -347,23 +404,19 @@ fn read(path: &Path) -> Result<Vec<u8>, CertificateError> {
     std::fs::read(path).map_err(|source| CertificateError::Read { path: path.display().to_string(), source })
 }
 
-/// The reason a certificate was refused, in words for the client and the log.
-fn refusal(error: &rustls::Error) -> String {
+/// The reason a certificate was refused, for the client and the log.
+fn refusal(error: &rustls::Error) -> Refusal {
     use rustls::CertificateError as C;
     let rustls::Error::InvalidCertificate(error) = error else {
-        return error.to_string();
+        return Refusal::Other(error.to_string());
     };
     match error {
-        C::Expired | C::ExpiredContext { .. } => "the certificate has expired".to_owned(),
-        C::NotValidYet | C::NotValidYetContext { .. } => "the certificate is not valid yet".to_owned(),
-        C::Revoked => "the certificate is revoked".to_owned(),
-        C::UnknownIssuer => {
-            "the certificate is not issued by a CA the broker trusts for client certificates".to_owned()
-        }
-        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
-            "the certificate is not for TLS client authentication (extended key usage)".to_owned()
-        }
-        other => format!("the certificate is not valid: {other}"),
+        C::Expired | C::ExpiredContext { .. } => Refusal::Expired,
+        C::NotValidYet | C::NotValidYetContext { .. } => Refusal::NotValidYet,
+        C::Revoked => Refusal::Revoked,
+        C::UnknownIssuer => Refusal::UnknownIssuer,
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => Refusal::NotForClientAuthentication,
+        other => Refusal::Invalid(other.to_string()),
     }
 }
 
@@ -412,7 +465,7 @@ impl ClientCertVerifier for ListenerVerifier {
             tracing::info!(
                 certificate = %CertificateSha256::of_der(end_entity),
                 subject = %subject(end_entity),
-                reason = refusal(e),
+                reason = %refusal(e),
                 "client certificate refused: TLS handshake failed"
             );
         })

@@ -54,7 +54,7 @@ pub enum AuthError {
     #[error("the client certificate names more than one organisation of the directory, so it identifies none")]
     CertificateAmbiguous,
     #[error("the client certificate was refused: {0}")]
-    CertificateRefused(String),
+    CertificateRefused(certificate::Refusal),
     #[error("the bearer token and the client certificate speak for different organisations")]
     CertificateDisagrees,
     #[error(transparent)]

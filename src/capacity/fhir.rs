@@ -9,7 +9,7 @@ use super::{CapacityError, BED_CAPACITY_MEASURE, CLOCK_SKEW_SECS};
 use crate::directory::Snapshot;
 use crate::model::codes::{CareType, CARE_TYPE_SYSTEM};
 use crate::model::{OrgId, OrgIdentifier};
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 use crate::store::{CapacityCount, CapacityRow, CareTypeTotals};
 use crate::time::{parse_instant, Millis};
 
@@ -50,23 +50,23 @@ pub struct Context<'a> {
     pub now: Millis,
 }
 
-fn at(code: IssueCode, expression: &str, message: impl Into<String>) -> Issue {
-    Issue::error(code, message).at(expression)
+fn at(code: IssueCode, expression: &str, text: Text) -> Issue {
+    Issue::says(code, text).at(expression)
 }
 
 /// Reads and checks a posted MeasureReport; every issue is collected.
 pub fn parse_report(body: &[u8], cx: &Context<'_>) -> Result<Report, CapacityError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
-        CapacityError::Malformed(vec![Issue::error(
+        CapacityError::Malformed(vec![Issue::says(
             IssueCode::Structure,
-            format!("the body is not JSON (line {}, column {})", e.line(), e.column()),
+            Text::new("capacity-body-not-json").num("line", e.line()).num("column", e.column()),
         )])
     })?;
     let Some(report) = value.as_object().filter(|o| o.get("resourceType") == Some(&json!("MeasureReport"))) else {
         return Err(CapacityError::Malformed(vec![at(
             IssueCode::Structure,
             "resourceType",
-            "the body must be a FHIR MeasureReport",
+            Text::new("capacity-not-measure-report"),
         )]));
     };
     // Whose report it is comes first: a report for another organisation is refused whatever it holds.
@@ -81,7 +81,7 @@ pub fn parse_report(body: &[u8], cx: &Context<'_>) -> Result<Report, CapacityErr
                 return Err(CapacityError::Invalid(vec![at(
                     IssueCode::Required,
                     "MeasureReport.reporter.identifier",
-                    "the reporter names its organisation by identifier (system and value), or is left out",
+                    Text::new("capacity-reporter-no-identifier"),
                 )]));
             };
             match cx.snapshot.by_identifier(&named) {
@@ -90,7 +90,7 @@ pub fn parse_report(body: &[u8], cx: &Context<'_>) -> Result<Report, CapacityErr
                     return Err(CapacityError::Forbidden(vec![at(
                         IssueCode::Forbidden,
                         "MeasureReport.reporter",
-                        "an organisation reports its own capacity only: the reporter is not the caller",
+                        Text::new("capacity-reporter-not-caller"),
                     )]))
                 }
             }
@@ -99,16 +99,16 @@ pub fn parse_report(body: &[u8], cx: &Context<'_>) -> Result<Report, CapacityErr
     let mut issues = Vec::new();
     let text = |name: &str| report.get(name).and_then(Value::as_str);
     if text("status") != Some("complete") {
-        issues.push(at(IssueCode::Value, "MeasureReport.status", "status must be complete"));
+        issues.push(at(IssueCode::Value, "MeasureReport.status", Text::new("capacity-status")));
     }
     if text("type") != Some("summary") {
-        issues.push(at(IssueCode::Value, "MeasureReport.type", "type must be summary"));
+        issues.push(at(IssueCode::Value, "MeasureReport.type", Text::new("capacity-type")));
     }
     if text("measure").and_then(|m| m.split('|').next()) != Some(BED_CAPACITY_MEASURE) {
         issues.push(at(
             IssueCode::Value,
             "MeasureReport.measure",
-            format!("measure must be the bed-capacity Measure {BED_CAPACITY_MEASURE}"),
+            Text::new("capacity-measure").arg("measure", BED_CAPACITY_MEASURE),
         ));
     }
     let (as_of, start) = period(report.get("period"), cx.now, &mut issues);
@@ -127,17 +127,13 @@ fn period(period: Option<&Value>, now: Millis, issues: &mut Vec<Issue>) -> (Opti
             issues.push(at(
                 IssueCode::Value,
                 &format!("MeasureReport.period.{name}"),
-                "must be a dateTime with a time and a zone (RFC 3339)",
+                Text::new("capacity-bad-instant"),
             ));
         }
         parsed
     };
     if period.and_then(|p| p.get("end")).is_none() {
-        issues.push(at(
-            IssueCode::Required,
-            "MeasureReport.period.end",
-            "period.end is required: the time the counts hold",
-        ));
+        issues.push(at(IssueCode::Required, "MeasureReport.period.end", Text::new("capacity-no-period-end")));
         return (None, None);
     }
     let end = instant("end", issues);
@@ -147,11 +143,11 @@ fn period(period: Option<&Value>, now: Millis, issues: &mut Vec<Issue>) -> (Opti
             issues.push(at(
                 IssueCode::Value,
                 "MeasureReport.period.end",
-                format!("period.end lies in the future (more than {CLOCK_SKEW_SECS} seconds ahead)"),
+                Text::new("capacity-period-future").num("seconds", CLOCK_SKEW_SECS),
             ));
         }
         if start.is_some_and(|start| start > end) {
-            issues.push(at(IssueCode::Invariant, "MeasureReport.period", "period.start is after period.end"));
+            issues.push(at(IssueCode::Invariant, "MeasureReport.period", Text::new("capacity-period-reversed")));
         }
     }
     (end, start)
@@ -159,14 +155,14 @@ fn period(period: Option<&Value>, now: Millis, issues: &mut Vec<Issue>) -> (Opti
 
 fn groups(groups: Option<&Value>, care_types: &[String], issues: &mut Vec<Issue>) -> Vec<CapacityCount> {
     let Some(groups) = groups.and_then(Value::as_array).filter(|g| !g.is_empty()) else {
-        issues.push(at(IssueCode::Required, "MeasureReport.group", "at least one group (care type) is required"));
+        issues.push(at(IssueCode::Required, "MeasureReport.group", Text::new("capacity-no-group")));
         return Vec::new();
     };
     if groups.len() > MAX_GROUPS {
         issues.push(at(
             IssueCode::TooCostly,
             "MeasureReport.group",
-            format!("at most {MAX_GROUPS} groups (care types) per report; this one has {}", groups.len()),
+            Text::new("capacity-too-many-groups").num("max", MAX_GROUPS).num("count", groups.len()),
         ));
         return Vec::new();
     }
@@ -182,7 +178,7 @@ fn groups(groups: Option<&Value>, care_types: &[String], issues: &mut Vec<Issue>
             issues.push(at(
                 IssueCode::CodeInvalid,
                 &format!("{path}.code"),
-                format!("the group's code must be a care type of the bed-capacity Measure ({CARE_TYPE_SYSTEM})"),
+                Text::new("capacity-bad-care-type").arg("system", CARE_TYPE_SYSTEM),
             ));
             continue;
         };
@@ -190,7 +186,7 @@ fn groups(groups: Option<&Value>, care_types: &[String], issues: &mut Vec<Issue>
             issues.push(at(
                 IssueCode::Duplicate,
                 &format!("{path}.code"),
-                format!("care type {care_type} is reported twice; one group per care type"),
+                Text::new("capacity-care-type-twice").arg("careType", &care_type),
             ));
             continue;
         }
@@ -206,9 +202,7 @@ fn groups(groups: Option<&Value>, care_types: &[String], issues: &mut Vec<Issue>
                 issues.push(at(
                     IssueCode::CodeInvalid,
                     &format!("{ppath}.code"),
-                    format!(
-                        "the population's code must be total, occupied or available ({CAPACITY_POPULATION_SYSTEM})"
-                    ),
+                    Text::new("capacity-bad-population").arg("system", CAPACITY_POPULATION_SYSTEM),
                 ));
                 continue;
             };
@@ -216,7 +210,7 @@ fn groups(groups: Option<&Value>, care_types: &[String], issues: &mut Vec<Issue>
                 issues.push(at(
                     IssueCode::Duplicate,
                     &format!("{ppath}.code"),
-                    format!("{} given twice", POPULATIONS[slot]),
+                    Text::new("capacity-population-twice").arg("population", POPULATIONS[slot]),
                 ));
                 continue;
             }
@@ -226,7 +220,7 @@ fn groups(groups: Option<&Value>, care_types: &[String], issues: &mut Vec<Issue>
                 None => issues.push(at(
                     IssueCode::Value,
                     &format!("{ppath}.count"),
-                    format!("count must be an integer from 0 to {MAX_COUNT}"),
+                    Text::new("capacity-bad-count").num("max", MAX_COUNT),
                 )),
             }
         }
@@ -235,16 +229,16 @@ fn groups(groups: Option<&Value>, care_types: &[String], issues: &mut Vec<Issue>
                 issues.push(at(
                     IssueCode::Required,
                     &format!("{path}.population"),
-                    format!("population {name} is required"),
+                    Text::new("capacity-population-missing").arg("population", name),
                 ));
             }
         }
         let [Some(total), Some(occupied), Some(available)] = found else { continue };
         if available > total {
-            issues.push(at(IssueCode::Invariant, &path, "available must not exceed total"));
+            issues.push(at(IssueCode::Invariant, &path, Text::new("capacity-available-over-total")));
         }
         if occupied > total {
-            issues.push(at(IssueCode::Invariant, &path, "occupied must not exceed total"));
+            issues.push(at(IssueCode::Invariant, &path, Text::new("capacity-occupied-over-total")));
         }
         counts.push(CapacityCount { care_type, total, occupied, available });
     }

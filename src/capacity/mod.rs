@@ -14,7 +14,7 @@ use crate::auth::{Principal, Role};
 use crate::directory::Directory;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::OrgId;
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 use crate::store::{CapacityUpdate, Store, StoreError};
 use crate::time::Millis;
 
@@ -130,7 +130,7 @@ impl Capacity {
     #[tracing::instrument(skip_all, fields(org = %caller.org))]
     pub async fn summary(&self, caller: &Principal, params: &[(String, String)]) -> Result<Vec<u8>, CapacityError> {
         if self.reach(caller)? != Reach::Region {
-            return Err(forbidden("the regional summary is for triage points and auditors"));
+            return Err(forbidden(Text::new("capacity-summary-forbidden")));
         }
         let now = Millis::now();
         let totals = if measure_matches(params)? {
@@ -156,15 +156,13 @@ impl Capacity {
         match org {
             Some(org) if org.triage_point => Ok(Reach::Region),
             Some(org) if !org.care_types.is_empty() => Ok(Reach::Own(org.id.clone())),
-            _ => Err(forbidden(
-                "bed capacity is read by triage points, auditors and the providers that report it (their own)",
-            )),
+            _ => Err(forbidden(Text::new("capacity-read-forbidden"))),
         }
     }
 }
 
-fn forbidden(message: &str) -> CapacityError {
-    CapacityError::Forbidden(vec![Issue::error(IssueCode::Forbidden, message)])
+fn forbidden(text: Text) -> CapacityError {
+    CapacityError::Forbidden(vec![Issue::says(IssueCode::Forbidden, text)])
 }
 
 /// Whether the search's `measure` (absent: the bed-capacity Measure) names the bed-capacity Measure;
@@ -174,6 +172,6 @@ fn measure_matches(params: &[(String, String)]) -> Result<bool, CapacityError> {
     match measures.as_slice() {
         [] => Ok(true),
         [one] => Ok(one.split('|').next() == Some(BED_CAPACITY_MEASURE)),
-        _ => Err(CapacityError::Malformed(vec![Issue::error(IssueCode::Invalid, "measure: give it once")])),
+        _ => Err(CapacityError::Malformed(vec![Issue::says(IssueCode::Invalid, Text::new("capacity-measure-twice"))])),
     }
 }

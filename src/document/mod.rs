@@ -25,7 +25,7 @@ use crate::config::Limits;
 use crate::directory::Directory;
 use crate::ingest::{Accepted, IngestError, Ingestor};
 use crate::model::{EventCode, HeaderId, OrgIdentifier, PayloadHash};
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 use crate::profiles::HandoverKind;
 use crate::time::Millis;
 
@@ -96,8 +96,7 @@ impl Request {
     /// `event` (at most once). Parameters starting with `_` (`_format`, `_pretty`) do not change the
     /// answer; any other name is refused, so that a misspelt `receivers=` is not silently ignored.
     pub fn from_query(query: &[(String, String)], limits: &Limits) -> Result<Self, DocumentError> {
-        let bad =
-            |message: String, at: &str| DocumentError::Request(vec![Issue::error(IssueCode::Invalid, message).at(at)]);
+        let bad = |text: Text, at: &str| DocumentError::Request(vec![Issue::says(IssueCode::Invalid, text).at(at)]);
         let mut receivers = Vec::new();
         let mut event = None;
         for (name, value) in query {
@@ -106,14 +105,7 @@ impl Request {
                     let receiver = value
                         .split_once('|')
                         .and_then(|(system, value)| OrgIdentifier::new(system.trim(), value.trim()))
-                        .ok_or_else(|| {
-                            bad(
-                                "a receiver is an organisation identifier in FHIR token form, system|value (e.g. \
-                                 http://fhir.nl/fhir/NamingSystem/ura|90000012), the | URL-encoded as %7C"
-                                    .to_owned(),
-                                RECEIVER_PARAMETER,
-                            )
-                        })?;
+                        .ok_or_else(|| bad(Text::new("document-receiver-not-token"), RECEIVER_PARAMETER))?;
                     receivers.push(receiver);
                 }
                 "event" if event.is_none() => event = Some(value.clone()),
@@ -121,7 +113,7 @@ impl Request {
                 other => {
                     let other: String = other.chars().take(40).collect();
                     return Err(bad(
-                        format!("unknown parameter {other:?}: POST /fhir/Bundle takes receiver (repeated) and event"),
+                        Text::new("document-unknown-parameter").arg("name", format!("{other:?}")),
                         &format!("http.{other}"),
                     ));
                 }
@@ -130,16 +122,18 @@ impl Request {
         receivers.sort_by(|a, b| (a.system(), a.value()).cmp(&(b.system(), b.value())));
         receivers.dedup();
         if receivers.is_empty() {
-            return Err(DocumentError::Request(vec![Issue::error(
+            return Err(DocumentError::Request(vec![Issue::says(
                 IssueCode::Required,
-                "name at least one receiver: ?receiver=system|value (an organisation identifier the directory knows)",
+                Text::new("document-no-receiver"),
             )
             .at(RECEIVER_PARAMETER)]));
         }
         if receivers.len() > limits.max_destinations {
-            return Err(DocumentError::Request(vec![Issue::error(
+            return Err(DocumentError::Request(vec![Issue::says(
                 IssueCode::TooCostly,
-                format!("{} receivers are named; the limit is {}", receivers.len(), limits.max_destinations),
+                Text::new("document-too-many-receivers")
+                    .num("count", receivers.len())
+                    .num("limit", limits.max_destinations),
             )
             .at(RECEIVER_PARAMETER)]));
         }
@@ -202,9 +196,9 @@ fn prepare(
             same_scheme.or(org.identifiers.first())
         })
         .ok_or_else(|| {
-            DocumentError::UnknownSender(vec![Issue::error(
+            DocumentError::UnknownSender(vec![Issue::says(
                 IssueCode::Forbidden,
-                format!("organisation {} is not in the directory; it cannot send", caller.org),
+                Text::new("document-unknown-sender").arg("organisation", &caller.org),
             )])
         })?;
     let (system, value) = &facts.identifier;
@@ -225,7 +219,7 @@ fn prepare(
         match directory.by_identifier(identifier) {
             Some(org) => receivers.push(Receiver { identifier: identifier.clone(), endpoint: org.address.clone() }),
             None => unknown.push(
-                Issue::error(IssueCode::NotFound, format!("receiver {identifier} is not in the directory"))
+                Issue::says(IssueCode::NotFound, Text::new("document-unknown-receiver").arg("receiver", identifier))
                     .at(RECEIVER_PARAMETER),
             ),
         }
@@ -279,12 +273,12 @@ fn kind_of<'c>(
     if let Some(event) = event {
         return kinds.iter().copied().find(|k| k.event_code == event).ok_or_else(|| {
             let fitting: Vec<&str> = kinds.iter().map(|k| k.event_code.as_str()).collect();
-            DocumentError::UnknownType(vec![Issue::error(
+            DocumentError::UnknownType(vec![Issue::says(
                 IssueCode::CodeInvalid,
-                format!(
-                    "event is not a kind this document's Composition.type ({shown}) fits; it fits: {}",
-                    if fitting.is_empty() { "none".to_owned() } else { fitting.join(", ") }
-                ),
+                Text::new("document-event-not-fitting")
+                    .arg("types", &shown)
+                    .arg("kinds", fitting.join(", "))
+                    .num("count", fitting.len()),
             )
             .at(EVENT_PARAMETER)])
         });
@@ -294,23 +288,17 @@ fn kind_of<'c>(
         [] => {
             let codes: Vec<String> =
                 accepted.iter().map(|(kind, system, code)| format!("{system}|{code} ({})", kind.event_code)).collect();
-            Err(DocumentError::UnknownType(vec![Issue::error(
+            Err(DocumentError::UnknownType(vec![Issue::says(
                 IssueCode::CodeInvalid,
-                format!(
-                    "Composition.type {shown} is not the type of any handover kind of this broker; accepted: {}",
-                    codes.join(", ")
-                ),
+                Text::new("document-type-unknown").arg("types", &shown).arg("accepted", codes.join(", ")),
             )
             .at(at)]))
         }
         several => {
             let names: Vec<&str> = several.iter().map(|k| k.event_code.as_str()).collect();
-            Err(DocumentError::UnknownType(vec![Issue::error(
+            Err(DocumentError::UnknownType(vec![Issue::says(
                 IssueCode::BusinessRule,
-                format!(
-                    "Composition.type {shown} is the type of several handover kinds ({}); name one with ?event=",
-                    names.join(", ")
-                ),
+                Text::new("document-type-several").arg("types", &shown).arg("kinds", names.join(", ")),
             )
             .at(at)]))
         }
@@ -329,12 +317,7 @@ fn located(error: IngestError) -> IngestError {
         IngestError::Unroutable(issues) => IngestError::Unroutable(locate(issues)),
         IngestError::Conflict(issue) if issue.expression.as_deref() == Some("Bundle.entry[0].resource.id") => {
             IngestError::Conflict(
-                Issue::error(
-                    IssueCode::Conflict,
-                    "a document with this Bundle.identifier was already sent by this organisation to these \
-                     receivers with other content; a changed document needs a new Bundle.identifier",
-                )
-                .at("Bundle.identifier"),
+                Issue::says(IssueCode::Conflict, Text::new("document-identifier-reused")).at("Bundle.identifier"),
             )
         }
         other => other,
@@ -360,6 +343,24 @@ fn locate_issue(mut issue: Issue) -> Issue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Language;
+
+    #[test]
+    fn an_event_that_fits_no_kind_says_none_in_every_language() {
+        let text = |kinds: &[&str]| {
+            Text::new("document-event-not-fitting")
+                .arg("types", "http://loinc.org|34133-9")
+                .arg("kinds", kinds.join(", "))
+                .num("count", kinds.len())
+        };
+        assert_eq!(
+            text(&[]).render(Language::En),
+            "event is not a kind this document's Composition.type (http://loinc.org|34133-9) fits; it fits: none"
+        );
+        assert!(text(&[]).render(Language::Nl).ends_with("het past bij: geen"));
+        assert!(text(&[]).render(Language::Fr).ends_with("il correspond à : aucun"));
+        assert!(text(&["nursing-handover"]).render(Language::En).ends_with("it fits: nursing-handover"));
+    }
 
     fn limits() -> Limits {
         crate::config::Settings::load(None).expect("defaults").limits

@@ -15,7 +15,7 @@ use crate::config::Limits;
 use crate::json::{duplicate_key, entry_spans, Field, Json};
 use crate::message::read_json;
 use crate::model::OrgIdentifier;
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 
 /// A coding of `Composition.type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +39,8 @@ pub struct DocumentFacts {
     pub spans: Vec<Range<usize>>,
 }
 
-fn refused(code: IssueCode, message: impl Into<String>, at: &str) -> Vec<Issue> {
-    vec![Issue::error(code, message).at(at)]
+fn refused(code: IssueCode, text: Text, at: &str) -> Vec<Issue> {
+    vec![Issue::says(code, text).at(at)]
 }
 
 /// Checks that `bytes` are a FHIR document Bundle within `limits` and reads what the wrap needs. Errors
@@ -51,54 +51,43 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<DocumentFacts, Vec<Issue>> 
     if bytes.len() > limits.max_body_bytes {
         return Err(refused(
             IssueCode::TooCostly,
-            format!("the document is larger than the limit of {} bytes", limits.max_body_bytes),
+            Text::new("document-too-large").num("limit", limits.max_body_bytes),
             "Bundle",
         ));
     }
     let tree = read_json(bytes, limits, "a FHIR document Bundle").map_err(|issue| vec![issue])?;
     let Some(root) = tree.as_object() else {
-        return Err(refused(IssueCode::Structure, "expected a JSON object (a FHIR Bundle)", "Bundle"));
+        return Err(refused(IssueCode::Structure, Text::new("document-not-object"), "Bundle"));
     };
     // Two members of one name would let the wrap carry one and a reader see another.
     if let Some(key) = duplicate_key(root) {
         let key: String = key.chars().take(40).collect();
-        return Err(refused(IssueCode::Structure, format!("the Bundle has member {key:?} twice"), "Bundle"));
+        let text = Text::new("document-member-twice").arg("member", format!("{key:?}"));
+        return Err(refused(IssueCode::Structure, text, "Bundle"));
     }
     if tree.str_field("resourceType") != Some("Bundle") {
-        return Err(refused(IssueCode::Structure, "expected a FHIR resource of type Bundle", "Bundle.resourceType"));
+        return Err(refused(IssueCode::Structure, Text::new("document-not-bundle"), "Bundle.resourceType"));
     }
     bundle_type(&tree)?;
     let entries = match tree.field("entry").and_then(Json::as_array) {
         Some(entries) if !entries.is_empty() => entries,
-        _ => {
-            return Err(refused(
-                IssueCode::Required,
-                "a document Bundle needs entries, the first a Composition",
-                "Bundle.entry",
-            ))
-        }
+        _ => return Err(refused(IssueCode::Required, Text::new("document-no-entries"), "Bundle.entry")),
     };
     // The wrap adds the MessageHeader: the document may use the message limit but for that one entry.
     let max = limits.max_entries.saturating_sub(1);
     if entries.len() > max {
         return Err(refused(
             IssueCode::TooCostly,
-            format!(
-                "the document has {} entries; the limit is {max} (the message limit of {} less the \
-                 MessageHeader the broker adds)",
-                entries.len(),
-                limits.max_entries
-            ),
+            Text::new("document-too-many-entries")
+                .num("count", entries.len())
+                .num("max", max)
+                .num("limit", limits.max_entries),
             "Bundle.entry",
         ));
     }
     let composition = entries[0].field("resource").filter(|r| r.str_field("resourceType") == Some("Composition"));
     let Some(composition) = composition else {
-        return Err(refused(
-            IssueCode::Structure,
-            "the first entry of a document Bundle must be a Composition",
-            "Bundle.entry[0].resource",
-        ));
+        return Err(refused(IssueCode::Structure, Text::new("document-no-composition"), "Bundle.entry[0].resource"));
     };
 
     let mut issues = Vec::new();
@@ -106,19 +95,10 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<DocumentFacts, Vec<Issue>> 
         |value: &Json<'_>, key: &str| value.str_field(key).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let identifier = tree.field("identifier").and_then(|id| Some((text(id, "system")?, text(id, "value")?)));
     if identifier.is_none() {
-        issues.push(
-            Issue::error(
-                IssueCode::Required,
-                "a document has Bundle.identifier with system and value (FHIR bdl-9): it is the document's \
-                 identity, by which a resend is recognised",
-            )
-            .at("Bundle.identifier"),
-        );
+        issues.push(Issue::says(IssueCode::Required, Text::new("document-no-identifier")).at("Bundle.identifier"));
     }
     if text(&tree, "timestamp").is_none() {
-        issues.push(
-            Issue::error(IssueCode::Required, "a document has Bundle.timestamp (FHIR bdl-10)").at("Bundle.timestamp"),
-        );
+        issues.push(Issue::says(IssueCode::Required, Text::new("document-no-timestamp")).at("Bundle.timestamp"));
     }
     let types: Vec<TypeCoding> = composition
         .field("type")
@@ -128,25 +108,16 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<DocumentFacts, Vec<Issue>> 
         .filter_map(|c| Some(TypeCoding { system: text(c, "system"), code: text(c, "code")? }))
         .collect();
     if types.is_empty() {
-        issues.push(
-            Issue::error(
-                IssueCode::Required,
-                "Composition.type needs a coding (system and code): it says which handover kind the document is",
-            )
-            .at("Bundle.entry[0].resource.type"),
-        );
+        issues
+            .push(Issue::says(IssueCode::Required, Text::new("document-no-type")).at("Bundle.entry[0].resource.type"));
     }
     let focus = text(&entries[0], "fullUrl").or_else(|| Some(format!("Composition/{}", text(composition, "id")?)));
     if focus.is_none() {
-        issues.push(
-            Issue::error(IssueCode::Required, "the Composition needs a fullUrl (or an id) for the message to refer to")
-                .at("Bundle.entry[0].fullUrl"),
-        );
+        issues.push(Issue::says(IssueCode::Required, Text::new("document-no-focus")).at("Bundle.entry[0].fullUrl"));
     }
     let spans = entry_spans(bytes).filter(|spans| spans.len() == entries.len());
     if spans.is_none() {
-        issues
-            .push(Issue::error(IssueCode::Structure, "the document's entries cannot be delimited").at("Bundle.entry"));
+        issues.push(Issue::says(IssueCode::Structure, Text::new("document-entries-undelimited")).at("Bundle.entry"));
     }
     match (identifier, focus, spans, issues.is_empty()) {
         (Some(identifier), Some(focus), Some(spans), true) => Ok(DocumentFacts { identifier, types, focus, spans }),
@@ -158,21 +129,16 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<DocumentFacts, Vec<Issue>> 
 fn bundle_type(tree: &Json<'_>) -> Result<(), Vec<Issue>> {
     match tree.str_field("type") {
         Some("document") => Ok(()),
-        Some("message") => Err(refused(
-            IssueCode::Value,
-            "Bundle.type is message: post messages to /fhir/$process-message; POST /fhir/Bundle takes a Bundle \
-             of type document",
-            "Bundle.type",
-        )),
+        Some("message") => Err(refused(IssueCode::Value, Text::new("document-type-message"), "Bundle.type")),
         Some(other) => {
             let other: String = other.chars().take(40).collect();
             Err(refused(
                 IssueCode::Value,
-                format!("Bundle.type is {other:?}; POST /fhir/Bundle takes a Bundle of type document"),
+                Text::new("document-type-other").arg("type", format!("{other:?}")),
                 "Bundle.type",
             ))
         }
-        None => Err(refused(IssueCode::Required, "Bundle.type is missing; expected document", "Bundle.type")),
+        None => Err(refused(IssueCode::Required, Text::new("document-type-missing"), "Bundle.type")),
     }
 }
 

@@ -26,6 +26,7 @@ use std::fmt::Write as _;
 pub use write::{to_xml, ElementOrder};
 
 use crate::json::Json;
+use crate::outcome::Text;
 use crate::profiles::base::BaseModel;
 
 /// The FHIR namespace, the default namespace of every FHIR XML document.
@@ -42,17 +43,97 @@ pub struct XmlError {
 }
 
 impl XmlError {
-    /// The refusal as the issue a client reads (400 wherever XML is read).
+    /// The refusal as the issue a client reads (400 wherever XML is read), in the caller's language.
     pub fn issue(&self) -> crate::outcome::Issue {
-        let issue = crate::outcome::Issue::error(
-            crate::outcome::IssueCode::Structure,
-            format!("not a FHIR XML resource: {}", self.problem),
-        );
+        let issue = crate::outcome::Issue::says(crate::outcome::IssueCode::Structure, self.text());
         match &self.at {
             Some(at) => issue.at(at),
             None => issue,
         }
     }
+
+    /// The refusal's words from the catalogues. The reader and the walk say what they met in English
+    /// ([`refuse`]); each of their sentences has a catalogue text, found here by its English wording
+    /// with the names, numbers and parser details it carries as arguments. A sentence not listed is
+    /// shown as written inside the translated frame (`xml-not-fhir`); a unit test keeps the list and
+    /// the refusals the tests provoke in step.
+    fn text(&self) -> Text {
+        // Most specific first: a template matches a problem that is it with its `{name}`s filled in.
+        let known = [
+            ("a document type declaration (DTD) is refused: FHIR XML has none", Text::new("xml-doctype-refused")),
+            ("processing instructions are refused", Text::new("xml-processing-instruction-refused")),
+            ("CDATA sections are not FHIR XML", Text::new("xml-cdata-refused")),
+            (
+                "text outside a narrative div: FHIR XML carries values in value attributes",
+                Text::new("xml-text-outside-div"),
+            ),
+            ("the document ends before its root element does", Text::new("xml-ends-early")),
+            ("content after the root element", Text::new("xml-content-after-root")),
+            ("cannot delimit a div", Text::new("xml-div-undelimited")),
+            ("an end tag without its start", Text::new("xml-end-without-start")),
+            ("a narrative div is no resource", Text::new("xml-div-no-resource")),
+            ("an element name outside the document", Text::new("xml-name-outside")),
+            ("an attribute outside the document", Text::new("xml-attribute-outside")),
+            ("narrative without markup", Text::new("xml-narrative-without-markup")),
+            ("a primitive holds only extensions", Text::new("xml-primitive-only-extensions")),
+            ("an element with neither a value nor extensions", Text::new("xml-element-empty")),
+            ("no resource was read", Text::new("xml-no-resource")),
+            ("the document is not UTF-8 (from byte {byte})", Text::new("xml-not-utf8")),
+            ("nested deeper than {limit} elements", Text::new("xml-too-deep")),
+            ("more than {limit} elements", Text::new("xml-too-many-elements")),
+            ("not well-formed XML: {detail}", Text::new("xml-not-well-formed")),
+            ("namespace prefixes are not FHIR XML: {name}", Text::new("xml-namespace-prefix")),
+            ("a malformed attribute: {detail}", Text::new("xml-attribute-malformed")),
+            ("refused attribute {key}: {detail}", Text::new("xml-attribute-refused")),
+            ("a resource element takes no attribute {key}", Text::new("xml-resource-attribute")),
+            ("unknown attribute {key}", Text::new("xml-attribute-unknown")),
+            ("a primitive takes value and id attributes, not {key}", Text::new("xml-primitive-attribute")),
+            ("not a valid {kind} value", Text::new("xml-value-invalid")),
+            ("the root element {name} is no FHIR resource", Text::new("xml-root-not-a-resource")),
+            ("the root element must be in the FHIR namespace {namespace}", Text::new("xml-root-namespace")),
+            ("{name} is no primitive: it takes no value attribute", Text::new("xml-not-primitive")),
+            ("{name} holds exactly one resource element", Text::new("xml-one-resource")),
+            ("{name} appears {count} times; it does not repeat", Text::new("xml-element-repeats")),
+            ("{owner} has no element {name}", Text::new("xml-element-unknown")),
+            ("{name} is no FHIR resource", Text::new("xml-not-a-resource")),
+        ];
+        for (template, text) in known {
+            if let Some(values) = filled_in(template, &self.problem) {
+                return values.into_iter().fold(text, |text, (name, value)| match value.parse::<i64>() {
+                    Ok(n) if ["byte", "limit", "count"].contains(&name) => text.num(name, n),
+                    _ => text.arg(name, value),
+                });
+            }
+        }
+        Text::new("xml-not-fhir").arg("detail", &self.problem)
+    }
+}
+
+/// The values of the `{name}`s of `template` when `text` is `template` with them filled in. A value is
+/// never empty, and only a `{detail}` (a parser's message) holds white space: names and numbers do not.
+fn filled_in<'t>(template: &'static str, text: &'t str) -> Option<Vec<(&'static str, &'t str)>> {
+    let mut pieces = template.split('{');
+    let mut rest = text.strip_prefix(pieces.next()?)?;
+    let pieces: Vec<&'static str> = pieces.collect();
+    let mut values = Vec::with_capacity(pieces.len());
+    for (i, piece) in pieces.iter().enumerate() {
+        let (name, literal) = piece.split_once('}')?;
+        let value = if i + 1 == pieces.len() {
+            let value = rest.strip_suffix(literal)?;
+            rest = "";
+            value
+        } else {
+            let at = rest.find(literal).filter(|_| !literal.is_empty())?;
+            let value = &rest[..at];
+            rest = &rest[at + literal.len()..];
+            value
+        };
+        if value.is_empty() || (name != "detail" && value.contains(char::is_whitespace)) {
+            return None;
+        }
+        values.push((name, value));
+    }
+    rest.is_empty().then_some(values)
 }
 
 fn refuse(problem: impl Into<String>, at: Option<&str>) -> XmlError {
@@ -313,6 +394,84 @@ mod tests {
         let big = format!(r#"<Patient xmlns="http://hl7.org/fhir"><id value="{}"/></Patient>"#, "a".repeat(1 << 20));
         let expected = format!(r#"{{"resourceType":"Patient","id":"{}"}}"#, "a".repeat(1 << 20));
         assert_eq!(to_json(big.as_bytes(), &model, LIMITS).unwrap(), expected);
+    }
+
+    /// Every refusal the reader and the walk make (as provoked here) has its own catalogue text, the
+    /// same English sentence as before inside "not a FHIR XML resource: ", and its own words in Dutch and
+    /// French; the names and numbers it carries stay as they are.
+    #[test]
+    fn every_refusal_is_said_in_every_language() {
+        use crate::i18n::Language;
+        let model = BaseModel::load().unwrap();
+        let few = XmlLimits { max_depth: 64, max_elements: 100 };
+        let refusals: Vec<(&[u8], &str)> = vec![
+            (br#"<!DOCTYPE p><Patient xmlns="http://hl7.org/fhir"/>"#, "xml-doctype-refused"),
+            (br#"<Patient xmlns="http://hl7.org/fhir"><?php x?></Patient>"#, "xml-processing-instruction-refused"),
+            (br#"<Patient xmlns="http://hl7.org/fhir"><![CDATA[x]]></Patient>"#, "xml-cdata-refused"),
+            (br#"<Patient xmlns="http://hl7.org/fhir">text</Patient>"#, "xml-text-outside-div"),
+            (br#"<Patient xmlns="http://hl7.org/fhir"><active value="true"/>"#, "xml-ends-early"),
+            (br#"<Patient xmlns="http://hl7.org/fhir"/><Patient/>"#, "xml-content-after-root"),
+            (b"<Patient xmlns=\"http://hl7.org/fhir\"><id value=\"caf\xE9\"/></Patient>", "xml-not-utf8"),
+            (br#"<Patient xmlns="http://hl7.org/fhir"><active value="true"></Patient>"#, "xml-not-well-formed"),
+            (br#"<f:Patient xmlns:f="http://hl7.org/fhir"/>"#, "xml-namespace-prefix"),
+            (br#"<Patient xmlns="http://hl7.org/fhir"><id value="&x;"/></Patient>"#, "xml-attribute-refused"),
+            (br#"<Patient xmlns="http://hl7.org/fhir" id="x"/>"#, "xml-resource-attribute"),
+            (br#"<Patient xmlns="http://hl7.org/fhir"><name use="x"/></Patient>"#, "xml-attribute-unknown"),
+            (
+                br#"<Patient xmlns="http://hl7.org/fhir"><active value="true" x="y"/></Patient>"#,
+                "xml-primitive-attribute",
+            ),
+            (
+                br#"<Patient xmlns="http://hl7.org/fhir"><active><id/></active></Patient>"#,
+                "xml-primitive-only-extensions",
+            ),
+            (br#"<Patient xmlns="http://hl7.org/fhir"><active/></Patient>"#, "xml-element-empty"),
+            (br#"<Patient xmlns="http://hl7.org/fhir"><active value="yes"/></Patient>"#, "xml-value-invalid"),
+            (br#"<Nonsense xmlns="http://hl7.org/fhir"/>"#, "xml-root-not-a-resource"),
+            (br#"<Patient><id value="x"/></Patient>"#, "xml-root-namespace"),
+            (br#"<Patient xmlns="http://hl7.org/fhir"><name value="x"/></Patient>"#, "xml-not-primitive"),
+            (br#"<Patient xmlns="http://hl7.org/fhir"><contained/></Patient>"#, "xml-one-resource"),
+            (
+                br#"<Patient xmlns="http://hl7.org/fhir"><contained><Nonsense/></contained></Patient>"#,
+                "xml-not-a-resource",
+            ),
+            (
+                br#"<Patient xmlns="http://hl7.org/fhir"><active value="true"/><active value="true"/></Patient>"#,
+                "xml-element-repeats",
+            ),
+            (br#"<Patient xmlns="http://hl7.org/fhir"><shoeSize value="44"/></Patient>"#, "xml-element-unknown"),
+        ];
+        let deep = format!("<Patient xmlns=\"http://hl7.org/fhir\">{}</Patient>", "<contact>".repeat(100));
+        let many = format!("<Patient xmlns=\"http://hl7.org/fhir\">{}</Patient>", "<name/>".repeat(200));
+        let mut cases: Vec<(XmlError, &str)> =
+            refusals.into_iter().map(|(xml, id)| (to_json(xml, &model, LIMITS).expect_err(id), id)).collect();
+        cases.push((to_json(deep.as_bytes(), &model, few).unwrap_err(), "xml-too-deep"));
+        cases.push((to_json(many.as_bytes(), &model, few).unwrap_err(), "xml-too-many-elements"));
+        cases.push((refuse("a sentence the list does not know", None), "xml-not-fhir"));
+        for (refusal, id) in cases {
+            let issue = refusal.issue();
+            let text = issue.text.as_deref().expect("a catalogue text");
+            assert_eq!(text.id(), id, "{refusal:?}");
+            assert_eq!(issue.message, format!("not a FHIR XML resource: {}", refusal.problem));
+            assert_eq!(issue.expression, refusal.at);
+            for lang in [Language::Nl, Language::Fr] {
+                let words = text.render(lang);
+                assert_ne!(words, issue.message, "{id} in {}", lang.code());
+                assert!(!words.contains('{') && !words.contains(id), "{id} in {}: {words}", lang.code());
+            }
+        }
+        let doctype = to_json(b"<!DOCTYPE p><Patient/>", &model, LIMITS).unwrap_err().issue();
+        let doctype = doctype.text.as_deref().unwrap();
+        assert!(doctype.render(Language::Nl).starts_with("geen FHIR XML-resource: een documenttypedeclaratie (DTD)"));
+        assert!(doctype.render(Language::Fr).contains("déclaration de type de document (DTD)"));
+        let repeats = to_json(
+            br#"<Patient xmlns="http://hl7.org/fhir"><active value="true"/><active value="true"/></Patient>"#,
+            &model,
+            LIMITS,
+        )
+        .unwrap_err()
+        .issue();
+        assert!(repeats.text.as_deref().unwrap().render(Language::Nl).contains("active komt 2 keer voor"));
     }
 
     #[test]

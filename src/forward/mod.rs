@@ -30,7 +30,7 @@ use crate::directory::Directory;
 use crate::ingest::{Accepted, IngestError, Ingestor};
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::{DeliveryId, DeliveryState, ForwardMode, OrgId, OrgIdentifier, TrackingId};
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 use crate::store::{DeliveryContext, ForwardingRecord, NewForwarding, Received, StoreError};
 use crate::time::Millis;
 
@@ -65,8 +65,8 @@ pub struct Request {
     pub tracking_id: Option<String>,
 }
 
-fn invalid(message: &str, at: String) -> FlowError {
-    FlowError::Request(vec![Issue::error(IssueCode::Invalid, message.to_owned()).at(at)])
+fn invalid(text: Text, at: String) -> FlowError {
+    FlowError::Request(vec![Issue::says(IssueCode::Invalid, text).at(at)])
 }
 
 impl Request {
@@ -74,16 +74,16 @@ impl Request {
     /// `mode` (valueCode `all` or `first-accept`, default `all`, at most one), `note` (valueString, at
     /// most one) and `tracking-id` (valueId, at most one).
     pub fn from_parameters(body: &[u8]) -> Result<Self, FlowError> {
-        let parameters: Value =
-            serde_json::from_slice(body).map_err(|_| invalid("the body is not JSON", "Parameters".into()))?;
+        let parameters: Value = serde_json::from_slice(body)
+            .map_err(|_| invalid(Text::new("forward-body-not-json"), "Parameters".into()))?;
         if parameters.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
-            return Err(invalid("the body must be a FHIR Parameters resource", "Parameters".into()));
+            return Err(invalid(Text::new("forward-not-parameters"), "Parameters".into()));
         }
         let mut request = Self { receivers: Vec::new(), mode: ForwardMode::All, note: None, tracking_id: None };
         let mut mode_seen = false;
         let items = parameters.get("parameter").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         if items.len() > MAX_RECEIVERS + 3 {
-            return Err(invalid("too many parameters", "Parameters.parameter".into()));
+            return Err(invalid(Text::new("forward-too-many-parameters"), "Parameters.parameter".into()));
         }
         for (i, parameter) in items.iter().enumerate() {
             let at = format!("Parameters.parameter[{i}]");
@@ -94,13 +94,10 @@ impl Request {
                     let field = |key| identifier.and_then(|id| id.get(key)).and_then(Value::as_str);
                     let receiver = field("system").zip(field("value")).and_then(|(s, v)| OrgIdentifier::new(s, v));
                     let receiver = receiver.ok_or_else(|| {
-                        invalid(
-                            "a receiver is a valueIdentifier with system and value",
-                            format!("{at}.valueIdentifier"),
-                        )
+                        invalid(Text::new("forward-receiver-not-identifier"), format!("{at}.valueIdentifier"))
                     })?;
                     if request.receivers.contains(&receiver) {
-                        return Err(invalid("this receiver is named twice", format!("{at}.valueIdentifier")));
+                        return Err(invalid(Text::new("forward-receiver-twice"), format!("{at}.valueIdentifier")));
                     }
                     request.receivers.push(receiver);
                 }
@@ -108,36 +105,35 @@ impl Request {
                     mode_seen = true;
                     request.mode = text("valueCode")
                         .and_then(|code| code.parse().ok())
-                        .ok_or_else(|| invalid("mode is all or first-accept", format!("{at}.valueCode")))?;
+                        .ok_or_else(|| invalid(Text::new("forward-bad-mode"), format!("{at}.valueCode")))?;
                 }
                 Some("note") if request.note.is_none() => {
                     let note = text("valueString").filter(|s| !s.trim().is_empty());
                     let note =
-                        note.ok_or_else(|| invalid("a note is a non-empty valueString", format!("{at}.valueString")))?;
+                        note.ok_or_else(|| invalid(Text::new("forward-bad-note"), format!("{at}.valueString")))?;
                     request.note = Some(note.to_owned());
                 }
                 Some("tracking-id") if request.tracking_id.is_none() => {
                     let id = text("valueId").filter(|id| TrackingId::parse(id).is_some());
-                    let id = id.ok_or_else(|| {
-                        invalid("tracking-id is the valueId of a tracking id", format!("{at}.valueId"))
-                    })?;
+                    let id =
+                        id.ok_or_else(|| invalid(Text::new("forward-bad-tracking-id"), format!("{at}.valueId")))?;
                     request.tracking_id = Some(id.to_owned());
                 }
                 Some(name @ ("mode" | "note" | "tracking-id")) => {
-                    return Err(invalid(&format!("at most one {name}"), at));
+                    return Err(invalid(Text::new("forward-parameter-twice").arg("name", name), at));
                 }
                 _ => {
-                    let known = "unknown parameter: receiver, mode, note and tracking-id are known";
-                    return Err(invalid(known, format!("{at}.name")));
+                    return Err(invalid(Text::new("forward-unknown-parameter"), format!("{at}.name")));
                 }
             }
         }
         if request.receivers.is_empty() || request.receivers.len() > MAX_RECEIVERS {
-            let message = format!("name 1 to {MAX_RECEIVERS} receivers");
-            return Err(invalid(&message, "Parameters.parameter".into()));
+            let text = Text::new("forward-receiver-count").num("max", MAX_RECEIVERS);
+            return Err(invalid(text, "Parameters.parameter".into()));
         }
         if request.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-            return Err(FlowError::Build(ForwardError::NoteTooLong));
+            let text = Text::new("forward-note-too-long").num("max", MAX_NOTE_CHARS);
+            return Err(FlowError::Request(vec![Issue::says(IssueCode::Invalid, text)]));
         }
         Ok(request)
     }
@@ -202,11 +198,11 @@ async fn forward_as(
         let at = format!("Parameters.parameter[{i}].valueIdentifier");
         // Unknown receivers are refused by routing too; saying so here names the parameter.
         let Some(org) = snapshot.by_identifier(receiver) else {
-            let issue = Issue::error(IssueCode::NotFound, "no organisation in the directory has this identifier");
+            let issue = Issue::says(IssueCode::NotFound, Text::new("forward-unknown-receiver"));
             return Err(FlowError::Request(vec![issue.at(at)]));
         };
         if org.id == caller.org || receiver_orgs.contains(&org.id) {
-            return Err(invalid("a forwarding names other organisations, each once", at));
+            return Err(invalid(Text::new("forward-receiver-not-other"), at));
         }
         receiver_orgs.push(org.id.clone());
         destinations.push(Destination {
@@ -217,12 +213,9 @@ async fn forward_as(
     }
     let (item, message) = match (source, request.tracking_id.as_deref()) {
         (Source::Mailbox(_), Some(_)) => {
-            let why = "tracking-id is for POST /fhir/$forward; this route names the mailbox item";
-            return Err(invalid(why, "Parameters".into()));
+            return Err(invalid(Text::new("forward-tracking-id-on-mailbox"), "Parameters".into()));
         }
-        (Source::Message, None) => {
-            return Err(invalid("name the message to forward: tracking-id", "Parameters".into()))
-        }
+        (Source::Message, None) => return Err(invalid(Text::new("forward-no-tracking-id"), "Parameters".into())),
         (Source::Mailbox(id), None) => (Some(DeliveryId::parse(id).ok_or(FlowError::NotFound)?), None),
         (Source::Message, Some(id)) => (None, Some(TrackingId::parse(id).ok_or(FlowError::NotFound)?)),
     };
@@ -241,8 +234,8 @@ async fn forward_as(
             }
         }
         done => {
-            let text = format!("this message is already {done}; it can no longer be forwarded");
-            return Err(FlowError::Conflict(Issue::error(IssueCode::Conflict, text)));
+            let text = Text::new("forward-already-done").arg("state", done);
+            return Err(FlowError::Conflict(Issue::says(IssueCode::Conflict, text)));
         }
     }
     let payload = payload.ok_or(FlowError::Purged)?;
@@ -274,7 +267,7 @@ fn link(
     actor: Option<&OrgId>,
     original: &DeliveryContext,
     (tracking_id, destinations, mode): (&TrackingId, &[Destination], ForwardMode),
-    summary: &crate::outcome::Text,
+    summary: &Text,
     now: Millis,
 ) -> NewForwarding {
     let entry = |event| {
@@ -307,11 +300,11 @@ fn link(
 }
 
 /// The original sender's receipt text for a forwarding by the triage point.
-fn forwarded_summary(destinations: &[Destination], mode: ForwardMode) -> crate::outcome::Text {
+fn forwarded_summary(destinations: &[Destination], mode: ForwardMode) -> Text {
     let names: Vec<&str> = destinations.iter().map(|d| d.name.as_str()).collect();
     let text = match mode {
-        ForwardMode::All => crate::outcome::Text::new("receipt-forwarded"),
-        ForwardMode::FirstAccept => crate::outcome::Text::new("receipt-forwarded-first-accept"),
+        ForwardMode::All => Text::new("receipt-forwarded"),
+        ForwardMode::FirstAccept => Text::new("receipt-forwarded-first-accept"),
     };
     text.arg("names", names.join(", ")).num("count", names.len())
 }
@@ -328,7 +321,7 @@ async fn repeated(
     let store = flow.settler.store();
     let mut earlier: Vec<ForwardingRecord> = store.forwardings_of(&original.tracking_id).await?;
     earlier.retain(|f| f.original_delivery_id == original.delivery_id);
-    let conflict = |text: String| Err(FlowError::Conflict(Issue::error(IssueCode::Conflict, text)));
+    let conflict = |text: Text| Err(FlowError::Conflict(Issue::says(IssueCode::Conflict, text)));
     let Some(last) = earlier.pop() else { return Ok(None) };
     let candidates = store.deliveries(&last.tracking_id).await?;
     let open = candidates.iter().any(|c| c.state.is_open() || c.state == DeliveryState::AcceptedByReceiver);
@@ -341,12 +334,27 @@ async fn repeated(
     same.sort();
     asked.sort();
     if same != asked || last.mode != mode {
-        let state = if last.placed_delivery_id.is_some() { "placed" } else { "still open" };
-        return conflict(format!(
-            "this message was forwarded as {} to other receivers or in another mode, and that forwarding is {state}",
-            last.tracking_id
-        ));
+        let state = if last.placed_delivery_id.is_some() { "placed" } else { "open" };
+        return conflict(Text::new("forward-other-forwarding").arg("tracking", &last.tracking_id).arg("state", state));
     }
     let ack = store.acknowledgement(&last.tracking_id).await?.ok_or(FlowError::NotFound)?;
     Ok(Some(Accepted { tracking_id: last.tracking_id, ack, duplicate: true }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Language;
+
+    #[test]
+    fn another_forwarding_is_said_to_be_placed_or_still_open() {
+        let said = |state| Text::new("forward-other-forwarding").arg("tracking", "t-1").arg("state", state);
+        assert_eq!(
+            said("open").render(Language::En),
+            "this message was forwarded as t-1 to other receivers or in another mode, and that forwarding is still open"
+        );
+        assert!(said("placed").render(Language::En).ends_with("that forwarding is placed"));
+        assert!(said("placed").render(Language::Nl).ends_with("die doorsturing is geplaatst"));
+        assert!(said("open").render(Language::Fr).ends_with("ce transfert est toujours ouvert"));
+    }
 }

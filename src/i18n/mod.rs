@@ -45,6 +45,14 @@ const CATALOGUES: &[(&str, [&str; 3])] = &[
         ],
     ),
     (
+        "http.ftl",
+        [
+            include_str!("../../locales/en/http.ftl"),
+            include_str!("../../locales/nl/http.ftl"),
+            include_str!("../../locales/fr/http.ftl"),
+        ],
+    ),
+    (
         "validation.ftl",
         [
             include_str!("../../locales/en/validation.ftl"),

@@ -25,7 +25,7 @@ use crate::ledger::patient::PatientKeys;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::message::{self, entries_sha256, Submission};
 use crate::model::{DeliveryId, EventCode, Format, HeaderId, OrgIdentifier, PatientKey, PayloadHash, TrackingId};
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 use crate::profiles::Catalog;
 use crate::routing::{self, RoutePlan, RoutingError};
 use crate::store::{CommitOutcome, NewDelivery, NewForwarding, NewMessage, Store, StoreError};
@@ -419,8 +419,7 @@ impl Ingestor {
         message: NewMessage,
     ) -> Result<Accepted, IngestError> {
         let (tracking_id, ack) = (message.tracking_id.clone(), message.ack.clone());
-        let conflict =
-            |text: String, at: &str| Err(IngestError::Conflict(Issue::error(IssueCode::Conflict, text).at(at)));
+        let conflict = |text: Text, at: &str| Err(IngestError::Conflict(Issue::says(IssueCode::Conflict, text).at(at)));
         match self.store().writer().accept(message).await? {
             CommitOutcome::Stored => {
                 for route in &plan.routes {
@@ -432,32 +431,15 @@ impl Ingestor {
                 Ok(Accepted { tracking_id, ack, duplicate: true })
             }
             CommitOutcome::KeyTaken { payload: None, .. } => conflict(
-                format!(
-                    "MessageHeader.id {} was already used by this sender for a message whose payload has \
-                     since been purged (retention), so a resend cannot be recognised as the same; \
-                     send it with a new MessageHeader.id if it is still needed",
-                    submission.header_id()
-                ),
+                Text::new("ingest-header-id-purged").arg("header", submission.header_id()),
                 "Bundle.entry[0].resource.id",
             ),
             CommitOutcome::KeyTaken { .. } => conflict(
-                format!(
-                    "MessageHeader.id {} was already used by this sender for a message with other content; \
-                     a changed message needs a new MessageHeader.id",
-                    submission.header_id()
-                ),
+                Text::new("ingest-header-id-reused").arg("header", submission.header_id()),
                 "Bundle.entry[0].resource.id",
             ),
-            CommitOutcome::OriginalMoved => conflict(
-                "the message was forwarded, answered or expired meanwhile; it is no longer this triage \
-                 point's to forward (see its receipts)"
-                    .to_owned(),
-                "Parameters",
-            ),
-            CommitOutcome::BundleIdReused => conflict(
-                "Bundle.id was already used by this sender for a message with another MessageHeader.id".to_owned(),
-                "Bundle.id",
-            ),
+            CommitOutcome::OriginalMoved => conflict(Text::new("ingest-original-moved"), "Parameters"),
+            CommitOutcome::BundleIdReused => conflict(Text::new("ingest-bundle-id-reused"), "Bundle.id"),
         }
     }
 
@@ -509,9 +491,9 @@ impl Ingestor {
     /// knows every element a checked message holds, so this fails only on a defect of its own.
     fn xml_for_receivers(&self, submission: &Submission) -> Result<Bytes, IngestError> {
         self.xml.write(submission.payload()).map(Bytes::from).map_err(|e| {
-            IngestError::Envelope(vec![Issue::error(
+            IngestError::Envelope(vec![Issue::says(
                 IssueCode::NotSupported,
-                format!("the message cannot be written as FHIR XML for a receiver that takes XML: {}", e.problem),
+                Text::new("ingest-xml-unwritable").arg("problem", &e.problem),
             )])
         })
     }

@@ -11,7 +11,7 @@ use crate::json::Field;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::message::Submission;
 use crate::model::{DeliveryState, HeaderId, OrgId};
-use crate::outcome::{Issue, IssueCode, Severity};
+use crate::outcome::{Issue, IssueCode, Severity, Text};
 use crate::routing;
 use crate::store::DeliveryContext;
 use crate::time::Millis;
@@ -24,11 +24,9 @@ fn requested_state(submission: &Submission) -> Result<Option<DeliveryState>, Ing
         Some("ok") => Ok(Some(DeliveryState::AcceptedByReceiver)),
         Some("fatal-error") => Ok(Some(DeliveryState::RejectedByReceiver)),
         Some("transient-error") => Ok(None),
-        _ => Err(IngestError::Incomplete(vec![Issue::error(
-            IssueCode::CodeInvalid,
-            "MessageHeader.response.code must be ok, transient-error or fatal-error",
-        )
-        .at(format!("{RESPONSE}.code"))])),
+        _ => Err(IngestError::Incomplete(vec![
+            Issue::says(IssueCode::CodeInvalid, Text::new("ingest-response-code")).at(format!("{RESPONSE}.code"))
+        ])),
     }
 }
 
@@ -110,12 +108,8 @@ impl Ingestor {
             Answered::Applied => return Ok(accepted),
             Answered::PlacedElsewhere => {
                 return Err(IngestError::Conflict(
-                    Issue::error(
-                        IssueCode::Conflict,
-                        "the patient was placed elsewhere: another candidate accepted this request first, and it \
-                         was withdrawn from this organisation",
-                    )
-                    .at(format!("{RESPONSE}.code")),
+                    Issue::says(IssueCode::Conflict, Text::new("ingest-placed-elsewhere"))
+                        .at(format!("{RESPONSE}.code")),
                 ))
             }
             Answered::Moved => {}
@@ -126,14 +120,11 @@ impl Ingestor {
             return Ok(Accepted { duplicate: true, ..accepted });
         }
         let text = match current {
-            Some(current) if current == target => format!(
-                "this delivery was already answered ({current}) by the organisation it was forwarded to; it needs no \
-                 answer from this organisation"
-            ),
-            Some(current) => format!("this delivery is already {current}; it cannot become {target}"),
-            None => format!("this delivery cannot become {target}"),
+            Some(current) if current == target => Text::new("ingest-answered-by-forwardee").arg("current", current),
+            Some(current) => Text::new("ingest-already-answered").arg("current", current).arg("target", target),
+            None => Text::new("ingest-cannot-become").arg("target", target),
         };
-        Err(IngestError::Conflict(Issue::error(IssueCode::Conflict, text).at(format!("{RESPONSE}.code"))))
+        Err(IngestError::Conflict(Issue::says(IssueCode::Conflict, text).at(format!("{RESPONSE}.code"))))
     }
 
     /// Whether the last answer of this delivery was `org`'s own: a forwarded message is answered by the
@@ -170,17 +161,14 @@ impl Ingestor {
             named => candidates.into_iter().filter(|c| named.contains(&c.sender_org)).collect(),
         };
         match answered.len() {
-            0 => Err(IngestError::Forbidden(vec![Issue::error(
-                IssueCode::Forbidden,
-                "no message with this MessageHeader.id was addressed to this organisation by the organisation \
-                 this response is addressed to; only its receiver may answer a message",
-            )
-            .at(format!("{RESPONSE}.identifier"))])),
+            0 => {
+                Err(IngestError::Forbidden(vec![Issue::says(IssueCode::Forbidden, Text::new("ingest-not-addressed"))
+                    .at(format!("{RESPONSE}.identifier"))]))
+            }
             1 => Ok(answered.remove(0)),
-            _ => Err(IngestError::Incomplete(vec![Issue::error(
+            _ => Err(IngestError::Incomplete(vec![Issue::says(
                 IssueCode::Required,
-                "several messages addressed to this organisation carry this MessageHeader.id; name the original \
-                 sender in MessageHeader.destination.receiver so that the answer reaches the right one",
+                Text::new("ingest-several-originals"),
             )
             .at("Bundle.entry[0].resource.destination")])),
         }

@@ -18,6 +18,7 @@ use crate::auth::Principal;
 use crate::delivery::settle::{OutboxRow, Settler};
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::{DeliveryId, DeliveryState, EventCode, Format, OrgId, TrackingId};
+use crate::outcome::Text;
 use crate::signals::Signals;
 use crate::store::{Cursor, MailboxItem, MailboxQuery, Store, StoreError};
 use crate::time::Millis;
@@ -34,8 +35,9 @@ const RECHECK: Duration = Duration::from_secs(1);
 pub enum MailboxError {
     #[error("no such message in this mailbox")]
     NotFound,
-    #[error("search parameter {name}: {problem}")]
-    BadParameter { name: &'static str, problem: String },
+    /// A search parameter the route cannot take: the text names it and says what is wrong.
+    #[error("search parameter {problem}")]
+    BadParameter { problem: Text },
     #[error("the message expired before it was acknowledged")]
     Expired,
     #[error("the message's payload was purged after its retention period")]
@@ -72,12 +74,14 @@ impl Listing {
         let count = match params.count.as_deref() {
             None => DEFAULT_COUNT,
             Some(text) => {
-                text.parse::<usize>().map_err(|_| bad("_count", "expected a whole number"))?.clamp(1, MAX_COUNT)
+                text.parse::<usize>().map_err(|_| bad("_count", Text::new("search-count")))?.clamp(1, MAX_COUNT)
             }
         };
         let wait = match params.wait.as_deref() {
             None => 0,
-            Some(text) => text.parse::<u64>().map_err(|_| bad("_wait", "expected seconds"))?.min(MAX_WAIT_SECS),
+            Some(text) => {
+                text.parse::<u64>().map_err(|_| bad("_wait", Text::new("mailbox-bad-wait")))?.min(MAX_WAIT_SECS)
+            }
         };
         let query = MailboxQuery {
             after: params.cursor.as_deref().map(parse_cursor).transpose()?,
@@ -125,13 +129,14 @@ impl Drop for Waiting {
     }
 }
 
-fn bad(name: &'static str, problem: impl Into<String>) -> MailboxError {
-    MailboxError::BadParameter { name, problem: problem.into() }
+/// Parameter `name` refused with `problem`, a text that names it as `$name`.
+fn bad(name: &'static str, problem: Text) -> MailboxError {
+    MailboxError::BadParameter { problem: problem.arg("name", name) }
 }
 
 /// `{created_at}.{id}`, the `_cursor` of a `next` link.
 fn parse_cursor(text: &str) -> Result<Cursor, MailboxError> {
-    let not_ours = || bad("_cursor", "not a cursor of this broker");
+    let not_ours = || bad("_cursor", Text::new("search-cursor"));
     let (at, id) = text.split_once('.').ok_or_else(not_ours)?;
     let at = at.parse::<i64>().map_err(|_| not_ours())?;
     let id = DeliveryId::parse(id).ok_or_else(not_ours)?;
@@ -139,7 +144,7 @@ fn parse_cursor(text: &str) -> Result<Cursor, MailboxError> {
 }
 
 fn parse_since(text: &str) -> Result<Millis, MailboxError> {
-    crate::time::parse_instant(text).ok_or_else(|| bad("_since", "expected an instant, e.g. 2026-11-22T08:00:00Z"))
+    crate::time::parse_instant(text).ok_or_else(|| bad("_since", Text::new("mailbox-bad-since")))
 }
 
 /// Query-string encoding of a parameter value (RFC 3986 unreserved characters kept).

@@ -11,11 +11,16 @@ use super::index::BundleIndex;
 use crate::config::Limits;
 use crate::json::{Field, Json};
 use crate::model::{EventCode, HeaderId, OrgIdentifier, Priority};
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 use crate::time::Millis;
 
 /// Where the MessageHeader is, as a FHIRPath prefix.
 const HEADER: &str = "Bundle.entry[0].resource";
+
+/// What [`read_json`] expects of a message body, and of a document body (`document` flow): the
+/// catalogues have these words in every language.
+pub const MESSAGE_BUNDLE: &str = "a FHIR message Bundle";
+pub const DOCUMENT_BUNDLE: &str = "a FHIR document Bundle";
 
 /// `MessageHeader.eventCoding`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,39 +265,41 @@ fn refused(issue: Issue) -> EnvelopeError {
 
 /// Parses the body as JSON within the limits: not empty, and nested no deeper than `max_json_depth`.
 fn read_document(bytes: Bytes, limits: &Limits) -> Result<Document, EnvelopeError> {
-    Document::try_new(bytes, |bytes| read_json(bytes, limits, "a FHIR message Bundle")).map_err(refused)
+    Document::try_new(bytes, |bytes| read_json(bytes, limits, MESSAGE_BUNDLE)).map_err(refused)
 }
 
-/// Parses FHIR JSON bytes within the limits: not empty (`expected` names what was expected), valid
-/// JSON, nested no deeper than `max_json_depth`. The first step of every body read as a FHIR Bundle
-/// (messages here, documents in `document`), so that each is refused the same way.
+/// Parses FHIR JSON bytes within the limits: not empty (`expected` names what was expected,
+/// [`MESSAGE_BUNDLE`] or [`DOCUMENT_BUNDLE`], which are said in the caller's language; other words are
+/// shown as given), valid JSON, nested no deeper than `max_json_depth`. The first step of every body
+/// read as a FHIR Bundle (messages here, documents in `document`), so that each is refused the same way.
 pub fn read_json<'a>(bytes: &'a [u8], limits: &Limits, expected: &str) -> Result<Json<'a>, Issue> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Issue::error(IssueCode::Required, format!("the request body is empty; expected {expected}")));
+        let kind = match expected {
+            MESSAGE_BUNDLE => "message",
+            DOCUMENT_BUNDLE => "document",
+            _ => "other",
+        };
+        let text = Text::new("envelope-body-empty").arg("kind", kind).arg("expected", expected);
+        return Err(Issue::says(IssueCode::Required, text));
     }
     // serde_json refuses nesting past 128 levels while parsing, so a hostile 10,000-deep document never
     // reaches deep recursion; the configured, lower limit is then checked on the parsed tree, which is
     // cheaper than scanning every byte beforehand (measured: about 15 us against 60 us at 116 KB).
-    let too_deep = || {
-        Issue::error(
-            IssueCode::TooCostly,
-            format!("JSON nesting is deeper than the limit of {} levels", limits.max_json_depth),
-        )
-    };
+    let too_deep = || too_deep(limits);
     let tree = serde_json::from_slice::<Json>(bytes).map_err(|e| {
         if e.to_string().starts_with("recursion limit exceeded") {
             return too_deep();
         }
         // serde_json's messages name the position and the kind of error, never the content.
         let problem = if e.is_eof() {
-            "the JSON ends too early"
+            Text::new("envelope-json-ends-early")
         } else if e.to_string().starts_with("number out of range") {
             // Valid JSON syntax (e.g. 1e999) that no 64-bit number holds: say so, not "not JSON".
-            "a number is out of range (larger than a 64-bit float holds)"
+            Text::new("envelope-json-number-out-of-range")
         } else {
-            "the body is not valid JSON (UTF-8)"
+            Text::new("envelope-json-invalid")
         };
-        Issue::error(IssueCode::Structure, format!("{problem} at line {} column {}", e.line(), e.column()))
+        Issue::says(IssueCode::Structure, problem.num("line", e.line()).num("column", e.column()))
     })?;
     within_depth(tree, limits)
 }
@@ -301,39 +308,37 @@ pub fn read_json<'a>(bytes: &'a [u8], limits: &Limits, expected: &str) -> Result
 /// whose arrays add levels that its elements do not).
 fn within_depth<'a>(tree: Json<'a>, limits: &Limits) -> Result<Json<'a>, Issue> {
     if deeper_than(&tree, limits.max_json_depth) {
-        return Err(Issue::error(
-            IssueCode::TooCostly,
-            format!("JSON nesting is deeper than the limit of {} levels", limits.max_json_depth),
-        ));
+        return Err(too_deep(limits));
     }
     Ok(tree)
+}
+
+fn too_deep(limits: &Limits) -> Issue {
+    Issue::says(IssueCode::TooCostly, Text::new("envelope-json-too-deep").num("limit", limits.max_json_depth))
 }
 
 /// Checks the Bundle shell (object, Bundle, message, entries within limits); returns the entries and MessageHeader.
 fn bundle_shell<'t, 'a>(tree: &'t Json<'a>, limits: &Limits) -> Result<(&'t [Json<'a>], &'t Json<'a>), EnvelopeError> {
     let Some(root) = tree.as_object() else {
-        return Err(refused(Issue::error(IssueCode::Structure, "expected a JSON object (a FHIR Bundle)")));
+        return Err(refused(Issue::says(IssueCode::Structure, Text::new("envelope-not-an-object"))));
     };
     if tree.str_field("resourceType") != Some("Bundle") {
         return Err(refused(
-            Issue::error(IssueCode::Structure, "expected a FHIR resource of type Bundle").at("Bundle.resourceType"),
+            Issue::says(IssueCode::Structure, Text::new("envelope-not-a-bundle")).at("Bundle.resourceType"),
         ));
     }
     bundle_type(tree)?;
     let entries = match root.get("entry").and_then(Json::as_array) {
         Some(entries) if !entries.is_empty() => entries,
         _ => {
-            return Err(refused(
-                Issue::error(IssueCode::Required, "a message Bundle needs entries, the first a MessageHeader")
-                    .at("Bundle.entry"),
-            ))
+            return Err(refused(Issue::says(IssueCode::Required, Text::new("envelope-no-entries")).at("Bundle.entry")))
         }
     };
     if entries.len() > limits.max_entries {
         return Err(refused(
-            Issue::error(
+            Issue::says(
                 IssueCode::TooCostly,
-                format!("the Bundle has {} entries; the limit is {}", entries.len(), limits.max_entries),
+                Text::new("envelope-too-many-entries").num("count", entries.len()).num("limit", limits.max_entries),
             )
             .at("Bundle.entry"),
         ));
@@ -341,8 +346,7 @@ fn bundle_shell<'t, 'a>(tree: &'t Json<'a>, limits: &Limits) -> Result<(&'t [Jso
     let header = entries[0].field("resource").filter(|r| r.str_field("resourceType") == Some("MessageHeader"));
     let Some(header) = header else {
         return Err(refused(
-            Issue::error(IssueCode::Structure, "the first entry of a message Bundle must be a MessageHeader")
-                .at(HEADER),
+            Issue::says(IssueCode::Structure, Text::new("envelope-first-entry-not-header")).at(HEADER),
         ));
     };
     Ok((entries, header))
@@ -355,16 +359,11 @@ fn bundle_type(tree: &Json<'_>) -> Result<(), EnvelopeError> {
         Some(other) => {
             let other: String = other.chars().take(40).collect();
             Err(refused(
-                Issue::error(
-                    IssueCode::Value,
-                    format!("Bundle.type is {other:?}; $process-message takes a Bundle of type message"),
-                )
-                .at("Bundle.type"),
+                Issue::says(IssueCode::Value, Text::new("envelope-type-not-message").arg("type", format!("{other:?}")))
+                    .at("Bundle.type"),
             ))
         }
-        None => Err(refused(
-            Issue::error(IssueCode::Required, "Bundle.type is missing; expected message").at("Bundle.type"),
-        )),
+        None => Err(refused(Issue::says(IssueCode::Required, Text::new("envelope-type-missing")).at("Bundle.type"))),
     }
 }
 
@@ -383,40 +382,38 @@ fn required_fields<'t, 'a>(header: &'t Json<'a>, limits: &Limits) -> Result<Requ
     let written = str_at(header, "id");
     let header_id = written.and_then(HeaderId::parse);
     if header_id.is_none() {
-        let message = match written {
+        let text = match written {
             // The id is kept in the ledger for good: only an id as FHIR defines it, nothing longer.
-            Some(_) => "MessageHeader.id is not a FHIR id (1 to 64 of A-Z, a-z, 0-9, '-' and '.')",
-            None => "MessageHeader.id is required: it is the message's identity for deduplication",
+            Some(_) => Text::new("envelope-header-id-invalid"),
+            None => Text::new("envelope-header-id-missing"),
         };
-        issues.push(Issue::error(IssueCode::Required, message).at(format!("{HEADER}.id")));
+        issues.push(Issue::says(IssueCode::Required, text).at(format!("{HEADER}.id")));
     }
     let event =
         header.field("eventCoding").and_then(|c| Some((str_at(c, "system")?, EventCode::parse(str_at(c, "code")?)?)));
     if event.is_none() {
-        let message = if header.field("eventUri").is_some() {
-            "events are identified by eventCoding (system and code); eventUri is not supported"
+        let text = if header.field("eventUri").is_some() {
+            Text::new("envelope-event-uri")
         } else {
-            "MessageHeader.eventCoding with system and code is required"
+            Text::new("envelope-event-coding-missing")
         };
-        issues.push(Issue::error(IssueCode::Required, message).at(format!("{HEADER}.eventCoding")));
+        issues.push(Issue::says(IssueCode::Required, text).at(format!("{HEADER}.eventCoding")));
     }
     let source_endpoint = header.field("source").and_then(|s| str_at(s, "endpoint"));
     if source_endpoint.is_none() {
         issues.push(
-            Issue::error(IssueCode::Required, "MessageHeader.source.endpoint is required")
+            Issue::says(IssueCode::Required, Text::new("envelope-source-endpoint-missing"))
                 .at(format!("{HEADER}.source.endpoint")),
         );
     }
     let destinations = header.items("destination");
     if destinations.len() > limits.max_destinations {
         issues.push(
-            Issue::error(
+            Issue::says(
                 IssueCode::TooCostly,
-                format!(
-                    "the message has {} destinations; the limit is {}",
-                    destinations.len(),
-                    limits.max_destinations
-                ),
+                Text::new("envelope-too-many-destinations")
+                    .num("count", destinations.len())
+                    .num("limit", limits.max_destinations),
             )
             .at(format!("{HEADER}.destination")),
         );
@@ -558,6 +555,35 @@ mod tests {
         assert!(refused.issues[0].message.starts_with("a number is out of range"), "{:?}", refused.issues);
         let broken = parse(Bytes::from_static(br#"{"resourceType":"Bundle",}"#), &limits).expect_err("refused");
         assert!(broken.issues[0].message.starts_with("the body is not valid JSON"), "{:?}", broken.issues);
+    }
+
+    #[test]
+    fn envelope_issues_are_written_in_the_callers_language_with_the_same_code_and_expression() {
+        use crate::i18n::Language;
+        let limits = crate::config::Settings::load(None).expect("defaults").limits;
+        let body = br#"{"resourceType":"Bundle","type":"message","entry":[{"resource":{"resourceType":"Patient"}}]}"#;
+        let refused = parse(Bytes::from_static(body), &limits).expect_err("refused");
+        let [issue] = &refused.issues[..] else { panic!("{:?}", refused.issues) };
+        assert_eq!((issue.code, issue.expression.as_deref()), (IssueCode::Structure, Some(HEADER)));
+        assert_eq!(issue.message, "the first entry of a message Bundle must be a MessageHeader");
+        assert_eq!(issue.text_in(Language::En), issue.message);
+        let dutch = issue.text_in(Language::Nl);
+        let french = issue.text_in(Language::Fr);
+        assert!(
+            dutch.starts_with("de eerste entry van een message-Bundle") && dutch.contains("MessageHeader"),
+            "{dutch}"
+        );
+        assert!(french.starts_with("la première entry") && french.contains("MessageHeader"), "{french}");
+
+        // Counts are arguments: the limit is said in every language.
+        let depth = limits.max_json_depth;
+        let deep = format!("{}{}", "[".repeat(depth + 1), "]".repeat(depth + 1));
+        let refused = parse(Bytes::from(deep), &limits).expect_err("refused");
+        assert_eq!(refused.issues[0].code, IssueCode::TooCostly);
+        for lang in Language::ALL {
+            let text = refused.issues[0].text_in(lang);
+            assert!(text.contains(&depth.to_string()), "{text}");
+        }
     }
 
     #[test]

@@ -9,6 +9,6 @@ mod index;
 
 pub use envelope::{
     deeper_than, entries_sha256, parse, parse_with, read_json, Destination, EnvelopeError, EventCoding, Handling,
-    PartyRef, Submission,
+    PartyRef, Submission, DOCUMENT_BUNDLE, MESSAGE_BUNDLE,
 };
 pub use index::BundleIndex;

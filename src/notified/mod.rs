@@ -27,7 +27,7 @@ use crate::delivery::settle::{Answered, OutboxRow, Settler};
 use crate::directory::Directory;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::{DeliveryId, DeliveryMode, DeliveryState, OrgId, TrackingId};
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 use crate::store::{Change, Outbox, Settlement, Store, StoreError, TaskRecord, TaskWrite};
 use crate::time::Millis;
 
@@ -45,8 +45,9 @@ pub enum TaskError {
     NotFound,
     #[error("the handover has no Composition, so no document")]
     NoDocument,
-    #[error("search parameter {name}: {problem}")]
-    BadParameter { name: &'static str, problem: String },
+    /// A search parameter the route cannot take: the text names it and says what is wrong.
+    #[error("search parameter {problem}")]
+    BadParameter { problem: Text },
     /// The update is not a Task (or JSON Patch) at all: 400.
     #[error("malformed Task update")]
     Malformed(Vec<Issue>),
@@ -72,9 +73,9 @@ pub enum TaskError {
 impl From<task::Refusal> for TaskError {
     fn from(refusal: task::Refusal) -> Self {
         match refusal {
-            task::Refusal::Malformed(at, why) => Self::Malformed(vec![Issue::error(IssueCode::Structure, why).at(at)]),
+            task::Refusal::Malformed(at, why) => Self::Malformed(vec![Issue::says(IssueCode::Structure, why).at(at)]),
             task::Refusal::Unprocessable(at, why) => {
-                Self::Unprocessable(vec![Issue::error(IssueCode::BusinessRule, why).at(at)])
+                Self::Unprocessable(vec![Issue::says(IssueCode::BusinessRule, why).at(at)])
             }
         }
     }
@@ -337,7 +338,8 @@ impl Tasks {
         let current = self.render(&record);
         let parse = |bytes: &[u8]| {
             serde_json::from_slice::<Value>(bytes).map_err(|e| {
-                TaskError::Malformed(vec![Issue::error(IssueCode::Structure, format!("the body is not JSON: {e}"))])
+                let text = Text::new("notified-body-not-json").arg("detail", e);
+                TaskError::Malformed(vec![Issue::says(IssueCode::Structure, text)])
             })
         };
         let updated = match body {
@@ -451,10 +453,11 @@ struct Filter {
 
 impl Filter {
     fn parse(params: &SearchParams) -> Result<Self, TaskError> {
-        let bad = |name: &'static str, problem: &str| TaskError::BadParameter { name, problem: problem.to_owned() };
+        let bad = |name: &'static str, problem: Text| TaskError::BadParameter { problem: problem.arg("name", name) };
         let mut statuses = Vec::new();
         for value in params.status.iter().flat_map(|v| v.split(',')) {
-            statuses.push(value.trim().parse::<TaskStatus>().map_err(|_| bad("status", "not a Task status"))?);
+            statuses
+                .push(value.trim().parse::<TaskStatus>().map_err(|_| bad("status", Text::new("notified-bad-status")))?);
         }
         let mut last_updated = Vec::new();
         for value in &params.last_updated {
@@ -464,14 +467,14 @@ impl Filter {
                 None => ("eq", value.as_str()),
             };
             let from = crate::time::parse_instant(text)
-                .ok_or_else(|| bad("_lastUpdated", "expected [ge|gt|le|lt|eq] and an instant or a date"))?;
+                .ok_or_else(|| bad("_lastUpdated", Text::new("notified-bad-last-updated")))?;
             // A date stands for its day, an instant for its second.
             let to = if text.len() == 10 { from.plus_secs(86_400) } else { from.plus_secs(1) };
             last_updated.push((prefix, from, to));
         }
         let count = match params.count.as_deref() {
             None => DEFAULT_COUNT,
-            Some(text) => text.parse::<usize>().map_err(|_| bad("_count", "expected a whole number"))?.min(MAX_COUNT),
+            Some(text) => text.parse::<usize>().map_err(|_| bad("_count", Text::new("search-count")))?.min(MAX_COUNT),
         };
         let mut query: Vec<String> = Vec::new();
         if !statuses.is_empty() {

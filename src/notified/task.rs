@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::delivery::notify::{document_path, message_path};
 use crate::model::{DeliveryState, OrgIdentifier};
+use crate::outcome::Text;
 use crate::store::TaskRecord;
 use crate::time::Millis;
 
@@ -223,23 +224,23 @@ pub struct Requested {
 /// Why an updated Task is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    /// Not a Task of this id (400).
-    Malformed(String, String),
-    /// A Task, but changing what may not change, or a status no receiver sets (422).
-    Unprocessable(String, String),
+    /// Not a Task of this id (400): where, and why.
+    Malformed(String, Text),
+    /// A Task, but changing what may not change, or a status no receiver sets (422): where, and why.
+    Unprocessable(String, Text),
 }
 
 /// The receiver's Task (`updated`) against the Task as shown (`current`): only [`CHANGEABLE`]
 /// elements may differ.
 pub fn requested(current: &Value, updated: &Value) -> Result<Requested, Refusal> {
     let Some(object) = updated.as_object() else {
-        return Err(Refusal::Malformed("Task".into(), "the body is not a JSON object".into()));
+        return Err(Refusal::Malformed("Task".into(), Text::new("notified-not-object")));
     };
     if object.get("resourceType").and_then(Value::as_str) != Some("Task") {
-        return Err(Refusal::Malformed("Task.resourceType".into(), "the body is not a Task".into()));
+        return Err(Refusal::Malformed("Task.resourceType".into(), Text::new("notified-not-task")));
     }
     if object.get("id") != current.get("id") {
-        return Err(Refusal::Malformed("Task.id".into(), "Task.id must be the id in the URL".into()));
+        return Err(Refusal::Malformed("Task.id".into(), Text::new("notified-other-id")));
     }
     let strip = |value: &Value| -> Value {
         let mut value = value.clone();
@@ -268,22 +269,16 @@ pub fn requested(current: &Value, updated: &Value) -> Result<Requested, Refusal>
             )
             .next()
             .unwrap_or_default();
-        return Err(Refusal::Unprocessable(
-            format!("Task.{changed}"),
-            "only status, businessStatus and statusReason of a Task may change".into(),
-        ));
+        return Err(Refusal::Unprocessable(format!("Task.{changed}"), Text::new("notified-unchangeable")));
     }
     let status = match object.get("status").and_then(Value::as_str) {
-        None => return Err(Refusal::Malformed("Task.status".into(), "a Task needs a status".into())),
+        None => return Err(Refusal::Malformed("Task.status".into(), Text::new("notified-no-status"))),
         Some(text) => {
             text.parse::<TaskStatus>().ok().filter(|s| s.settable() || current.get("status") == object.get("status"))
         }
     };
     let Some(status) = status else {
-        return Err(Refusal::Unprocessable(
-            "Task.status".into(),
-            "a receiver sets received, accepted, in-progress, completed, rejected or cancelled".into(),
-        ));
+        return Err(Refusal::Unprocessable("Task.status".into(), Text::new("notified-status-not-settable")));
     };
     let business_status = checked_concept(object.get("businessStatus"), "Task.businessStatus")?;
     let status_reason = checked_concept(object.get("statusReason"), "Task.statusReason")?;
@@ -300,8 +295,8 @@ pub fn requested(current: &Value, updated: &Value) -> Result<Requested, Refusal>
 /// A CodeableConcept: an object of `coding` (objects of strings) and `text`, kept small.
 fn checked_concept(value: Option<&Value>, at: &str) -> Result<Option<String>, Refusal> {
     let Some(value) = value else { return Ok(None) };
-    let bad = |why: &str| Refusal::Unprocessable(at.to_owned(), why.to_owned());
-    let object = value.as_object().ok_or_else(|| bad("expected a CodeableConcept"))?;
+    let bad = |why: Text| Refusal::Unprocessable(at.to_owned(), why);
+    let object = value.as_object().ok_or_else(|| bad(Text::new("notified-not-concept")))?;
     for (key, item) in object {
         match (key.as_str(), item) {
             ("text", Value::String(_)) => {}
@@ -314,15 +309,15 @@ fn checked_concept(value: Option<&Value>, at: &str) -> Result<Option<String>, Re
                     })
                 };
                 if codings.is_empty() || !codings.iter().all(plain) {
-                    return Err(bad("coding must be Codings of system, code and display"));
+                    return Err(bad(Text::new("notified-bad-coding")));
                 }
             }
-            _ => return Err(bad("a CodeableConcept holds coding and text only")),
+            _ => return Err(bad(Text::new("notified-concept-members"))),
         }
     }
     let text = value.to_string();
     if text.len() > MAX_CONCEPT_BYTES {
-        return Err(bad(&format!("longer than {MAX_CONCEPT_BYTES} bytes")));
+        return Err(bad(Text::new("notified-concept-too-long").num("max", MAX_CONCEPT_BYTES)));
     }
     Ok(Some(text))
 }
@@ -336,14 +331,14 @@ pub const MAX_PATCH_OPERATIONS: usize = 16;
 /// and `/meta/versionId`, `add`/`replace` of the changeable elements, `remove` of businessStatus and
 /// statusReason) to the Task as shown.
 pub fn patched(current: &Value, patch: &Value) -> Result<Value, Refusal> {
-    let bad = |at: String, why: &str| Refusal::Unprocessable(at, why.to_owned());
+    let bad = |at: String, why: Text| Refusal::Unprocessable(at, why);
     let Some(operations) = patch.as_array() else {
-        return Err(Refusal::Malformed("Patch".into(), "a JSON Patch is an array of operations".into()));
+        return Err(Refusal::Malformed("Patch".into(), Text::new("notified-patch-not-array")));
     };
     if operations.is_empty() || operations.len() > MAX_PATCH_OPERATIONS {
         return Err(Refusal::Malformed(
             "Patch".into(),
-            format!("a JSON Patch holds 1 to {MAX_PATCH_OPERATIONS} operations"),
+            Text::new("notified-patch-size").num("max", MAX_PATCH_OPERATIONS),
         ));
     }
     let mut task = current.clone();
@@ -361,25 +356,25 @@ pub fn patched(current: &Value, patch: &Value) -> Result<Value, Refusal> {
                     map.get(&path[1..])
                 };
                 if found != value {
-                    return Err(Refusal::Unprocessable(at, format!("test of {path} failed")));
+                    return Err(Refusal::Unprocessable(at, Text::new("notified-patch-test-failed").arg("path", path)));
                 }
             }
             "add" | "replace" if PATCHABLE.contains(&path) => {
-                let Some(value) = value else { return Err(bad(at, "the operation has no value")) };
+                let Some(value) = value else { return Err(bad(at, Text::new("notified-patch-no-value"))) };
                 if op == "replace" && !map.contains_key(&path[1..]) {
-                    return Err(bad(at, "replace of an element the Task does not have"));
+                    return Err(bad(at, Text::new("notified-patch-replace-missing")));
                 }
                 map.insert(path[1..].to_owned(), value.clone());
             }
             "remove" if path == "/businessStatus" || path == "/statusReason" => {
                 if map.remove(&path[1..]).is_none() {
-                    return Err(bad(at, "remove of an element the Task does not have"));
+                    return Err(bad(at, Text::new("notified-patch-remove-missing")));
                 }
             }
             "add" | "replace" | "remove" | "test" | "move" | "copy" => {
-                return Err(bad(at, "a Task's PATCH may change /status, /businessStatus and /statusReason only"));
+                return Err(bad(at, Text::new("notified-patch-path")));
             }
-            _ => return Err(Refusal::Malformed(at, "not a JSON Patch operation".into())),
+            _ => return Err(Refusal::Malformed(at, Text::new("notified-patch-bad-op"))),
         }
     }
     Ok(task)
@@ -539,5 +534,19 @@ mod tests {
         for malformed in [json!({}), json!([]), json!([{ "op": "frobnicate", "path": "/status" }])] {
             assert!(matches!(patched(&current(), &malformed), Err(Refusal::Malformed(..))), "{malformed}");
         }
+    }
+
+    #[test]
+    fn a_refusal_is_said_in_every_language_with_its_paths_as_they_are() {
+        use crate::i18n::Language;
+        let test = json!([{ "op": "test", "path": "/meta/versionId", "value": "2" }]);
+        let Err(Refusal::Unprocessable(at, why)) = patched(&current(), &test) else { panic!("a failed test") };
+        assert_eq!(at, "Patch[0]");
+        assert_eq!(why.render(Language::En), "test of /meta/versionId failed");
+        assert_eq!(why.render(Language::Nl), "test van /meta/versionId is mislukt");
+        assert_eq!(why.render(Language::Fr), "le test de /meta/versionId a échoué");
+        let many = json!(vec![json!({ "op": "test", "path": "/status", "value": "requested" }); 17]);
+        let Err(Refusal::Malformed(_, why)) = patched(&current(), &many) else { panic!("too many operations") };
+        assert_eq!(why.render(Language::En), "a JSON Patch holds 1 to 16 operations");
     }
 }

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
 use crate::json::{duplicate_key, Field, Json, Object};
-use crate::outcome::{Issue, IssueCode, Report, Severity};
+use crate::outcome::{Issue, IssueCode, Report, Text, MAX_ISSUES};
 
 const MODEL: &str = include_str!("../../spec/r4-base.json");
 
@@ -146,8 +146,10 @@ struct CodeList {
     /// The element, as FHIR writes it (`MedicationStatement.status`), for messages; set by
     /// [`BaseModel::load`].
     element: String,
-    /// The first codes in the specification's order, for messages: `active, completed, … (8 codes)`.
+    /// The first codes in the specification's order, for messages: `active, completed, intended`.
     shown: String,
+    /// How many codes the list has (a message says so when it shows only the first).
+    count: usize,
 }
 
 /// How many codes an unknown-code message lists.
@@ -156,13 +158,11 @@ const CODES_SHOWN: usize = 5;
 impl<'de> Deserialize<'de> for CodeList {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let codes = Vec::<String>::deserialize(deserializer)?;
-        let mut shown = codes.iter().take(CODES_SHOWN).map(String::as_str).collect::<Vec<_>>().join(", ");
-        if codes.len() > CODES_SHOWN {
-            shown.push_str(&format!(", … ({} codes)", codes.len()));
-        }
+        let shown = codes.iter().take(CODES_SHOWN).map(String::as_str).collect::<Vec<_>>().join(", ");
+        let count = codes.len();
         let mut sorted: Box<[Box<str>]> = codes.into_iter().map(String::into_boxed_str).collect();
         sorted.sort_unstable();
-        Ok(Self { sorted, element: String::new(), shown })
+        Ok(Self { sorted, element: String::new(), shown, count })
     }
 }
 
@@ -173,20 +173,22 @@ impl CodeList {
 
     /// Why `value` (not a code of this list) is refused. Names codes of the list only, never the value:
     /// a code element could carry anything.
-    fn refusal(&self, value: &str) -> String {
-        let element = &self.element;
+    fn refusal(&self, value: &str) -> Text {
+        let element = self.element.as_str();
         // A code with an invisible or foreign character around it (`active` + U+200B).
         let visible: String = value.chars().filter(|c| c.is_ascii_graphic()).collect();
         if visible != value && self.contains(&visible) {
-            return format!(
-                "{element}: the code {visible} with a character that is no part of any code (invisible, \
-                 white space, control or non-ASCII)"
-            );
+            return Text::new("base-code-with-stray-character").arg("element", element).arg("code", visible);
         }
         if let Some(code) = self.sorted.iter().find(|c| c.eq_ignore_ascii_case(value)) {
-            return format!("{element}: codes are case-sensitive; the code of the required binding is {code}");
+            return Text::new("base-code-case").arg("element", element).arg("code", code);
         }
-        format!("{element}: not one of the codes of its required binding: {}", self.shown)
+        let text = if self.count > CODES_SHOWN {
+            Text::new("base-code-not-in-binding-more").num("count", self.count)
+        } else {
+            Text::new("base-code-not-in-binding")
+        };
+        text.arg("element", element).arg("codes", &self.shown)
     }
 }
 
@@ -231,8 +233,13 @@ fn display(name: &str) -> String {
     out
 }
 
-fn issue(code: IssueCode, message: impl Into<String>, at: String) -> Issue {
-    Issue { severity: Severity::Error, code, message: message.into(), expression: Some(at), text: None }
+/// Reports an error at `at` in the catalogues' words. Past [`MAX_ISSUES`] the list drops it anyway: its
+/// words are then not written at all (an object of a million unknown members costs no more text than
+/// the issues an answer lists).
+fn report(issues: &mut Vec<Issue>, code: IssueCode, text: Text, at: String) {
+    if issues.len() <= MAX_ISSUES {
+        issues.report(Issue::says(code, text).at(at));
+    }
 }
 
 /// Whether `text` starts with a real calendar date (`YYYY-MM-DD`); shorter dates are checked by pattern.
@@ -393,12 +400,13 @@ struct Walk<'m, 'v, 'f> {
 impl<'v> Walk<'_, 'v, '_> {
     fn resource(&mut self, value: &'v Json<'v>) {
         let Some(kind) = value.str_field("resourceType") else {
-            self.issues.report(issue(IssueCode::Structure, "a resource needs resourceType", self.path.clone()));
+            report(self.issues, IssueCode::Structure, Text::new("base-resource-type-missing"), self.path.clone());
             return;
         };
         if !self.model.resources.contains(kind) {
             let at = format!("{}.resourceType", self.path);
-            self.issues.report(issue(IssueCode::Structure, format!("{kind} is not an R4 resource type"), at));
+            let text = Text::new("base-unknown-resource-type").arg("type", kind);
+            report(self.issues, IssueCode::Structure, text, at);
             return;
         }
         let ids = if self.in_contained {
@@ -420,18 +428,18 @@ impl<'v> Walk<'_, 'v, '_> {
         let model = self.model;
         let Some(def) = model.types.get(name) else { return };
         let Some(map) = value.as_object() else {
-            let message = format!("expected a JSON object ({})", display(name));
-            self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
+            let text = Text::new("base-not-an-object").arg("type", display(name));
+            report(self.issues, IssueCode::Structure, text, self.path.clone());
             return;
         };
         if map.is_empty() {
-            let message = "ele-1: an element must have a value or children; {} is empty";
-            self.issues.report(issue(IssueCode::Structure, message.replace("{}", &display(name)), self.path.clone()));
+            let text = Text::new("base-empty-element").arg("type", display(name));
+            report(self.issues, IssueCode::Structure, text, self.path.clone());
             return;
         }
         if let Some(key) = duplicate_key(map) {
-            let message = format!("{key} occurs twice in this object; JSON members must be unique in FHIR");
-            self.issues.report(issue(IssueCode::Structure, message, format!("{}.{key}", self.path)));
+            let text = Text::new("base-duplicate-member").arg("key", key);
+            report(self.issues, IssueCode::Structure, text, format!("{}.{key}", self.path));
         }
         if name == "Identifier" {
             if let (Some(system), Some(text)) = (value.str_field("system"), value.str_field("value")) {
@@ -450,8 +458,8 @@ impl<'v> Walk<'_, 'v, '_> {
             let element = def.e.get(key);
             if let Some(choice) = element.and_then(|e| e.c.as_deref()) {
                 if choices.contains(&choice) {
-                    let message = format!("only one of {choice}[x] may be present; this is a second one");
-                    self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
+                    let text = Text::new("base-second-choice").arg("choice", choice);
+                    report(self.issues, IssueCode::Structure, text, self.path.clone());
                 } else {
                     choices.push(choice);
                 }
@@ -459,13 +467,13 @@ impl<'v> Walk<'_, 'v, '_> {
             self.in_contained = key == "contained";
             match element {
                 None => {
-                    let message = format!("{key} is not an element of {}", display(name));
-                    self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
+                    let text = Text::new("base-unknown-element").arg("key", key).arg("type", display(name));
+                    report(self.issues, IssueCode::Structure, text, self.path.clone());
                 }
                 Some(element) => match (element.a == 1, item) {
                     (true, Json::Array(items)) if items.is_empty() => {
-                        let message = "arrays must not be empty in FHIR JSON";
-                        self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
+                        let text = Text::new("base-empty-array");
+                        report(self.issues, IssueCode::Structure, text, self.path.clone());
                     }
                     (true, Json::Array(items)) => {
                         let here = self.path.len();
@@ -482,12 +490,12 @@ impl<'v> Walk<'_, 'v, '_> {
                         }
                     }
                     (true, _) => {
-                        let message = format!("{key} must be an array");
-                        self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
+                        let text = Text::new("base-not-an-array").arg("key", key);
+                        report(self.issues, IssueCode::Structure, text, self.path.clone());
                     }
                     (false, Json::Array(_)) => {
-                        let message = format!("{key} may occur once: not an array");
-                        self.issues.report(issue(IssueCode::Structure, message, self.path.clone()));
+                        let text = Text::new("base-array-not-allowed").arg("key", key);
+                        report(self.issues, IssueCode::Structure, text, self.path.clone());
                     }
                     (false, item) => self.check_value(element, item),
                 },
@@ -497,8 +505,8 @@ impl<'v> Walk<'_, 'v, '_> {
         }
         for required in &def.req {
             if !map.contains_key(required) && !map.contains_key(&format!("_{required}")) {
-                let message = format!("{required} is required in {}", display(name));
-                self.issues.report(issue(IssueCode::Required, message, format!("{}.{required}", self.path)));
+                let text = Text::new("base-required").arg("element", required).arg("type", display(name));
+                report(self.issues, IssueCode::Required, text, format!("{}.{required}", self.path));
             }
         }
         if name == "Period" {
@@ -511,10 +519,11 @@ impl<'v> Walk<'_, 'v, '_> {
             match value.as_str() {
                 Some(code) if codes.contains(code) => {}
                 Some(code) => {
-                    self.issues.report(issue(IssueCode::CodeInvalid, codes.refusal(code), self.path.clone()));
+                    report(self.issues, IssueCode::CodeInvalid, codes.refusal(code), self.path.clone());
                 }
                 None => {
-                    self.issues.report(issue(IssueCode::Structure, "a code must be a JSON string", self.path.clone()))
+                    let text = Text::new("base-code-not-a-string");
+                    report(self.issues, IssueCode::Structure, text, self.path.clone())
                 }
             }
             return;
@@ -554,11 +563,8 @@ fn check_primitive(
     issues: &mut Vec<Issue>,
 ) {
     if json == JsonKind::String && value.as_str().is_some_and(has_forbidden_control) {
-        issues.report(issue(
-            IssueCode::Value,
-            format!("a FHIR {name} must not contain control characters (below U+0020 other than tab, CR and LF)"),
-            at.to_owned(),
-        ));
+        let text = Text::new("base-control-characters").arg("type", name);
+        report(issues, IssueCode::Value, text, at.to_owned());
         return;
     }
     let ok = match json {
@@ -595,14 +601,14 @@ fn check_primitive(
         },
     };
     if !ok {
-        let expected = match json {
-            JsonKind::Boolean => "a JSON boolean",
-            JsonKind::Number => "a JSON number",
-            JsonKind::Integer => "a JSON integer in range",
-            JsonKind::String if format == Format::Date => "a JSON string in FHIR date format with a real calendar date",
-            JsonKind::String => "a non-empty JSON string in its FHIR format",
+        let text = match json {
+            JsonKind::Boolean => Text::new("base-not-a-boolean"),
+            JsonKind::Number => Text::new("base-not-a-number"),
+            JsonKind::Integer => Text::new("base-not-an-integer"),
+            JsonKind::String if format == Format::Date => Text::new("base-not-a-date"),
+            JsonKind::String => Text::new("base-not-in-format"),
         };
-        issues.report(issue(IssueCode::Value, format!("a FHIR {name} must be {expected}"), at.to_owned()));
+        report(issues, IssueCode::Value, text.arg("type", name), at.to_owned());
     }
 }
 
@@ -621,7 +627,7 @@ fn check_period(map: &Object<'_>, at: &str, issues: &mut Vec<Issue>) {
         }
     };
     if before {
-        issues.report(issue(IssueCode::Invariant, "per-1: the period ends before it starts", at.to_owned()));
+        report(issues, IssueCode::Invariant, Text::new("base-period-reversed"), at.to_owned());
     }
 }
 
@@ -933,6 +939,32 @@ mod tests {
         let mut number = statement("active");
         number["status"] = json!(1);
         assert_eq!(expressions(&check_as(number, "MedicationStatement")), ["MedicationStatement.status"]);
+    }
+
+    #[test]
+    fn base_issues_are_written_in_the_callers_language_with_the_same_code_and_expression() {
+        use crate::i18n::Language;
+        let issues = check(json!({ "resourceType": "Patient", "nickname": "Mia", "gender": "bogus" }));
+        let mut issues = issues.iter().map(|i| (i.expression.as_deref().unwrap_or_default(), i)).collect::<Vec<_>>();
+        issues.sort_by_key(|(at, _)| *at);
+        let [("Patient.gender", gender), ("Patient.nickname", nickname)] = issues[..] else { panic!("{issues:?}") };
+
+        assert_eq!(nickname.code, IssueCode::Structure);
+        assert_eq!(nickname.message, "nickname is not an element of Patient");
+        assert_eq!(nickname.text_in(Language::En), nickname.message);
+        assert_eq!(nickname.text_in(Language::Nl), "nickname is geen element van Patient");
+        assert_eq!(nickname.text_in(Language::Fr), "nickname n'est pas un élément de Patient");
+
+        // The codes of the binding and the element stay as FHIR writes them; the value received is in none.
+        assert_eq!(gender.code, IssueCode::CodeInvalid);
+        for lang in [Language::Nl, Language::Fr] {
+            let text = gender.text_in(lang);
+            assert_ne!(text, gender.message, "{text}");
+            assert!(text.starts_with("Patient.gender") && text.contains("male, female, other, unknown"), "{text}");
+            assert!(!text.contains("bogus"), "{text}");
+        }
+        assert!(gender.text_in(Language::Nl).contains("verplichte binding"));
+        assert!(gender.text_in(Language::Fr).contains("liaison obligatoire"));
     }
 
     #[test]

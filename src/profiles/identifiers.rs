@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::base::IdentifierSite;
-use crate::outcome::{Issue, IssueCode, Severity};
+use crate::outcome::{Issue, IssueCode, Severity, Text};
 
 /// The `NamingSystem` extension (`valueCode`) that names the check of its system.
 pub const CHECK_URL: &str = "https://fhir.handover-broker.eu/StructureDefinition/identifier-check";
@@ -42,29 +42,32 @@ impl Check {
         })
     }
 
-    /// Whether `value` passes; `Err` says why not.
-    pub fn check(self, value: &str) -> Result<(), &'static str> {
+    /// Whether `value` passes; `Err` says why not (a text to which the caller adds the system's `name`
+    /// and whose identifier it is, `holder`: `patient` or `other`). The value itself is never in it.
+    pub fn check(self, value: &str) -> Result<(), Text> {
         let digits: Option<Vec<u32>> = value.chars().map(|c| c.to_digit(10)).collect();
-        let Some(d) = digits else { return Err("has characters other than digits") };
+        let Some(d) = digits else { return Err(Text::new("identifier-not-digits")) };
         match self {
             Self::Digits(lengths) if lengths.contains(&d.len()) => Ok(()),
-            Self::Digits(_) => Err("has the wrong number of digits"),
-            Self::Bsn if d.len() != 9 => Err("is not 9 digits"),
+            Self::Digits(_) => Err(Text::new("identifier-digit-count")),
+            Self::Bsn if d.len() != 9 => Err(Text::new("identifier-not-9-digits")),
             Self::Bsn => {
                 let sum: i64 =
                     d[..8].iter().zip((2..=9).rev()).map(|(x, w)| i64::from(*x) * w).sum::<i64>() - i64::from(d[8]);
-                (sum % 11 == 0 && d.iter().any(|x| *x != 0)).then_some(()).ok_or("fails the 11-check")
+                (sum % 11 == 0 && d.iter().any(|x| *x != 0))
+                    .then_some(())
+                    .ok_or_else(|| Text::new("identifier-eleven-check"))
             }
-            Self::Insz if d.len() != 11 => Err("is not 11 digits"),
+            Self::Insz if d.len() != 11 => Err(Text::new("identifier-not-11-digits")),
             Self::Insz => {
                 let (base, check) = (number(&d[..9]), u64::from(d[9] * 10 + d[10]));
                 let ok = 97 - base % 97 == check || 97 - (2_000_000_000 + base) % 97 == check;
-                ok.then_some(()).ok_or("fails the modulo 97 check")
+                ok.then_some(()).ok_or_else(|| Text::new("identifier-check-digit"))
             }
-            Self::Cbe if d.len() != 10 || d[0] > 1 => Err("is not 10 digits starting 0 or 1"),
+            Self::Cbe if d.len() != 10 || d[0] > 1 => Err(Text::new("identifier-not-10-digits")),
             Self::Cbe => {
                 let check = u64::from(d[8] * 10 + d[9]);
-                (97 - number(&d[..8]) % 97 == check).then_some(()).ok_or("fails the modulo 97 check")
+                (97 - number(&d[..8]) % 97 == check).then_some(()).ok_or_else(|| Text::new("identifier-check-digit"))
             }
         }
     }
@@ -107,15 +110,10 @@ impl IdentifierSystems {
     pub fn check(&self, site: &IdentifierSite<'_>, issues: &mut Vec<Issue>) {
         let Some((name, check)) = self.by_system.get(site.system) else { return };
         if let Err(why) = check.check(site.value) {
-            let (severity, whose) =
-                if site.patient { (Severity::Error, "the patient's ") } else { (Severity::Warning, "") };
-            issues.push(Issue {
-                severity,
-                code: IssueCode::Value,
-                message: format!("{whose}{name} {why}"),
-                expression: Some(format!("{}.value", site.path)),
-                text: None,
-            });
+            let (severity, holder) =
+                if site.patient { (Severity::Error, "patient") } else { (Severity::Warning, "other") };
+            let text = why.arg("name", name).arg("holder", holder);
+            issues.push(Issue::says(IssueCode::Value, text).severity(severity).at(format!("{}.value", site.path)));
         }
     }
 }
@@ -172,6 +170,20 @@ mod tests {
     fn bis() -> String {
         let base = 364_512_998u64;
         format!("{base}{:02}", 97 - base % 97)
+    }
+
+    #[test]
+    fn a_failed_check_is_said_in_every_language_without_the_value() {
+        use crate::i18n::Language;
+        let why = Check::Bsn.check("999911121").unwrap_err();
+        let said = |holder: &'static str, lang| why.clone().arg("name", "BSN").arg("holder", holder).render(lang);
+        assert_eq!(said("patient", Language::En), "the patient's BSN fails the 11-check");
+        assert_eq!(said("other", Language::En), "BSN fails the 11-check");
+        assert_eq!(said("patient", Language::Nl), "BSN van de patiënt voldoet niet aan de elfproef");
+        assert_eq!(said("other", Language::Fr), "le numéro BSN ne satisfait pas au contrôle modulo 11");
+        for lang in Language::ALL {
+            assert!(!said("patient", lang).contains("999911121"));
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use crate::message::Submission;
 use crate::model::codes::EVENT_SYSTEM;
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 use structure::{Profile, StructureError, Unsupported, ValueSets};
 
 #[derive(Debug, thiserror::Error)]
@@ -294,16 +294,12 @@ impl Catalog {
         let event = submission.event();
         if self.kind(&event.system, &event.code).is_none() {
             let known: Vec<&str> = self.kinds.values().map(|k| k.event_code.as_str()).collect();
-            return vec![Issue::error(
-                IssueCode::NotSupported,
-                format!(
-                    "event {}|{} is not a handover kind of this broker (known: {} from {EVENT_SYSTEM})",
-                    event.system,
-                    event.code,
-                    known.join(", ")
-                ),
-            )
-            .at("Bundle.entry[0].resource.eventCoding")];
+            let text = Text::new("profile-unknown-event")
+                .arg("system", &event.system)
+                .arg("code", &event.code)
+                .arg("known", known.join(", "))
+                .arg("events", EVENT_SYSTEM);
+            return vec![Issue::says(IssueCode::NotSupported, text).at("Bundle.entry[0].resource.eventCoding")];
         }
         let mut issues = validate::message(self, submission, true);
         self.attachments.check_bundle(&self.base, submission, &mut issues);

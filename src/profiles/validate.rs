@@ -14,7 +14,7 @@ use super::structure::{equals_fixed, matches_pattern, Node, Profile};
 use super::Catalog;
 use crate::json::{Field, Json, Object};
 use crate::message::{BundleIndex, Submission};
-use crate::outcome::{Issue, IssueCode, Report, Severity};
+use crate::outcome::{Issue, IssueCode, Report, Severity, Text};
 
 /// The Bundle's entries with their reference index (built once, by the envelope), so resolving is O(1).
 struct Index<'a> {
@@ -35,8 +35,19 @@ fn entry_expr(i: usize) -> String {
     format!("Bundle.entry[{i}].resource")
 }
 
-fn issue(severity: Severity, code: IssueCode, message: String, expression: String) -> Issue {
-    Issue { severity, code, message, expression: Some(expression), text: None }
+/// An issue at `expression`, in the catalogues' words (built only when there is something to report).
+fn issue(severity: Severity, code: IssueCode, text: Text, expression: String) -> Issue {
+    Issue::says(code, text).severity(severity).at(expression)
+}
+
+/// Resource types as a list for a text: all but the last (`A, B`) and the last (`C`), which the
+/// catalogue joins with its own word for "or" (`A, B or C`); one type alone is `last`.
+fn alternatives(text: Text, types: &[&str]) -> Text {
+    match types.split_last() {
+        Some((last, [])) => text.arg("last", last),
+        Some((last, rest)) => text.arg("allowed", rest.join(", ")).arg("last", last),
+        None => text.arg("last", ""),
+    }
 }
 
 /// A short, non-identifying description of a pattern (codes from the profile, never instance data).
@@ -81,7 +92,7 @@ impl<'a> Index<'a> {
                     issues.report(issue(
                         Severity::Error,
                         IssueCode::NotFound,
-                        "the reference does not resolve to a contained resource".into(),
+                        Text::new("profile-reference-not-contained"),
                         site.path.to_owned(),
                     ));
                 }
@@ -93,9 +104,7 @@ impl<'a> Index<'a> {
             issues.report(issue(
                 Severity::Error,
                 IssueCode::NotFound,
-                "the reference does not resolve to a resource in this Bundle; a handover must carry every \
-                 resource it refers to"
-                    .into(),
+                Text::new("profile-reference-unresolved"),
                 site.path.to_owned(),
             ));
             return;
@@ -105,7 +114,7 @@ impl<'a> Index<'a> {
             issues.report(issue(
                 Severity::Error,
                 IssueCode::Invalid,
-                format!("this refers to a {kind}; the element may refer to {}", allowed.join(", ")),
+                Text::new("profile-reference-type").arg("type", kind).arg("allowed", allowed.join(", ")),
                 site.path.to_owned(),
             ));
         }
@@ -113,7 +122,7 @@ impl<'a> Index<'a> {
             issues.report(issue(
                 Severity::Error,
                 IssueCode::BusinessRule,
-                format!("this refers to another patient than the handover's (entry {patient}); a handover concerns one patient"),
+                Text::new("profile-reference-other-patient").num("entry", patient),
                 site.path.to_owned(),
             ));
         }
@@ -137,10 +146,7 @@ impl<'a> Walk<'a> {
             self.issues.report(issue(
                 Severity::Error,
                 IssueCode::BusinessRule,
-                format!(
-                    "a handover concerns one patient, but this Bundle holds another Patient (the first is entry {})",
-                    patients[0]
-                ),
+                Text::new("profile-second-patient").num("entry", patients[0]),
                 entry_expr(second),
             ));
         }
@@ -156,7 +162,10 @@ impl<'a> Walk<'a> {
             self.issues.report(issue(
                 Severity::Error,
                 IssueCode::Structure,
-                format!("expected a {} (profile {}), found a {kind}", profile.resource_type, profile.url),
+                Text::new("profile-wrong-resource-type")
+                    .arg("expected", &profile.resource_type)
+                    .arg("profile", &profile.url)
+                    .arg("type", kind),
                 entry_expr(i),
             ));
             return;
@@ -171,7 +180,7 @@ impl<'a> Walk<'a> {
                 self.issues.report(issue(
                     Severity::Error,
                     IssueCode::Value,
-                    format!("the profile requires {}", describe(pattern)),
+                    Text::new("profile-pattern").arg("pattern", describe(pattern)),
                     at.clone(),
                 ));
             }
@@ -190,12 +199,12 @@ impl<'a> Walk<'a> {
                     if !known.iter().any(|p| p.resource_type == kind) {
                         let mut allowed: Vec<&str> = known.iter().map(|p| p.resource_type.as_str()).collect();
                         allowed.dedup();
-                        self.issues.report(issue(
-                            Severity::Error,
-                            IssueCode::Value,
-                            format!("the profile allows a reference to {} here; this one points to a resource of type {kind}", allowed.join(" or ")),
-                            at.clone(),
-                        ));
+                        let text = match allowed.len() {
+                            1 => Text::new("profile-target-type"),
+                            _ => Text::new("profile-target-types"),
+                        };
+                        let text = alternatives(text, &allowed).arg("type", kind);
+                        self.issues.report(issue(Severity::Error, IssueCode::Value, text, at.clone()));
                     }
                 }
                 for profile in known.into_iter().filter(|p| Some(p.resource_type.as_str()) == kind) {
@@ -206,12 +215,9 @@ impl<'a> Walk<'a> {
         for constraint in &node.constraints {
             if !constraint.expr.holds(item) {
                 let severity = if constraint.error { Severity::Error } else { Severity::Warning };
-                self.issues.report(issue(
-                    severity,
-                    IssueCode::Invariant,
-                    format!("{}: {}", constraint.key, constraint.human),
-                    at.clone(),
-                ));
+                // Written in the caller's language by its key, from `constraints.ftl` (`Issue::text_in`).
+                let message = format!("{}: {}", constraint.key, constraint.human);
+                self.issues.report(Issue::error(IssueCode::Invariant, message).severity(severity).at(at.clone()));
             }
         }
         if item.is_object() {
@@ -237,7 +243,7 @@ impl<'a> Walk<'a> {
             self.issues.report(issue(
                 Severity::Error,
                 IssueCode::CodeInvalid,
-                format!("code {} is not in the required value set {value_set}", shown.join(", ")),
+                Text::new("profile-code-not-in-value-set").arg("codes", shown.join(", ")).arg("valueset", value_set),
                 at.to_owned(),
             ));
         }
@@ -266,7 +272,7 @@ impl<'a> Walk<'a> {
                 self.issues.report(issue(
                     Severity::Error,
                     IssueCode::Required,
-                    format!("{name} is required by the profile (at least {min}, found {count})"),
+                    Text::new("profile-min").arg("element", name).num("min", min).num("count", count),
                     format!("{at}.{name}"),
                 ));
             }
@@ -274,7 +280,7 @@ impl<'a> Walk<'a> {
                 self.issues.report(issue(
                     Severity::Error,
                     IssueCode::Structure,
-                    format!("{name} may occur at most {max} time(s), found {count}"),
+                    Text::new("profile-max").arg("element", name).num("max", max).num("count", count),
                     format!("{at}.{name}"),
                 ));
             }
@@ -302,14 +308,18 @@ impl<'a> Walk<'a> {
                 continue;
             }
             let what = slice_description(sliced, slice);
+            let named = |plain: Text, with_pattern: Text| {
+                let text = match &what {
+                    Some(pattern) => with_pattern.arg("pattern", pattern),
+                    None => plain,
+                };
+                text.arg("element", &sliced.name).arg("slice", &slice.name).num("count", count)
+            };
             if let Some(min) = slice.min.filter(|&min| count < min) {
                 self.issues.report(issue(
                     Severity::Error,
                     IssueCode::Required,
-                    format!(
-                        "{} '{}'{what} is required by the profile (at least {min}, found {count})",
-                        sliced.name, slice.name
-                    ),
+                    named(Text::new("profile-slice-min"), Text::new("profile-slice-min-pattern")).num("min", min),
                     format!("{at}:{}", slice.name),
                 ));
             }
@@ -317,7 +327,7 @@ impl<'a> Walk<'a> {
                 self.issues.report(issue(
                     Severity::Error,
                     IssueCode::Structure,
-                    format!("{} '{}'{what} may occur at most {max} time(s), found {count}", sliced.name, slice.name),
+                    named(Text::new("profile-slice-max"), Text::new("profile-slice-max-pattern")).num("max", max),
                     format!("{at}:{}", slice.name),
                 ));
             }
@@ -354,14 +364,14 @@ fn slice_matches(sliced: &Node, slice: &Node, item: &Json<'_>) -> bool {
         })
 }
 
-fn slice_description(sliced: &Node, slice: &Node) -> String {
+/// The pattern a slice is told by, described (see [`describe`]), if it has one.
+fn slice_description(sliced: &Node, slice: &Node) -> Option<String> {
     sliced
         .discriminators
         .first()
         .and_then(|d| rule_at(slice, &d.path))
         .and_then(|rule| rule.pattern.as_ref())
-        .map(|p| format!(" ({})", describe(p)))
-        .unwrap_or_default()
+        .map(describe)
 }
 
 /// Validates a message Bundle: integrity, then (`with_profile`) the focus against the kind's profile.
@@ -386,7 +396,7 @@ pub fn message(catalog: &Catalog, submission: &Submission, with_profile: bool) -
             None => walk.issues.report(issue(
                 Severity::Error,
                 IssueCode::Required,
-                format!("MessageHeader.focus must point at the {} of the handover", kind.focus_type),
+                Text::new("profile-focus-missing").arg("type", &kind.focus_type),
                 "Bundle.entry[0].resource.focus".into(),
             )),
             Some(reference) => {
@@ -433,7 +443,7 @@ pub fn against_profile<'a>(catalog: &Catalog, document: &'a Json<'a>, profile: &
         None => walk.issues.report(issue(
             Severity::Error,
             IssueCode::NotFound,
-            format!("no {} to check against {}", profile.resource_type, profile.url),
+            Text::new("profile-nothing-to-check").arg("type", &profile.resource_type).arg("profile", &profile.url),
             "Bundle.entry".into(),
         )),
     }

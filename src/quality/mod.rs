@@ -15,7 +15,7 @@ use crate::auth::{Principal, Role};
 use crate::directory::Directory;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::model::{OrgId, OrgIdentifier};
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 use crate::store::{QualityQuery, Store, StoreError};
 use crate::time::Millis;
 
@@ -75,9 +75,9 @@ impl Quality {
             let Some(identifier) = identifier else { return Ok(None) };
             match snapshot.by_identifier(identifier) {
                 Some(org) => Ok(Some(org.id.clone())),
-                None => Err(QualityError::BadRequest(vec![Issue::error(
+                None => Err(QualityError::BadRequest(vec![Issue::says(
                     IssueCode::NotFound,
-                    format!("{name}: no organisation of the directory has this identifier"),
+                    Text::new("quality-unknown-organisation").arg("name", name),
                 )
                 .at(name)])),
             }
@@ -92,10 +92,9 @@ impl Quality {
             if sender.as_ref() != Some(&caller.org) && receiver.as_ref() != Some(&caller.org) {
                 let refusal = format!("403 quality report of other organisations by {}", caller.org);
                 self.record(LedgerRecord::denied(&caller.org, refusal)).await?;
-                return Err(QualityError::Forbidden(vec![Issue::error(
+                return Err(QualityError::Forbidden(vec![Issue::says(
                     IssueCode::Forbidden,
-                    "an organisation reads the figures where it is the sender or the receiver; \
-                     the region's are for the quality role and auditors",
+                    Text::new("quality-forbidden"),
                 )]));
             }
         }
@@ -129,7 +128,8 @@ pub fn read_request(params: &[(String, String)], today: Date) -> Result<ReportRe
         let mut values = params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let first = values.next();
         if values.next().is_some() {
-            issues.push(Issue::error(IssueCode::Invalid, format!("{name} is given more than once")).at(name));
+            issues
+                .push(Issue::says(IssueCode::Invalid, Text::new("quality-parameter-twice").arg("name", name)).at(name));
         }
         first
     };
@@ -138,8 +138,11 @@ pub fn read_request(params: &[(String, String)], today: Date) -> Result<ReportRe
     for (name, _) in params {
         if !PARAMETERS.contains(&name.as_str()) {
             issues.push(
-                Issue::error(IssueCode::NotSupported, format!("unknown parameter; known: {}", PARAMETERS.join(", ")))
-                    .at(name.chars().filter(char::is_ascii_alphanumeric).take(40).collect::<String>()),
+                Issue::says(
+                    IssueCode::NotSupported,
+                    Text::new("quality-unknown-parameter").arg("known", PARAMETERS.join(", ")),
+                )
+                .at(name.chars().filter(char::is_ascii_alphanumeric).take(40).collect::<String>()),
             );
         }
     }
@@ -147,17 +150,17 @@ pub fn read_request(params: &[(String, String)], today: Date) -> Result<ReportRe
     let mut date = |name: &str, text: Option<&str>, default: Date| match text {
         None => default,
         Some(text) => Date::parse(text, format).unwrap_or_else(|_| {
-            issues.push(Issue::error(IssueCode::Invalid, "expected a date (YYYY-MM-DD)").at(name));
+            issues.push(Issue::says(IssueCode::Invalid, Text::new("quality-bad-date")).at(name));
             default
         }),
     };
     let end = date("periodEnd", end, today);
     let start = date("periodStart", start, end - time::Duration::days(29));
     if start > end {
-        issues.push(Issue::error(IssueCode::Invalid, "periodStart is after periodEnd").at("periodStart"));
+        issues.push(Issue::says(IssueCode::Invalid, Text::new("quality-bad-period")).at("periodStart"));
     } else if (end - start).whole_days() >= MAX_PERIOD_DAYS {
         issues.push(
-            Issue::error(IssueCode::TooCostly, format!("a report covers at most {MAX_PERIOD_DAYS} days"))
+            Issue::says(IssueCode::TooCostly, Text::new("quality-period-too-long").num("max", MAX_PERIOD_DAYS))
                 .at("periodStart"),
         );
     }
@@ -165,15 +168,14 @@ pub fn read_request(params: &[(String, String)], today: Date) -> Result<ReportRe
         let text = text?;
         let parsed = text.split_once('|').and_then(|(system, value)| OrgIdentifier::new(system, value));
         if parsed.is_none() {
-            issues
-                .push(Issue::error(IssueCode::Invalid, "expected an organisation identifier as system|value").at(name));
+            issues.push(Issue::says(IssueCode::Invalid, Text::new("quality-bad-organisation")).at(name));
         }
         parsed
     };
     let (sender, receiver) = (org("sender", sender), org("receiver", receiver));
     let kind = kind.map(str::to_owned);
     if kind.as_deref().is_some_and(|k| k.is_empty() || k.len() > 64 || !k.bytes().all(|b| b.is_ascii_graphic())) {
-        issues.push(Issue::error(IssueCode::Invalid, "expected a handover kind (its event code)").at("kind"));
+        issues.push(Issue::says(IssueCode::Invalid, Text::new("quality-bad-kind")).at("kind"));
     }
     if !issues.is_empty() {
         return Err(QualityError::BadRequest(issues));

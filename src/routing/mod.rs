@@ -9,7 +9,7 @@ use crate::auth::Principal;
 use crate::directory::Snapshot;
 use crate::message::{PartyRef, Submission};
 use crate::model::{OrgId, OrgIdentifier, Organization};
-use crate::outcome::{Issue, IssueCode};
+use crate::outcome::{Issue, IssueCode, Text};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoutingError {
@@ -74,13 +74,11 @@ fn ids(orgs: &[&Organization]) -> String {
     orgs.iter().map(|o| o.id.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-fn names(party: &PartyRef) -> String {
+/// `text` naming `party` by its identifiers (`party`), or, when it has none (`identifiers` 0), as a
+/// reference without an organisation identifier.
+fn naming(text: &'static str, party: &PartyRef) -> Text {
     let shown: Vec<String> = party.identifiers.iter().map(ToString::to_string).collect();
-    if shown.is_empty() {
-        "a reference without an organisation identifier".to_owned()
-    } else {
-        shown.join(", ")
-    }
+    Text::new(text).arg("party", shown.join(", ")).num("identifiers", shown.len())
 }
 
 const HEADER: &str = "Bundle.entry[0].resource";
@@ -94,46 +92,32 @@ pub fn sender(
 ) -> Result<OrgIdentifier, RoutingError> {
     Ok(match submission.sender() {
         None => {
-            return Err(RoutingError::Unroutable(vec![Issue::error(
+            return Err(RoutingError::Unroutable(vec![Issue::says(
                 IssueCode::Required,
-                "MessageHeader.sender must identify the sending organisation (Reference.identifier)",
+                Text::new("routing-no-sender"),
             )
             .at(format!("{HEADER}.sender"))]))
         }
         Some(party) => match resolve_party(directory, party) {
             Named::One(org, identifier) if org.id == caller.org => identifier,
             Named::Several(orgs) => {
-                return Err(RoutingError::Forbidden(vec![Issue::error(
+                return Err(RoutingError::Forbidden(vec![Issue::says(
                     IssueCode::Forbidden,
-                    format!(
-                        "the sender {} names several organisations ({}); a message's sender is one organisation, \
-                         the one this token belongs to ({})",
-                        names(party),
-                        ids(&orgs),
-                        caller.org
-                    ),
+                    naming("routing-sender-several", party).arg("organisations", ids(&orgs)).arg("caller", &caller.org),
                 )
                 .at(&party.expression)]))
             }
             Named::One(org, _) => {
-                return Err(RoutingError::Forbidden(vec![Issue::error(
+                return Err(RoutingError::Forbidden(vec![Issue::says(
                     IssueCode::Forbidden,
-                    format!(
-                        "the sender {} is organisation {}; this token belongs to {}",
-                        names(party),
-                        org.id,
-                        caller.org
-                    ),
+                    naming("routing-sender-other", party).arg("organisation", &org.id).arg("caller", &caller.org),
                 )
                 .at(&party.expression)]))
             }
             Named::Unknown => {
-                return Err(RoutingError::Forbidden(vec![Issue::error(
+                return Err(RoutingError::Forbidden(vec![Issue::says(
                     IssueCode::Forbidden,
-                    format!(
-                        "the sender {} is not in the directory; a token may only send as its own organisation",
-                        names(party)
-                    ),
+                    naming("routing-sender-unknown", party),
                 )
                 .at(&party.expression)]))
             }
@@ -162,18 +146,14 @@ pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -
     let mut routes: Vec<Route> = Vec::new();
     if submission.destinations().is_empty() {
         issues.push(
-            Issue::error(
-                IssueCode::Required,
-                "MessageHeader.destination must name at least one receiving organisation",
-            )
-            .at(format!("{HEADER}.destination")),
+            Issue::says(IssueCode::Required, Text::new("routing-no-destination")).at(format!("{HEADER}.destination")),
         );
     }
     let event = &submission.event().code;
     for destination in submission.destinations() {
         let Some(receiver) = &destination.receiver else {
             issues.push(
-                Issue::error(IssueCode::Required, "destination.receiver must identify the receiving organisation")
+                Issue::says(IssueCode::Required, Text::new("routing-no-receiver"))
                     .at(format!("{}.receiver", destination.expression)),
             );
             continue;
@@ -182,20 +162,16 @@ pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -
             Named::One(org, identifier) => (org, identifier),
             Named::Unknown => {
                 issues.push(
-                    Issue::error(IssueCode::NotFound, format!("receiver {} is not in the directory", names(receiver)))
+                    Issue::says(IssueCode::NotFound, naming("routing-unknown-receiver", receiver))
                         .at(&receiver.expression),
                 );
                 continue;
             }
             Named::Several(orgs) => {
                 issues.push(
-                    Issue::error(
+                    Issue::says(
                         IssueCode::BusinessRule,
-                        format!(
-                            "receiver {} names several organisations ({}); a destination is one organisation",
-                            names(receiver),
-                            ids(&orgs)
-                        ),
+                        naming("routing-receiver-several", receiver).arg("organisations", ids(&orgs)),
                     )
                     .at(&receiver.expression),
                 );
@@ -204,9 +180,9 @@ pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -
         };
         if !org.events.iter().any(|e| e == event) {
             issues.push(
-                Issue::error(
+                Issue::says(
                     IssueCode::BusinessRule,
-                    format!("receiver {identifier} does not accept {event} handovers"),
+                    Text::new("routing-event-not-accepted").arg("receiver", &identifier).arg("event", event),
                 )
                 .at(&receiver.expression),
             );
@@ -215,12 +191,9 @@ pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -
         if let Some(endpoint) = &destination.endpoint {
             if org.address != endpoint.trim_end_matches('/') {
                 issues.push(
-                    Issue::error(
+                    Issue::says(
                         IssueCode::Value,
-                        format!(
-                            "destination.endpoint is not the endpoint registered for receiver {identifier}; \
-                             the broker only delivers to registered endpoints"
-                        ),
+                        Text::new("routing-endpoint-not-registered").arg("receiver", &identifier),
                     )
                     .at(format!("{}.endpoint", destination.expression)),
                 );
@@ -236,5 +209,42 @@ pub fn plan(directory: &Snapshot, caller: &Principal, submission: &Submission) -
         Ok(RoutePlan { sender_identifier: sender, routes })
     } else {
         Err(RoutingError::Unroutable(issues))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Language;
+
+    fn party(identifiers: Vec<OrgIdentifier>) -> PartyRef {
+        PartyRef { identifiers, expression: "Bundle.entry[0].resource.sender".into() }
+    }
+
+    #[test]
+    fn a_party_is_named_by_its_identifiers_or_as_a_reference_without_one() {
+        let ura = |value| OrgIdentifier::new("http://fhir.nl/fhir/NamingSystem/ura", value).unwrap();
+        let two = naming("routing-unknown-receiver", &party(vec![ura("00000123"), ura("00000124")]));
+        assert_eq!(
+            two.render(Language::En),
+            "receiver http://fhir.nl/fhir/NamingSystem/ura|00000123, http://fhir.nl/fhir/NamingSystem/ura|00000124 \
+             is not in the directory"
+        );
+        let none = naming("routing-sender-unknown", &party(Vec::new()));
+        assert_eq!(
+            none.render(Language::En),
+            "the sender a reference without an organisation identifier is not in the directory; a token may only \
+             send as its own organisation"
+        );
+        assert_eq!(
+            none.render(Language::Nl),
+            "de verzender een verwijzing zonder identificatie van een organisatie staat niet in het adresboek; met \
+             een token kan alleen namens de eigen organisatie verzonden worden"
+        );
+        let one = naming("routing-unknown-receiver", &party(vec![ura("00000123")]));
+        assert_eq!(
+            one.render(Language::Fr),
+            "le destinataire http://fhir.nl/fhir/NamingSystem/ura|00000123 ne figure pas dans l'annuaire"
+        );
     }
 }

@@ -108,6 +108,7 @@ async fn an_admin_lists_and_reads_organisations() {
             "address": GP_HEERLEN_MAILBOX,
             "client_certificate": false,
             "receipts": "all",
+            "language": null,
             "has_ca": false,
             "certificates": [],
             "triage_point": false,

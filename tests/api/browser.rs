@@ -1,7 +1,7 @@
-//! The quality page in a real browser (issue 16): headless Chromium signs in with a quality
-//! coordinator's token, loads `/quality` of a broker seeded with known traffic, and the figures it shows
-//! are checked against the API's MeasureReport; screenshots at 1280x800 and at a phone's width are saved
-//! (`target/screenshots/`) and checked for content cut off at the right edge.
+//! The pages in a real browser (issue 16): headless Chromium signs in with a token, loads `/quality` of
+//! a broker seeded with known traffic (and `/capacity` of one seeded with known capacity reports), and
+//! the figures it shows are checked against the API's MeasureReports; screenshots at 1280x800 and at a
+//! phone's width are saved (`target/screenshots/`) and checked for content cut off at the right edge.
 //!
 //! Needs `chromium` (Debian's package; `.ci/run` installs it). Without it the test says so and passes,
 //! unless `HANDOVER_REQUIRE_BROWSER` is set, as CI sets it.
@@ -12,6 +12,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::capacity::ZORGPUNT;
+use crate::capacity_page::seeded;
 use crate::helpers::*;
 use crate::quality::seed_known_traffic;
 
@@ -103,13 +105,73 @@ async fn the_quality_page_shows_the_apis_figures_in_a_real_browser_and_fits_the_
     assert!(dom.contains("<svg"), "the chart is inline SVG");
     assert_eq!(dom.matches("data-refusal").count(), 2, "two refusal reasons");
 
-    // Screenshots at a laptop's and a phone's size.
+    screenshots(&browser, dir.path(), &page, "quality").await;
+}
+
+#[tokio::test]
+async fn the_capacity_page_shows_the_apis_figures_in_a_real_browser_and_fits_the_screen() {
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("HANDOVER_REQUIRE_BROWSER").is_none(), "chromium is required here");
+        eprintln!("skipped: no chromium on this machine (apt install chromium)");
+        return;
+    };
+    let app = seeded().await;
+    let summary: Value = app.get(Some(ZORGPUNT), "/fhir/MeasureReport/$region-summary").await.json().await.unwrap();
+    let latest: Value = app.get(Some(ZORGPUNT), "/fhir/MeasureReport").await.json().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let page = sign_in_page(dir.path(), &app.base, ZORGPUNT, "/capacity?lang=nl");
+    let (b, p, d) = (browser.clone(), page.clone(), dir.path().to_owned());
+    let dom =
+        tokio::task::spawn_blocking(move || browse(&b, &d.join("profile-dom"), &p, &["--dump-dom"])).await.unwrap();
+    assert!(dom.contains("<html lang=\"nl\">"), "the Dutch page: {}", &dom[..dom.len().min(400)]);
+    assert!(dom.contains("Beddencapaciteit"));
+    let mut compared = 0;
+    for group in summary["group"].as_array().unwrap() {
+        let care = group["code"]["coding"][0]["code"].as_str().unwrap();
+        for code in ["total", "occupied", "available"] {
+            assert_eq!(shown(&dom, &format!("data-summary=\"{care}/{code}\"")), population(&summary, care, code));
+            compared += 1;
+        }
+    }
+    for report in latest["entry"].as_array().unwrap().iter().map(|e| &e["resource"]) {
+        let identifier = &report["reporter"]["identifier"];
+        let org = format!("{}|{}", identifier["system"].as_str().unwrap(), identifier["value"].as_str().unwrap());
+        for group in report["group"].as_array().unwrap() {
+            let care = group["code"]["coding"][0]["code"].as_str().unwrap();
+            for code in ["total", "occupied", "available"] {
+                let attribute = format!("data-report=\"{org}/{care}/{code}\"");
+                assert_eq!(shown(&dom, &attribute), population(report, care, code), "{attribute}");
+                compared += 1;
+            }
+        }
+    }
+    // The seeded reports (four care types, six groups), so that the comparison is not of nothing.
+    assert_eq!(compared, (4 + 6) * 3);
+    assert_eq!(shown(&dom, "data-summary=\"elv-low/total\""), 30);
+    assert_eq!(dom.matches("data-stale=").count(), 2, "Sint-Jozef's two care types, two hours old");
+    assert_eq!(dom.matches("data-bar=").count(), 4, "a bar per care type, inline SVG");
+
+    screenshots(&browser, dir.path(), &page, "capacity").await;
+}
+
+/// Screenshots of `page` at a laptop's and a phone's size (`target/screenshots/{name}-1280x800.png`,
+/// `{name}-phone-390x844.png`), and the whole page at the phone's width (`{name}-phone-390-whole.png`:
+/// what lies below the first screen must fit too), each checked: not blank, and nothing reaching the
+/// right edge.
+async fn screenshots(browser: &Path, dir: &Path, page: &Path, name: &str) {
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    for (name, width, height) in [("quality-1280x800", 1280, 800), ("quality-phone-390x844", 390, 844)] {
+    let sizes = [
+        (format!("{name}-1280x800"), 1280, 800),
+        (format!("{name}-phone-390x844"), 390, 844),
+        (format!("{name}-phone-390-whole"), 390, 3200),
+        (format!("{name}-1280-whole"), 1280, 2000),
+    ];
+    for (name, width, height) in sizes {
         let file = shots.join(format!("{name}.png"));
         let _ = std::fs::remove_file(&file);
-        let (b, p, d, f) = (browser.clone(), page.clone(), dir.path().to_owned(), file.clone());
+        let (b, p, d, f) = (browser.to_owned(), page.to_owned(), dir.to_owned(), file.clone());
         tokio::task::spawn_blocking(move || {
             browse(
                 &b,

@@ -162,3 +162,69 @@ fn the_cli_summary_is_in_the_language_asked_for() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("nl, fr and en"));
 }
+
+/// The HTTP edge's refusals (credentials, media type, a mailbox item that is not there, XML the broker
+/// will not read, a role that does not fit) in the caller's language, with the same codes; the details
+/// that name things (media types, ids, XML constructs) stay as they are.
+#[tokio::test]
+async fn the_edges_refusals_are_in_the_callers_language() {
+    let app = spawn_app().await;
+    let ask = |language: Option<&'static str>, method: reqwest::Method, path: &str, token: Option<&str>| {
+        let mut request = app.client.request(method, format!("{}{path}", app.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(language) = language {
+            request = request.header("Accept-Language", language);
+        }
+        request
+    };
+    let doctype = br#"<?xml version="1.0"?><!DOCTYPE Bundle [<!ENTITY x "y">]><Bundle xmlns="http://hl7.org/fhir"/>"#;
+    type Case = (&'static str, u16, &'static [&'static str; 3]);
+    type Request<'a> = Box<dyn Fn(Option<&'static str>) -> reqwest::RequestBuilder + 'a>;
+    let cases: [(Case, Request<'_>); 5] = [
+        (
+            ("no token", 401, &["no bearer token", "geen bearer-token", "pas de jeton bearer"]),
+            Box::new(|l| ask(l, reqwest::Method::GET, "/fhir/mailbox", None)),
+        ),
+        (
+            ("media type", 415, &["is not accepted", "wordt niet geaccepteerd", "n'est pas accepté"]),
+            Box::new(|l| {
+                ask(l, reqwest::Method::POST, "/fhir/$process-message", Some(HOSPITAL))
+                    .header("Content-Type", "text/plain")
+                    .body("hello")
+            }),
+        ),
+        (
+            ("no such item", 404, &["no such message", "staat niet in deze postbus", "n'est pas dans cette"]),
+            Box::new(|l| ask(l, reqwest::Method::GET, "/fhir/mailbox/no-such-item", Some(GP_HEERLEN))),
+        ),
+        (
+            ("DTD", 400, &["not a FHIR XML resource", "geen FHIR XML-resource", "pas une ressource FHIR XML"]),
+            Box::new(move |l| {
+                ask(l, reqwest::Method::POST, "/fhir/$process-message", Some(HOSPITAL))
+                    .header("Content-Type", "application/fhir+xml")
+                    .header("Accept", FHIR_JSON)
+                    .body(doctype.to_vec())
+            }),
+        ),
+        (
+            ("role", 403, &["this needs a token with role", "hiervoor is een token met rol", "il faut un jeton"]),
+            Box::new(|l| ask(l, reqwest::Method::GET, "/fhir/AuditEvent?patient-identifier=a|b", Some(HOSPITAL))),
+        ),
+    ];
+    for ((name, status, words), request) in &cases {
+        let response = request(None).send().await.unwrap();
+        assert_eq!(response.headers().get("Content-Language"), None, "{name}");
+        let english = outcome(response, *status).await;
+        assert!(english.to_string().contains(words[0]), "{name}: {english}");
+        for (language, word) in [("nl-BE", words[1]), ("fr", words[2])] {
+            let response = request(Some(language)).send().await.unwrap();
+            let content_language = response.headers().get("Content-Language").map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(content_language.as_deref(), Some(&language[..2]), "{name}");
+            let translated = outcome(response, *status).await;
+            assert!(translated.to_string().contains(word), "{name} in {language}: {translated}");
+            assert_eq!(codes_and_expressions(&translated), codes_and_expressions(&english), "{name}");
+        }
+    }
+}

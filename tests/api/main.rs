@@ -2,12 +2,15 @@
 
 mod helpers;
 mod i18n;
+mod i18n_edge;
+mod i18n_routing;
 
 mod admin;
 mod attachments;
 mod auth;
 mod browser;
 mod capacity;
+mod capacity_page;
 mod certificates;
 mod corpus;
 mod dedup;

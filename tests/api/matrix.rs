@@ -167,8 +167,8 @@ async fn every_route_answers_every_kind_of_caller_as_the_authorization_table_say
                 a: VPL_HOOGVELD,
                 b: GP_HEERLEN,
             },
-            // The region's capacity: a triage point reads it, a GP may not.
-            (_, route) if route.starts_with("/fhir/MeasureReport") => {
+            // The region's capacity, by the API and as the page: a triage point reads it, a GP may not.
+            (_, route) if route.starts_with("/fhir/MeasureReport") || route == "/capacity" => {
                 Example { path: route.to_owned(), body: None, a: ZORGPUNT, b: GP_HEERLEN }
             }
             // A document: each organisation sends it as itself (the wrap names the caller), so both may.

@@ -1,9 +1,11 @@
 //! Pages for people (issue 16): `/quality`, the handover quality of the region or of one's own
-//! organisation, server-rendered in Dutch, French or English; and `/login`, where a person without a
+//! organisation, and `/capacity`, the live bed capacity (`capacity/`), server-rendered in Dutch, French
+//! or English; and `/login`, where a person without a
 //! client certificate signs in with their organisation's token, kept in an HttpOnly session cookie
 //! that only the pages accept (the FHIR API takes credentials in headers only, so a cookie can never
 //! make a browser post a handover).
 
+mod capacity;
 mod render;
 mod texts;
 
@@ -20,7 +22,7 @@ pub use render::escape;
 pub const SESSION_COOKIE: &str = "hb_session";
 
 /// The routes that take the session cookie as credentials.
-pub const PAGE_ROUTES: &[&str] = &["/quality"];
+pub const PAGE_ROUTES: &[&str] = &["/quality", "/capacity"];
 
 /// The sign-in form's body: a token and where to go next.
 const MAX_LOGIN_BODY: usize = 4 * 1024;
@@ -29,6 +31,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/quality")
             .route(web::get().to(quality))
+            .default_service(web::to(super::handlers::method_not_allowed)),
+    )
+    .service(
+        web::resource("/capacity")
+            .route(web::get().to(capacity::capacity))
             .default_service(web::to(super::handlers::method_not_allowed)),
     )
     .service(

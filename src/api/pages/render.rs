@@ -1,6 +1,7 @@
 //! HTML for people: the quality page drawn from the same MeasureReport the API answers (so the page and
 //! the API cannot disagree), readable without JavaScript, charts as inline SVG, tables that copy into a
-//! spreadsheet. Every text from outside (organisation names, refusal reasons) is escaped.
+//! spreadsheet; and what every page shares (the frame, the heading with its language links, refusals,
+//! the sign-in form). Every text from outside (organisation names, refusal reasons) is escaped.
 
 use std::fmt::Write as _;
 
@@ -37,7 +38,19 @@ border-radius:.3rem;padding:.45rem 1rem}.cards{display:grid;grid-template-column
 .scroll{overflow-x:auto;background:#fff;border-radius:.4rem}table{border-collapse:collapse;width:100%}\
 th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e3e6ea;vertical-align:top}td.n{text-align:right;\
 font-variant-numeric:tabular-nums}svg{width:100%;height:auto;background:#fff;border-radius:.4rem}.error{background:#fff3f3;\
-border:1px solid #e0a0a0;padding:.8rem;border-radius:.4rem}";
+border:1px solid #e0a0a0;padding:.8rem;border-radius:.4rem}\
+.legend{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;font-size:.85rem;margin:.2rem 0 .5rem}\
+.key{display:inline-block;width:.8rem;height:.8rem;border-radius:.15rem;margin-right:.35rem;vertical-align:-.05rem}\
+.k-occupied{background:#0b5cad}.k-available{background:#2e7d32}.k-other{background:#d5d9de}\
+.bars{background:#fff;border-radius:.4rem;padding:.4rem .8rem;margin-bottom:.8rem}.bar{margin:.6rem 0}\
+.bar-label{display:flex;flex-wrap:wrap;justify-content:space-between;gap:.1rem .8rem;font-size:.9rem;margin-bottom:.2rem}\
+.bar-n{color:#4a5360;font-variant-numeric:tabular-nums}.bar svg{display:block;height:1.1rem;border-radius:.2rem;background:#d5d9de}\
+.badge{display:inline-block;font-size:.75rem;line-height:1.5;padding:0 .45rem;border-radius:.7rem;background:#fde2c0;\
+color:#6b3a00;font-weight:600}tr.stale td{background:#fff7eb}th.n{text-align:right}td.t{white-space:nowrap}p.note{font-size:.9rem;color:#4a5360}\
+@media (max-width:40rem){table.stack thead{display:none}table.stack tr{display:block;border-bottom:1px solid #cfd4da;\
+padding:.35rem 0}table.stack td{display:flex;justify-content:space-between;align-items:center;gap:1rem;border:0;\
+padding:.12rem .6rem;text-align:right}table.stack td::before{content:attr(data-label);text-align:left;color:#4a5360}\
+table.stack td.h{display:block;text-align:left;font-weight:600}table.stack td.h::before{content:none}}";
 
 /// A whole page around `body`.
 pub fn page(lang: Lang, title: &str, body: &str) -> String {
@@ -48,6 +61,32 @@ pub fn page(lang: Lang, title: &str, body: &str) -> String {
         lang.code(),
         escape(title)
     )
+}
+
+/// The page's heading: its title and the language links, which keep what was asked (`asked`, the raw
+/// query parameters; `lang` is replaced).
+pub fn heading(body: &mut String, lang: Lang, title: &str, route: &str, asked: &[(String, String)]) {
+    let keep: String = asked
+        .iter()
+        .filter(|(k, _)| k != "lang")
+        .map(|(k, v)| {
+            let (k, v): (String, String) = (
+                url::form_urlencoded::byte_serialize(k.as_bytes()).collect(),
+                url::form_urlencoded::byte_serialize(v.as_bytes()).collect(),
+            );
+            format!("&amp;{}={}", escape(k), escape(v))
+        })
+        .collect();
+    let _ = write!(body, "<header><h1>{}</h1><nav aria-label=\"{}\">", escape(title), escape(text(lang, "language")));
+    for other in Lang::ALL {
+        let _ = write!(
+            body,
+            "<a href=\"{route}?lang={}{keep}\" hreflang=\"{0}\">{}</a>",
+            other.code(),
+            other.code().to_uppercase()
+        );
+    }
+    body.push_str("</nav></header>");
 }
 
 /// The population counts of a report group, by code.
@@ -78,7 +117,7 @@ fn percent(lang: Lang, report: &Value, group: &str) -> String {
 }
 
 /// A duration in seconds, in the largest unit that keeps it whole-ish.
-fn duration(secs: i64) -> String {
+pub(super) fn duration(secs: i64) -> String {
     match secs {
         s if s < 120 => format!("{s} s"),
         s if s < 7_200 => format!("{} min", s / 60),
@@ -107,24 +146,8 @@ pub fn quality(lang: Lang, report: &Value, choices: &Choices<'_>) -> String {
     let t = |key| text(lang, key);
     let mut body = String::with_capacity(16 * 1024);
     // Header, with the language links keeping the filters.
-    let keep: String = choices
-        .asked
-        .iter()
-        .filter(|(k, _)| k != "lang")
-        .map(|(k, v)| {
-            format!("&{}={}", escape(k), escape(url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()))
-        })
-        .collect();
-    let _ = write!(body, "<header><h1>{}</h1><nav aria-label=\"{}\">", escape(t("title")), escape(t("language")));
-    for other in Lang::ALL {
-        let _ = write!(
-            body,
-            "<a href=\"/quality?lang={}{keep}\" hreflang=\"{0}\">{}</a>",
-            other.code(),
-            other.code().to_uppercase()
-        );
-    }
-    let _ = write!(body, "</nav></header><p>{}</p>", escape(t("intro")));
+    heading(&mut body, lang, &t("title"), "/quality", choices.asked);
+    let _ = write!(body, "<p>{}</p>", escape(t("intro")));
     filters(&mut body, lang, report, choices);
 
     // The headline shares.
@@ -300,13 +323,19 @@ fn filters(body: &mut String, lang: Lang, report: &Value, choices: &Choices<'_>)
     let _ = write!(body, "</select></label><button type=\"submit\">{}</button></form>", t("show"));
 }
 
-/// A refusal (bad filters, figures of others) as a page: the issues' texts, escaped.
+/// A refusal (bad filters, figures of others) of the quality page: the issues' texts, escaped.
 pub fn refused(lang: Lang, problems: &[String]) -> String {
+    refused_at(lang, problems, "/quality")
+}
+
+/// A refusal or failure as a page: the problems' texts, escaped, and a way back to `back` (a page
+/// route of the broker's own, never one taken from the request).
+pub fn refused_at(lang: Lang, problems: &[String], back: &str) -> String {
     let mut body = format!("<h1>{}</h1><div class=\"error\"><ul>", escape(text(lang, "refused-page")));
     for problem in problems {
         let _ = write!(body, "<li>{}</li>", escape(problem));
     }
-    body.push_str("</ul></div><p><a href=\"/quality\">/quality</a></p>");
+    let _ = write!(body, "</ul></div><p><a href=\"{back}?lang={}\">{back}</a></p>", lang.code());
     page(lang, &text(lang, "refused-page"), &body)
 }
 
