@@ -5,8 +5,9 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::handlers::authorized_body;
+use super::handlers::submission;
 use super::{ApiError, AppState, FHIR_JSON};
+use crate::model::Format;
 
 /// `POST /fhir/Bundle?receiver=system|value[&receiver=...][&event=]`: send a document.
 pub async fn create_bundle(
@@ -14,7 +15,20 @@ pub async fn create_bundle(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body) = authorized_body(&req, payload, &state, usize::MAX).await?;
+    let (caller, body, format) = submission(&req, payload, &state).await?;
+    // The document flow takes JSON: FHIR XML is read into it here; what cannot be read is refused
+    // (and ledgered) as the flow's own refusals are.
+    let body = match format {
+        Format::Json => body,
+        Format::Xml => match state.xml.read(&body) {
+            Ok(json) => web::Bytes::from(json),
+            Err(e) => {
+                let received = crate::model::PayloadHash::of(&body);
+                state.ingestor.record_refused(&caller, received, (None, None), "400 unreadable-xml").await;
+                return Err(ApiError::BadRequest(vec![e.issue()]));
+            }
+        },
+    };
     let query: Vec<(String, String)> =
         url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
     let flow =

@@ -72,6 +72,20 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
+impl ApiError {
+    /// The ledger's outcome for a submission refused at the edge: the status and why, in the words
+    /// of the ledger (English, no content of the request).
+    pub fn edge_outcome(&self) -> String {
+        match self {
+            Self::PayloadTooLarge(limit) => format!("413 too-long: body over {limit} bytes"),
+            Self::UnsupportedMediaType(_) => "415 unsupported-media-type".to_owned(),
+            Self::RequestTimeout => "408 body-timeout".to_owned(),
+            Self::BadRequest(_) => "400 unreadable-body".to_owned(),
+            other => other.status_code().as_u16().to_string(),
+        }
+    }
+}
+
 /// What a client sent for a header or parameter the broker cannot take, as its answer shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Given {

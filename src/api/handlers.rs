@@ -42,13 +42,29 @@ async fn authorized_raw(
     Ok((caller, body, format))
 }
 
-/// A message post as received (ingest keeps the exact bytes, XML too), up to the body limit.
-async fn message_post(
+/// A submission as received (ingest keeps the exact bytes, XML too), up to the body limit: a message
+/// post or a document. Once the caller is known, a refusal at the edge (media type, size, time, a
+/// broken stream) is ledgered like every refusal after it, so that no refused submission goes
+/// unrecorded; a post without valid credentials is not a submission of anyone's.
+pub(super) async fn submission(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
 ) -> Result<(Principal, web::Bytes, Format), ApiError> {
-    authorized_raw(req, payload, state, usize::MAX).await
+    let caller = state.authorize(req).await?;
+    let read = async {
+        let format = check_media_type(req)?;
+        let limits = state.ingestor.limits();
+        let body = read_limited(req, payload, limits.max_body_bytes, limits.body_timeout()).await?;
+        Ok::<_, ApiError>((body, format))
+    };
+    match read.await {
+        Ok((body, format)) => Ok((caller, body, format)),
+        Err(refused) => {
+            state.ingestor.record_refused_unread(&caller, &refused.edge_outcome()).await;
+            Err(refused)
+        }
+    }
 }
 
 /// `POST /fhir/$process-message[?async=true]`: submit a handover.
@@ -60,7 +76,7 @@ pub async fn process_message(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body, format) = message_post(&req, payload, &state).await?;
+    let (caller, body, format) = submission(&req, payload, &state).await?;
     let accepted = state.ingestor.submit(&caller, body, format).await?;
     let status = if accepted.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok(HttpResponse::build(status)
@@ -76,7 +92,7 @@ pub async fn validate(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, body, format) = message_post(&req, payload, &state).await?;
+    let (caller, body, format) = authorized_raw(&req, payload, &state, usize::MAX).await?;
     let mut issues = state.ingestor.check(&caller, body, format);
     if issues.is_empty() {
         issues.push(

@@ -209,6 +209,14 @@ impl Ingestor {
         self.record_rejection(caller, attempt, outcome).await;
     }
 
+    /// The ledger entries (`received`, `rejected` with `outcome`) of a submission the HTTP edge refused
+    /// after knowing the caller but before its bytes were all read (a media type it does not take, a
+    /// body over the limit or too slow): the caller only, no hash, since there are no bytes to name.
+    pub async fn record_refused_unread(&self, caller: &Principal, outcome: &str) {
+        tracing::info!(outcome, "submission refused before its body was read");
+        self.record_rejection(caller, Attempt::default(), outcome).await;
+    }
+
     /// Submits a message the broker built for a triage point (`forward`): checked, routed and
     /// committed like any other, stored under `tracking_id` together with `link` (the original's move
     /// to `forwarded`), or not at all.

@@ -383,11 +383,12 @@ pub fn receipts(receiver: &Receiver) -> Vec<(String, String, Value)> {
             let header = &b["entry"][0]["resource"];
             let state = header["extension"]
                 .as_array()
-                .unwrap()
-                .iter()
-                .find(|e| e["url"].as_str().unwrap().ends_with("delivery-state"))
-                .map(|e| e["valueCoding"]["code"].as_str().unwrap().to_owned())
-                .unwrap();
+                .and_then(|extensions| {
+                    extensions.iter().find(|e| e["url"].as_str().is_some_and(|url| url.ends_with("delivery-state")))
+                })
+                .and_then(|e| e["valueCoding"]["code"].as_str())
+                .unwrap_or_else(|| panic!("a receipt without its delivery state: {b}"))
+                .to_owned();
             (state, header["response"]["code"].as_str().unwrap().to_owned(), b.clone())
         })
         .collect()

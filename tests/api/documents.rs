@@ -313,9 +313,12 @@ async fn hostile_documents_are_refused_within_the_limits_and_nothing_is_stored()
         .unwrap();
     outcome(xml, 415).await;
     assert_eq!(app.store.message_count().await.unwrap(), 0);
-    // Every refusal that reached the flow left its two ledger entries (the 413 and 415 end at the edge).
-    let rejected = app.store.ledger_tail(100).await.unwrap().iter().filter(|e| e.event.as_str() == "rejected").count();
-    assert_eq!(rejected, 6);
+    // Every refusal left its two ledger entries, the edge's 413 and 415 too.
+    let tail = app.store.ledger_tail(100).await.unwrap();
+    let rejected: Vec<&str> =
+        tail.iter().filter(|e| e.event.as_str() == "rejected").filter_map(|e| e.outcome.as_deref()).collect();
+    assert_eq!(rejected.len(), 8, "{rejected:?}");
+    assert!(rejected[0].starts_with("413 too-long") && rejected[7] == "415 unsupported-media-type", "{rejected:?}");
 }
 
 #[tokio::test]

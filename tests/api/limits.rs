@@ -10,6 +10,14 @@ async fn refused(app: &TestApp, content_type: Option<&str>, body: Vec<u8>, statu
     let text = issues_text(&body);
     assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
     assert_eq!(app.store.message_count().await.unwrap(), 0);
+    // Every refusal is ledgered, the ones the HTTP edge makes (413, 415) too: the hospital's attempt,
+    // with its status as the outcome.
+    let tail = app.store.ledger_tail(2).await.unwrap();
+    let [received, rejected] = &tail[..] else { panic!("expected two ledger entries, got {tail:?}") };
+    assert_eq!((received.event.as_str(), rejected.event.as_str()), ("received", "rejected"));
+    assert!(rejected.sender_org.is_some(), "{rejected:?}");
+    let outcome = rejected.outcome.as_deref().unwrap_or_default();
+    assert!(outcome.starts_with(&status.to_string()), "{outcome:?} for a {status}");
 }
 
 #[tokio::test]
