@@ -351,8 +351,9 @@ pub struct DeliverySettings {
     pub connect_timeout_ms: u64,
     /// Whole request, from connecting to the end of the receiver's answer.
     pub timeout_ms: u64,
-    /// How long a claimed delivery is reserved for its worker; after a crash it is retried when the
-    /// lease runs out. Longer than `timeout_ms`.
+    /// How long a claimed delivery is reserved for its worker; renewed every third of it while the
+    /// worker holds the row, so after a crash the row is retried within one lease, and a push may
+    /// take longer than a lease.
     pub lease_ms: u64,
     /// First retry delay; it doubles per attempt (with full jitter) up to `max_backoff_ms`.
     pub initial_backoff_ms: u64,
@@ -398,7 +399,7 @@ impl Settings {
             .set_default("delivery.per_receiver", 8)?
             .set_default("delivery.connect_timeout_ms", 5_000)?
             .set_default("delivery.timeout_ms", 30_000)?
-            .set_default("delivery.lease_ms", 60_000)?
+            .set_default("delivery.lease_ms", 10_000)?
             .set_default("delivery.initial_backoff_ms", 1_000)?
             .set_default("delivery.max_backoff_ms", 3_600_000)?
             .set_default("delivery.poll_ms", 500)?
@@ -462,8 +463,9 @@ impl Settings {
         if d.max_in_flight == 0 || d.per_receiver == 0 {
             return invalid("delivery", "max_in_flight and per_receiver must be at least 1");
         }
-        if d.lease_ms <= d.timeout_ms {
-            return invalid("delivery.lease_ms", "must be longer than delivery.timeout_ms");
+        // Renewed every third of it while held: a lease shorter than this would be renewed in a loop.
+        if d.lease_ms < 300 {
+            return invalid("delivery.lease_ms", "must be at least 300 (it is renewed every third of it)");
         }
         // No backoff would retry a failing receiver in a tight loop; only a dispatcher that is stepped by
         // hand (`background = false`, for tests) may retry at once.

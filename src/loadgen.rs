@@ -74,6 +74,11 @@ pub struct LoadgenArgs {
     /// hospital's receipts) and report delivered messages/s and accept-to-deliver latency.
     #[arg(long)]
     pub receiver_listen: Vec<std::net::SocketAddr>,
+    /// With `--receiver-listen`: the receivers answer 503 for this many seconds from the start (an
+    /// outage), then 200; the report then shows, apart, how fast messages sent after the outage were
+    /// delivered while the backlog it left drained.
+    #[arg(long, requires = "receiver_listen")]
+    pub receiver_down: Option<u64>,
     /// Instead of posting: list the token's mailbox (`_count=50`, first page) this many times, one
     /// request at a time, and report the latency.
     #[arg(long)]
@@ -112,6 +117,22 @@ pub struct DeliveryReport {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// With `--receiver-down`: the messages accepted after the outage, while the backlog drained.
+    pub after_outage: Option<AfterOutage>,
+}
+
+/// Messages sent after a receivers' outage: accept-to-deliver latency, and when the backlog the
+/// outage left was delivered.
+#[derive(Debug, Clone)]
+pub struct AfterOutage {
+    /// Messages accepted during the outage (the backlog) and after it.
+    pub backlog: u64,
+    pub new: u64,
+    /// Seconds from the end of the outage to the last backlog message delivered.
+    pub backlog_drained_secs: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 impl DeliveryReport {
@@ -144,6 +165,10 @@ impl Report {
                 "delivered": d.delivered, "seconds": d.seconds, "delivered_per_sec": d.delivered_per_sec(),
                 "other_posts": d.other_posts,
                 "accept_to_deliver_ms": {"p50": d.p50_ms, "p99": d.p99_ms, "max": d.max_ms},
+                "after_outage": d.after_outage.as_ref().map(|a| json!({
+                    "backlog": a.backlog, "new": a.new, "backlog_drained_secs": a.backlog_drained_secs,
+                    "new_accept_to_deliver_ms": {"p50": a.p50_ms, "p99": a.p99_ms, "max": a.max_ms},
+                })),
             })),
         })
     }
@@ -160,7 +185,14 @@ impl Report {
                 d.p99_ms,
                 d.max_ms,
                 d.other_posts
-            ),
+            ) + &match &d.after_outage {
+                Some(a) => format!(
+                    "\n\nafter the outage: backlog  drained_after_s  new  new_deliver_p50_ms  new_deliver_p99_ms  new_deliver_max_ms\n\
+                     {:>24}  {:>15.1}  {:>3}  {:>18.2}  {:>18.2}  {:>18.2}",
+                    a.backlog, a.backlog_drained_secs, a.new, a.p50_ms, a.p99_ms, a.max_ms
+                ),
+                None => String::new(),
+            },
             None => String::new(),
         };
         let ingest = format!(
@@ -258,7 +290,10 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
     let template = Arc::new(template(args)?);
     let receivers = match args.receiver_listen.is_empty() {
         true => None,
-        false => Some(Receivers::start(&args.receiver_listen)?),
+        false => Some(Receivers::start(
+            &args.receiver_listen,
+            args.receiver_down.map(|secs| Instant::now() + Duration::from_secs(secs)),
+        )?),
     };
     let load = Load::new(args, template.clone())?;
     let mut tasks = Vec::with_capacity(args.concurrency);
@@ -460,14 +495,15 @@ async fn report(
 }
 
 /// Push endpoints served by the load generator itself: they answer 200 at once and note when each
-/// message (by `X-Message-Id`) arrived.
+/// message (by `X-Message-Id`) arrived; 503 until `down_until`, when given.
 struct Receivers {
     arrivals: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>>,
     handles: Vec<actix_web::dev::ServerHandle>,
+    down_until: Option<Instant>,
 }
 
 impl Receivers {
-    fn start(addresses: &[std::net::SocketAddr]) -> anyhow::Result<Self> {
+    fn start(addresses: &[std::net::SocketAddr], down_until: Option<Instant>) -> anyhow::Result<Self> {
         use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
         let arrivals: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> =
             std::sync::Arc::default();
@@ -480,6 +516,9 @@ impl Receivers {
                     move |req: HttpRequest, _body: web::Bytes| {
                         let arrivals = arrivals.clone();
                         async move {
+                            if down_until.is_some_and(|until| Instant::now() < until) {
+                                return HttpResponse::ServiceUnavailable().finish();
+                            }
                             let id = req.headers().get("X-Message-Id").and_then(|v| v.to_str().ok());
                             if let (Some(id), Ok(mut arrivals)) = (id, arrivals.lock()) {
                                 arrivals.entry(id.to_owned()).or_insert_with(Instant::now);
@@ -496,12 +535,14 @@ impl Receivers {
             handles.push(server.handle());
             tokio::spawn(server);
         }
-        Ok(Self { arrivals, handles })
+        Ok(Self { arrivals, handles, down_until })
     }
 
-    /// Waits (up to 60 s) for every accepted message to arrive, then reports.
+    /// Waits (up to 60 s, or 5 minutes after an outage) for every accepted message to arrive, then
+    /// reports.
     async fn report(self, started: Instant, acks: &[(String, Instant)]) -> anyhow::Result<DeliveryReport> {
-        let wait_until = Instant::now() + Duration::from_secs(60);
+        let wait = if self.down_until.is_some() { 300 } else { 60 };
+        let wait_until = Instant::now() + Duration::from_secs(wait);
         loop {
             let arrived = {
                 let arrivals = self.arrivals.lock().map_err(|_| anyhow::anyhow!("receiver state poisoned"))?;
@@ -523,11 +564,16 @@ impl Receivers {
                 histogram.saturating_record(micros.max(1));
             }
         }
+        let after_outage = match self.down_until {
+            Some(up) => Some(after_outage(up, acks, &arrivals)?),
+            None => None,
+        };
         for handle in self.handles {
             handle.stop(false).await;
         }
         let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
         Ok(DeliveryReport {
+            after_outage,
             delivered,
             seconds: last.duration_since(started).as_secs_f64(),
             other_posts: (arrivals.len() as u64).saturating_sub(delivered),
@@ -536,6 +582,41 @@ impl Receivers {
             max_ms: histogram.max() as f64 / 1000.0,
         })
     }
+}
+
+/// The messages accepted after the receivers came back (`up`): their accept-to-deliver latency, and
+/// when the last one accepted before delivered.
+fn after_outage(
+    up: Instant,
+    acks: &[(String, Instant)],
+    arrivals: &std::collections::HashMap<String, Instant>,
+) -> anyhow::Result<AfterOutage> {
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
+    let (mut backlog, mut new, mut drained) = (0u64, 0u64, up);
+    for (id, acked) in acks {
+        let arrived = arrivals.get(id);
+        if *acked < up {
+            backlog += 1;
+            if let Some(&at) = arrived {
+                drained = drained.max(at);
+            }
+        } else {
+            new += 1;
+            if let Some(&at) = arrived {
+                let micros = u64::try_from(at.saturating_duration_since(*acked).as_micros()).unwrap_or(u64::MAX);
+                histogram.saturating_record(micros.max(1));
+            }
+        }
+    }
+    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    Ok(AfterOutage {
+        backlog,
+        new,
+        backlog_drained_secs: drained.duration_since(up).as_secs_f64(),
+        p50_ms: ms(0.50),
+        p99_ms: ms(0.99),
+        max_ms: histogram.max() as f64 / 1000.0,
+    })
 }
 
 /// Lists the mailbox `n` times in a row; prints the latency.

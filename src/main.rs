@@ -76,7 +76,7 @@ enum Command {
         files: Vec<PathBuf>,
     },
     /// Post unique message Bundles as fast as possible and report throughput and latency.
-    Loadgen(handover_broker::loadgen::LoadgenArgs),
+    Loadgen(Box<handover_broker::loadgen::LoadgenArgs>),
     /// The reference client of the pull mailbox.
     #[command(subcommand)]
     Mailbox(MailboxCommand),
@@ -251,7 +251,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Directory { command: DirectoryCommand::Import { file } } => directory_import(&settings, &file).await,
         Command::Directory { command: DirectoryCommand::Export } => directory_export(&settings).await,
         Command::Directory { command: DirectoryCommand::List { json } } => directory_list(&settings, json).await,
-        Command::Loadgen(args) => handover_broker::loadgen::run(args).await,
+        Command::Loadgen(args) => handover_broker::loadgen::run(*args).await,
         Command::Mailbox(MailboxCommand::Pull(args)) => handover_broker::mailbox::pull::run(args).await,
         Command::Ledger(LedgerCommand::Checkpoint) => ledger_checkpoint(&settings).await,
         Command::Ledger(LedgerCommand::Seed { messages, patients }) => ledger_seed(&settings, messages, patients).await,

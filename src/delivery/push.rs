@@ -26,9 +26,9 @@ use crate::directory::Directory;
 use crate::fhirxml::Converter;
 use crate::ledger::{LedgerEvent, LedgerRecord};
 use crate::metrics::Metrics;
-use crate::model::{DeliveryMode, DeliveryState, Format, OrgId};
+use crate::model::{DeliveryId, DeliveryMode, DeliveryState, Format, OrgId};
 use crate::outcome::Text;
-use crate::store::{Change, Claimed, Outbox, Settlement, Store, StoreError};
+use crate::store::{Change, Claimed, Outbox, Renewal, Settlement, Store, StoreError};
 use crate::time::Millis;
 
 /// Header carrying the original `MessageHeader.id`, so that a receiver can drop a duplicate after a
@@ -59,7 +59,6 @@ pub struct Pusher {
     clients: Clients,
     backoff: Backoff,
     lease: Duration,
-    timeout: Duration,
     poll: Duration,
     max_in_flight: usize,
     per_receiver: usize,
@@ -67,7 +66,14 @@ pub struct Pusher {
     metrics: Arc<Metrics>,
     /// Receipts for organisations that take XML are written as XML on the way out.
     xml: Arc<Converter>,
+    /// The rows this node holds (claimed, not yet settled) with the end of their lease, renewed
+    /// every third of a lease while the node lives ([`Pusher::keep_leases`]): a node that dies lets
+    /// its rows go within one lease, however long their pushes would have taken.
+    leases: Leases,
 }
+
+/// Held rows by id: their outbox and the end of their lease as last renewed.
+type Leases = Arc<Mutex<HashMap<DeliveryId, (Outbox, Millis)>>>;
 
 /// What the dispatcher knows of one organisation it pushes to.
 struct Receiver {
@@ -86,12 +92,15 @@ type Receivers = Arc<Mutex<HashMap<OrgId, Receiver>>>;
 /// Claimed-ahead rows per push slot for a healthy receiver.
 const PREFETCH: usize = 16;
 
-/// A claimed row's share of the bounds; given back (and the dispatcher woken) when dropped.
+/// A claimed row's share of the bounds and its lease; given back (and the dispatcher woken) when
+/// dropped, once the row is settled.
 struct Held {
     _permit: tokio::sync::OwnedSemaphorePermit,
     receivers: Receivers,
     org: OrgId,
     wake: Arc<Notify>,
+    id: DeliveryId,
+    leases: Leases,
 }
 
 impl Drop for Held {
@@ -100,6 +109,9 @@ impl Drop for Held {
             if let Some(receiver) = receivers.get_mut(&self.org) {
                 receiver.held = receiver.held.saturating_sub(1);
             }
+        }
+        if let Ok(mut leases) = self.leases.lock() {
+            leases.remove(&self.id);
         }
         self.wake.notify_one();
     }
@@ -235,20 +247,79 @@ impl Pusher {
                 max: Duration::from_millis(settings.max_backoff_ms),
             },
             lease: Duration::from_millis(settings.lease_ms),
-            timeout: Duration::from_millis(settings.timeout_ms),
             poll: Duration::from_millis(settings.poll_ms),
             max_in_flight: settings.max_in_flight,
             per_receiver: settings.per_receiver,
             metrics,
             xml,
+            leases: Arc::default(),
         })
+    }
+
+    /// How often held rows' leases are renewed: a third of a lease, so that one late renewal loses
+    /// nothing.
+    fn renew_every(&self) -> Duration {
+        self.lease / 3
+    }
+
+    /// Renews the leases of every held row, every [`Pusher::renew_every`], until `stopped`.
+    async fn keep_leases(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(self.renew_every()) => {}
+                _ = stopped.changed() => {}
+            }
+            if *stopped.borrow() {
+                break;
+            }
+            if let Err(e) = self.renew_held().await {
+                tracing::warn!(stage = "delivery", error = %e, "lease renewal failed; retrying");
+            }
+        }
+    }
+
+    /// One renewal of the held rows' leases.
+    async fn renew_held(&self) -> Result<(), StoreError> {
+        let now = Millis::now();
+        let until = now.plus_millis(u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX));
+        let held: Vec<(DeliveryId, Outbox)> = match self.leases.lock() {
+            Ok(leases) => leases.iter().map(|(id, (outbox, _))| (id.clone(), *outbox)).collect(),
+            Err(_) => return Ok(()),
+        };
+        for outbox in [Outbox::Deliveries, Outbox::Receipts] {
+            let ids: Vec<DeliveryId> = held.iter().filter(|(_, o)| *o == outbox).map(|(id, _)| id.clone()).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let renewed =
+                self.store.renew_leases(Renewal { outbox, ids: ids.clone(), now, lease_until: until }).await?;
+            tracing::debug!(stage = "delivery", outbox = outbox.as_str(), held = ids.len(), renewed, "leases renewed");
+            if let Ok(mut leases) = self.leases.lock() {
+                for id in &ids {
+                    if let Some(lease) = leases.get_mut(id) {
+                        lease.1 = until;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The end of a held row's lease as last renewed.
+    fn lease_of(&self, id: &DeliveryId) -> Option<Millis> {
+        self.leases.lock().ok().and_then(|leases| leases.get(id).map(|(_, until)| *until))
     }
 
     /// Starts the dispatcher loop. Without it nothing is pushed unless [`Pusher::deliver_pending`] is
     /// called.
     pub fn spawn(self: &Arc<Self>) -> PushWorkers {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(self.clone().run(stopped));
+        let keeper = tokio::spawn(self.clone().keep_leases(stopped.clone()));
+        let run = self.clone().run(stopped);
+        let task = tokio::spawn(async move {
+            run.await;
+            let _ = keeper.await;
+        });
         PushWorkers { stop, task }
     }
 
@@ -281,6 +352,9 @@ impl Pusher {
         let receivers: Receivers = Arc::default();
         let mut tasks = tokio::task::JoinSet::new();
         let mut first_error = None;
+        // The pass holds its rows as the loop does: their leases are kept while it runs.
+        let (stop_keeping, stopped) = watch::channel(false);
+        let keeper = tokio::spawn(self.clone().keep_leases(stopped));
         // A round claims what the bounds leave room for; the rest waits for the pushes it started.
         loop {
             let claimed = match self.round(Some(due), &slots, &receivers, &mut tasks).await {
@@ -303,6 +377,8 @@ impl Pusher {
         while let Some(joined) = tasks.join_next().await {
             report.count_joined(joined, &mut first_error);
         }
+        let _ = stop_keeping.send(true);
+        let _ = keeper.await;
         match first_error {
             Some(e) => Err(e),
             None => Ok(report),
@@ -424,8 +500,17 @@ impl Pusher {
             };
             for row in rows {
                 let Ok(permit) = slots.clone().acquire_owned().await else { return Ok(started) };
-                let held =
-                    Held { _permit: permit, receivers: receivers.clone(), org: org.clone(), wake: self.wake.clone() };
+                if let Ok(mut leases) = self.leases.lock() {
+                    leases.insert(row.id.clone(), (row.outbox, lease_until));
+                }
+                let held = Held {
+                    _permit: permit,
+                    receivers: receivers.clone(),
+                    org: org.clone(),
+                    wake: self.wake.clone(),
+                    id: row.id.clone(),
+                    leases: self.leases.clone(),
+                };
                 let (pusher, gate) = (self.clone(), gate.clone());
                 started += 1;
                 tasks.spawn(async move {
@@ -453,10 +538,13 @@ impl Pusher {
         turn: tokio::sync::OwnedSemaphorePermit,
         held: Held,
     ) -> Result<Settled, StoreError> {
-        // A row that waited for its turn too long to finish within its lease goes back to the queue
-        // (no attempt spent), rather than risk a second node claiming it while it is pushed here.
-        let timeout = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
-        if Millis::now().plus_millis(timeout) >= lease_until {
+        // Leases are renewed while the row is held, so a long wait for its turn or a slow receiver
+        // loses nothing. A row whose lease was not kept up (renewals failing: the database is
+        // unreachable or the node stalled) goes back to the queue untried rather than risk a second
+        // node claiming it while it is pushed here.
+        let lease = self.lease_of(&row.id).unwrap_or(lease_until);
+        let margin = u64::try_from(self.renew_every().as_millis()).unwrap_or(u64::MAX);
+        if Millis::now().plus_millis(margin) >= lease {
             drop(turn);
             return self.release(&row).await;
         }

@@ -29,6 +29,17 @@ impl Priority {
         }
     }
 
+    /// Where a delivery of a request of this priority stands in its receiver's queue: 0 first
+    /// (`stat`) to 3 (`routine`, as a message without a priority).
+    pub fn claim_rank(self) -> i64 {
+        match self {
+            Self::Stat => 0,
+            Self::Asap => 1,
+            Self::Urgent => 2,
+            Self::Routine => 3,
+        }
+    }
+
     /// The code, exactly (FHIR codes are case-sensitive).
     pub fn parse(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == code)

@@ -207,11 +207,11 @@ pub(super) async fn insert_deliveries(
     backend: Backend,
     deliveries: &[(&NewMessage, &NewDelivery)],
 ) -> Result<(), StoreError> {
-    const COLS: usize = 11;
+    const COLS: usize = 12;
     for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO deliveries (delivery_id, tracking_id, receiver_org, receiver_system, receiver_value, state, \
-             attempts, next_attempt_at, expires_at, created_at, updated_at) VALUES {}",
+             attempts, next_attempt_at, expires_at, created_at, updated_at, urgency) VALUES {}",
             backend.values_list(chunk.len(), COLS)
         );
         let mut query = sqlx::query(&sql);
@@ -228,7 +228,8 @@ pub(super) async fn insert_deliveries(
                 .bind(now)
                 .bind(d.expires_at.as_i64())
                 .bind(now)
-                .bind(now);
+                .bind(now)
+                .bind(m.priority.map_or(Priority::Routine.claim_rank(), Priority::claim_rank));
         }
         query.execute(&mut **tx).await?;
     }

@@ -44,7 +44,7 @@ pub use forwarding::{ForwardingRecord, NewForwarding, Placement, Received, Unpla
 pub use ledger::{ChainedEntry, LedgerQuery, Verification};
 pub use mailbox::{Cursor, MailboxItem, MailboxQuery};
 pub use messages::{CommitOutcome, DeliveryRecord, MessageRecord, NewDelivery, NewMessage};
-pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, Settlement};
+pub use outbox::{Change, Claimed, DeliveryContext, NewReceipt, Outbox, Parcel, Renewal, Settlement};
 pub use overdue::{CandidateCursor, EscalationDue, OverdueCandidate, OverdueMark};
 pub use quality::QualityQuery;
 pub use retention::{Purge, Purged};

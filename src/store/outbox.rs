@@ -10,7 +10,9 @@ use super::row::{self, id};
 use super::tasks::{self, TaskWrite};
 use super::{Backend, Store, StoreError};
 use crate::ledger::LedgerRecord;
-use crate::model::{DeliveryId, DeliveryState, EventCode, Format, HeaderId, OrgId, ReceiptKind, StateSet, TrackingId};
+use crate::model::{
+    DeliveryId, DeliveryState, EventCode, Format, HeaderId, OrgId, Priority, ReceiptKind, StateSet, TrackingId,
+};
 use crate::time::Millis;
 
 /// Which queue a row belongs to.
@@ -72,13 +74,56 @@ pub struct Claim {
     pub limit: usize,
 }
 
-/// Claims inside the writer's transaction. One statement on both backends. On PostgreSQL the
-/// candidates are locked with `SKIP LOCKED` ([`Backend::claim_lock`]), so broker nodes claiming at once
-/// take different rows; the outer condition re-checks the lease, so a row is never claimed twice.
+/// Claims inside the writer's transaction. On PostgreSQL the candidates are locked with `SKIP LOCKED`
+/// ([`Backend::claim_lock`]), so broker nodes claiming at once take different rows; the outer
+/// condition re-checks the lease, so a row is never claimed twice (and a later step of the same claim
+/// never takes a row an earlier one leased).
+///
+/// Handovers are claimed in three steps, each a range of the index `deliveries_claim`: the urgent
+/// ones (by the request's priority, most urgent first), then of the rest half the room for the newest
+/// due and the remainder for the oldest due. A receiver back from an outage so gets its backlog from
+/// the oldest end while what arrives meanwhile goes out at once, instead of waiting behind the
+/// backlog. Receipts are claimed oldest first.
 pub(super) async fn claim(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
     claim: &Claim,
+) -> Result<Vec<Claimed>, StoreError> {
+    if claim.outbox == Outbox::Receipts {
+        return claim_ordered(tx, backend, claim, "", "next_attempt_at", claim.limit).await;
+    }
+    let routine = Priority::Routine.claim_rank();
+    let mut rows = claim_ordered(
+        tx,
+        backend,
+        claim,
+        &format!(" AND urgency < {routine}"),
+        "urgency, next_attempt_at",
+        claim.limit,
+    )
+    .await?;
+    let room = claim.limit.saturating_sub(rows.len());
+    let newest = room - room / 2;
+    let routine_only = format!(" AND urgency = {routine}");
+    if newest > 0 {
+        rows.extend(claim_ordered(tx, backend, claim, &routine_only, "next_attempt_at DESC", newest).await?);
+    }
+    let oldest = claim.limit.saturating_sub(rows.len());
+    if oldest > 0 {
+        rows.extend(claim_ordered(tx, backend, claim, &routine_only, "next_attempt_at", oldest).await?);
+    }
+    Ok(rows)
+}
+
+/// One claim statement: up to `limit` due rows of `claim`'s organisation matching `only` (an extra
+/// condition, from the code, never from input), in `order`.
+async fn claim_ordered(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    claim: &Claim,
+    only: &str,
+    order: &str,
+    limit: usize,
 ) -> Result<Vec<Claimed>, StoreError> {
     let outbox = claim.outbox;
     let (table, id, org_column) = (outbox.table(), outbox.id_column(), outbox.org_column());
@@ -87,8 +132,8 @@ pub(super) async fn claim(
         "UPDATE {table} SET leased_until = $1, attempts = attempts + 1, updated_at = $2 \
          WHERE {id} IN (SELECT {id} FROM {table} \
              WHERE {org_column} = $3 AND state = 'queued' AND next_attempt_at <= $2 AND expires_at > $2 \
-             AND (leased_until IS NULL OR leased_until <= $2) \
-             ORDER BY next_attempt_at LIMIT $4{lock}) \
+             AND (leased_until IS NULL OR leased_until <= $2){only} \
+             ORDER BY {order} LIMIT $4{lock}) \
          AND state = 'queued' AND (leased_until IS NULL OR leased_until <= $2) \
          RETURNING {id} AS id, tracking_id, {org_column} AS org, attempts, \
              created_at"
@@ -97,10 +142,43 @@ pub(super) async fn claim(
         .bind(claim.lease_until.as_i64())
         .bind(claim.now.as_i64())
         .bind(claim.org.as_str())
-        .bind(claim.limit as i64)
+        .bind(limit as i64)
         .fetch_all(&mut **tx)
         .await?;
     rows.iter().map(|row| claimed_from_row(outbox, row)).collect()
+}
+
+/// Leases to extend: rows of one outbox that a broker node still holds (waiting for their turn or
+/// being pushed), so that only a node that died lets its rows go, and soon (see `delivery::push`).
+#[derive(Debug, Clone)]
+pub struct Renewal {
+    pub outbox: Outbox,
+    pub ids: Vec<DeliveryId>,
+    pub now: Millis,
+    pub lease_until: Millis,
+}
+
+/// Rows renewed per statement.
+const RENEWED_PER_STATEMENT: usize = 500;
+
+/// Extends the leases of `renewal`'s rows that are still queued and still leased: a lease that ran out
+/// may be another node's by now, and a settled row needs none. Returns how many were extended.
+pub(super) async fn renew(tx: &mut Transaction<'_, Any>, renewal: &Renewal) -> Result<usize, StoreError> {
+    let (table, id) = (renewal.outbox.table(), renewal.outbox.id_column());
+    let mut renewed = 0;
+    for chunk in renewal.ids.chunks(RENEWED_PER_STATEMENT) {
+        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE {table} SET leased_until = $1 WHERE leased_until > $2 AND state = 'queued' AND {id} IN ({})",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(renewal.lease_until.as_i64()).bind(renewal.now.as_i64());
+        for row in chunk {
+            query = query.bind(row.as_str());
+        }
+        renewed += usize::try_from(query.execute(&mut **tx).await?.rows_affected()).unwrap_or(usize::MAX);
+    }
+    Ok(renewed)
 }
 
 /// What is pushed: the exact stored bytes and the message id a receiver deduplicates on.
@@ -273,6 +351,15 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Claimed>, StoreError> {
         self.writer.claim(Claim { outbox, org: org.clone(), now, lease_until, limit }).await
+    }
+
+    /// Extends the leases of rows this node still holds (see [`Renewal`]); through the writer, like a
+    /// claim. Returns how many were extended.
+    pub async fn renew_leases(&self, renewal: Renewal) -> Result<usize, StoreError> {
+        if renewal.ids.is_empty() {
+            return Ok(0);
+        }
+        self.writer.renew(renewal).await
     }
 
     /// Queued rows of either outbox whose time to live has passed (and that no worker holds).

@@ -15,7 +15,7 @@ use super::capacity::{self, CapacityUpdate};
 use super::directory::{self, DirectoryUpdate, Removal};
 use super::forwarding;
 use super::messages::{self, CommitOutcome, NewMessage};
-use super::outbox::{self, Claim, Claimed, Settlement};
+use super::outbox::{self, Claim, Claimed, Renewal, Settlement};
 use super::overdue::{self, OverdueMark};
 use super::retention::{self, Purge, Purged};
 use super::tokens::{self, TokenChange, TokenRecord};
@@ -27,6 +27,7 @@ enum Job {
     Append(Vec<LedgerRecord>, oneshot::Sender<Result<(), StoreError>>),
     Settle(Vec<Settlement>, oneshot::Sender<Result<Vec<bool>, StoreError>>),
     Claim(Claim, oneshot::Sender<Result<Vec<Claimed>, StoreError>>),
+    Renew(Renewal, oneshot::Sender<Result<usize, StoreError>>),
     Purge(Purge, oneshot::Sender<Result<Purged, StoreError>>),
     Directory(Box<DirectoryUpdate>, oneshot::Sender<Result<Removal, StoreError>>),
     Tokens(TokenChange, oneshot::Sender<Result<Vec<TokenRecord>, StoreError>>),
@@ -102,6 +103,13 @@ impl Writer {
     pub async fn claim(&self, claim: Claim) -> Result<Vec<Claimed>, StoreError> {
         let (reply, rx) = oneshot::channel();
         self.jobs.send(Job::Claim(claim, reply)).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Extends the leases of held outbox rows (see `Store::renew_leases`).
+    pub async fn renew(&self, renewal: Renewal) -> Result<usize, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs.send(Job::Renew(renewal, reply)).await.map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -220,6 +228,7 @@ enum Applied {
     Commit(CommitOutcome),
     Settled(Vec<bool>),
     Claimed(Vec<Claimed>),
+    Renewed(usize),
     Purged(Purged),
     Directory(Removal),
     Tokens(Vec<TokenRecord>),
@@ -273,6 +282,7 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
             }
             Job::Settle(..)
             | Job::Claim(..)
+            | Job::Renew(..)
             | Job::Purge(..)
             | Job::Directory(..)
             | Job::Tokens(..)
@@ -301,6 +311,7 @@ async fn apply_all(target: &Database, batch: &[Job]) -> Result<Vec<Applied>, Sto
                 *result = Applied::Settled(applied);
             }
             Job::Claim(claim, _) => *result = Applied::Claimed(outbox::claim(&mut tx, backend, claim).await?),
+            Job::Renew(renewal, _) => *result = Applied::Renewed(outbox::renew(&mut tx, renewal).await?),
             Job::Purge(purge, _) => {
                 let (purged, entries) = retention::purge(&mut tx, purge).await?;
                 purged_entries.extend(entries);
@@ -365,6 +376,12 @@ fn reply(job: Job, result: Result<Applied, StoreError>) {
         Job::Claim(_, tx) => {
             let _ = tx.send(result.and_then(|applied| match applied {
                 Applied::Claimed(rows) => Ok(rows),
+                _ => Err(StoreError::CommitFailed),
+            }));
+        }
+        Job::Renew(_, tx) => {
+            let _ = tx.send(result.and_then(|applied| match applied {
+                Applied::Renewed(n) => Ok(n),
                 _ => Err(StoreError::CommitFailed),
             }));
         }

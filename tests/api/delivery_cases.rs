@@ -187,7 +187,6 @@ async fn a_receiver_slower_than_the_timeout_is_retried_and_the_ledger_says_timeo
     home_care.script([Reply::Slow(Duration::from_secs(2))]);
     let app = stepped_broker(&[("thuiszorg-parkstad", &home_care.address)], |s| {
         s.delivery.timeout_ms = 500;
-        assert!(s.delivery.lease_ms > s.delivery.timeout_ms);
     })
     .await;
     let bundle = nursing_to(&home_care.address);
@@ -264,6 +263,27 @@ async fn a_receiver_that_is_down_does_not_hold_up_the_others_of_a_fan_out() {
     assert_eq!(gp.state.got().len(), 1);
     assert_eq!(home_care.state.got()[0].message_id, header_id(&bundle));
     assert_eq!(gp.state.got()[0].message_id, header_id(&bundle));
+}
+
+#[tokio::test]
+async fn a_push_that_outlasts_its_lease_keeps_it_and_is_not_made_twice() {
+    // The receiver takes 2.5 s to answer; the lease is 600 ms. The lease is renewed while the push
+    // is alive, so the dispatcher (polling every 50 ms) never finds the row due again meanwhile.
+    let home_care = Receiver::plain();
+    home_care.script([Reply::Slow(Duration::from_millis(2_500))]);
+    let app = broker_with(&[("thuiszorg-parkstad", &home_care.address)], |s| {
+        s.delivery.timeout_ms = 5_000;
+        s.delivery.lease_ms = 600;
+        s.delivery.poll_ms = 50;
+    })
+    .await;
+    let bundle = nursing_to(&home_care.address);
+    let tracking = send(&app, HOSPITAL, &bundle).await;
+    let deliveries = wait_deliveries(&app, &tracking, |d| d.iter().all(|d| d.state.as_str() == "delivered")).await;
+    assert_eq!(deliveries[0].attempts, 1);
+    // Had the lease run out, a second push would have reached the receiver while the first hung.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(home_care.state.got().len(), 1, "the message was pushed again while its first push was alive");
 }
 
 #[tokio::test]
@@ -612,4 +632,43 @@ async fn a_sender_that_asks_for_no_infack_gets_no_delivered_receipt_but_the_busi
     assert!(app.deliver_pending().await.is_empty());
     assert_eq!(queued(&app).await, 0, "nothing queued");
     assert_eq!(receipt_states(&hospital), vec!["accepted-by-receiver"]);
+}
+
+#[tokio::test]
+async fn a_backlog_drains_from_its_oldest_end_while_urgent_and_new_handovers_go_first() {
+    // Nothing is pushed until the test claims: the triage point's queue is a backlog of five care
+    // requests, then one new, then one urgent.
+    let zorgpunt = Receiver::plain();
+    let app = stepped_broker(&[("zorgpunt-zuid-limburg", &zorgpunt.address)], |_| {}).await;
+    let request = |priority: &str| {
+        let mut bundle = fresh(fixture("care-request-nl.json"));
+        let focus = entry_of(&bundle, "ServiceRequest");
+        bundle["entry"][focus]["resource"]["priority"] = json!(priority);
+        header(&mut bundle)["destination"][0]["endpoint"] = json!(zorgpunt.address);
+        bundle
+    };
+    let mut sent = Vec::new();
+    for priority in ["routine", "routine", "routine", "routine", "routine", "routine", "urgent"] {
+        sent.push(send(&app, GP_HEERLEN, &request(priority)).await);
+        // Distinct arrival times, so that "newest" and "oldest" are unambiguous.
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let now = handover_broker::time::Millis::now();
+    let zorgpunt_id = handover_broker::model::OrgId::parse("zorgpunt-zuid-limburg").unwrap();
+    let claim = |limit| {
+        app.store.claim_due(
+            handover_broker::store::Outbox::Deliveries,
+            &zorgpunt_id,
+            now,
+            now.plus_millis(60_000),
+            limit,
+        )
+    };
+    let tracking = |rows: Vec<handover_broker::store::Claimed>| -> Vec<handover_broker::model::TrackingId> {
+        rows.into_iter().map(|r| r.tracking_id).collect()
+    };
+    // Three places: the urgent one, the newest routine one, the oldest.
+    assert_eq!(tracking(claim(3).await.unwrap()), vec![sent[6].clone(), sent[5].clone(), sent[0].clone()]);
+    // The next two: the newest and the oldest of what is left.
+    assert_eq!(tracking(claim(2).await.unwrap()), vec![sent[4].clone(), sent[1].clone()]);
 }
