@@ -128,12 +128,16 @@ async fn claim_ordered(
     let outbox = claim.outbox;
     let (table, id, org_column) = (outbox.table(), outbox.id_column(), outbox.org_column());
     let lock = backend.claim_lock();
+    // The candidates are picked once, in a materialised CTE: as a plain `IN (subquery)` PostgreSQL may
+    // evaluate the subquery again for each row it updates, and each evaluation, seeing the rows
+    // already leased as taken, picks others: a claim of 3 then took 7.
     let sql = format!(
-        "UPDATE {table} SET leased_until = $1, attempts = attempts + 1, updated_at = $2 \
-         WHERE {id} IN (SELECT {id} FROM {table} \
+        "WITH picked AS MATERIALIZED (SELECT {id} FROM {table} \
              WHERE {org_column} = $3 AND state = 'queued' AND next_attempt_at <= $2 AND expires_at > $2 \
              AND (leased_until IS NULL OR leased_until <= $2){only} \
              ORDER BY {order} LIMIT $4{lock}) \
+         UPDATE {table} SET leased_until = $1, attempts = attempts + 1, updated_at = $2 \
+         WHERE {id} IN (SELECT {id} FROM picked) \
          AND state = 'queued' AND (leased_until IS NULL OR leased_until <= $2) \
          RETURNING {id} AS id, tracking_id, {org_column} AS org, attempts, \
              created_at"

@@ -101,7 +101,7 @@ async fn message_facts(
             let id: String = row.try_get("tracking_id")?;
             let received_at = Millis::from_i64(row.try_get("received_at")?);
             let stay_ended_at = row.try_get::<Option<i64>, _>("stay_ended_at")?.map(Millis::from_i64);
-            let warnings = i64::from(row.try_get::<i32, _>("warnings")?);
+            let warnings = row.try_get::<i64, _>("warnings")?;
             facts.insert(id, MessageFacts { received_at, stay_ended_at, warnings });
         }
     }
@@ -145,7 +145,7 @@ impl Store {
         let mut totals: BTreeMap<String, i64> = BTreeMap::new();
         for (grain, from, to) in segments(query.from_day, query.to_day) {
             let mut sql = String::from(
-                "SELECT metric, SUM(count) AS total FROM quality_counts \
+                "SELECT metric, CAST(SUM(count) AS BIGINT) AS total FROM quality_counts \
                  WHERE grain = $1 AND period_start >= $2 AND period_start < $3",
             );
             let mut n = 3;
