@@ -115,9 +115,16 @@ fn start_node(dir: &std::path::Path, database_url: &str) -> Node {
 
 impl Node {
     /// SIGKILL: no shutdown, no flush, whatever was in flight is cut.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+    fn kill(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Node {
+    /// Killed however the test ends, a failed assertion included: no broker outlives its test.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
