@@ -36,10 +36,22 @@ async fn authorized_raw(
     limit: usize,
 ) -> Result<(Principal, web::Bytes, Format), ApiError> {
     let caller = state.authorize(req).await?;
+    let (body, format) = read_raw(req, payload, state, limit).await?;
+    Ok((caller, body, format))
+}
+
+/// A post's body and the format its `Content-Type` names: media type first, then size (at most
+/// `limit`, and never more than `limits.max_body_bytes`).
+async fn read_raw(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    limit: usize,
+) -> Result<(web::Bytes, Format), ApiError> {
     let format = check_media_type(req)?;
     let limits = state.ingestor.limits();
     let body = read_limited(req, payload, limits.max_body_bytes.min(limit), limits.body_timeout()).await?;
-    Ok((caller, body, format))
+    Ok((body, format))
 }
 
 /// A submission as received (ingest keeps the exact bytes, XML too), up to the body limit: a message
@@ -52,13 +64,7 @@ pub(super) async fn submission(
     state: &AppState,
 ) -> Result<(Principal, web::Bytes, Format), ApiError> {
     let caller = state.authorize(req).await?;
-    let read = async {
-        let format = check_media_type(req)?;
-        let limits = state.ingestor.limits();
-        let body = read_limited(req, payload, limits.max_body_bytes, limits.body_timeout()).await?;
-        Ok::<_, ApiError>((body, format))
-    };
-    match read.await {
+    match read_raw(req, payload, state, usize::MAX).await {
         Ok((body, format)) => Ok((caller, body, format)),
         Err(refused) => {
             state.ingestor.record_refused_unread(&caller, &refused.edge_outcome()).await;
