@@ -256,6 +256,11 @@ impl Pusher {
         })
     }
 
+    /// The end of a lease taken or renewed at `now`.
+    fn lease_from(&self, now: Millis) -> Millis {
+        now.plus_millis(u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX))
+    }
+
     /// How often held rows' leases are renewed: a third of a lease, so that one late renewal loses
     /// nothing.
     fn renew_every(&self) -> Duration {
@@ -281,7 +286,7 @@ impl Pusher {
     /// One renewal of the held rows' leases.
     async fn renew_held(&self) -> Result<(), StoreError> {
         let now = Millis::now();
-        let until = now.plus_millis(u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX));
+        let until = self.lease_from(now);
         let held: Vec<(DeliveryId, Outbox)> = match self.leases.lock() {
             Ok(leases) => leases.iter().map(|(id, (outbox, _))| (id.clone(), *outbox)).collect(),
             Err(_) => return Ok(()),
@@ -441,7 +446,7 @@ impl Pusher {
         tasks: &mut tokio::task::JoinSet<Pushed>,
     ) -> Result<usize, StoreError> {
         let now = Millis::now();
-        let lease_until = now.plus_millis(u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX));
+        let lease_until = self.lease_from(now);
         let now = due.unwrap_or(now);
         let mut free = slots.available_permits();
         let mut claims = Vec::new();
