@@ -74,7 +74,7 @@ pub async fn seed(store: &Store, keys: &PatientKeys, messages: u64, patients: u6
             event_system: EVENT_SYSTEM.to_owned(),
             event_code,
             payload_sha256,
-            payload: bytes::Bytes::new(),
+            payload: crate::store::Packed::new(&[]),
             stay_ended_at: None,
             warnings: 0,
             received_format: crate::model::Format::Json,

@@ -28,7 +28,7 @@ use crate::model::{DeliveryId, EventCode, Format, HeaderId, OrgIdentifier, Patie
 use crate::outcome::{Issue, IssueCode, Text};
 use crate::profiles::Catalog;
 use crate::routing::{self, RoutePlan, RoutingError};
-use crate::store::{CommitOutcome, NewDelivery, NewForwarding, NewMessage, Store, StoreError};
+use crate::store::{CommitOutcome, NewDelivery, NewForwarding, NewMessage, Packed, Store, StoreError};
 use crate::time::Millis;
 
 #[derive(Debug, thiserror::Error)]
@@ -401,11 +401,12 @@ impl Ingestor {
             event_system: submission.event().system.clone(),
             event_code: submission.event().code.clone(),
             payload_sha256,
-            payload: submission.payload().clone(),
+            // Packed here, on the HTTP worker, so that the single writer only copies the smaller bytes.
+            payload: Packed::new(submission.payload()),
             stay_ended_at: submission.stay_ended_at(),
             warnings: u32::try_from(warnings.len()).unwrap_or(u32::MAX),
             received_format,
-            payload_xml: xml,
+            payload_xml: xml.as_deref().map(Packed::new),
             ack,
             received_at: now,
             want_infack: submission.handling().infack.unwrap_or(true),

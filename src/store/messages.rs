@@ -26,12 +26,12 @@ pub struct NewMessage {
     /// Hex SHA-256 of the exact bytes received.
     pub payload_sha256: PayloadHash,
     /// The message as JSON: the bytes received, or (received as XML) their conversion, which the
-    /// broker checked.
-    pub payload: bytes::Bytes,
+    /// broker checked; stored packed (see `packed`).
+    pub payload: super::Packed,
     /// The format it was received in.
     pub received_format: Format,
     /// The message as XML: the bytes received, or the conversion made for receivers that take XML.
-    pub payload_xml: Option<bytes::Bytes>,
+    pub payload_xml: Option<super::Packed>,
     /// The acknowledgement returned to the sender, replayed on an identical resubmission.
     pub ack: Vec<u8>,
     pub received_at: Millis,
@@ -137,7 +137,7 @@ pub(super) async fn insert_messages(
                 .bind(&m.event_system)
                 .bind(m.event_code.as_str())
                 .bind(m.payload_sha256.as_str())
-                .bind(m.payload.as_ref())
+                .bind(m.payload.as_bytes())
                 .bind(m.ack.as_slice())
                 .bind(MessageState::Accepted.as_str())
                 .bind(m.received_at.as_i64())
@@ -145,7 +145,7 @@ pub(super) async fn insert_messages(
                 .bind(i64::from(m.want_busack))
                 .bind(m.priority.map(Priority::as_str))
                 .bind(m.received_format.as_str())
-                .bind(m.payload_xml.as_deref())
+                .bind(m.payload_xml.as_ref().map(super::Packed::as_bytes))
                 .bind(m.stay_ended_at.map(Millis::as_i64))
                 .bind(i64::from(m.warnings));
         }
@@ -171,7 +171,7 @@ pub(super) async fn classify_existing(
         Some(row) => CommitOutcome::KeyTaken {
             tracking_id: id(&row, "tracking_id")?,
             ack: row.try_get("ack")?,
-            payload: row.try_get("payload")?,
+            payload: super::packed::unpack_opt(row.try_get("payload")?)?,
         },
         None => CommitOutcome::BundleIdReused,
     })
@@ -269,7 +269,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(match row {
-            Some(row) => row.try_get::<Option<Vec<u8>>, _>("payload")?,
+            Some(row) => super::packed::unpack_opt(row.try_get("payload")?)?,
             None => None,
         })
     }

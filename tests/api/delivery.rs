@@ -234,6 +234,20 @@ pub async fn schedule(app: &TestApp, tracking: &TrackingId) -> Schedule {
     Schedule { updated_at: at("updated_at"), next_attempt_at: at("next_attempt_at"), expires_at: at("expires_at") }
 }
 
+/// How many bytes the database holds for the payload of `tracking`.
+pub async fn stored_payload_len(app: &TestApp, tracking: &TrackingId) -> usize {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
+    let row = sqlx::query("SELECT payload FROM messages WHERE tracking_id = $1")
+        .bind(tracking.as_str())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    row.try_get::<Vec<u8>, _>("payload").unwrap().len()
+}
+
 /// Rows still queued in either outbox, pushed or waiting in a mailbox: with none, no pass can push,
 /// expire or receipt anything any more.
 pub async fn queued(app: &TestApp) -> i64 {
@@ -411,6 +425,9 @@ async fn a_handover_is_pushed_byte_identical_and_the_sender_gets_a_delivered_rec
     let got = home_care.state.got();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].body, bytes, "the exact bytes accepted");
+    // Kept packed (the single writer copies a fraction of the bytes), delivered exactly as received.
+    let stored = stored_payload_len(&app, &tracking).await;
+    assert!(stored < bytes.len() / 2, "{stored} bytes stored for {}", bytes.len());
     assert_eq!(got[0].hash_header, hex::encode(sha2::Sha256::digest(&bytes)));
     let trace: Vec<&str> = got[0].traceparent.split('-').collect();
     assert_eq!(trace.iter().map(|p| p.len()).collect::<Vec<_>>(), [2, 32, 16, 2], "{}", got[0].traceparent);
