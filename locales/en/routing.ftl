@@ -165,6 +165,7 @@ quality-bad-kind = expected a handover kind (its event code)
 search-count = { $name }: expected a whole number
 search-cursor = { $name }: not a cursor of this broker
 mailbox-bad-wait = { $name }: expected seconds
+mailbox-bad-total = { $name }: expected none, estimate or accurate
 mailbox-bad-since = { $name }: expected an instant, e.g. 2026-11-22T08:00:00Z
 notified-bad-status = { $name }: not a Task status
 notified-bad-last-updated = { $name }: expected [ge|gt|le|lt|eq] and an instant or a date

@@ -165,6 +165,7 @@ quality-bad-kind = un type de transfert était attendu (son code d'événement)
 search-count = { $name } : un nombre entier était attendu
 search-cursor = { $name } : ce n'est pas un curseur de ce broker
 mailbox-bad-wait = { $name } : un nombre de secondes était attendu
+mailbox-bad-total = { $name } : none, estimate ou accurate était attendu
 mailbox-bad-since = { $name } : un instant était attendu, p. ex. 2026-11-22T08:00:00Z
 notified-bad-status = { $name } : ce n'est pas un status de Task
 notified-bad-last-updated = { $name } : [ge|gt|le|lt|eq] et un instant ou une date étaient attendus

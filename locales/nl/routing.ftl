@@ -165,6 +165,7 @@ quality-bad-kind = verwacht werd een soort overdracht (de eventcode ervan)
 search-count = { $name }: verwacht werd een geheel getal
 search-cursor = { $name }: geen cursor van deze broker
 mailbox-bad-wait = { $name }: verwacht werd een aantal seconden
+mailbox-bad-total = { $name }: verwacht werd none, estimate of accurate
 mailbox-bad-since = { $name }: verwacht werd een tijdstip, bijv. 2026-11-22T08:00:00Z
 notified-bad-status = { $name }: geen status van een Task
 notified-bad-last-updated = { $name }: verwacht werd [ge|gt|le|lt|eq] en een tijdstip of een datum

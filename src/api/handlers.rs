@@ -120,7 +120,7 @@ pub async fn receipt(
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(body))
 }
 
-/// `GET /fhir/mailbox?_count=&_cursor=&_since=&event=&_wait=`: the caller's waiting messages.
+/// `GET /fhir/mailbox?_count=&_cursor=&_since=&event=&_wait=&_total=`: the caller's waiting messages.
 pub async fn mailbox_list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let caller = state.authorize(&req).await?;
     let mut params = crate::mailbox::ListParams::default();
@@ -131,6 +131,7 @@ pub async fn mailbox_list(req: HttpRequest, state: web::Data<AppState>) -> Resul
             "_since" => &mut params.since,
             "event" => &mut params.event,
             "_wait" => &mut params.wait,
+            "_total" => &mut params.total,
             // Other parameters (e.g. `_format`) do not change the answer.
             _ => continue,
         };

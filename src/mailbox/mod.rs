@@ -56,13 +56,31 @@ pub struct ListParams {
     pub since: Option<String>,
     pub event: Option<String>,
     pub wait: Option<String>,
+    pub total: Option<String>,
 }
+
+/// `_total` (FHIR search): whether a listing says how many wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Total {
+    /// `none`: no count at all.
+    None,
+    /// `estimate`, and the default: exact while at most [`COUNTED_UP_TO`] wait, left out beyond
+    /// (FHIR lets a server leave `total` out; the `next` link says more follow). Counting a backlog of a
+    /// hundred thousand took longer than reading the page itself.
+    UpTo,
+    /// `accurate`: always counted, at a cost that grows with the mailbox.
+    Accurate,
+}
+
+/// The most a listing counts unless `_total=accurate` asks for more.
+pub const COUNTED_UP_TO: i64 = 1000;
 
 /// A listing request, checked: what to read, how long to wait, and the filters to repeat in links.
 #[derive(Debug, Clone)]
 struct Listing {
     count: usize,
     wait: Duration,
+    total: Total,
     /// `limit` is one more than `count`, to tell whether another page follows.
     query: MailboxQuery,
     /// `&_since=...&event=...` as the client gave them, for the `self` and `next` links.
@@ -83,6 +101,12 @@ impl Listing {
                 text.parse::<u64>().map_err(|_| bad("_wait", Text::new("mailbox-bad-wait")))?.min(MAX_WAIT_SECS)
             }
         };
+        let total = match params.total.as_deref() {
+            None | Some("estimate") => Total::UpTo,
+            Some("none") => Total::None,
+            Some("accurate") => Total::Accurate,
+            Some(_) => return Err(bad("_total", Text::new("mailbox-bad-total"))),
+        };
         let query = MailboxQuery {
             after: params.cursor.as_deref().map(parse_cursor).transpose()?,
             since: params.since.as_deref().map(parse_since).transpose()?,
@@ -97,7 +121,10 @@ impl Listing {
         if let Some(event) = &params.event {
             filters.push_str(&format!("&event={}", encode(event)));
         }
-        Ok(Self { count, wait: Duration::from_secs(wait), query, filters })
+        if let Some(total) = &params.total {
+            filters.push_str(&format!("&_total={}", encode(total)));
+        }
+        Ok(Self { count, wait: Duration::from_secs(wait), total, query, filters })
     }
 }
 
@@ -197,7 +224,13 @@ impl Mailbox {
         let mut items = self.wait_for_items(caller, &listing).await?;
         let more = items.len() > listing.count;
         items.truncate(listing.count);
-        let total = self.store().mailbox_count(&caller.org, &listing.query).await?;
+        let total = match listing.total {
+            Total::None => None,
+            // A first page that holds everything that waits has counted it already.
+            _ if listing.query.after.is_none() && !more => Some(items.len() as i64),
+            Total::UpTo => self.store().mailbox_count(&caller.org, &listing.query, Some(COUNTED_UP_TO)).await?,
+            Total::Accurate => self.store().mailbox_count(&caller.org, &listing.query, None).await?,
+        };
 
         let now = Millis::now();
         let reads: Vec<LedgerRecord> = items.iter().map(|item| self.read_entry(caller, item, now, "listed")).collect();
@@ -315,7 +348,7 @@ impl Mailbox {
 
 /// The searchset Bundle of a listing. The entries are the stored bytes, spliced in as they are: no
 /// parse, no re-serialisation.
-fn searchset(items: &[MailboxItem], total: i64, more: bool, listing: &Listing, base_url: &str) -> Vec<u8> {
+fn searchset(items: &[MailboxItem], total: Option<i64>, more: bool, listing: &Listing, base_url: &str) -> Vec<u8> {
     let (count, filters) = (listing.count, &listing.filters);
     let self_url = format!("{base_url}/fhir/mailbox?_count={count}{filters}");
     let mut links = vec![serde_json::json!({ "relation": "self", "url": self_url })];
@@ -325,14 +358,16 @@ fn searchset(items: &[MailboxItem], total: i64, more: bool, listing: &Listing, b
         links.push(serde_json::json!({ "relation": "next", "url": next }));
     }
     let mut body = Vec::with_capacity(items.iter().map(|i| i.payload.as_ref().map_or(0, Vec::len) + 200).sum());
-    let head = serde_json::json!({
+    let mut head = serde_json::json!({
         "resourceType": "Bundle",
         "id": uuid::Uuid::new_v4().to_string(),
         "type": "searchset",
-        "total": total,
-        "link": links,
-    })
-    .to_string();
+    });
+    if let Some(total) = total {
+        head["total"] = total.into();
+    }
+    head["link"] = links.into();
+    let head = head.to_string();
     body.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
     // FHIR JSON has no empty arrays: an empty page has no `entry` at all.
     let listed: Vec<&MailboxItem> = items.iter().filter(|i| i.payload.is_some()).collect();

@@ -76,85 +76,113 @@ impl Store {
 
     /// A page of `org`'s mailbox, oldest first: handovers and receipts merged. Each outbox is read
     /// along its index `(org, state, created_at, id)`, at most `limit` rows, so a page costs the same
-    /// in a mailbox of a hundred or of a hundred thousand.
+    /// in a mailbox of a hundred or of a hundred thousand. Both outboxes are read by one statement
+    /// (each statement is a round trip to SQLite's worker thread).
     pub async fn mailbox_page(&self, org: &OrgId, query: &MailboxQuery) -> Result<Vec<MailboxItem>, StoreError> {
-        let mut items = Vec::with_capacity(query.limit * 2);
-        for outbox in [Outbox::Deliveries, Outbox::Receipts] {
+        // The same numbered parameters serve both halves (SQLite and PostgreSQL both allow it).
+        let mut n = 1;
+        let mut param = || {
+            n += 1;
+            format!("${n}")
+        };
+        let (after, since, event) = (
+            query.after.as_ref().map(|_| (param(), param())),
+            query.since.map(|_| param()),
+            query.event.as_ref().map(|_| param()),
+        );
+        let limit = param();
+        let half = |outbox: Outbox| {
             let (table, id, org_column) = columns(outbox);
+            let payload = match outbox {
+                Outbox::Deliveries => "m.payload",
+                Outbox::Receipts => "q.payload",
+            };
             let mut sql = format!(
-                "SELECT q.{id} AS id, q.tracking_id, q.created_at, m.event_code, {payload} AS payload \
+                "SELECT '{kind}' AS outbox, q.{id} AS id, q.tracking_id, q.created_at, m.event_code, {payload} AS payload \
                  FROM {table} q JOIN messages m ON m.tracking_id = q.tracking_id \
                  WHERE q.{org_column} = $1 AND q.state = 'queued'",
-                payload = match outbox {
-                    Outbox::Deliveries => "m.payload",
-                    Outbox::Receipts => "q.payload",
-                }
+                kind = outbox.table(),
             );
-            let mut n = 1;
-            let mut param = || {
-                n += 1;
-                format!("${n}")
-            };
-            if query.after.is_some() {
-                let (a, b, c) = (param(), param(), param());
-                sql.push_str(&format!(" AND (q.created_at > {a} OR (q.created_at = {b} AND q.{id} > {c}))"));
+            if let Some((at, last)) = &after {
+                sql.push_str(&format!(" AND (q.created_at > {at} OR (q.created_at = {at} AND q.{id} > {last}))"));
             }
-            if query.since.is_some() {
-                sql.push_str(&format!(" AND q.created_at >= {}", param()));
+            if let Some(since) = &since {
+                sql.push_str(&format!(" AND q.created_at >= {since}"));
             }
-            if query.event.is_some() {
-                sql.push_str(&format!(" AND m.event_code = {}", param()));
+            if let Some(event) = &event {
+                sql.push_str(&format!(" AND m.event_code = {event}"));
             }
-            sql.push_str(&format!(" ORDER BY q.created_at, q.{id} LIMIT {}", param()));
-            let mut q = sqlx::query(&sql).bind(org.as_str());
-            if let Some(after) = &query.after {
-                q = q.bind(after.created_at.as_i64()).bind(after.created_at.as_i64()).bind(after.id.as_str());
-            }
-            if let Some(since) = query.since {
-                q = q.bind(since.as_i64());
-            }
-            if let Some(event) = &query.event {
-                q = q.bind(event.as_str());
-            }
-            let rows = q.bind(query.limit as i64).fetch_all(&self.pool).await?;
-            for row in &rows {
-                items.push(item_from_row(outbox, row)?);
-            }
+            sql.push_str(&format!(" ORDER BY q.created_at, q.{id} LIMIT {limit}"));
+            sql
+        };
+        let sql = format!(
+            "SELECT * FROM ({}) AS handovers UNION ALL SELECT * FROM ({}) AS receipts ORDER BY created_at, id LIMIT {limit}",
+            half(Outbox::Deliveries),
+            half(Outbox::Receipts)
+        );
+        let mut q = sqlx::query(&sql).bind(org.as_str());
+        if let Some(after) = &query.after {
+            q = q.bind(after.created_at.as_i64()).bind(after.id.as_str());
         }
-        items.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        items.truncate(query.limit);
-        Ok(items)
+        if let Some(since) = query.since {
+            q = q.bind(since.as_i64());
+        }
+        if let Some(event) = &query.event {
+            q = q.bind(event.as_str());
+        }
+        let rows = q.bind(query.limit as i64).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let outbox = match row.try_get::<String, _>("outbox")?.as_str() {
+                    "deliveries" => Outbox::Deliveries,
+                    "receipts" => Outbox::Receipts,
+                    other => return Err(StoreError::Corrupt(format!("a mailbox row from outbox {other:?}"))),
+                };
+                item_from_row(outbox, row)
+            })
+            .collect()
     }
 
-    /// How many messages wait for `org` (with the same filters as a listing, without the cursor).
-    pub async fn mailbox_count(&self, org: &OrgId, query: &MailboxQuery) -> Result<i64, StoreError> {
-        let mut total = 0;
-        for outbox in [Outbox::Deliveries, Outbox::Receipts] {
+    /// How many messages wait for `org` (with the same filters as a listing, without the cursor); with
+    /// `up_to`, `None` when more than that wait: each outbox's index is then read for at most
+    /// `up_to + 1` rows instead of all of them. One statement counts both outboxes.
+    pub async fn mailbox_count(
+        &self,
+        org: &OrgId,
+        query: &MailboxQuery,
+        up_to: Option<i64>,
+    ) -> Result<Option<i64>, StoreError> {
+        let (since, event) =
+            (query.since.map(|_| "$2"), query.event.as_ref().map(|_| if query.since.is_some() { "$3" } else { "$2" }));
+        let half = |outbox: Outbox| {
             let (table, _, org_column) = columns(outbox);
             // Without an event filter the count is read from the mailbox index alone.
-            let join = if query.event.is_some() { "JOIN messages m ON m.tracking_id = q.tracking_id" } else { "" };
-            let mut sql =
-                format!("SELECT COUNT(*) AS n FROM {table} q {join} WHERE q.{org_column} = $1 AND q.state = 'queued'");
-            let mut n = 1;
-            if query.since.is_some() {
-                n += 1;
-                sql.push_str(&format!(" AND q.created_at >= ${n}"));
+            let join = if event.is_some() { "JOIN messages m ON m.tracking_id = q.tracking_id" } else { "" };
+            let mut sql = format!("SELECT 1 FROM {table} q {join} WHERE q.{org_column} = $1 AND q.state = 'queued'");
+            if let Some(since) = since {
+                sql.push_str(&format!(" AND q.created_at >= {since}"));
             }
-            if query.event.is_some() {
-                n += 1;
-                sql.push_str(&format!(" AND m.event_code = ${n}"));
+            if let Some(event) = event {
+                sql.push_str(&format!(" AND m.event_code = {event}"));
             }
-            let mut q = sqlx::query(&sql).bind(org.as_str());
-            if let Some(since) = query.since {
-                q = q.bind(since.as_i64());
+            if let Some(up_to) = up_to {
+                sql.push_str(&format!(" LIMIT {}", up_to.saturating_add(1)));
             }
-            if let Some(event) = &query.event {
-                q = q.bind(event.as_str());
-            }
-            let n: i64 = q.fetch_one(&self.pool).await?.try_get("n")?;
-            total += n;
+            format!("(SELECT COUNT(*) FROM ({sql}) AS waiting)")
+        };
+        let sql = format!("SELECT {} + {} AS n", half(Outbox::Deliveries), half(Outbox::Receipts));
+        let mut q = sqlx::query(&sql).bind(org.as_str());
+        if let Some(since) = query.since {
+            q = q.bind(since.as_i64());
         }
-        Ok(total)
+        if let Some(event) = &query.event {
+            q = q.bind(event.as_str());
+        }
+        let total: i64 = q.fetch_one(&self.pool).await?.try_get("n")?;
+        Ok(match up_to {
+            Some(up_to) if total > up_to => None,
+            _ => Some(total),
+        })
     }
 
     /// One item addressed to `org`, in whatever state (`None` if it is not addressed to `org`).
