@@ -79,7 +79,7 @@ pub async fn seed(store: &Store, keys: &PatientKeys, messages: u64, patients: u6
             warnings: 0,
             received_format: crate::model::Format::Json,
             payload_xml: None,
-            ack: Vec::new(),
+            ack: crate::store::Packed::new(&[]),
             received_at: at,
             want_infack: true,
             want_busack: true,

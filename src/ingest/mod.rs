@@ -310,9 +310,10 @@ impl Ingestor {
             None => (TrackingId::generate(), None),
         };
         let forms = Forms { format, payload_sha256, xml, wrapped_from: attempt.received_sha256.clone() };
-        let mut message = self.new_message(caller, &submission, &plan, &issues, (tracking_id, forms), patient_keys)?;
+        let (mut message, ack) =
+            self.new_message(caller, &submission, &plan, &issues, (tracking_id, forms), patient_keys)?;
         message.forwarding = link;
-        self.commit(&submission, &plan, message).await
+        self.commit(&submission, &plan, message, ack).await
     }
 
     /// The message as it is stored: with its acknowledgement, one delivery per route and the ledger
@@ -325,7 +326,7 @@ impl Ingestor {
         warnings: &[Issue],
         (tracking_id, forms): (TrackingId, Forms),
         patient_keys: Vec<PatientKey>,
-    ) -> Result<NewMessage, IngestError> {
+    ) -> Result<(NewMessage, Vec<u8>), IngestError> {
         let Forms { format: received_format, payload_sha256, xml, wrapped_from } = forms;
         let now = Millis::now();
         // The acknowledgement is kept (a resend gets it again): its warnings are in the first sender's language.
@@ -393,7 +394,7 @@ impl Ingestor {
                 expires_at: now.plus_secs(self.ttl_secs),
             });
         }
-        Ok(NewMessage {
+        let message = NewMessage {
             tracking_id,
             sender_org: caller.org.clone(),
             header_id: submission.header_id().clone(),
@@ -407,7 +408,7 @@ impl Ingestor {
             warnings: u32::try_from(warnings.len()).unwrap_or(u32::MAX),
             received_format,
             payload_xml: xml.as_deref().map(Packed::new),
-            ack,
+            ack: Packed::new(&ack),
             received_at: now,
             want_infack: submission.handling().infack.unwrap_or(true),
             want_busack: submission.handling().busack.unwrap_or(true),
@@ -416,7 +417,8 @@ impl Ingestor {
             deliveries,
             ledger,
             forwarding: None,
-        })
+        };
+        Ok((message, ack))
     }
 
     /// Commits the message (through the writer's group commit) and answers: accepted, an identical
@@ -426,8 +428,9 @@ impl Ingestor {
         submission: &Submission,
         plan: &RoutePlan,
         message: NewMessage,
+        ack: Vec<u8>,
     ) -> Result<Accepted, IngestError> {
-        let (tracking_id, ack) = (message.tracking_id.clone(), message.ack.clone());
+        let tracking_id = message.tracking_id.clone();
         let conflict = |text: Text, at: &str| Err(IngestError::Conflict(Issue::says(IssueCode::Conflict, text).at(at)));
         match self.store().writer().accept(message).await? {
             CommitOutcome::Stored => {

@@ -230,6 +230,6 @@ impl Store {
             .bind(tracking_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|row| row.try_get("ack")).transpose()?)
+        row.map(|row| super::packed::unpack(row.try_get("ack")?)).transpose()
     }
 }

@@ -32,8 +32,8 @@ pub struct NewMessage {
     pub received_format: Format,
     /// The message as XML: the bytes received, or the conversion made for receivers that take XML.
     pub payload_xml: Option<super::Packed>,
-    /// The acknowledgement returned to the sender, replayed on an identical resubmission.
-    pub ack: Vec<u8>,
+    /// The acknowledgement returned to the sender, replayed on an identical resubmission (packed).
+    pub ack: super::Packed,
     pub received_at: Millis,
     /// Receipts the sender wants: `delivered` (infrastructure) and the receiver's business response.
     /// Non-delivery (failed, expired) is reported regardless.
@@ -138,7 +138,7 @@ pub(super) async fn insert_messages(
                 .bind(m.event_code.as_str())
                 .bind(m.payload_sha256.as_str())
                 .bind(m.payload.as_bytes())
-                .bind(m.ack.as_slice())
+                .bind(m.ack.as_bytes())
                 .bind(MessageState::Accepted.as_str())
                 .bind(m.received_at.as_i64())
                 .bind(i64::from(m.want_infack))
@@ -170,7 +170,7 @@ pub(super) async fn classify_existing(
     Ok(match existing {
         Some(row) => CommitOutcome::KeyTaken {
             tracking_id: id(&row, "tracking_id")?,
-            ack: row.try_get("ack")?,
+            ack: super::packed::unpack(row.try_get("ack")?)?,
             payload: super::packed::unpack_opt(row.try_get("payload")?)?,
         },
         None => CommitOutcome::BundleIdReused,
