@@ -23,6 +23,10 @@ pub struct LoadgenArgs {
     /// Base URL of the broker, e.g. http://127.0.0.1:8080.
     #[arg(long)]
     pub url: String,
+    /// Further nodes of the same broker (sharing its database): the clients are spread over `--url`
+    /// and these in turn, so that one run loads every node and its receivers see every delivery.
+    #[arg(long = "also-url")]
+    pub also_url: Vec<String>,
     /// Bearer token of the sending organisation (none: the client certificate of `--identity` says who
     /// sends).
     #[arg(long, required_unless_present = "identity")]
@@ -296,15 +300,22 @@ pub async fn measure(args: &LoadgenArgs) -> anyhow::Result<Report> {
         )?),
     };
     let load = Load::new(args, template.clone())?;
+    let nodes: Vec<String> = std::iter::once(&args.url).chain(&args.also_url).map(|url| submit_url(url)).collect();
     let mut tasks = Vec::with_capacity(args.concurrency);
-    for _ in 0..args.concurrency.max(1) {
-        tasks.push(tokio::spawn(load.clone().client()));
+    for n in 0..args.concurrency.max(1) {
+        let client = Load { url: nodes[n % nodes.len()].clone(), ..load.clone() };
+        tasks.push(tokio::spawn(client.client()));
     }
     let mut tally = Tally::new()?;
     for task in tasks {
         tally.merge(task.await??)?;
     }
     report(args, &template, load.started, tally, receivers).await
+}
+
+/// Where a node takes messages.
+fn submit_url(base: &str) -> String {
+    format!("{}/fhir/$process-message", base.trim_end_matches('/'))
 }
 
 /// The template of `--bundle` with the MessageHeader overrides of the arguments.
@@ -362,7 +373,7 @@ impl Load {
         let started = Instant::now();
         Ok(Self {
             client,
-            url: format!("{}/fhir/$process-message", args.url.trim_end_matches('/')),
+            url: submit_url(&args.url),
             auth: args.token.as_ref().map(|token| format!("Bearer {token}")),
             template,
             budget: Arc::new(AtomicU64::new(args.max_requests.unwrap_or(u64::MAX))),
