@@ -73,7 +73,7 @@ enum Total {
 }
 
 /// The most a listing counts unless `_total=accurate` asks for more.
-pub const COUNTED_UP_TO: i64 = 1000;
+const COUNTED_UP_TO: i64 = 1000;
 
 /// A listing request, checked: what to read, how long to wait, and the filters to repeat in links.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ struct Listing {
     total: Total,
     /// `limit` is one more than `count`, to tell whether another page follows.
     query: MailboxQuery,
-    /// `&_since=...&event=...` as the client gave them, for the `self` and `next` links.
+    /// `&_since=...&event=...&_total=...` as the client gave them, for the `self` and `next` links.
     filters: String,
 }
 
