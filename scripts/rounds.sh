@@ -7,15 +7,16 @@ CEILING=./target/release/examples/parse_ceiling
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# One round: SETTING is NAME=VALUE for the broker's environment, or `ceiling` for the bare-parse server
-# of examples/parse_ceiling.rs. Prints accepted/s.
+# One round: SETTING is NAME=VALUE[,NAME=VALUE...] for the broker's environment, or `ceiling` for the
+# bare-parse server of examples/parse_ceiling.rs. Prints accepted/s.
 round() { # SETTING token template [--compact]
-    local dir pid url
+    local dir pid url settings
     dir=$(mktemp -d -p "$work")
     if [ "$1" = ceiling ]; then
         "$CEILING" 127.0.0.1:0 > "$dir/out" 2> "$dir/err" &
     else
-        env "$1" HANDOVER_DEMO=true HANDOVER_DELIVERY__ENABLED=false \
+        IFS=, read -r -a settings <<< "$1"
+        env "${settings[@]}" HANDOVER_DEMO=true HANDOVER_DELIVERY__ENABLED=false \
             HANDOVER_LIMITS__REQUESTS_PER_SECOND=100000 HANDOVER_LIMITS__REQUEST_BURST=100000 \
             HANDOVER_DATABASE_URL="sqlite://$dir/broker.db" HANDOVER_LISTEN=127.0.0.1:0 RUST_LOG=warn \
             "$BIN" serve > "$dir/out" 2> "$dir/err" &
