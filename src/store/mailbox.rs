@@ -133,11 +133,11 @@ impl Store {
         let rows = q.bind(query.limit as i64).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
-                let outbox = match row.try_get::<String, _>("outbox")?.as_str() {
-                    "deliveries" => Outbox::Deliveries,
-                    "receipts" => Outbox::Receipts,
-                    other => return Err(StoreError::Corrupt(format!("a mailbox row from outbox {other:?}"))),
-                };
+                let name: String = row.try_get("outbox")?;
+                let outbox = [Outbox::Deliveries, Outbox::Receipts]
+                    .into_iter()
+                    .find(|outbox| outbox.table() == name)
+                    .ok_or_else(|| StoreError::Corrupt(format!("a mailbox row from outbox {name:?}")))?;
                 item_from_row(outbox, row)
             })
             .collect()
@@ -152,17 +152,21 @@ impl Store {
         query: &MailboxQuery,
         up_to: Option<i64>,
     ) -> Result<Option<i64>, StoreError> {
-        let (since, event) =
-            (query.since.map(|_| "$2"), query.event.as_ref().map(|_| if query.since.is_some() { "$3" } else { "$2" }));
+        let mut n = 1;
+        let mut param = || {
+            n += 1;
+            format!("${n}")
+        };
+        let (since, event) = (query.since.map(|_| param()), query.event.as_ref().map(|_| param()));
         let half = |outbox: Outbox| {
             let (table, _, org_column) = columns(outbox);
             // Without an event filter the count is read from the mailbox index alone.
             let join = if event.is_some() { "JOIN messages m ON m.tracking_id = q.tracking_id" } else { "" };
             let mut sql = format!("SELECT 1 FROM {table} q {join} WHERE q.{org_column} = $1 AND q.state = 'queued'");
-            if let Some(since) = since {
+            if let Some(since) = &since {
                 sql.push_str(&format!(" AND q.created_at >= {since}"));
             }
-            if let Some(event) = event {
+            if let Some(event) = &event {
                 sql.push_str(&format!(" AND m.event_code = {event}"));
             }
             if let Some(up_to) = up_to {
