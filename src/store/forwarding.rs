@@ -201,7 +201,7 @@ impl Store {
              WHERE {column} = $1 AND d.receiver_org = $2"
         );
         let row = sqlx::query(&sql).bind(key).bind(org.as_str()).fetch_optional(&self.pool).await?;
-        row.map(|row| Ok((context_from_row(&row)?, super::packed::unpack_opt(row.try_get("payload")?)?))).transpose()
+        row.map(|row| Ok((context_from_row(&row)?, super::packed::column_opt(&row, "payload")?))).transpose()
     }
 
     /// The forwarding that forwarded message `tracking_id` is, if it is one.
@@ -230,6 +230,6 @@ impl Store {
             .bind(tracking_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| super::packed::unpack(row.try_get("ack")?)).transpose()
+        row.map(|row| super::packed::column(&row, "ack")).transpose()
     }
 }

@@ -52,7 +52,7 @@ fn item_from_row(outbox: Outbox, row: &AnyRow) -> Result<MailboxItem, StoreError
         tracking_id: id(row, "tracking_id")?,
         created_at: Millis::from_i64(row.try_get("created_at")?),
         event_code: id(row, "event_code")?,
-        payload: super::packed::unpack_opt(row.try_get("payload")?)?,
+        payload: super::packed::column_opt(row, "payload")?,
     })
 }
 
@@ -69,7 +69,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(match row {
-            Some(row) => super::packed::unpack_opt(row.try_get("payload_xml")?)?,
+            Some(row) => super::packed::column_opt(&row, "payload_xml")?,
             None => None,
         })
     }

@@ -170,8 +170,8 @@ pub(super) async fn classify_existing(
     Ok(match existing {
         Some(row) => CommitOutcome::KeyTaken {
             tracking_id: id(&row, "tracking_id")?,
-            ack: super::packed::unpack(row.try_get("ack")?)?,
-            payload: super::packed::unpack_opt(row.try_get("payload")?)?,
+            ack: super::packed::column(&row, "ack")?,
+            payload: super::packed::column_opt(&row, "payload")?,
         },
         None => CommitOutcome::BundleIdReused,
     })
@@ -269,7 +269,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(match row {
-            Some(row) => super::packed::unpack_opt(row.try_get("payload")?)?,
+            Some(row) => super::packed::column_opt(&row, "payload")?,
             None => None,
         })
     }

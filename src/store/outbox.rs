@@ -402,7 +402,7 @@ impl Store {
             }
         };
         let Some(row) = row else { return Ok(None) };
-        let payload = super::packed::unpack_opt(row.try_get("payload")?)?;
+        let payload = super::packed::column_opt(&row, "payload")?;
         let header_id: HeaderId = id(&row, "header_id")?;
         let sha256: Option<String> = row.try_get("payload_sha256").ok().flatten();
         let sender_org = row::id_opt(&row, "sender_org").ok().flatten();
@@ -414,7 +414,7 @@ impl Store {
                 let received_format = Format::from_stored(&format).ok_or_else(|| {
                     StoreError::Corrupt(format!("message {} has format {format}", claimed.tracking_id))
                 })?;
-                (super::packed::unpack_opt(row.try_get("payload_xml")?)?, received_format)
+                (super::packed::column_opt(&row, "payload_xml")?, received_format)
             }
         };
         Ok(payload.map(|payload| Parcel { header_id, sender_org, payload, payload_xml, received_format, sha256 }))

@@ -10,6 +10,9 @@
 //! are. What leaves the broker is always the unpacked bytes: exactly what was received, whose SHA-256
 //! the ledger names.
 
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
 use super::StoreError;
 
 /// `0xF8` never occurs in UTF-8; the rest names the format for someone reading the database by hand.
@@ -27,13 +30,19 @@ impl Packed {
         if bytes.len() < MIN_PACKED_LEN {
             return Self(bytes.to_vec());
         }
-        let mut stored = Vec::with_capacity(MAGIC.len() + 4 + lz4_flex::block::get_maximum_output_size(bytes.len()));
-        stored.extend_from_slice(&MAGIC);
-        stored.extend_from_slice(&lz4_flex::compress_prepend_size(bytes));
-        if stored.len() > bytes.len() - bytes.len() / 8 {
-            return Self(bytes.to_vec());
+        // One buffer: the magic, the unpacked length (as `unpack` reads it), then the block written in place.
+        let Ok(len) = u32::try_from(bytes.len()) else { return Self(bytes.to_vec()) };
+        let header = MAGIC.len() + 4;
+        let mut stored = vec![0; header + lz4_flex::block::get_maximum_output_size(bytes.len())];
+        stored[..MAGIC.len()].copy_from_slice(&MAGIC);
+        stored[MAGIC.len()..header].copy_from_slice(&len.to_le_bytes());
+        match lz4_flex::block::compress_into(bytes, &mut stored[header..]) {
+            Ok(written) if header + written <= bytes.len() - bytes.len() / 8 => {
+                stored.truncate(header + written);
+                Self(stored)
+            }
+            _ => Self(bytes.to_vec()),
         }
-        Self(stored)
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -54,9 +63,14 @@ pub fn unpack(stored: Vec<u8>) -> Result<Vec<u8>, StoreError> {
     lz4_flex::block::decompress(block, size).map_err(|e| corrupt(e.to_string()))
 }
 
-/// [`unpack`] of a column that may be NULL (a purged payload).
-pub fn unpack_opt(stored: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, StoreError> {
-    stored.map(unpack).transpose()
+/// The bytes that column `name` of `row` stands for.
+pub(super) fn column(row: &AnyRow, name: &str) -> Result<Vec<u8>, StoreError> {
+    unpack(row.try_get(name)?)
+}
+
+/// [`column`] of a column that may be NULL (a purged payload, a message without an XML form).
+pub(super) fn column_opt(row: &AnyRow, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    row.try_get::<Option<Vec<u8>>, _>(name)?.map(unpack).transpose()
 }
 
 #[cfg(test)]
